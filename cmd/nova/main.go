@@ -1,0 +1,109 @@
+// Command nova is the Nova social network backend: one binary that serves the
+// API, runs migrations and operates the event bus.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"syscall"
+
+	"github.com/nova-social/nova/internal/platform/config"
+)
+
+// Exit codes: 2 for bad usage or configuration, 1 for everything else.
+const (
+	exitFailure = 1
+	exitUsage   = 2
+)
+
+// command is one subcommand. run gets the arguments after the command name.
+type command struct {
+	summary string
+	run     func(ctx context.Context, env *environment, args []string) error
+}
+
+// environment is what a command reads from and writes to; tests substitute it.
+type environment struct {
+	getenv func(string) string
+	stdout io.Writer
+	stderr io.Writer
+}
+
+var commands = map[string]command{
+	"serve":   {summary: "serve the API over HTTP", run: runServe},
+	"migrate": {summary: "apply, roll back or show database migrations (up|down|status)", run: runMigrate},
+	"version": {summary: "print the version", run: runVersion},
+}
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], &environment{getenv: os.Getenv, stdout: os.Stdout, stderr: os.Stderr})
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string, env *environment) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(env.stdout)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return 0
+	}
+	cmd, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprintf(env.stderr, "nova: unknown command %q\n\n", args[0])
+		usage(env.stderr)
+		return exitUsage
+	}
+	err := cmd.run(ctx, env, args[1:])
+	var cfgErr *config.Error
+	var useErr usageError
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.As(err, &cfgErr), errors.As(err, &useErr):
+		fmt.Fprintf(env.stderr, "nova %s: %v\n", args[0], err)
+		return exitUsage
+	default:
+		fmt.Fprintf(env.stderr, "nova %s: %v\n", args[0], err)
+		return exitFailure
+	}
+}
+
+// usageError is a malformed command line.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "Usage: nova <command> [flags]\n\nCommands:")
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
+	}
+	fmt.Fprintln(w, "\nRun `nova <command> --help` for a command's flags.")
+}
+
+func runVersion(_ context.Context, env *environment, args []string) error {
+	fs := flag.NewFlagSet("nova version", flag.ContinueOnError)
+	fs.SetOutput(env.stderr)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	fmt.Fprintln(env.stdout, "nova", version)
+	return nil
+}

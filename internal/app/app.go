@@ -1,0 +1,121 @@
+// Package app is Nova's composition root: it opens the pools, runs the
+// migrations check, wires every domain, the event bus and the GraphQL gateway
+// onto the HTTP server, and runs them until the context ends.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/nova-social/nova/internal/platform/config"
+	"github.com/nova-social/nova/internal/platform/httpserver"
+	"github.com/nova-social/nova/internal/platform/migrate"
+	"github.com/nova-social/nova/internal/platform/postgres"
+	"github.com/nova-social/nova/migrations"
+)
+
+// ErrMigrationsBehind is returned by New when the schema is older than the
+// binary and auto-migration is off.
+var ErrMigrationsBehind = errors.New("migrations are behind")
+
+// App is a running Nova.
+type App struct {
+	cfg      *config.Config
+	log      *slog.Logger
+	pools    *postgres.Pools
+	migrator *migrate.Migrator
+	registry *prometheus.Registry
+	http     *httpserver.Server
+}
+
+// New connects to Postgres, checks (or applies) migrations and builds the
+// HTTP server. Close releases what it opened.
+func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error) {
+	pools, err := postgres.Open(ctx, postgres.Options{URL: cfg.DatabaseURL, PerDomain: cfg.DomainDBURLs, MaxConns: cfg.DBMaxConns})
+	if err != nil {
+		return nil, fmt.Errorf("open database pools: %w", err)
+	}
+	a := &App{cfg: cfg, log: log, pools: pools}
+	if err := a.init(ctx); err != nil {
+		a.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *App) init(ctx context.Context) error {
+	m, err := migrate.New(a.pools, migrations.FS)
+	if err != nil {
+		return fmt.Errorf("load migrations: %w", err)
+	}
+	a.migrator = m
+	if a.cfg.AutoMigrate {
+		if err := m.Up(ctx); err != nil {
+			return fmt.Errorf("auto-migrate: %w", err)
+		}
+	} else {
+		behind, err := m.Behind(ctx)
+		if err != nil {
+			return fmt.Errorf("check migrations: %w", err)
+		}
+		if len(behind) > 0 {
+			return fmt.Errorf("%w (%s): run `nova migrate up` or set NOVA_AUTO_MIGRATE=true", ErrMigrationsBehind, strings.Join(behind, ", "))
+		}
+	}
+
+	a.registry = prometheus.NewRegistry()
+	a.registry.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		a.pools.Collector(),
+	)
+	a.http = httpserver.New(httpserver.Options{
+		Addr:            a.cfg.HTTPAddr,
+		ReadTimeout:     a.cfg.ReadTimeout,
+		WriteTimeout:    a.cfg.WriteTimeout,
+		IdleTimeout:     a.cfg.IdleTimeout,
+		ShutdownTimeout: a.cfg.ShutdownTimeout,
+		MaxBodyBytes:    a.cfg.MaxBodyBytes,
+		MaxUploadBytes:  110 << 20,
+		Logger:          a.log,
+		Registry:        a.registry,
+		Ready:           a.ready,
+	})
+	return nil
+}
+
+// ready is /readyz: every domain pool answers and no migration is pending.
+func (a *App) ready(ctx context.Context) error {
+	if err := a.pools.Ping(ctx); err != nil {
+		return fmt.Errorf("database unreachable: %w", err)
+	}
+	behind, err := a.migrator.Behind(ctx)
+	if err != nil {
+		return fmt.Errorf("migration status: %w", err)
+	}
+	if len(behind) > 0 {
+		return fmt.Errorf("migrations behind: %s", strings.Join(behind, ", "))
+	}
+	return nil
+}
+
+// Run serves on ln until ctx ends, then shuts down gracefully.
+func (a *App) Run(ctx context.Context, ln net.Listener) error {
+	a.log.Info("nova serving", "addr", ln.Addr().String(), "env", a.cfg.Env, "public_url", a.cfg.PublicURL)
+	return a.http.Serve(ctx, ln)
+}
+
+// Close releases the database pools.
+func (a *App) Close() {
+	if a.migrator != nil {
+		a.migrator.Close()
+	}
+	a.pools.Close()
+}

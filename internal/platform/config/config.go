@@ -1,0 +1,326 @@
+// Package config loads Nova's settings from NOVA_* environment variables,
+// with command-line flags overriding them.
+//
+// Every setting is declared once in the settings table below: its variable,
+// flag, default and documentation. The loader, `nova serve --help` and the
+// README table all come from that one table.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nova-social/nova/internal/platform/domains"
+)
+
+// Environment selects defaults suited to a developer laptop or to production.
+type Environment string
+
+const (
+	Dev        Environment = "dev"
+	Production Environment = "production"
+)
+
+// Config is every setting Nova reads. Zero values are never used: Load fills
+// each field from its default, the environment or a flag.
+type Config struct {
+	Env          Environment
+	DatabaseURL  string
+	DomainDBURLs map[string]string // domain name -> connection string acting as that domain's role
+	DBMaxConns   int32
+	HTTPAddr     string
+	PublicURL    string
+	DataDir      string
+	LogLevel     slog.Level
+	AutoMigrate  bool
+
+	MaxBodyBytes    int64
+	ReadTimeout     time.Duration
+	WriteTimeout    time.Duration
+	IdleTimeout     time.Duration
+	ShutdownTimeout time.Duration
+
+	JWTPrivateKeyFile        string
+	JWTPreviousPublicKeyFile string
+
+	RegisterPerAddrPerHour  int
+	LoginPerAddrPerMinute   int
+	LoginFailuresPerAccount int
+	LoginFailureWindow      time.Duration
+	EventMaxAttempts        int
+	EventWorkers            int
+	EventJobRetention       time.Duration
+	FeedFanoutMaxFollowers  int
+	FeedMaxEntriesPerUser   int
+	GraphQLComplexityLimit  int
+}
+
+// Error is a bad or missing setting. Callers exit with status 2 on it.
+type Error struct {
+	Var     string // the environment variable, e.g. NOVA_HTTP_ADDR
+	Flag    string // the flag that overrides it, e.g. --http-addr
+	Problem string
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("configuration: %s (flag --%s): %s", e.Var, e.Flag, e.Problem)
+}
+
+// Setting describes one configuration value.
+type Setting struct {
+	Env     string
+	Flag    string
+	Default string // as text; "" means no default
+	Usage   string
+	// DevDefault, when set, replaces Default when NOVA_ENV is dev.
+	DevDefault string
+	apply      func(c *Config, v string) error
+}
+
+func str(f func(*Config) *string) func(*Config, string) error {
+	return func(c *Config, v string) error { *f(c) = v; return nil }
+}
+
+func integer(min int, f func(*Config) *int) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < min {
+			return fmt.Errorf("must be an integer ≥ %d, got %q", min, v)
+		}
+		*f(c) = n
+		return nil
+	}
+}
+
+func duration(f func(*Config) *time.Duration) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("must be a positive duration such as 15s or 2m, got %q", v)
+		}
+		*f(c) = d
+		return nil
+	}
+}
+
+func boolean(f func(*Config) *bool) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("must be true or false, got %q", v)
+		}
+		*f(c) = b
+		return nil
+	}
+}
+
+// Settings is the table of every setting, in the order the README lists them.
+var Settings = []Setting{
+	{Env: "NOVA_ENV", Flag: "env", Default: "production", Usage: "`dev` or `production`; dev turns on auto-migration, text logs, GraphiQL and a generated signing key",
+		apply: func(c *Config, v string) error {
+			switch Environment(v) {
+			case Dev, Production:
+				c.Env = Environment(v)
+				return nil
+			}
+			return fmt.Errorf("must be dev or production, got %q", v)
+		}},
+	{Env: "NOVA_DATABASE_URL", Flag: "database-url", Usage: "Postgres connection string of the login role; each domain pool switches to its role `nova_<domain>` (required)",
+		apply: func(c *Config, v string) error {
+			if v == "" {
+				return errors.New("is required: a connection string such as postgres://nova:nova@localhost:5432/nova")
+			}
+			if err := checkDBURL(v); err != nil {
+				return err
+			}
+			c.DatabaseURL = v
+			return nil
+		}},
+	{Env: "NOVA_DB_MAX_CONNS", Flag: "db-max-conns", Default: "6", Usage: "maximum connections of each domain's pool",
+		apply: func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 1000 {
+				return fmt.Errorf("must be an integer between 1 and 1000, got %q", v)
+			}
+			c.DBMaxConns = int32(n)
+			return nil
+		}},
+	{Env: "NOVA_HTTP_ADDR", Flag: "http-addr", Default: ":8080", Usage: "address the HTTP server listens on",
+		apply: func(c *Config, v string) error {
+			if _, _, err := net.SplitHostPort(v); err != nil {
+				return fmt.Errorf("must be host:port or :port, got %q", v)
+			}
+			c.HTTPAddr = v
+			return nil
+		}},
+	{Env: "NOVA_PUBLIC_URL", Flag: "public-url", Usage: "absolute base URL clients reach Nova at, used in media URLs (default http:// + the listen address)",
+		apply: func(c *Config, v string) error {
+			if v == "" {
+				return nil // derived from HTTPAddr in finish
+			}
+			u, err := url.Parse(v)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return fmt.Errorf("must be an absolute http(s) URL, got %q", v)
+			}
+			c.PublicURL = strings.TrimRight(v, "/")
+			return nil
+		}},
+	{Env: "NOVA_DATA_DIR", Flag: "data-dir", Default: "data", Usage: "directory for local files: media and, in dev, the generated signing key", apply: str(func(c *Config) *string { return &c.DataDir })},
+	{Env: "NOVA_LOG_LEVEL", Flag: "log-level", Default: "info", Usage: "debug, info, warn or error",
+		apply: func(c *Config, v string) error {
+			if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
+				return fmt.Errorf("must be debug, info, warn or error, got %q", v)
+			}
+			return nil
+		}},
+	{Env: "NOVA_AUTO_MIGRATE", Flag: "auto-migrate", Default: "false", DevDefault: "true", Usage: "apply pending migrations when `nova serve` starts (default true in dev)", apply: boolean(func(c *Config) *bool { return &c.AutoMigrate })},
+	{Env: "NOVA_HTTP_MAX_BODY_BYTES", Flag: "http-max-body-bytes", Default: "1048576", Usage: "largest request body accepted, except media uploads",
+		apply: func(c *Config, v string) error {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n < 1024 {
+				return fmt.Errorf("must be an integer ≥ 1024, got %q", v)
+			}
+			c.MaxBodyBytes = n
+			return nil
+		}},
+	{Env: "NOVA_HTTP_READ_TIMEOUT", Flag: "http-read-timeout", Default: "30s", Usage: "time allowed to read a whole request", apply: duration(func(c *Config) *time.Duration { return &c.ReadTimeout })},
+	{Env: "NOVA_HTTP_WRITE_TIMEOUT", Flag: "http-write-timeout", Default: "60s", Usage: "time allowed to write a response", apply: duration(func(c *Config) *time.Duration { return &c.WriteTimeout })},
+	{Env: "NOVA_HTTP_IDLE_TIMEOUT", Flag: "http-idle-timeout", Default: "120s", Usage: "how long an idle keep-alive connection stays open", apply: duration(func(c *Config) *time.Duration { return &c.IdleTimeout })},
+	{Env: "NOVA_SHUTDOWN_TIMEOUT", Flag: "shutdown-timeout", Default: "20s", Usage: "how long shutdown waits for in-flight requests and event handlers", apply: duration(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
+	{Env: "NOVA_JWT_PRIVATE_KEY_FILE", Flag: "jwt-private-key-file", Usage: "PEM PKCS#8 Ed25519 key signing access tokens (required in production; generated in the data dir in dev)", apply: str(func(c *Config) *string { return &c.JWTPrivateKeyFile })},
+	{Env: "NOVA_JWT_PREVIOUS_PUBLIC_KEY_FILE", Flag: "jwt-previous-public-key-file", Usage: "PEM public key of the previous signing key, still accepted during rotation", apply: str(func(c *Config) *string { return &c.JWTPreviousPublicKeyFile })},
+	{Env: "NOVA_RATELIMIT_REGISTER_PER_ADDR_PER_HOUR", Flag: "ratelimit-register-per-addr-per-hour", Default: "20", Usage: "registrations allowed per client address per hour", apply: integer(1, func(c *Config) *int { return &c.RegisterPerAddrPerHour })},
+	{Env: "NOVA_RATELIMIT_LOGIN_PER_ADDR_PER_MINUTE", Flag: "ratelimit-login-per-addr-per-minute", Default: "60", Usage: "login attempts allowed per client address per minute", apply: integer(1, func(c *Config) *int { return &c.LoginPerAddrPerMinute })},
+	{Env: "NOVA_RATELIMIT_LOGIN_FAILURES_PER_ACCOUNT", Flag: "ratelimit-login-failures-per-account", Default: "10", Usage: "failed logins allowed per account within the failure window", apply: integer(1, func(c *Config) *int { return &c.LoginFailuresPerAccount })},
+	{Env: "NOVA_RATELIMIT_LOGIN_FAILURE_WINDOW", Flag: "ratelimit-login-failure-window", Default: "15m", Usage: "window over which failed logins per account are counted", apply: duration(func(c *Config) *time.Duration { return &c.LoginFailureWindow })},
+	{Env: "NOVA_EVENTS_MAX_ATTEMPTS", Flag: "events-max-attempts", Default: "8", Usage: "delivery attempts of an event to one consumer before it is dead-lettered", apply: integer(1, func(c *Config) *int { return &c.EventMaxAttempts })},
+	{Env: "NOVA_EVENTS_WORKERS", Flag: "events-workers", Default: "50", Usage: "concurrent event handlers per replica", apply: integer(1, func(c *Config) *int { return &c.EventWorkers })},
+	{Env: "NOVA_EVENTS_JOB_RETENTION", Flag: "events-job-retention", Default: "24h", Usage: "how long completed delivery jobs are kept (the event log itself is kept)", apply: duration(func(c *Config) *time.Duration { return &c.EventJobRetention })},
+	{Env: "NOVA_FEED_FANOUT_MAX_FOLLOWERS", Flag: "feed-fanout-max-followers", Default: "10000", Usage: "authors with more followers are merged into feeds at read time instead of fanned out", apply: integer(0, func(c *Config) *int { return &c.FeedFanoutMaxFollowers })},
+	{Env: "NOVA_FEED_MAX_ENTRIES", Flag: "feed-max-entries", Default: "800", Usage: "feed entries kept per user", apply: integer(1, func(c *Config) *int { return &c.FeedMaxEntriesPerUser })},
+	{Env: "NOVA_GRAPHQL_COMPLEXITY_LIMIT", Flag: "graphql-complexity-limit", Default: "5000", Usage: "largest complexity of one GraphQL operation", apply: integer(1, func(c *Config) *int { return &c.GraphQLComplexityLimit })},
+}
+
+func checkDBURL(v string) error {
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return errors.New("must be a postgres:// connection string")
+	}
+	return nil
+}
+
+// Load reads the settings from getenv, then lets the flags in args override
+// them. It returns flag.ErrHelp when args ask for help (usage is written to
+// out). Every other failure is an *Error.
+func Load(name string, args []string, getenv func(string) string, out io.Writer) (*Config, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(out)
+	raw := make(map[string]*string, len(Settings))
+	env := getenv("NOVA_ENV")
+	if fv := flagValue(args, "env"); fv != "" {
+		env = fv
+	}
+	for _, s := range Settings {
+		def := s.Default
+		if env == string(Dev) && s.DevDefault != "" {
+			def = s.DevDefault
+		}
+		if v, ok := lookup(getenv, s.Env); ok {
+			def = v
+		}
+		raw[s.Env] = fs.String(s.Flag, def, s.Usage+" ["+s.Env+"]")
+	}
+	fs.Usage = func() {
+		fmt.Fprintf(out, "Usage: %s [flags]\n\nEvery flag can also be set by the environment variable in brackets.\n\n", name)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, err
+		}
+		return nil, &Error{Var: "-", Flag: "-", Problem: err.Error()}
+	}
+	if fs.NArg() > 0 {
+		return nil, &Error{Var: "-", Flag: "-", Problem: fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	}
+	c := &Config{DomainDBURLs: map[string]string{}}
+	for _, s := range Settings {
+		if err := s.apply(c, *raw[s.Env]); err != nil {
+			return nil, &Error{Var: s.Env, Flag: s.Flag, Problem: err.Error()}
+		}
+	}
+	for _, d := range domains.All {
+		v := "NOVA_DATABASE_URL_" + strings.ToUpper(d.Name)
+		if u := getenv(v); u != "" {
+			if err := checkDBURL(u); err != nil {
+				return nil, &Error{Var: v, Flag: "-", Problem: err.Error()}
+			}
+			c.DomainDBURLs[d.Name] = u
+		}
+	}
+	if c.PublicURL == "" {
+		host, port, _ := net.SplitHostPort(c.HTTPAddr)
+		if host == "" || host == "0.0.0.0" || host == "::" {
+			host = "localhost"
+		}
+		c.PublicURL = "http://" + net.JoinHostPort(host, port)
+	}
+	return c, nil
+}
+
+// ValidateServe checks what only `nova serve` needs: in production, a signing
+// key for access tokens.
+func (c *Config) ValidateServe() error {
+	if c.Env == Production && c.JWTPrivateKeyFile == "" {
+		return &Error{Var: "NOVA_JWT_PRIVATE_KEY_FILE", Flag: "jwt-private-key-file", Problem: "is required in production: a PEM PKCS#8 Ed25519 key as written by `openssl genpkey -algorithm ed25519`"}
+	}
+	return nil
+}
+
+// lookup treats an empty variable as unset, as shells and process managers
+// commonly export empty values.
+func lookup(getenv func(string) string, key string) (string, bool) {
+	v := getenv(key)
+	return v, v != ""
+}
+
+// flagValue finds --name=value or --name value in args before parsing, so that
+// --env can choose the defaults of the other settings.
+func flagValue(args []string, name string) string {
+	for i, a := range args {
+		a = strings.TrimLeft(a, "-")
+		if v, ok := strings.CutPrefix(a, name+"="); ok {
+			return v
+		}
+		if a == name && i+1 < len(args) {
+			return args[i+1]
+		}
+	}
+	return ""
+}
+
+// MarkdownTable renders the settings table for the README.
+func MarkdownTable() string {
+	var b strings.Builder
+	b.WriteString("| variable | flag | default | meaning |\n|---|---|---|---|\n")
+	for _, s := range Settings {
+		def := s.Default
+		if s.DevDefault != "" {
+			def += " (dev: " + s.DevDefault + ")"
+		}
+		if def == "" {
+			def = "—"
+		}
+		fmt.Fprintf(&b, "| `%s` | `--%s` | `%s` | %s |\n", s.Env, s.Flag, def, strings.ReplaceAll(s.Usage, "|", "\\|"))
+	}
+	b.WriteString("| `NOVA_DATABASE_URL_<DOMAIN>` | — | — | per-domain connection string (e.g. `NOVA_DATABASE_URL_CONTENT`) logging in directly as that domain's role, for production credentials per domain |\n")
+	return b.String()
+}

@@ -1,0 +1,220 @@
+// Package httpserver is Nova's HTTP front: a chi router with request ids,
+// panic recovery, request logs, metrics and body limits, the health
+// endpoints, and graceful shutdown.
+package httpserver
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/nova-social/nova/internal/platform/requestid"
+)
+
+// Options configures a Server.
+type Options struct {
+	Addr            string
+	ReadTimeout     time.Duration
+	WriteTimeout    time.Duration
+	IdleTimeout     time.Duration
+	ShutdownTimeout time.Duration
+	// MaxBodyBytes limits every request body except multipart uploads.
+	MaxBodyBytes int64
+	// MaxUploadBytes limits multipart/form-data bodies.
+	MaxUploadBytes int64
+	Logger         *slog.Logger
+	Registry       *prometheus.Registry
+	// Ready reports whether the server can serve traffic (database reachable,
+	// migrations current); /readyz answers 503 with its error otherwise.
+	Ready func(context.Context) error
+}
+
+// Server serves Nova's HTTP API.
+type Server struct {
+	opts   Options
+	router chi.Router
+	srv    *http.Server
+}
+
+// New builds a server with the health and metrics endpoints mounted. Mount
+// the API on Router before calling Serve.
+func New(o Options) *Server {
+	duration := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "nova_http_request_duration_seconds",
+		Help:    "HTTP request duration by route, method and status.",
+		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+	}, []string{"route", "method", "status"})
+	o.Registry.MustRegister(duration)
+
+	r := chi.NewRouter()
+	r.Use(requestid.Middleware, observe(o.Logger, duration), recoverer(o.Logger), limitBody(o.MaxBodyBytes, o.MaxUploadBytes))
+	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	r.Get("/readyz", func(w http.ResponseWriter, req *http.Request) {
+		ctx, cancel := context.WithTimeout(req.Context(), 2*time.Second)
+		defer cancel()
+		if err := o.Ready(ctx); err != nil {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": err.Error()})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	})
+	r.Handle("/metrics", promhttp.HandlerFor(o.Registry, promhttp.HandlerOpts{Registry: o.Registry}))
+
+	s := &Server{opts: o, router: r}
+	s.srv = &http.Server{
+		Handler:           r,
+		ReadTimeout:       o.ReadTimeout,
+		ReadHeaderTimeout: 10 * time.Second,
+		WriteTimeout:      o.WriteTimeout,
+		IdleTimeout:       o.IdleTimeout,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(o.Logger.Handler(), slog.LevelWarn),
+	}
+	return s
+}
+
+// Router is where the API's routes are mounted.
+func (s *Server) Router() chi.Router { return s.router }
+
+// OnShutdown registers fn to run when shutdown begins, for connections the
+// server no longer tracks (websockets).
+func (s *Server) OnShutdown(fn func()) { s.srv.RegisterOnShutdown(fn) }
+
+// Serve accepts connections on ln until ctx is cancelled, then stops
+// accepting, waits up to ShutdownTimeout for in-flight requests, and returns.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	errc := make(chan error, 1)
+	go func() { errc <- s.srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+	s.opts.Logger.Info("shutting down http server", "timeout", s.opts.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.ShutdownTimeout)
+	defer cancel()
+	if err := s.srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("http shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("http server: %w", err)
+	}
+	return nil
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// statusWriter records the status and size of a response.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += int64(n)
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach Flush and Hijack underneath.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// observe logs one line per request and records its duration by route.
+func observe(log *slog.Logger, duration *prometheus.HistogramVec) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			start := time.Now()
+			sw := &statusWriter{ResponseWriter: w}
+			defer func() {
+				status := sw.status
+				if status == 0 {
+					status = http.StatusOK
+				}
+				route := "unmatched"
+				if rc := chi.RouteContext(r.Context()); rc != nil && rc.RoutePattern() != "" {
+					route = rc.RoutePattern()
+				}
+				elapsed := time.Since(start)
+				duration.WithLabelValues(route, r.Method, strconv.Itoa(status)).Observe(elapsed.Seconds())
+				level := slog.LevelInfo
+				if status >= 500 {
+					level = slog.LevelError
+				}
+				log.LogAttrs(r.Context(), level, "http request",
+					slog.String("method", r.Method), slog.String("route", route), slog.String("path", r.URL.Path),
+					slog.Int("status", status), slog.Int64("bytes", sw.bytes),
+					slog.Duration("duration", elapsed), slog.String("remote", r.RemoteAddr))
+			}()
+			next.ServeHTTP(sw, r)
+		})
+	}
+}
+
+// recoverer turns a panic into a 500 with a generic body; the panic value and
+// stack go to the log under the request id.
+func recoverer(log *slog.Logger) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			defer func() {
+				rec := recover()
+				if rec == nil {
+					return
+				}
+				if rec == http.ErrAbortHandler {
+					panic(rec)
+				}
+				log.ErrorContext(r.Context(), "panic serving request", "panic", fmt.Sprint(rec), "stack", string(debug.Stack()))
+				writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "internal server error", "requestId": requestid.From(r.Context())})
+			}()
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// limitBody caps request bodies: a declared length over the limit is refused
+// at once with 413; an undeclared one fails when the handler reads past it.
+func limitBody(maxBody, maxUpload int64) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			limit := maxBody
+			if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+				limit = maxUpload
+			}
+			if r.ContentLength > limit {
+				writeJSON(w, http.StatusRequestEntityTooLarge, map[string]string{"error": fmt.Sprintf("request body exceeds %d bytes", limit)})
+				return
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
+			next.ServeHTTP(w, r)
+		})
+	}
+}

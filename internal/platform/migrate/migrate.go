@@ -1,0 +1,215 @@
+// Package migrate applies Nova's embedded migrations: a bootstrap step that
+// creates each domain's role and schema, then one goose provider per domain,
+// acting as that domain's role, with its version table inside its own schema.
+package migrate
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
+
+	"github.com/jackc/pgerrcode"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/database"
+
+	"github.com/nova-social/nova/internal/platform/domains"
+	"github.com/nova-social/nova/internal/platform/postgres"
+)
+
+// lockKey serialises concurrent `migrate up` runs (replicas starting together).
+const lockKey = 7_406_310_571
+
+// Migrator runs the migrations of every domain.
+type Migrator struct {
+	pools     *postgres.Pools
+	fsys      fs.FS
+	providers []domainProvider
+	dbs       []*sql.DB
+}
+
+type domainProvider struct {
+	domain   domains.Domain
+	provider *goose.Provider
+}
+
+// Status is one domain's migration state.
+type Status struct {
+	Domain  string
+	Current int64
+	Latest  int64
+}
+
+// Pending is the number of migrations not yet applied.
+func (s Status) Pending() bool { return s.Current < s.Latest }
+
+// New prepares a migrator over fsys, which holds one folder per domain.
+func New(pools *postgres.Pools, fsys fs.FS) (*Migrator, error) {
+	m := &Migrator{pools: pools, fsys: fsys}
+	for _, d := range domains.All {
+		sub, err := fs.Sub(fsys, d.Name)
+		if err != nil {
+			return nil, fmt.Errorf("migrations of %s: %w", d.Name, err)
+		}
+		store, err := database.NewStore(database.DialectPostgres, d.Schema+".goose_db_version")
+		if err != nil {
+			return nil, fmt.Errorf("version store of %s: %w", d.Name, err)
+		}
+		db := stdlib.OpenDBFromPool(pools.For(d))
+		m.dbs = append(m.dbs, db)
+		p, err := goose.NewProvider("", db, sub, goose.WithStore(store), goose.WithDisableGlobalRegistry(true))
+		if err != nil {
+			m.Close()
+			return nil, fmt.Errorf("migrations of %s: %w", d.Name, err)
+		}
+		m.providers = append(m.providers, domainProvider{domain: d, provider: p})
+	}
+	return m, nil
+}
+
+// Close releases the database handles (the pools stay open).
+func (m *Migrator) Close() {
+	for _, db := range m.dbs {
+		_ = db.Close()
+	}
+}
+
+// Bootstrap creates the domain roles and schemas if they are missing. Each
+// schema is owned by its domain's role, which therefore has every privilege
+// on its own schema and none on any other. It runs as the login role, which
+// needs CREATEROLE and CREATE on the database.
+func (m *Migrator) Bootstrap(ctx context.Context) error {
+	login := m.pools.Login()
+	for _, d := range domains.All {
+		role, schema := quote(d.Role()), quote(d.Schema)
+		// Roles are cluster-wide: two databases bootstrapping at once may race
+		// to create the same role, so a duplicate is not an error.
+		stmts := []string{
+			`DO $$ BEGIN
+			   IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = '` + d.Role() + `') THEN
+			     CREATE ROLE ` + role + ` NOLOGIN;
+			   END IF;
+			 EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+			 END $$`,
+			`DO $$ BEGIN
+			   IF NOT pg_catalog.pg_has_role(current_user, '` + d.Role() + `', 'MEMBER') THEN
+			     EXECUTE 'GRANT ` + role + ` TO ' || pg_catalog.quote_ident(current_user);
+			   END IF;
+			 END $$`,
+			`CREATE SCHEMA IF NOT EXISTS ` + schema + ` AUTHORIZATION ` + role,
+			`REVOKE ALL ON SCHEMA ` + schema + ` FROM PUBLIC`,
+		}
+		for _, s := range stmts {
+			if _, err := login.Exec(ctx, s); err != nil {
+				return fmt.Errorf("bootstrap %s: %w", d.Name, err)
+			}
+		}
+	}
+	return nil
+}
+
+// Up bootstraps and applies every pending migration, domain by domain in
+// dependency order. It holds an advisory lock so replicas can run it at once.
+func (m *Migrator) Up(ctx context.Context) error {
+	return m.locked(ctx, func() error {
+		if err := m.Bootstrap(ctx); err != nil {
+			return err
+		}
+		for _, dp := range m.providers {
+			if _, err := dp.provider.Up(ctx); err != nil {
+				return fmt.Errorf("migrate %s up: %w", dp.domain.Name, err)
+			}
+		}
+		return nil
+	})
+}
+
+// Down rolls back the newest migration of one domain, or of every domain (in
+// reverse dependency order) when domain is empty. With all set it rolls back
+// every migration.
+func (m *Migrator) Down(ctx context.Context, domain string, all bool) error {
+	if domain != "" {
+		if _, ok := domains.ByName(domain); !ok {
+			return fmt.Errorf("unknown domain %q", domain)
+		}
+	}
+	return m.locked(ctx, func() error {
+		for i := len(m.providers) - 1; i >= 0; i-- {
+			dp := m.providers[i]
+			if domain != "" && dp.domain.Name != domain {
+				continue
+			}
+			var err error
+			if all {
+				_, err = dp.provider.DownTo(ctx, 0)
+			} else {
+				_, err = dp.provider.Down(ctx)
+			}
+			if err != nil && !errors.Is(err, goose.ErrNoNextVersion) {
+				return fmt.Errorf("migrate %s down: %w", dp.domain.Name, err)
+			}
+		}
+		return nil
+	})
+}
+
+// Status reports every domain's applied and latest version.
+func (m *Migrator) Status(ctx context.Context) ([]Status, error) {
+	out := make([]Status, 0, len(m.providers))
+	for _, dp := range m.providers {
+		cur, latest, err := dp.provider.GetVersions(ctx)
+		if neverMigrated(err) {
+			cur, err = 0, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("status of %s: %w", dp.domain.Name, err)
+		}
+		out = append(out, Status{Domain: dp.domain.Name, Current: cur, Latest: latest})
+	}
+	return out, nil
+}
+
+// Behind returns the domains whose migrations are not all applied, described
+// for an operator ("content at 1 of 3").
+func (m *Migrator) Behind(ctx context.Context) ([]string, error) {
+	st, err := m.Status(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var behind []string
+	for _, s := range st {
+		if s.Pending() {
+			behind = append(behind, fmt.Sprintf("%s at %d of %d", s.Domain, s.Current, s.Latest))
+		}
+	}
+	return behind, nil
+}
+
+func (m *Migrator) locked(ctx context.Context, fn func() error) error {
+	conn, err := m.pools.Login().Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("acquire migration lock connection: %w", err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", int64(lockKey)); err != nil {
+		return fmt.Errorf("take migration lock: %w", err)
+	}
+	defer func() {
+		_, _ = conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", int64(lockKey))
+	}()
+	return fn()
+}
+
+// neverMigrated reports whether err means the domain's schema or version
+// table does not exist yet.
+func neverMigrated(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == pgerrcode.UndefinedTable || pgErr.Code == pgerrcode.InvalidSchemaName)
+}
+
+func quote(ident string) string { return `"` + strings.ReplaceAll(ident, `"`, `""`) + `"` }
+

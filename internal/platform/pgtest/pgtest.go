@@ -1,0 +1,237 @@
+// Package pgtest gives each test its own freshly migrated Postgres database,
+// cloned in milliseconds from a template that is migrated once per set of
+// migrations and shared by every test package of a run.
+package pgtest
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/nova-social/nova/internal/platform/migrate"
+	"github.com/nova-social/nova/internal/platform/postgres"
+	"github.com/nova-social/nova/internal/platform/requestid"
+	"github.com/nova-social/nova/migrations"
+)
+
+// EnvURL names the variable holding the login role's connection string; the
+// role needs CREATEDB and CREATEROLE. `make test` sets it.
+const EnvURL = "NOVA_TEST_DATABASE_URL"
+
+const defaultURL = "postgres://nova:nova@localhost:5432/nova?sslmode=disable"
+
+// templateLock serialises template creation across test processes.
+const templateLock = 7_406_310_572
+
+// DB is a test database.
+type DB struct {
+	// URL connects as the login role to the test database.
+	URL   string
+	Pools *postgres.Pools
+}
+
+// BaseURL is the login role's connection string for tests.
+func BaseURL() string {
+	if u := os.Getenv(EnvURL); u != "" {
+		return u
+	}
+	return defaultURL
+}
+
+// New creates a fresh, fully migrated database for t and drops it when t
+// ends. Its pools act as the domain roles, exactly as in production.
+func New(t testing.TB) *DB {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	base := BaseURL()
+	tpl, err := template(ctx, base)
+	if err != nil {
+		t.Fatalf("pgtest: prepare template database: %v", err)
+	}
+	name := "nova_test_" + requestid.New()
+	admin, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Fatalf("pgtest: connect to %s (set %s): %v", redact(base), EnvURL, err)
+	}
+	defer admin.Close(ctx)
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()+" TEMPLATE "+pgx.Identifier{tpl}.Sanitize()); err != nil {
+		t.Fatalf("pgtest: create database: %v", err)
+	}
+	db := &DB{URL: withDatabase(base, name)}
+	db.Pools, err = postgres.Open(ctx, postgres.Options{URL: db.URL, MaxConns: 8})
+	if err != nil {
+		t.Fatalf("pgtest: open pools: %v", err)
+	}
+	t.Cleanup(func() {
+		db.Pools.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		c, err := pgx.Connect(ctx, base)
+		if err != nil {
+			t.Logf("pgtest: drop %s: %v", name, err)
+			return
+		}
+		defer c.Close(ctx)
+		if _, err := c.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
+			t.Logf("pgtest: drop %s: %v", name, err)
+		}
+	})
+	return db
+}
+
+// Empty creates a database for t with nothing in it, not even the schemas,
+// for tests of the migrations themselves.
+func Empty(t testing.TB) *DB {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	base := BaseURL()
+	name := "nova_test_" + requestid.New()
+	admin, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Fatalf("pgtest: connect to %s (set %s): %v", redact(base), EnvURL, err)
+	}
+	defer admin.Close(ctx)
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+		t.Fatalf("pgtest: create database: %v", err)
+	}
+	db := &DB{URL: withDatabase(base, name)}
+	db.Pools, err = postgres.Open(ctx, postgres.Options{URL: db.URL, MaxConns: 4})
+	if err != nil {
+		t.Fatalf("pgtest: open pools: %v", err)
+	}
+	t.Cleanup(func() {
+		db.Pools.Close()
+		c, err := pgx.Connect(context.Background(), base)
+		if err != nil {
+			return
+		}
+		defer c.Close(context.Background())
+		_, _ = c.Exec(context.Background(), "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
+	})
+	return db
+}
+
+// template returns the name of a migrated template database for the current
+// migrations, creating it under an advisory lock if no process has yet.
+func template(ctx context.Context, base string) (string, error) {
+	sum, err := migrationsHash()
+	if err != nil {
+		return "", err
+	}
+	name := "nova_tpl_" + sum
+	admin, err := pgx.Connect(ctx, base)
+	if err != nil {
+		return "", fmt.Errorf("connect to %s (set %s): %w", redact(base), EnvURL, err)
+	}
+	defer admin.Close(ctx)
+	if _, err := admin.Exec(ctx, "SELECT pg_advisory_lock($1)", int64(templateLock)); err != nil {
+		return "", fmt.Errorf("lock: %w", err)
+	}
+	defer func() { _, _ = admin.Exec(context.Background(), "SELECT pg_advisory_unlock($1)", int64(templateLock)) }()
+
+	var ready bool
+	err = admin.QueryRow(ctx, `SELECT coalesce(shobj_description(oid, 'pg_database') = 'ready', false)
+		FROM pg_database WHERE datname = $1`, name).Scan(&ready)
+	if err == nil && ready {
+		return name, nil
+	}
+	if err != nil && err != pgx.ErrNoRows {
+		return "", fmt.Errorf("look up template: %w", err)
+	}
+	// Drop stale templates (older migrations) and half-built ones.
+	rows, err := admin.Query(ctx, `SELECT datname FROM pg_database WHERE datname LIKE 'nova\_tpl\_%'`)
+	if err != nil {
+		return "", fmt.Errorf("list templates: %w", err)
+	}
+	stale, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return "", fmt.Errorf("list templates: %w", err)
+	}
+	for _, s := range stale {
+		if _, err := admin.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{s}.Sanitize()+" WITH (FORCE)"); err != nil {
+			return "", fmt.Errorf("drop stale template %s: %w", s, err)
+		}
+	}
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+		return "", fmt.Errorf("create template: %w", err)
+	}
+	if err := migrateDatabase(ctx, withDatabase(base, name)); err != nil {
+		return "", err
+	}
+	if _, err := admin.Exec(ctx, "COMMENT ON DATABASE "+pgx.Identifier{name}.Sanitize()+" IS 'ready'"); err != nil {
+		return "", fmt.Errorf("mark template ready: %w", err)
+	}
+	return name, nil
+}
+
+func migrateDatabase(ctx context.Context, url string) error {
+	pools, err := postgres.Open(ctx, postgres.Options{URL: url, MaxConns: 2})
+	if err != nil {
+		return fmt.Errorf("open template pools: %w", err)
+	}
+	defer pools.Close()
+	m, err := migrate.New(pools, migrations.FS)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	if err := m.Up(ctx); err != nil {
+		return fmt.Errorf("migrate template: %w", err)
+	}
+	return nil
+}
+
+// migrationsHash fingerprints every migration file, so a changed migration
+// yields a new template.
+func migrationsHash() (string, error) {
+	h := sha256.New()
+	var paths []string
+	err := fs.WalkDir(migrations.FS, ".", func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			paths = append(paths, p)
+		}
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("hash migrations: %w", err)
+	}
+	sort.Strings(paths)
+	for _, p := range paths {
+		b, err := fs.ReadFile(migrations.FS, p)
+		if err != nil {
+			return "", fmt.Errorf("hash migrations: %w", err)
+		}
+		fmt.Fprintf(h, "%s\x00%d\x00", p, len(b))
+		h.Write(b)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16], nil
+}
+
+func withDatabase(base, name string) string {
+	u, err := url.Parse(base)
+	if err != nil {
+		return base
+	}
+	u.Path = "/" + name
+	return u.String()
+}
+
+func redact(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(unparsable connection string)"
+	}
+	return strings.Replace(u.Redacted(), "xxxxx", "***", 1)
+}

@@ -1,0 +1,147 @@
+// Package postgres opens one pgx pool per domain, each acting as that
+// domain's Postgres role, so a query that strays into another domain's schema
+// fails with "permission denied" at run time.
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/nova-social/nova/internal/platform/domains"
+)
+
+// Pools holds a pool per domain plus the login role's own pool, which only
+// migrations and the test-database helper use.
+type Pools struct {
+	login  *pgxpool.Pool
+	byName map[string]*pgxpool.Pool
+}
+
+// Options configures Open.
+type Options struct {
+	// URL is the login role's connection string. The login role must be a
+	// member of every domain role (local development) unless PerDomain
+	// supplies a connection string for that domain.
+	URL string
+	// PerDomain maps a domain name to a connection string that logs in as the
+	// domain's role directly (production credentials per domain).
+	PerDomain map[string]string
+	MaxConns  int32
+}
+
+// Open connects every pool. It does not wait for the database: pools connect
+// lazily, so Nova can start (and report not-ready) while Postgres is down.
+func Open(ctx context.Context, o Options) (*Pools, error) {
+	p := &Pools{byName: make(map[string]*pgxpool.Pool, len(domains.All))}
+	login, err := newPool(ctx, o.URL, "", o.MaxConns)
+	if err != nil {
+		return nil, fmt.Errorf("login pool: %w", err)
+	}
+	p.login = login
+	for _, d := range domains.All {
+		url, role := o.URL, d.Role()
+		if u, ok := o.PerDomain[d.Name]; ok {
+			url, role = u, ""
+		}
+		pool, err := newPool(ctx, url, role, o.MaxConns)
+		if err != nil {
+			p.Close()
+			return nil, fmt.Errorf("%s pool: %w", d.Name, err)
+		}
+		p.byName[d.Name] = pool
+	}
+	return p, nil
+}
+
+// newPool builds a pool whose sessions act as role. The role travels as a
+// startup parameter, so no SQL in the code base ever switches roles.
+func newPool(ctx context.Context, url, role string, maxConns int32) (*pgxpool.Pool, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("parse connection string: %w", err)
+	}
+	if role != "" {
+		cfg.ConnConfig.RuntimeParams["role"] = role
+	}
+	if maxConns > 0 {
+		cfg.MaxConns = maxConns
+	}
+	cfg.ConnConfig.RuntimeParams["application_name"] = "nova"
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("create pool: %w", err)
+	}
+	return pool, nil
+}
+
+// For returns the pool of the domain d. It panics on an unknown domain: that
+// is a wiring bug, not a run-time condition.
+func (p *Pools) For(d domains.Domain) *pgxpool.Pool {
+	pool, ok := p.byName[d.Name]
+	if !ok {
+		panic("postgres: no pool for domain " + d.Name)
+	}
+	return pool
+}
+
+// Login returns the login role's pool, for migrations.
+func (p *Pools) Login() *pgxpool.Pool { return p.login }
+
+// Ping checks that every domain pool reaches the database.
+func (p *Pools) Ping(ctx context.Context) error {
+	var errs []error
+	for _, d := range domains.All {
+		if err := p.byName[d.Name].Ping(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", d.Name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Close closes every pool.
+func (p *Pools) Close() {
+	for _, pool := range p.byName {
+		pool.Close()
+	}
+	if p.login != nil {
+		p.login.Close()
+	}
+}
+
+// Collector exports pgxpool statistics per domain to Prometheus.
+func (p *Pools) Collector() prometheus.Collector { return &collector{pools: p} }
+
+type collector struct{ pools *Pools }
+
+var (
+	descAcquired = prometheus.NewDesc("nova_db_pool_acquired_conns", "Connections currently in use.", []string{"domain"}, nil)
+	descIdle     = prometheus.NewDesc("nova_db_pool_idle_conns", "Idle connections.", []string{"domain"}, nil)
+	descTotal    = prometheus.NewDesc("nova_db_pool_total_conns", "Open connections.", []string{"domain"}, nil)
+	descMax      = prometheus.NewDesc("nova_db_pool_max_conns", "Pool size limit.", []string{"domain"}, nil)
+	descAcquires = prometheus.NewDesc("nova_db_pool_acquires_total", "Successful acquires.", []string{"domain"}, nil)
+	descEmpty    = prometheus.NewDesc("nova_db_pool_empty_acquires_total", "Acquires that had to wait for a connection.", []string{"domain"}, nil)
+	descWait     = prometheus.NewDesc("nova_db_pool_acquire_wait_seconds_total", "Time spent waiting for a connection.", []string{"domain"}, nil)
+)
+
+func (c *collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descAcquired, descIdle, descTotal, descMax, descAcquires, descEmpty, descWait} {
+		ch <- d
+	}
+}
+
+func (c *collector) Collect(ch chan<- prometheus.Metric) {
+	for name, pool := range c.pools.byName {
+		s := pool.Stat()
+		ch <- prometheus.MustNewConstMetric(descAcquired, prometheus.GaugeValue, float64(s.AcquiredConns()), name)
+		ch <- prometheus.MustNewConstMetric(descIdle, prometheus.GaugeValue, float64(s.IdleConns()), name)
+		ch <- prometheus.MustNewConstMetric(descTotal, prometheus.GaugeValue, float64(s.TotalConns()), name)
+		ch <- prometheus.MustNewConstMetric(descMax, prometheus.GaugeValue, float64(s.MaxConns()), name)
+		ch <- prometheus.MustNewConstMetric(descAcquires, prometheus.CounterValue, float64(s.AcquireCount()), name)
+		ch <- prometheus.MustNewConstMetric(descEmpty, prometheus.CounterValue, float64(s.EmptyAcquireCount()), name)
+		ch <- prometheus.MustNewConstMetric(descWait, prometheus.CounterValue, s.AcquireDuration().Seconds(), name)
+	}
+}

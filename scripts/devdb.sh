@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Prepares a local Postgres for Nova and prints the login role's connection
+# string on stdout. Uses NOVA_DATABASE_URL as is when it is set; otherwise
+# installs PostgreSQL from Debian's packages if it is missing, starts a
+# cluster, and creates the `nova` login role and database. Idempotent.
+set -euo pipefail
+
+if [ -n "${NOVA_DATABASE_URL:-}" ]; then
+  echo "$NOVA_DATABASE_URL"
+  exit 0
+fi
+
+log() { echo "devdb: $*" >&2; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+as_postgres() {
+  if [ "$(id -u)" = 0 ]; then su postgres -c "$(printf '%q ' "$@")"
+  else sudo -u postgres "$@"; fi
+}
+
+if ! command -v pg_ctlcluster >/dev/null 2>&1 || ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
+  log "installing PostgreSQL from Debian packages"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql postgresql-contrib >&2
+fi
+
+version=$(ls /usr/lib/postgresql | sort -n | tail -1)
+if ! pg_lsclusters -h | awk -v v="$version" '$1==v && $2=="main"' | grep -q .; then
+  log "creating cluster $version/main"
+  as_root pg_createcluster "$version" main >&2
+fi
+port=$(pg_lsclusters -h | awk -v v="$version" '$1==v && $2=="main" {print $3}')
+if ! pg_lsclusters -h | awk -v v="$version" '$1==v && $2=="main" {print $4}' | grep -q online; then
+  log "starting cluster $version/main on port $port"
+  as_root pg_ctlcluster "$version" main start >&2
+fi
+for _ in $(seq 1 50); do
+  pg_isready -q -h localhost -p "$port" && break
+  sleep 0.2
+done
+
+psql_admin() { as_postgres psql -X -q -v ON_ERROR_STOP=1 -p "$port" -d postgres "$@"; }
+if [ "$(psql_admin -tAc "SELECT 1 FROM pg_roles WHERE rolname = 'nova'")" != 1 ]; then
+  log "creating login role nova"
+  psql_admin -c "CREATE ROLE nova LOGIN PASSWORD 'nova' CREATEDB CREATEROLE" >&2
+fi
+if [ "$(psql_admin -tAc "SELECT 1 FROM pg_database WHERE datname = 'nova'")" != 1 ]; then
+  log "creating database nova"
+  psql_admin -c "CREATE DATABASE nova OWNER nova" >&2
+fi
+
+echo "postgres://nova:nova@localhost:$port/nova?sslmode=disable"
