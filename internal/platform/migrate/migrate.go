@@ -11,8 +11,6 @@ import (
 	"io/fs"
 	"strings"
 
-	"github.com/jackc/pgerrcode"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/database"
@@ -157,18 +155,29 @@ func (m *Migrator) Down(ctx context.Context, domain string, all bool) error {
 	})
 }
 
-// Status reports every domain's applied and latest version.
+// Status reports every domain's applied and latest version. It changes
+// nothing: a domain never migrated reports version 0.
 func (m *Migrator) Status(ctx context.Context) ([]Status, error) {
 	out := make([]Status, 0, len(m.providers))
 	for _, dp := range m.providers {
-		cur, latest, err := dp.provider.GetVersions(ctx)
-		if neverMigrated(err) {
-			cur, err = 0, nil
+		s := Status{Domain: dp.domain.Name}
+		if src := dp.provider.ListSources(); len(src) > 0 {
+			s.Latest = src[len(src)-1].Version
 		}
-		if err != nil {
+		// goose creates its version table on any call, so ask Postgres first
+		// whether the table exists, to keep status and /readyz read-only.
+		var exists bool
+		if err := m.pools.For(dp.domain).QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", dp.domain.Schema+".goose_db_version").Scan(&exists); err != nil {
 			return nil, fmt.Errorf("status of %s: %w", dp.domain.Name, err)
 		}
-		out = append(out, Status{Domain: dp.domain.Name, Current: cur, Latest: latest})
+		if exists {
+			cur, err := dp.provider.GetDBVersion(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("status of %s: %w", dp.domain.Name, err)
+			}
+			s.Current = cur
+		}
+		out = append(out, s)
 	}
 	return out, nil
 }
@@ -202,13 +211,6 @@ func (m *Migrator) locked(ctx context.Context, fn func() error) error {
 		_, _ = conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", int64(lockKey))
 	}()
 	return fn()
-}
-
-// neverMigrated reports whether err means the domain's schema or version
-// table does not exist yet.
-func neverMigrated(err error) bool {
-	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && (pgErr.Code == pgerrcode.UndefinedTable || pgErr.Code == pgerrcode.InvalidSchemaName)
 }
 
 func quote(ident string) string { return `"` + strings.ReplaceAll(ident, `"`, `""`) + `"` }

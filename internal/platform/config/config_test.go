@@ -1,0 +1,100 @@
+package config_test
+
+import (
+	"errors"
+	"flag"
+	"io"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/nova-social/nova/internal/platform/config"
+)
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestDefaultsEnvAndFlags(t *testing.T) {
+	c, err := config.Load("nova", []string{"--http-addr", "127.0.0.1:9999"}, env(map[string]string{
+		"NOVA_DATABASE_URL": "postgres://nova@localhost/nova",
+		"NOVA_ENV":          "dev",
+		"NOVA_HTTP_ADDR":    ":7000",
+		"NOVA_DB_MAX_CONNS": "3",
+	}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HTTPAddr != "127.0.0.1:9999" {
+		t.Errorf("flag did not override env: HTTPAddr = %q", c.HTTPAddr)
+	}
+	if c.DBMaxConns != 3 || c.Env != config.Dev || !c.AutoMigrate {
+		t.Errorf("env or dev defaults not applied: %+v", c)
+	}
+	if c.PublicURL != "http://127.0.0.1:9999" {
+		t.Errorf("PublicURL = %q, want derived from the listen address", c.PublicURL)
+	}
+	if err := c.ValidateServe(); err != nil {
+		t.Errorf("dev serve needs no key file: %v", err)
+	}
+
+	prod, err := config.Load("nova", nil, env(map[string]string{"NOVA_DATABASE_URL": "postgres://x@y/z"}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if prod.Env != config.Production || prod.AutoMigrate || prod.HTTPAddr != ":8080" {
+		t.Errorf("production defaults wrong: %+v", prod)
+	}
+	var cerr *config.Error
+	if err := prod.ValidateServe(); !errors.As(err, &cerr) || cerr.Var != "NOVA_JWT_PRIVATE_KEY_FILE" {
+		t.Errorf("production serve without a key: %v", err)
+	}
+}
+
+func TestErrorsNameTheVariable(t *testing.T) {
+	base := map[string]string{"NOVA_DATABASE_URL": "postgres://nova@localhost/nova"}
+	cases := []struct {
+		set  map[string]string
+		args []string
+		want string
+	}{
+		{map[string]string{"NOVA_DATABASE_URL": ""}, nil, "NOVA_DATABASE_URL"},
+		{map[string]string{"NOVA_DATABASE_URL": "mysql://x"}, nil, "NOVA_DATABASE_URL"},
+		{map[string]string{"NOVA_ENV": "staging"}, nil, "NOVA_ENV"},
+		{map[string]string{"NOVA_HTTP_ADDR": "8080"}, nil, "NOVA_HTTP_ADDR"},
+		{map[string]string{"NOVA_DB_MAX_CONNS": "zero"}, nil, "NOVA_DB_MAX_CONNS"},
+		{map[string]string{"NOVA_HTTP_READ_TIMEOUT": "-1s"}, nil, "NOVA_HTTP_READ_TIMEOUT"},
+		{map[string]string{"NOVA_PUBLIC_URL": "ftp://x"}, nil, "NOVA_PUBLIC_URL"},
+		{map[string]string{"NOVA_AUTO_MIGRATE": "maybe"}, nil, "NOVA_AUTO_MIGRATE"},
+		{map[string]string{"NOVA_DATABASE_URL_CONTENT": "http://x"}, nil, "NOVA_DATABASE_URL_CONTENT"},
+		{nil, []string{"--log-level", "loud"}, "NOVA_LOG_LEVEL"},
+	}
+	for _, tc := range cases {
+		m := map[string]string{}
+		for k, v := range base {
+			m[k] = v
+		}
+		for k, v := range tc.set {
+			m[k] = v
+		}
+		_, err := config.Load("nova", tc.args, env(m), io.Discard)
+		var cerr *config.Error
+		if !errors.As(err, &cerr) || cerr.Var != tc.want || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v %v: got %v, want an error naming %s", tc.set, tc.args, err, tc.want)
+		}
+	}
+	if _, err := config.Load("nova", []string{"--help"}, env(base), io.Discard); !errors.Is(err, flag.ErrHelp) {
+		t.Errorf("--help: %v", err)
+	}
+}
+
+// The README documents every setting: its table is generated from Settings.
+func TestReadmeListsEverySetting(t *testing.T) {
+	b, err := os.ReadFile("../../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), config.MarkdownTable()) {
+		t.Fatalf("README.md's configuration table is stale; replace it with:\n%s", config.MarkdownTable())
+	}
+}

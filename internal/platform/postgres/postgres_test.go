@@ -1,0 +1,51 @@
+package postgres_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/jackc/pgerrcode"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/nova-social/nova/internal/platform/domains"
+	"github.com/nova-social/nova/internal/platform/pgtest"
+)
+
+// A domain's pool can use its own schema and nothing else: the isolation the
+// whole architecture rests on is enforced by Postgres, not by convention.
+func TestRoleIsolation(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	ctx := context.Background()
+
+	identity := db.Pools.For(domains.Identity)
+	if _, err := identity.Exec(ctx, `CREATE TABLE identity.isolation_probe (id int PRIMARY KEY)`); err != nil {
+		t.Fatalf("identity creating a table in its own schema: %v", err)
+	}
+	if _, err := identity.Exec(ctx, `INSERT INTO identity.isolation_probe VALUES (1)`); err != nil {
+		t.Fatalf("identity writing its own table: %v", err)
+	}
+	var n int
+	if err := identity.QueryRow(ctx, `SELECT count(*) FROM identity.isolation_probe`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("identity reading its own table: n=%d err=%v", n, err)
+	}
+	var role string
+	if err := identity.QueryRow(ctx, `SELECT current_user`).Scan(&role); err != nil || role != "nova_identity" {
+		t.Fatalf("identity pool acts as %q (err %v), want nova_identity", role, err)
+	}
+
+	content := db.Pools.For(domains.Content)
+	for _, q := range []string{
+		`SELECT * FROM identity.isolation_probe`,
+		`INSERT INTO identity.isolation_probe VALUES (2)`,
+		`DELETE FROM identity.isolation_probe`,
+		`CREATE TABLE identity.intruder (id int)`,
+	} {
+		_, err := content.Exec(ctx, q)
+		var pgErr *pgconn.PgError
+		if !errors.As(err, &pgErr) || pgErr.Code != pgerrcode.InsufficientPrivilege {
+			t.Errorf("content running %q: got %v, want permission denied", q, err)
+		}
+	}
+}
