@@ -88,13 +88,29 @@ func TestErrorsNameTheVariable(t *testing.T) {
 	}
 }
 
+var update = flag.Bool("update", false, "rewrite the README's configuration table")
+
 // The README documents every setting: its table is generated from Settings.
 func TestReadmeListsEverySetting(t *testing.T) {
-	b, err := os.ReadFile("../../../README.md")
+	const path, begin, end = "../../../README.md", "<!-- config:begin -->\n", "<!-- config:end -->"
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(b), config.MarkdownTable()) {
-		t.Fatalf("README.md's configuration table is stale; replace it with:\n%s", config.MarkdownTable())
+	readme := string(b)
+	i, j := strings.Index(readme, begin), strings.Index(readme, end)
+	if i < 0 || j < i {
+		t.Fatalf("README.md lacks the %q … %q markers", begin, end)
 	}
+	want := readme[:i+len(begin)] + config.MarkdownTable() + readme[j:]
+	if want == readme {
+		return
+	}
+	if *update {
+		if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	t.Fatal("README.md's configuration table is stale: run go test ./internal/platform/config -update")
 }
