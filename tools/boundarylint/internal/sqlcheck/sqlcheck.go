@@ -1,0 +1,304 @@
+// Package sqlcheck decides whether a SQL text stays inside one domain's
+// schema. It parses the text with the real Postgres parser (pg_query), so
+// every table, function and type reference is found wherever the grammar
+// allows it (joins, subqueries, CTEs, RETURNING, DDL), not guessed by a
+// regular expression.
+package sqlcheck
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	pg "github.com/pganalyze/pg_query_go/v6"
+	"google.golang.org/protobuf/reflect/protoreflect"
+)
+
+// Scope is who runs the SQL.
+type Scope struct {
+	Domain string            // the acting domain
+	Schema string            // the schema it owns
+	Owners map[string]string // every declared schema -> its domain
+	// Migration relaxes the rules for migration files: GRANTs on the
+	// domain's own objects to other domains' roles are allowed there.
+	Migration bool
+}
+
+// Problem is one violation; Offset is its byte offset in the SQL text
+// (-1 when unknown).
+type Problem struct {
+	Msg    string
+	Offset int
+}
+
+// systemSchemas may be named by any domain.
+var systemSchemas = map[string]bool{"pg_catalog": true, "information_schema": true}
+
+// forbiddenSettings are the session settings that would let SQL escape the
+// role and schema boundaries.
+var forbiddenSettings = map[string]string{
+	"role":                  "SET ROLE",
+	"session_authorization": "SET SESSION AUTHORIZATION",
+	"search_path":           "SET search_path",
+}
+
+// Check parses sql and returns every boundary violation in it.
+func Check(sql string, sc Scope) []Problem {
+	tree, err := pg.Parse(sql)
+	if err != nil {
+		return []Problem{{Offset: -1, Msg: fmt.Sprintf("SQL does not parse (%v): fix the statement; boundarylint checks every statement with the Postgres parser", err)}}
+	}
+	var out []Problem
+	for _, raw := range tree.GetStmts() {
+		c := &checker{sc: sc, ctes: map[string]bool{}, writes: map[*pg.RangeVar]bool{}, base: int(raw.GetStmtLocation())}
+		c.prepare(raw.GetStmt())
+		c.walk(raw.GetStmt().ProtoReflect())
+		out = append(out, c.problems...)
+	}
+	return out
+}
+
+type checker struct {
+	sc       Scope
+	ctes     map[string]bool
+	writes   map[*pg.RangeVar]bool
+	problems []Problem
+	base     int
+}
+
+func (c *checker) add(loc int32, format string, args ...any) {
+	off := -1
+	if loc >= 0 {
+		off = int(loc)
+	}
+	c.problems = append(c.problems, Problem{Offset: off, Msg: fmt.Sprintf(format, args...)})
+}
+
+// prepare records the CTE names of the statement (an unqualified name that
+// refers to one is fine) and the relations it writes.
+func (c *checker) prepare(n *pg.Node) {
+	visit(n.ProtoReflect(), func(m protoreflect.Message) {
+		switch v := m.Interface().(type) {
+		case *pg.CommonTableExpr:
+			c.ctes[v.GetCtename()] = true
+		case *pg.InsertStmt:
+			c.writes[v.GetRelation()] = true
+		case *pg.UpdateStmt:
+			c.writes[v.GetRelation()] = true
+		case *pg.DeleteStmt:
+			c.writes[v.GetRelation()] = true
+		case *pg.MergeStmt:
+			c.writes[v.GetRelation()] = true
+		case *pg.TruncateStmt:
+			for _, r := range v.GetRelations() {
+				c.writes[r.GetRangeVar()] = true
+			}
+		case *pg.CopyStmt:
+			c.writes[v.GetRelation()] = true
+		}
+	})
+}
+
+// visit calls fn on m and every message below it.
+func visit(m protoreflect.Message, fn func(protoreflect.Message)) {
+	fn(m)
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		if fd.Kind() != protoreflect.MessageKind {
+			return true
+		}
+		if fd.IsList() {
+			l := v.List()
+			for i := 0; i < l.Len(); i++ {
+				visit(l.Get(i).Message(), fn)
+			}
+		} else if !fd.IsMap() {
+			visit(v.Message(), fn)
+		}
+		return true
+	})
+}
+
+func (c *checker) walk(root protoreflect.Message) {
+	visit(root, func(m protoreflect.Message) {
+		switch v := m.Interface().(type) {
+		case *pg.RangeVar:
+			c.relation(v)
+		case *pg.FuncCall:
+			c.function(names(v.GetFuncname()), v.GetLocation(), "call")
+			c.setConfig(v)
+		case *pg.TypeName:
+			c.typeName(v)
+		case *pg.ObjectWithArgs:
+			c.function(names(v.GetObjname()), -1, "use")
+		case *pg.CreateFunctionStmt:
+			c.function(names(v.GetFuncname()), -1, "define")
+		case *pg.CreateTrigStmt:
+			c.function(names(v.GetFuncname()), -1, "call")
+		case *pg.VariableSetStmt:
+			if what, bad := forbiddenSettings[strings.ToLower(v.GetName())]; bad {
+				if v.GetKind() == pg.VariableSetKind_VAR_RESET && v.GetName() == "role" {
+					what = "RESET ROLE"
+				}
+				c.add(-1, "%s is forbidden: each domain's pool already acts as its own role with its own schema; write schema-qualified SQL instead of switching role or search_path", what)
+			}
+		case *pg.CreateSchemaStmt:
+			if s := v.GetSchemaname(); s != "" && s != c.sc.Schema {
+				c.add(-1, "%s may not create schema %s: a domain owns exactly its schema %s", c.sc.Domain, s, c.sc.Schema)
+			}
+		case *pg.DropStmt:
+			c.drop(v)
+		case *pg.GrantStmt:
+			c.grant(v)
+		case *pg.GrantRoleStmt:
+			c.add(-1, "granting role membership is forbidden: it would let one domain act as another; grant privileges on %s's own objects instead", c.sc.Domain)
+		case *pg.AlterDefaultPrivilegesStmt:
+			for _, o := range v.GetOptions() {
+				if de := o.GetDefElem(); de != nil && de.GetDefname() == "schemas" {
+					for _, s := range names(de.GetArg().GetList().GetItems()) {
+						c.schemaRef(s, "alter default privileges in")
+					}
+				}
+			}
+		}
+	})
+}
+
+func names(nodes []*pg.Node) []string {
+	out := make([]string, 0, len(nodes))
+	for _, n := range nodes {
+		if s := n.GetString_(); s != nil {
+			out = append(out, s.GetSval())
+		}
+	}
+	return out
+}
+
+func (c *checker) relation(r *pg.RangeVar) {
+	if r == nil || r.GetRelname() == "" {
+		return
+	}
+	schema, name := r.GetSchemaname(), r.GetRelname()
+	verb := "read"
+	if c.writes[r] {
+		verb = "write"
+	}
+	if schema == "" {
+		if c.ctes[name] || strings.HasPrefix(name, "pg_") {
+			return
+		}
+		c.add(r.GetLocation(), "unqualified table %s: write %s.%s (domain roles have no search_path; every table is schema-qualified)", name, c.sc.Schema, name)
+		return
+	}
+	c.objectRef(schema, name, verb, "table", r.GetLocation())
+}
+
+// objectRef checks a schema-qualified reference to another schema's object.
+func (c *checker) objectRef(schema, name, verb, kind string, loc int32) {
+	if schema == c.sc.Schema || systemSchemas[schema] {
+		return
+	}
+	if owner, ok := c.sc.Owners[schema]; ok {
+		switch verb {
+		case "write":
+			c.add(loc, "%s may not write %s.%s: only %s writes its tables; call %s's API or publish an event %s consumes", c.sc.Domain, schema, name, owner, owner, owner)
+		case "read":
+			c.add(loc, "%s may not read %s.%s: ask %s through its API or keep a projection fed by events", c.sc.Domain, schema, name, owner)
+		default:
+			c.add(loc, "%s may not %s %s %s.%s: it belongs to %s; ask %s through its API or keep a projection fed by events", c.sc.Domain, verb, kind, schema, name, owner, owner)
+		}
+		return
+	}
+	c.add(loc, "%s may not %s %s %s.%s: schema %s belongs to no domain; %s's SQL names only its own schema %s", c.sc.Domain, verb, kind, schema, name, schema, c.sc.Domain, c.sc.Schema)
+}
+
+func (c *checker) schemaRef(schema, verb string) {
+	if schema != c.sc.Schema {
+		c.add(-1, "%s may not %s schema %s: a domain touches only its own schema %s", c.sc.Domain, verb, schema, c.sc.Schema)
+	}
+}
+
+// function checks a function name: unqualified calls are built-ins
+// (pg_catalog is always searched first); qualified ones must be the
+// domain's own schema or pg_catalog. Functions the domain defines or
+// refers to by signature must be qualified.
+func (c *checker) function(parts []string, loc int32, verb string) {
+	switch len(parts) {
+	case 0:
+		return
+	case 1:
+		if verb != "call" {
+			c.add(loc, "unqualified function %s: write %s.%s so it lands in (and resolves from) %s's schema", parts[0], c.sc.Schema, parts[0], c.sc.Domain)
+		}
+		return
+	}
+	schema, name := parts[len(parts)-2], parts[len(parts)-1]
+	c.objectRef(schema, name+"()", verb, "function", loc)
+}
+
+// setConfig catches set_config('search_path' | 'role', …), the function
+// form of SET.
+func (c *checker) setConfig(f *pg.FuncCall) {
+	parts := names(f.GetFuncname())
+	if len(parts) == 0 || parts[len(parts)-1] != "set_config" || len(f.GetArgs()) == 0 {
+		return
+	}
+	name := strings.ToLower(f.GetArgs()[0].GetAConst().GetSval().GetSval())
+	if what, bad := forbiddenSettings[name]; bad {
+		c.add(f.GetLocation(), "set_config('%s') is %s in disguise, which is forbidden: write schema-qualified SQL on the domain's own pool", name, what)
+	}
+}
+
+func (c *checker) typeName(t *pg.TypeName) {
+	parts := names(t.GetNames())
+	if len(parts) < 2 {
+		return
+	}
+	c.objectRef(parts[len(parts)-2], parts[len(parts)-1], "use", "type", t.GetLocation())
+}
+
+func (c *checker) drop(d *pg.DropStmt) {
+	for _, o := range d.GetObjects() {
+		switch {
+		case o.GetString_() != nil: // DROP SCHEMA x
+			if d.GetRemoveType() == pg.ObjectType_OBJECT_SCHEMA {
+				c.schemaRef(o.GetString_().GetSval(), "drop")
+			}
+		case o.GetList() != nil:
+			parts := names(o.GetList().GetItems())
+			switch d.GetRemoveType() {
+			case pg.ObjectType_OBJECT_TRIGGER, pg.ObjectType_OBJECT_POLICY, pg.ObjectType_OBJECT_RULE:
+				if len(parts) > 0 {
+					parts = parts[:len(parts)-1] // the rest names the table
+				}
+			case pg.ObjectType_OBJECT_EXTENSION, pg.ObjectType_OBJECT_SCHEMA:
+				continue
+			}
+			switch len(parts) {
+			case 0:
+			case 1:
+				c.add(-1, "unqualified name %s in DROP: write %s.%s", parts[0], c.sc.Schema, parts[0])
+			default:
+				c.objectRef(parts[len(parts)-2], parts[len(parts)-1], "drop", "object", -1)
+			}
+		}
+	}
+}
+
+func (c *checker) grant(g *pg.GrantStmt) {
+	if g.GetTargtype() == pg.GrantTargetType_ACL_TARGET_ALL_IN_SCHEMA || g.GetObjtype() == pg.ObjectType_OBJECT_SCHEMA {
+		for _, o := range g.GetObjects() {
+			if s := o.GetString_(); s != nil {
+				c.schemaRef(s.GetSval(), "grant on")
+			}
+		}
+	}
+	if !c.sc.Migration {
+		c.add(-1, "GRANT/REVOKE belongs in %s's migrations, not in its Go code", c.sc.Domain)
+	}
+}
+
+// Sorted returns problems ordered by offset, for stable output.
+func Sorted(ps []Problem) []Problem {
+	sort.SliceStable(ps, func(i, j int) bool { return ps[i].Offset < ps[j].Offset })
+	return ps
+}

@@ -1,0 +1,50 @@
+package sqlcheck
+
+import (
+	"strings"
+	"testing"
+)
+
+var content = Scope{Domain: "content", Schema: "content", Owners: map[string]string{
+	"content": "content", "identity": "identity", "users": "user", "events": "events", "social": "social",
+}}
+
+func TestCheck(t *testing.T) {
+	cases := []struct {
+		sql  string
+		want []string // substrings, one per expected problem; none means clean
+	}{
+		{`SELECT id FROM content.posts WHERE author_id = $1`, nil},
+		{`WITH recent AS (SELECT id FROM content.posts) SELECT count(*) FROM recent`, nil},
+		{`INSERT INTO content.posts (id, body) VALUES ($1, $2) RETURNING gen_random_uuid(), now()`, nil},
+		{`SELECT pg_catalog.pg_advisory_xact_lock($1)`, nil},
+		{`SELECT p.id FROM content.posts p WHERE p.tsv @@ websearch_to_tsquery('simple', $1)`, nil},
+		{`SELECT $1::content.visibility, $2::int4`, nil},
+		{`SELECT s.user_id FROM identity.sessions s`, []string{"content may not read identity.sessions: ask identity through its API"}},
+		{`UPDATE users.users SET bio = $1`, []string{"content may not write users.users: only user writes its tables"}},
+		{`SELECT * FROM content.posts p JOIN (SELECT 1 FROM users.user_profiles) x ON true`, []string{"read users.user_profiles"}},
+		{`SELECT id FROM posts`, []string{"unqualified table posts: write content.posts"}},
+		{`SELECT identity.current_session()`, []string{"call function identity.current_session()"}},
+		{`SELECT public.f()`, []string{"schema public belongs to no domain"}},
+		{`SET ROLE nova_identity`, []string{"SET ROLE is forbidden"}},
+		{`RESET ROLE`, []string{"RESET ROLE is forbidden"}},
+		{`SET SESSION AUTHORIZATION nova`, []string{"SET SESSION AUTHORIZATION is forbidden"}},
+		{`SET search_path TO identity`, []string{"SET search_path is forbidden"}},
+		{`SELECT set_config('search_path', 'identity', true)`, []string{"set_config('search_path')"}},
+		{`SELEC id FROM content.posts`, []string{"SQL does not parse"}},
+		{`SELECT 1; DELETE FROM social.likes`, []string{"content may not write social.likes"}},
+		{`GRANT nova_identity TO nova_content`, []string{"granting role membership is forbidden"}},
+	}
+	for _, tc := range cases {
+		got := Check(tc.sql, content)
+		if len(got) != len(tc.want) {
+			t.Errorf("%s: got %d problems %v, want %d", tc.sql, len(got), got, len(tc.want))
+			continue
+		}
+		for i, w := range tc.want {
+			if !strings.Contains(got[i].Msg, w) {
+				t.Errorf("%s: problem %q does not contain %q", tc.sql, got[i].Msg, w)
+			}
+		}
+	}
+}
