@@ -1,0 +1,69 @@
+package textscan
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+func TestExtract(t *testing.T) {
+	cases := []struct {
+		body           string
+		tags, mentions []string
+	}{
+		{"hello #Go and #go again", []string{"go"}, []string{}},
+		{"#Nova, @Alice: ping @bob_2!", []string{"nova"}, []string{"alice", "bob_2"}},
+		{"mail me at a@example.com or see page#top", []string{}, []string{}},
+		{"@ab is too short, @abc is fine", []string{}, []string{"abc"}},
+		{"@" + strings.Repeat("x", 31) + " too long", []string{}, []string{}},
+		{"#1 is a number, #1st is a tag", []string{"1st"}, []string{}},
+		{"#a#b @bob@carol", []string{"a"}, []string{"bob"}},
+		{"Ünïcode #Café and #ÇA", []string{"café", "ça"}, []string{}},
+		{"@Zoë is not a username", []string{}, []string{}},
+		{"(#paren) [@bracket]", []string{"paren"}, []string{"bracket"}},
+		{"", []string{}, []string{}},
+	}
+	for _, c := range cases {
+		tags, mentions := Extract(c.body)
+		if !reflect.DeepEqual(tags, c.tags) || !reflect.DeepEqual(mentions, c.mentions) {
+			t.Errorf("Extract(%q) = %q, %q; want %q, %q", c.body, tags, mentions, c.tags, c.mentions)
+		}
+	}
+}
+
+// FuzzExtract checks invariants on arbitrary input; its seeds run in the
+// normal test suite.
+func FuzzExtract(f *testing.F) {
+	for _, s := range []string{"#go @bob", "a@b.c #x#y", "##tag @@user", "#\u0301x", "@_a_ #_", "\xff#bad\xfe@utf", "#ÇA @Abc_123 #ça"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		tags, mentions := Extract(body)
+		lower := strings.ToLower(body)
+		seen := map[string]bool{}
+		for _, tag := range tags {
+			if tag == "" || tag != strings.ToLower(tag) || seen["#"+tag] || utf8.RuneCountInString(tag) > MaxTagLen {
+				t.Fatalf("bad tag %q from %q", tag, body)
+			}
+			seen["#"+tag] = true
+			if !strings.Contains(lower, "#"+tag) {
+				t.Fatalf("tag %q not in %q", tag, body)
+			}
+		}
+		for _, m := range mentions {
+			if len(m) < minMention || len(m) > maxMention || seen["@"+m] {
+				t.Fatalf("bad mention %q from %q", m, body)
+			}
+			seen["@"+m] = true
+			for _, r := range m {
+				if !(r == '_' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9') {
+					t.Fatalf("mention %q has %q", m, r)
+				}
+			}
+			if !strings.Contains(lower, "@"+m) {
+				t.Fatalf("mention %q not in %q", m, body)
+			}
+		}
+	})
+}
