@@ -14,7 +14,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/nova-social/nova/internal/events"
 	"github.com/nova-social/nova/internal/platform/config"
+	"github.com/nova-social/nova/internal/platform/domains"
 	"github.com/nova-social/nova/internal/platform/httpserver"
 	"github.com/nova-social/nova/internal/platform/migrate"
 	"github.com/nova-social/nova/internal/platform/postgres"
@@ -33,6 +35,9 @@ type App struct {
 	migrator *migrate.Migrator
 	registry *prometheus.Registry
 	http     *httpserver.Server
+	// bus is the event bus: domains publish on it and subscribe to it while
+	// being wired in init; Run starts it and stops it after the HTTP drain.
+	bus *events.Bus
 }
 
 // New connects to Postgres, checks (or applies) migrations and builds the
@@ -76,6 +81,17 @@ func (a *App) init(ctx context.Context) error {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		a.pools.Collector(),
 	)
+	a.bus, err = events.NewBus(a.pools.For(domains.Events), a.log, a.registry, events.Options{
+		MaxAttempts:  a.cfg.EventMaxAttempts,
+		Workers:      a.cfg.EventWorkers,
+		JobRetention: a.cfg.EventJobRetention,
+	})
+	if err != nil {
+		return fmt.Errorf("event bus: %w", err)
+	}
+	// Domain wiring goes here: build each domain's service and let it
+	// subscribe its consumers (svc.Subscribe(a.bus)) before Run starts the bus.
+
 	a.http = httpserver.New(httpserver.Options{
 		Addr:            a.cfg.HTTPAddr,
 		ReadTimeout:     a.cfg.ReadTimeout,
@@ -108,8 +124,19 @@ func (a *App) ready(ctx context.Context) error {
 
 // Run serves on ln until ctx ends, then shuts down gracefully.
 func (a *App) Run(ctx context.Context, ln net.Listener) error {
+	if err := a.bus.Start(ctx); err != nil {
+		return err
+	}
 	a.log.Info("nova serving", "addr", ln.Addr().String(), "env", a.cfg.Env, "public_url", a.cfg.PublicURL)
-	return a.http.Serve(ctx, ln)
+	err := a.http.Serve(ctx, ln)
+	// In-flight requests have drained (their events are committed); let the
+	// running handlers finish, bounded like the HTTP drain.
+	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.ShutdownTimeout)
+	defer cancel()
+	if serr := a.bus.Stop(stopCtx); serr != nil {
+		err = errors.Join(err, serr)
+	}
+	return err
 }
 
 // Close releases the database pools.

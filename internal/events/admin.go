@@ -1,0 +1,251 @@
+package events
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Admin is the operator's view of the bus (`nova events …`): the dead-letter
+// queue, replays and statistics. It needs only the events domain's pool, not
+// a running bus: re-enqueued deliveries are picked up by whichever replica
+// runs the consumer.
+type Admin struct {
+	pool        *pgxpool.Pool
+	maxAttempts int
+}
+
+// NewAdmin returns the operator interface over the events domain's pool.
+// maxAttempts applies to the deliveries it enqueues (retries and replays).
+func NewAdmin(pool *pgxpool.Pool, maxAttempts int) *Admin {
+	if maxAttempts <= 0 {
+		maxAttempts = Options{}.withDefaults().MaxAttempts
+	}
+	return &Admin{pool: pool, maxAttempts: maxAttempts}
+}
+
+// ErrNotFound is returned for an unknown dead letter or consumer.
+var ErrNotFound = errors.New("not found")
+
+// DeadLetter is a delivery that exhausted its attempts (or could not be
+// decoded), with the event it carried.
+type DeadLetter struct {
+	ID         int64
+	EventID    uuid.UUID
+	Consumer   string
+	Topic      Topic
+	Attempts   int
+	Error      string
+	FailedAt   time.Time
+	Producer   string
+	OccurredAt time.Time
+	RequestID  string
+	Payload    json.RawMessage
+}
+
+const deadLettersSQL = `SELECT d.id, d.event_id, d.consumer, d.topic, d.attempts, d.error, d.failed_at,
+       e.producer, e.occurred_at, coalesce(e.request_id, ''), e.payload
+FROM events.dead_letter_queue d
+JOIN events.domain_events e ON e.id = d.event_id
+WHERE ($1::text = '' OR d.consumer = $1) AND ($2::bigint = 0 OR d.id = $2)
+ORDER BY d.id
+LIMIT $3`
+
+// DeadLetters lists up to limit dead letters, oldest first, of one consumer
+// or of all when consumer is empty.
+func (a *Admin) DeadLetters(ctx context.Context, consumer string, limit int) ([]DeadLetter, error) {
+	return a.deadLetters(ctx, consumer, 0, limit)
+}
+
+// DeadLetter returns one dead letter.
+func (a *Admin) DeadLetter(ctx context.Context, id int64) (DeadLetter, error) {
+	if id <= 0 {
+		return DeadLetter{}, fmt.Errorf("dead letter %d: %w", id, ErrNotFound)
+	}
+	dl, err := a.deadLetters(ctx, "", id, 1)
+	if err != nil {
+		return DeadLetter{}, err
+	}
+	if len(dl) == 0 {
+		return DeadLetter{}, fmt.Errorf("dead letter %d: %w", id, ErrNotFound)
+	}
+	return dl[0], nil
+}
+
+func (a *Admin) deadLetters(ctx context.Context, consumer string, id int64, limit int) ([]DeadLetter, error) {
+	rows, err := a.pool.Query(ctx, deadLettersSQL, consumer, id, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list dead letters: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (DeadLetter, error) {
+		var d DeadLetter
+		err := r.Scan(&d.ID, &d.EventID, &d.Consumer, &d.Topic, &d.Attempts, &d.Error, &d.FailedAt,
+			&d.Producer, &d.OccurredAt, &d.RequestID, &d.Payload)
+		return d, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list dead letters: %w", err)
+	}
+	return out, nil
+}
+
+// retrySQL moves dead letters back into delivery, atomically: each one is
+// deleted and its delivery enqueued afresh with a full set of attempts.
+const retrySQL = `WITH d AS (
+    DELETE FROM events.dead_letter_queue WHERE $1::boolean OR id = ANY($2::bigint[])
+    RETURNING event_id, consumer)
+SELECT events.enqueue(coalesce(array_agg(event_id), '{}'), coalesce(array_agg(consumer), '{}'), false, $3)
+FROM d`
+
+// RetryDeadLetter re-enqueues one dead letter (after the consumer was fixed).
+func (a *Admin) RetryDeadLetter(ctx context.Context, id int64) error {
+	var n int64
+	if err := a.pool.QueryRow(ctx, retrySQL, false, []int64{id}, a.maxAttempts).Scan(&n); err != nil {
+		return fmt.Errorf("retry dead letter %d: %w", id, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("dead letter %d: %w", id, ErrNotFound)
+	}
+	return nil
+}
+
+// RetryAllDeadLetters re-enqueues every dead letter and reports how many.
+func (a *Admin) RetryAllDeadLetters(ctx context.Context) (int64, error) {
+	var n int64
+	if err := a.pool.QueryRow(ctx, retrySQL, true, []int64{}, a.maxAttempts).Scan(&n); err != nil {
+		return 0, fmt.Errorf("retry dead letters: %w", err)
+	}
+	return n, nil
+}
+
+const purgeSQL = `DELETE FROM events.dead_letter_queue WHERE failed_at < $1`
+
+// PurgeDeadLetters drops the dead letters that failed before before (the
+// events stay in the log) and reports how many.
+func (a *Admin) PurgeDeadLetters(ctx context.Context, before time.Time) (int64, error) {
+	tag, err := a.pool.Exec(ctx, purgeSQL, before)
+	if err != nil {
+		return 0, fmt.Errorf("purge dead letters: %w", err)
+	}
+	return tag.RowsAffected(), nil
+}
+
+const subscribedSQL = `SELECT EXISTS (SELECT FROM events.event_subscriptions WHERE consumer = $1 AND ($2::text = '' OR topic = $2))`
+
+// replaySQL enqueues, for consumer, every logged event of its subscribed
+// topics (or of one topic) since a time, oldest first, as replays: they are
+// applied even when the consumer's inbox already holds them.
+const replaySQL = `WITH ev AS (
+    SELECT e.id
+    FROM events.domain_events e
+    JOIN events.event_subscriptions s ON s.topic = e.topic AND s.consumer = $1
+    WHERE ($2::text = '' OR e.topic = $2) AND e.occurred_at >= $3
+    ORDER BY e.id)
+SELECT events.enqueue(coalesce(array_agg(id), '{}'), coalesce(array_agg($1::text), '{}'), true, $4)
+FROM ev`
+
+// Replay re-delivers to consumer the logged events of its subscribed topics
+// (only topic, if set) that occurred at or after since, to rebuild a dropped
+// projection. Replayed events run the handler even if the consumer's inbox
+// already has them, so the projection must have been cleared first (or its
+// handler must be an upsert). It reports how many deliveries it enqueued.
+func (a *Admin) Replay(ctx context.Context, consumer string, topic Topic, since time.Time) (int64, error) {
+	var ok bool
+	if err := a.pool.QueryRow(ctx, subscribedSQL, consumer, string(topic)).Scan(&ok); err != nil {
+		return 0, fmt.Errorf("replay: look up consumer: %w", err)
+	}
+	if !ok {
+		return 0, fmt.Errorf("replay: consumer %q subscribed to %q: %w", consumer, topic, ErrNotFound)
+	}
+	var n int64
+	if err := a.pool.QueryRow(ctx, replaySQL, consumer, string(topic), since, a.maxAttempts).Scan(&n); err != nil {
+		return 0, fmt.Errorf("replay %s: %w", consumer, err)
+	}
+	return n, nil
+}
+
+// Stats is the state of the bus across replicas.
+type Stats struct {
+	Topics    []TopicStats
+	Consumers []ConsumerStats
+}
+
+// TopicStats counts a topic's events in the log.
+type TopicStats struct {
+	Topic     Topic
+	Published int64
+	Last      time.Time
+}
+
+// ConsumerStats is one consumer's backlog. Pending deliveries wait for a
+// worker, Running ones are being handled, Failed ones failed at least once
+// and wait for a retry, Dead ones are in the dead-letter queue.
+type ConsumerStats struct {
+	Consumer      string
+	Topics        int
+	Pending       int64
+	Running       int64
+	Failed        int64
+	Dead          int64
+	OldestPending time.Duration
+}
+
+const topicStatsSQL = `SELECT topic, count(*), max(occurred_at) FROM events.domain_events GROUP BY topic ORDER BY topic`
+
+const consumerStatsSQL = `WITH jobs AS (
+    SELECT args->>'consumer' AS consumer,
+           count(*) FILTER (WHERE state IN ('available', 'scheduled')) AS pending,
+           count(*) FILTER (WHERE state = 'running') AS running,
+           count(*) FILTER (WHERE state = 'retryable') AS failed,
+           min(created_at) FILTER (WHERE state IN ('available', 'scheduled', 'retryable')) AS oldest
+    FROM events.river_job
+    WHERE queue = 'events' AND state IN ('available', 'scheduled', 'running', 'retryable')
+    GROUP BY 1),
+dead AS (SELECT consumer, count(*) AS n FROM events.dead_letter_queue GROUP BY consumer),
+subs AS (SELECT consumer, count(*) AS topics FROM events.event_subscriptions GROUP BY consumer),
+names AS (SELECT consumer FROM subs UNION SELECT consumer FROM jobs UNION SELECT consumer FROM dead)
+SELECT n.consumer, coalesce(s.topics, 0), coalesce(j.pending, 0), coalesce(j.running, 0), coalesce(j.failed, 0),
+       coalesce(d.n, 0), coalesce(extract(epoch FROM now() - j.oldest), 0)::float8
+FROM names n
+LEFT JOIN subs s USING (consumer)
+LEFT JOIN jobs j USING (consumer)
+LEFT JOIN dead d USING (consumer)
+ORDER BY n.consumer`
+
+// Stats reads the published counts per topic and the backlog per consumer.
+func (a *Admin) Stats(ctx context.Context) (Stats, error) {
+	var st Stats
+	rows, err := a.pool.Query(ctx, topicStatsSQL)
+	if err != nil {
+		return st, fmt.Errorf("topic stats: %w", err)
+	}
+	st.Topics, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (TopicStats, error) {
+		var t TopicStats
+		err := r.Scan(&t.Topic, &t.Published, &t.Last)
+		return t, err
+	})
+	if err != nil {
+		return st, fmt.Errorf("topic stats: %w", err)
+	}
+	rows, err = a.pool.Query(ctx, consumerStatsSQL)
+	if err != nil {
+		return st, fmt.Errorf("consumer stats: %w", err)
+	}
+	st.Consumers, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (ConsumerStats, error) {
+		var c ConsumerStats
+		var oldest float64
+		err := r.Scan(&c.Consumer, &c.Topics, &c.Pending, &c.Running, &c.Failed, &c.Dead, &oldest)
+		c.OldestPending = time.Duration(oldest * float64(time.Second))
+		return c, err
+	})
+	if err != nil {
+		return st, fmt.Errorf("consumer stats: %w", err)
+	}
+	return st, nil
+}

@@ -1,0 +1,239 @@
+package events
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+
+	"github.com/nova-social/nova/internal/platform/requestid"
+)
+
+// River placement: every delivery job lives in one queue of River's tables in
+// the events schema. The SQL functions of migrations/events use the same
+// names, so they are constants here.
+const (
+	riverSchema = "events"
+	queueName   = "events"
+	jobKind     = "nova_event"
+)
+
+// Options tunes the bus. Zero values take the defaults noted on each field.
+type Options struct {
+	// MaxAttempts is how many times one delivery is tried before it is
+	// dead-lettered (default 8).
+	MaxAttempts int
+	// Workers is how many handlers run at once in this replica (default 50).
+	Workers int
+	// JobRetention is how long finished delivery jobs are kept; the event log
+	// itself is never pruned (default 24h).
+	JobRetention time.Duration
+	// RetryBase is the delay before the first retry; each further retry
+	// doubles it, up to RetryMax (defaults 1s and 10m).
+	RetryBase time.Duration
+	RetryMax  time.Duration
+	// FetchCooldown is the shortest time between two fetches of new jobs.
+	// River's default (100ms) caps a queue near Workers/FetchCooldown jobs a
+	// second; the bus defaults to 2ms.
+	FetchCooldown time.Duration
+	// FetchPollInterval is how often workers poll when no notification came
+	// (delayed retries, a lost notification); default 250ms.
+	FetchPollInterval time.Duration
+	// HandlerTimeout bounds one handler run (default 1m).
+	HandlerTimeout time.Duration
+	// RescueAfter is how long a delivery may stay running (its replica
+	// crashed) before another replica retries it (default 5m).
+	RescueAfter time.Duration
+	// ID names this replica in River's tables (default: River's own).
+	ID string
+}
+
+func (o Options) withDefaults() Options {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = 8
+	}
+	if o.Workers <= 0 {
+		o.Workers = 50
+	}
+	def(&o.JobRetention, 24*time.Hour)
+	def(&o.RetryBase, time.Second)
+	def(&o.RetryMax, 10*time.Minute)
+	def(&o.FetchCooldown, 2*time.Millisecond)
+	def(&o.FetchPollInterval, 250*time.Millisecond)
+	def(&o.HandlerTimeout, time.Minute)
+	def(&o.RescueAfter, 5*time.Minute)
+	if o.RescueAfter < o.HandlerTimeout {
+		o.RescueAfter = o.HandlerTimeout
+	}
+	return o
+}
+
+// Bus publishes catalogue events and delivers them to subscribed consumers.
+// One Bus per process; several processes on one database share the work.
+type Bus struct {
+	pool    *pgxpool.Pool
+	log     *slog.Logger
+	opts    Options
+	metrics *metrics
+	client  *river.Client[pgx.Tx]
+
+	mu        sync.Mutex
+	started   bool
+	consumers map[string]*consumer
+	wiring    []error
+}
+
+// NewBus builds the bus on the events domain's pool and registers its
+// metrics on reg (nil skips metrics registration). Subscribe every consumer,
+// then Start.
+func NewBus(pool *pgxpool.Pool, log *slog.Logger, reg prometheus.Registerer, opts Options) (*Bus, error) {
+	opts = opts.withDefaults()
+	b := &Bus{
+		pool:      pool,
+		log:       log.With("component", "events"),
+		opts:      opts,
+		metrics:   newMetrics(pool),
+		consumers: make(map[string]*consumer),
+	}
+	if reg != nil {
+		if err := b.metrics.register(reg); err != nil {
+			return nil, fmt.Errorf("register event metrics: %w", err)
+		}
+	}
+	workers := river.NewWorkers()
+	if err := river.AddWorkerSafely(workers, &deliveryWorker{bus: b}); err != nil {
+		return nil, fmt.Errorf("register delivery worker: %w", err)
+	}
+	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
+		Schema:                      riverSchema,
+		ID:                          opts.ID,
+		Queues:                      map[string]river.QueueConfig{queueName: {MaxWorkers: opts.Workers}},
+		FetchCooldown:               opts.FetchCooldown,
+		FetchPollInterval:           opts.FetchPollInterval,
+		MaxAttempts:                 opts.MaxAttempts,
+		CompletedJobRetentionPeriod: opts.JobRetention,
+		CancelledJobRetentionPeriod: opts.JobRetention,
+		DiscardedJobRetentionPeriod: opts.JobRetention,
+		RetryPolicy:                 backoff{base: opts.RetryBase, max: opts.RetryMax},
+		JobTimeout:                  opts.HandlerTimeout,
+		RescueStuckJobsAfter:        opts.RescueAfter,
+		Workers:                     workers,
+		Logger:                      b.log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create river client: %w", err)
+	}
+	b.client = client
+	return b, nil
+}
+
+// publishSQL appends events to the log and enqueues their deliveries. It is a
+// SECURITY DEFINER function: the producer's role may execute it but cannot
+// read or write the events schema's tables itself.
+const publishSQL = `SELECT events.publish($1::uuid[], $2::text[], $3::int[], $4::jsonb[], $5::text, $6::int)`
+
+// Publish appends evs to the event log and enqueues one delivery per
+// subscribed consumer, inside tx, the producer's own transaction: the
+// producer's change and its events commit together or not at all.
+func (b *Bus) Publish(ctx context.Context, tx pgx.Tx, evs ...Event) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	ids := make([]uuid.UUID, len(evs))
+	topics := make([]string, len(evs))
+	versions := make([]int32, len(evs))
+	payloads := make([]string, len(evs))
+	for i, ev := range evs {
+		id, err := uuid.NewV7()
+		if err != nil {
+			return fmt.Errorf("event id: %w", err)
+		}
+		payload, err := json.Marshal(ev)
+		if err != nil {
+			return fmt.Errorf("encode %s: %w", ev.Topic(), err)
+		}
+		ids[i], topics[i], versions[i], payloads[i] = id, string(ev.Topic()), int32(ev.Version()), string(payload)
+	}
+	if _, err := tx.Exec(ctx, publishSQL, ids, topics, versions, payloads, requestid.From(ctx), b.opts.MaxAttempts); err != nil {
+		return fmt.Errorf("publish %s: %w", topics[0], err)
+	}
+	for _, t := range topics {
+		b.metrics.published.WithLabelValues(t).Inc()
+	}
+	return nil
+}
+
+const subscribeSQL = `INSERT INTO events.event_subscriptions (consumer, topic)
+SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING`
+
+// Start records the subscriptions, so that events published from now on are
+// delivered to every registered consumer, and starts the workers. Call it
+// after every Subscribe. Wiring mistakes made in Subscribe are reported here.
+func (b *Bus) Start(ctx context.Context) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.started {
+		return errors.New("events: bus already started")
+	}
+	if err := errors.Join(b.wiring...); err != nil {
+		return fmt.Errorf("events: subscriptions: %w", err)
+	}
+	var consumers, topics []string
+	for name, c := range b.consumers {
+		for t := range c.handlers {
+			consumers, topics = append(consumers, name), append(topics, string(t))
+		}
+	}
+	if len(consumers) > 0 {
+		if _, err := b.pool.Exec(ctx, subscribeSQL, consumers, topics); err != nil {
+			return fmt.Errorf("events: record subscriptions: %w", err)
+		}
+	}
+	// River's work contexts derive from Start's: a cancelled serve context
+	// must not abort handlers mid-flight, so shutdown goes through Stop.
+	if err := b.client.Start(context.WithoutCancel(ctx)); err != nil {
+		return fmt.Errorf("events: start workers: %w", err)
+	}
+	b.started = true
+	b.log.Info("event bus started", "consumers", len(b.consumers), "subscriptions", len(consumers), "workers", b.opts.Workers)
+	return nil
+}
+
+// Stop stops fetching deliveries and waits for running handlers to finish.
+// When ctx ends first, running handlers are cancelled (their transactions
+// roll back and the deliveries are retried later) and ctx's error returned.
+func (b *Bus) Stop(ctx context.Context) error {
+	b.mu.Lock()
+	started := b.started
+	b.started = false
+	b.mu.Unlock()
+	if !started {
+		return nil
+	}
+	err := b.client.Stop(ctx)
+	if err == nil {
+		b.log.Info("event bus stopped")
+		return nil
+	}
+	cancelCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if cerr := b.client.StopAndCancel(cancelCtx); cerr != nil {
+		err = errors.Join(err, cerr)
+	}
+	return fmt.Errorf("events: stop: handlers still running at the deadline: %w", err)
+}

@@ -1,0 +1,131 @@
+package events
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgerrcode"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+func TestPublishCommitsLogAndOneJobPerConsumer(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	b, err := NewBus(f.events, quietLog(), nil, testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	Subscribe(b, f.sub, "user.a", project("user.a"))
+	Subscribe(b, f.sub, "user.b", project("user.b"))
+	// Record the subscriptions without working the jobs: stop at once.
+	if err := b.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ids := newIDs(3)
+	ctx := context.Background()
+	f.publish(t, b, ids...)
+
+	if n := count(t, f.events, `SELECT count(*) FROM events.domain_events WHERE topic = 'user.verified' AND producer = 'identity'`); n != 3 {
+		t.Fatalf("log entries by identity = %d, want 3", n)
+	}
+	if n := count(t, f.events, `SELECT count(*) FROM events.river_job WHERE kind = 'nova_event'`); n != 6 {
+		t.Fatalf("delivery jobs = %d, want 6 (3 events × 2 consumers)", n)
+	}
+	var producer string
+	if err := f.events.QueryRow(ctx, `SELECT args->>'producer' FROM events.river_job LIMIT 1`).Scan(&producer); err != nil || producer != "identity" {
+		t.Fatalf("job producer = %q, %v", producer, err)
+	}
+}
+
+func TestRollbackLeavesNoEventAndNoJob(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	b := f.newBus(t, testOptions(), nil, func(b *Bus) {
+		Subscribe(b, f.sub, "user.a", project("user.a"))
+	})
+	ctx := context.Background()
+	tx, err := f.producer.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := newIDs(1)[0]
+	if _, err := tx.Exec(ctx, producerInsert, id); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Publish(ctx, tx, UserVerified{UserID: id}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, f.events, `SELECT count(*) FROM events.domain_events`); n != 0 {
+		t.Fatalf("log entries after rollback = %d", n)
+	}
+	if n := count(t, f.events, `SELECT count(*) FROM events.river_job`); n != 0 {
+		t.Fatalf("jobs after rollback = %d", n)
+	}
+}
+
+func TestDomainRoleCanOnlyPublish(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	for _, sql := range []string{
+		`SELECT count(*) FROM events.domain_events`,
+		`SELECT count(*) FROM events.river_job`,
+		`SELECT count(*) FROM events.dead_letter_queue`,
+		`INSERT INTO events.domain_events (id, topic, payload, producer) VALUES (gen_random_uuid(), 'user.verified', '{}', 'user')`,
+		`SELECT events.enqueue('{}', '{}', false, 1)`,
+	} {
+		_, err := f.producer.Exec(ctx, sql)
+		var pgErr *pgconn.PgError
+		if !errors.As(err, &pgErr) || pgErr.Code != pgerrcode.InsufficientPrivilege {
+			t.Errorf("%s as the identity role: err = %v, want permission denied", sql, err)
+		}
+	}
+}
+
+func TestDeliveredOnceWithInbox(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	b := f.newBus(t, testOptions(), nil, func(b *Bus) {
+		Subscribe(b, f.sub, "user.a", project("user.a"))
+		Subscribe(b, f.sub, "user.b", project("user.b"))
+	})
+	ids := newIDs(20)
+	f.publish(t, b, ids...)
+	for _, c := range []string{"user.a", "user.b"} {
+		waitFor(t, c+" applied", 10*time.Second, func() bool { return allOnce(f.applied(t, c), ids) })
+		if n := count(t, f.sub.Pool, inboxCount, c); n != 20 {
+			t.Fatalf("%s inbox = %d, want 20", c, n)
+		}
+	}
+}
+
+func TestMetaCarriesProducerAndRequestID(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	got := make(chan Meta, 1)
+	b := f.newBus(t, testOptions(), nil, func(b *Bus) {
+		Subscribe(b, f.sub, "user.meta", func(ctx context.Context, tx pgx.Tx, m Meta, e UserVerified) error {
+			got <- m
+			return nil
+		})
+	})
+	before := time.Now()
+	f.publish(t, b, newIDs(1)...)
+	select {
+	case m := <-got:
+		if m.Producer != "identity" || m.Topic != TopicUserVerified || m.EventID.Version() != 7 || m.OccurredAt.Before(before.Add(-time.Second)) {
+			t.Fatalf("meta = %+v", m)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("handler not called")
+	}
+}

@@ -1,0 +1,189 @@
+package events
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/nova-social/nova/internal/platform/domains"
+	"github.com/nova-social/nova/internal/platform/pgtest"
+)
+
+// The tests play two domains: identity produces (a row in a table of its own
+// plus the event), user consumes into a projection counting applications per
+// user id. Both tables are test fixtures created in the test database.
+const (
+	producerTableSQL = `CREATE TABLE identity.t_rows (id uuid PRIMARY KEY)`                                                                                            //boundarylint:allow test fixture of the producing domain
+	producerInsert   = `INSERT INTO identity.t_rows (id) VALUES ($1)`                                                                                                  //boundarylint:allow test fixture of the producing domain
+	projectionSQL    = `CREATE TABLE users.t_applied (consumer text, user_id uuid, n int NOT NULL, PRIMARY KEY (consumer, user_id))`                                   //boundarylint:allow test projection of the consuming domain
+	projectionApply  = `INSERT INTO users.t_applied (consumer, user_id, n) VALUES ($1, $2, 1) ON CONFLICT (consumer, user_id) DO UPDATE SET n = users.t_applied.n + 1` //boundarylint:allow test projection of the consuming domain
+	projectionRead   = `SELECT user_id, n FROM users.t_applied WHERE consumer = $1`                                                                                    //boundarylint:allow test projection of the consuming domain
+	projectionDrop   = `DELETE FROM users.t_applied WHERE consumer = $1`                                                                                               //boundarylint:allow test projection of the consuming domain
+	inboxCount       = `SELECT count(*) FROM users.event_inbox WHERE consumer = $1`                                                                                    //boundarylint:allow inbox of the consuming test domain
+)
+
+type fixture struct {
+	db       *pgtest.DB
+	producer *pgxpool.Pool
+	events   *pgxpool.Pool
+	sub      Subscriber
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	db := pgtest.New(t)
+	f := &fixture{
+		db:       db,
+		producer: db.Pools.For(domains.Identity),
+		events:   db.Pools.For(domains.Events),
+		sub:      Subscriber{Domain: domains.User, Pool: db.Pools.For(domains.User)},
+	}
+	ctx := context.Background()
+	if _, err := f.producer.Exec(ctx, producerTableSQL); err != nil {
+		t.Fatalf("create producer table: %v", err)
+	}
+	if _, err := f.sub.Pool.Exec(ctx, projectionSQL); err != nil {
+		t.Fatalf("create projection: %v", err)
+	}
+	return f
+}
+
+// testOptions makes retries and polling fast enough for tests.
+func testOptions() Options {
+	return Options{
+		MaxAttempts:       5,
+		Workers:           8,
+		RetryBase:         20 * time.Millisecond,
+		RetryMax:          100 * time.Millisecond,
+		FetchPollInterval: 20 * time.Millisecond,
+	}
+}
+
+func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// newBus builds a bus, lets subscribe register handlers, and starts it; it
+// is stopped when the test ends.
+func (f *fixture) newBus(t *testing.T, opts Options, reg prometheus.Registerer, subscribe func(*Bus)) *Bus {
+	t.Helper()
+	b, err := NewBus(f.events, quietLog(), reg, opts)
+	if err != nil {
+		t.Fatalf("NewBus: %v", err)
+	}
+	if subscribe != nil {
+		subscribe(b)
+	}
+	if err := b.Start(context.Background()); err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = b.Stop(ctx)
+	})
+	return b
+}
+
+// project is a handler applying UserVerified to the test projection.
+func project(consumer string) func(ctx context.Context, tx pgx.Tx, m Meta, e UserVerified) error {
+	return func(ctx context.Context, tx pgx.Tx, m Meta, e UserVerified) error {
+		_, err := tx.Exec(ctx, projectionApply, consumer, e.UserID)
+		return err
+	}
+}
+
+// publish commits one producer row plus one UserVerified per user id.
+func (f *fixture) publish(t testing.TB, b *Bus, users ...uuid.UUID) {
+	t.Helper()
+	ctx := context.Background()
+	err := pgx.BeginFunc(ctx, f.producer, func(tx pgx.Tx) error {
+		evs := make([]Event, len(users))
+		for i, u := range users {
+			if _, err := tx.Exec(ctx, producerInsert, u); err != nil {
+				return err
+			}
+			evs[i] = UserVerified{UserID: u}
+		}
+		return b.Publish(ctx, tx, evs...)
+	})
+	if err != nil {
+		t.Fatalf("publish: %v", err)
+	}
+}
+
+func newIDs(n int) []uuid.UUID {
+	ids := make([]uuid.UUID, n)
+	for i := range ids {
+		ids[i] = uuid.New()
+	}
+	return ids
+}
+
+// applied reads consumer's projection: applications per user id.
+func (f *fixture) applied(t testing.TB, consumer string) map[uuid.UUID]int {
+	t.Helper()
+	rows, err := f.sub.Pool.Query(context.Background(), projectionRead, consumer)
+	if err != nil {
+		t.Fatalf("read projection: %v", err)
+	}
+	out := map[uuid.UUID]int{}
+	for rows.Next() {
+		var id uuid.UUID
+		var n int
+		if err := rows.Scan(&id, &n); err != nil {
+			t.Fatal(err)
+		}
+		out[id] = n
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t testing.TB, what string, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// count runs a count query on pool.
+func count(t testing.TB, pool *pgxpool.Pool, sql string, args ...any) int64 {
+	t.Helper()
+	var n int64
+	if err := pool.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+	return n
+}
+
+// allOnce reports whether every id was applied exactly once.
+func allOnce(got map[uuid.UUID]int, ids []uuid.UUID) bool {
+	if len(got) != len(ids) {
+		return false
+	}
+	for _, id := range ids {
+		if got[id] != 1 {
+			return false
+		}
+	}
+	return true
+}
+
+// flaky fails the first n calls of a handler.
+type flaky struct{ left atomic.Int64 }
+
+func (f *flaky) fail() bool { return f.left.Add(-1) >= 0 }

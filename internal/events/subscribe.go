@@ -1,0 +1,242 @@
+package events
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/nova-social/nova/internal/platform/domains"
+)
+
+// Subscriber is a consuming domain and its own pool: handlers run in
+// transactions on Pool, and the domain's <schema>.event_inbox records what it
+// applied.
+type Subscriber struct {
+	Domain domains.Domain
+	Pool   *pgxpool.Pool
+}
+
+// Meta describes the delivered event.
+type Meta struct {
+	EventID    uuid.UUID
+	Topic      Topic
+	Producer   string
+	OccurredAt time.Time
+	RequestID  string
+}
+
+// consumer is one named consumer: its domain, pool, inbox statement and one
+// handler per subscribed topic.
+type consumer struct {
+	name     string
+	sub      Subscriber
+	inboxSQL string
+	handlers map[Topic]handlerFunc
+}
+
+// handlerFunc decodes a payload and applies it in tx. A decoding failure is
+// returned as *undecodableError before any effect.
+type handlerFunc func(ctx context.Context, tx pgx.Tx, m Meta, version int, payload []byte) error
+
+// undecodableError marks a payload the handler's type cannot read: retrying
+// cannot help, so the delivery is dead-lettered at once.
+type undecodableError struct{ err error }
+
+func (e *undecodableError) Error() string { return "undecodable payload: " + e.err.Error() }
+func (e *undecodableError) Unwrap() error { return e.err }
+
+// Subscribe registers h as consumer's handler of E's topic. consumer is
+// "<domain>.<purpose>" (e.g. "user.accounts") and names the consumer for
+// good: it keys the inbox, the delivery jobs and the dead-letter queue.
+// h runs in a transaction on s.Pool in which the bus has already recorded the
+// event in s.Domain's inbox; a redelivered event is skipped, so h's effect is
+// applied once. Returning an error rolls everything back and retries later.
+// Call Subscribe before Start; mistakes are reported by Start.
+func Subscribe[E Event](b *Bus, s Subscriber, consumer string, h func(ctx context.Context, tx pgx.Tx, m Meta, e E) error) {
+	var zero E
+	topic := zero.Topic()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err := b.addHandler(s, consumer, topic, func(ctx context.Context, tx pgx.Tx, m Meta, version int, payload []byte) error {
+		if version != zero.Version() {
+			return &undecodableError{fmt.Errorf("%s version %d, handler reads version %d", topic, version, zero.Version())}
+		}
+		var e E
+		if err := json.Unmarshal(payload, &e); err != nil {
+			return &undecodableError{err}
+		}
+		return h(ctx, tx, m, e)
+	}); err != nil {
+		b.wiring = append(b.wiring, err)
+	}
+}
+
+func (b *Bus) addHandler(s Subscriber, name string, topic Topic, h handlerFunc) error {
+	if b.started {
+		return fmt.Errorf("%s: Subscribe after Start", name)
+	}
+	if s.Pool == nil || s.Domain.Schema == "" {
+		return fmt.Errorf("%s: subscriber without domain or pool", name)
+	}
+	if domain, purpose, ok := strings.Cut(name, "."); !ok || purpose == "" || domain != s.Domain.Name {
+		return fmt.Errorf("consumer %q must be named %q", name, s.Domain.Name+".<purpose>")
+	}
+	c, ok := b.consumers[name]
+	if !ok {
+		c = &consumer{
+			name: name,
+			sub:  s,
+			// A replay re-applies an event already in the inbox (the projection was
+			// dropped); otherwise a conflict means it was applied: skip it.
+			inboxSQL: `INSERT INTO ` + pgx.Identifier{s.Domain.Schema, "event_inbox"}.Sanitize() + ` (consumer, event_id) VALUES ($1, $2) ON CONFLICT (consumer, event_id) DO UPDATE SET handled_at = now() WHERE $3::boolean`, //boundarylint:allow inbox of the consuming domain, schema from its declaration
+			handlers: make(map[Topic]handlerFunc),
+		}
+		b.consumers[name] = c
+	}
+	if c.sub.Domain != s.Domain || c.sub.Pool != s.Pool {
+		return fmt.Errorf("consumer %s subscribed from two domains or pools", name)
+	}
+	if _, dup := c.handlers[topic]; dup {
+		return fmt.Errorf("consumer %s subscribed twice to %s", name, topic)
+	}
+	c.handlers[topic] = h
+	return nil
+}
+
+// deliveryArgs is a delivery job: one event for one consumer. Its JSON shape
+// is built by the SQL function events.delivery_args.
+type deliveryArgs struct {
+	EventID    uuid.UUID       `json:"event_id"`
+	Consumer   string          `json:"consumer"`
+	Topic      Topic           `json:"topic"`
+	Version    int             `json:"version"`
+	Producer   string          `json:"producer"`
+	OccurredAt time.Time       `json:"occurred_at"`
+	RequestID  string          `json:"request_id"`
+	Replay     bool            `json:"replay"`
+	Payload    json.RawMessage `json:"payload"`
+}
+
+func (deliveryArgs) Kind() string { return jobKind }
+
+// deliveryWorker runs every delivery job: it finds the consumer's handler and
+// applies the event in the consumer's transaction.
+type deliveryWorker struct {
+	river.WorkerDefaults[deliveryArgs]
+	bus *Bus
+}
+
+// Outcomes of one delivery attempt, the "outcome" metric label.
+const (
+	outcomeOK        = "ok"
+	outcomeDuplicate = "duplicate"
+	outcomeError     = "error"
+	outcomeDead      = "dead"
+)
+
+func (w *deliveryWorker) Work(ctx context.Context, job *river.Job[deliveryArgs]) error {
+	b, a := w.bus, job.Args
+	start := time.Now()
+	if job.Attempt == 1 && !a.Replay {
+		b.metrics.lag.WithLabelValues(a.Consumer).Observe(start.Sub(a.OccurredAt).Seconds())
+	}
+	outcome, err := b.deliver(ctx, a)
+	b.metrics.duration.WithLabelValues(a.Consumer).Observe(time.Since(start).Seconds())
+	var undecodable *undecodableError
+	if err != nil && (errors.As(err, &undecodable) || job.Attempt >= job.MaxAttempts) {
+		if dlqErr := b.deadLetter(ctx, job, err); dlqErr != nil {
+			b.metrics.handled.WithLabelValues(a.Consumer, string(a.Topic), outcomeError).Inc()
+			return fmt.Errorf("%w (and dead-lettering failed: %v)", err, dlqErr)
+		}
+		b.metrics.handled.WithLabelValues(a.Consumer, string(a.Topic), outcomeDead).Inc()
+		b.metrics.deadLetters.WithLabelValues(a.Consumer, string(a.Topic)).Inc()
+		b.log.Error("event dead-lettered", "consumer", a.Consumer, "topic", a.Topic, "event_id", a.EventID, "attempt", job.Attempt, "err", err)
+		return nil
+	}
+	b.metrics.handled.WithLabelValues(a.Consumer, string(a.Topic), outcome).Inc()
+	if err != nil {
+		b.log.Warn("event handler failed", "consumer", a.Consumer, "topic", a.Topic, "event_id", a.EventID, "attempt", job.Attempt, "max_attempts", job.MaxAttempts, "err", err)
+	}
+	return err
+}
+
+// deliver applies one event to one consumer in the consumer's transaction,
+// together with the inbox row that makes a redelivery a no-op.
+func (b *Bus) deliver(ctx context.Context, a deliveryArgs) (string, error) {
+	b.mu.Lock()
+	c := b.consumers[a.Consumer]
+	b.mu.Unlock()
+	if c == nil {
+		return outcomeError, fmt.Errorf("no consumer %q in this process", a.Consumer)
+	}
+	h := c.handlers[a.Topic]
+	if h == nil {
+		return outcomeError, fmt.Errorf("consumer %s has no handler for %s in this process", a.Consumer, a.Topic)
+	}
+	tx, err := c.sub.Pool.Begin(ctx)
+	if err != nil {
+		return outcomeError, fmt.Errorf("begin %s transaction: %w", c.sub.Domain.Name, err)
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	tag, err := tx.Exec(ctx, c.inboxSQL, a.Consumer, a.EventID, a.Replay)
+	if err != nil {
+		return outcomeError, fmt.Errorf("record %s in %s inbox: %w", a.EventID, c.sub.Domain.Schema, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return outcomeDuplicate, nil
+	}
+	m := Meta{EventID: a.EventID, Topic: a.Topic, Producer: a.Producer, OccurredAt: a.OccurredAt, RequestID: a.RequestID}
+	if err := h(ctx, tx, m, a.Version, a.Payload); err != nil {
+		return outcomeError, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return outcomeError, fmt.Errorf("commit %s: %w", a.Consumer, err)
+	}
+	return outcomeOK, nil
+}
+
+const deadLetterSQL = `INSERT INTO events.dead_letter_queue (event_id, consumer, topic, attempts, error)
+VALUES ($1, $2, $3, $4, $5)`
+
+// deadLetter records the failed delivery and finishes its job in one
+// transaction, so a dead letter is written exactly once.
+func (b *Bus) deadLetter(ctx context.Context, job *river.Job[deliveryArgs], cause error) error {
+	ctx = context.WithoutCancel(ctx)
+	tx, err := b.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	a := job.Args
+	if _, err := tx.Exec(ctx, deadLetterSQL, a.EventID, a.Consumer, string(a.Topic), job.Attempt, cause.Error()); err != nil {
+		return fmt.Errorf("insert dead letter: %w", err)
+	}
+	if _, err := river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, job); err != nil {
+		return fmt.Errorf("finish job: %w", err)
+	}
+	return tx.Commit(ctx)
+}
+
+// backoff retries after base, 2×base, 4×base… (±10% jitter), at most max.
+type backoff struct{ base, max time.Duration }
+
+func (p backoff) NextRetry(job *rivertype.JobRow) time.Time {
+	d := p.base
+	for i := 1; i < job.Attempt && d < p.max; i++ {
+		d *= 2
+	}
+	d = min(d, p.max)
+	jitter := time.Duration(float64(d) * (rand.Float64()*0.2 - 0.1))
+	return time.Now().Add(d + jitter)
+}
