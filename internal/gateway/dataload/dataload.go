@@ -1,0 +1,126 @@
+// Package dataload batches and caches the lookups of one GraphQL request:
+// resolvers ask for one key each, and the loader gathers the keys asked for
+// within a short window into one call of the batch function, so resolving a
+// list never costs one query per item.
+package dataload
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// Fetch loads many keys at once. Keys absent from the map do not exist.
+type Fetch[K comparable, V any] func(ctx context.Context, keys []K) (map[K]V, error)
+
+// Loader batches Load calls into Fetch calls and remembers every answer for
+// its lifetime, which is one request.
+type Loader[K comparable, V any] struct {
+	fetch    Fetch[K, V]
+	wait     time.Duration
+	maxBatch int
+
+	mu      sync.Mutex
+	cache   map[K]*result[V]
+	pending *batch[K, V]
+}
+
+type result[V any] struct {
+	done  chan struct{}
+	value V
+	found bool
+	err   error
+}
+
+type batch[K comparable, V any] struct {
+	keys    []K
+	results []*result[V]
+	timer   *time.Timer
+}
+
+// New returns a loader that waits up to wait for more keys before fetching,
+// and fetches at once when maxBatch keys are pending.
+func New[K comparable, V any](fetch Fetch[K, V], wait time.Duration, maxBatch int) *Loader[K, V] {
+	return &Loader[K, V]{fetch: fetch, wait: wait, maxBatch: maxBatch, cache: map[K]*result[V]{}}
+}
+
+// Load returns the value of key; found is false when it does not exist.
+func (l *Loader[K, V]) Load(ctx context.Context, key K) (value V, found bool, err error) {
+	l.mu.Lock()
+	r, ok := l.cache[key]
+	if !ok {
+		r = &result[V]{done: make(chan struct{})}
+		l.cache[key] = r
+		l.enqueue(ctx, key, r)
+	}
+	l.mu.Unlock()
+	select {
+	case <-r.done:
+		return r.value, r.found, r.err
+	case <-ctx.Done():
+		var zero V
+		return zero, false, ctx.Err()
+	}
+}
+
+// Prime records a value already known (e.g. returned by a mutation), so
+// later loads of key in this request need no fetch.
+func (l *Loader[K, V]) Prime(key K, value V) {
+	r := &result[V]{done: make(chan struct{}), value: value, found: true}
+	close(r.done)
+	l.mu.Lock()
+	l.cache[key] = r
+	l.mu.Unlock()
+}
+
+// enqueue adds key to the pending batch; l.mu is held.
+func (l *Loader[K, V]) enqueue(ctx context.Context, key K, r *result[V]) {
+	if l.pending == nil {
+		b := &batch[K, V]{}
+		l.pending = b
+		b.timer = time.AfterFunc(l.wait, func() { l.flush(ctx, b) })
+	}
+	b := l.pending
+	b.keys = append(b.keys, key)
+	b.results = append(b.results, r)
+	if len(b.keys) >= l.maxBatch {
+		b.timer.Stop()
+		l.pending = nil
+		go l.run(ctx, b)
+	}
+}
+
+// flush runs b if it is still the pending batch.
+func (l *Loader[K, V]) flush(ctx context.Context, b *batch[K, V]) {
+	l.mu.Lock()
+	if l.pending != b {
+		l.mu.Unlock()
+		return
+	}
+	l.pending = nil
+	l.mu.Unlock()
+	l.run(ctx, b)
+}
+
+func (l *Loader[K, V]) run(ctx context.Context, b *batch[K, V]) {
+	values, err := l.fetch(context.WithoutCancel(ctx), b.keys)
+	for i, k := range b.keys {
+		r := b.results[i]
+		if err != nil {
+			r.err = err
+		} else {
+			r.value, r.found = values[k]
+		}
+		close(r.done)
+	}
+	if err != nil {
+		// A failed fetch is not remembered: a later load may succeed.
+		l.mu.Lock()
+		for i, k := range b.keys {
+			if l.cache[k] == b.results[i] {
+				delete(l.cache, k)
+			}
+		}
+		l.mu.Unlock()
+	}
+}

@@ -1,0 +1,96 @@
+package dataload
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestBatchesConcurrentLoads(t *testing.T) {
+	var calls atomic.Int32
+	var mu sync.Mutex
+	var sizes []int
+	l := New(func(_ context.Context, keys []int) (map[int]string, error) {
+		calls.Add(1)
+		mu.Lock()
+		sizes = append(sizes, len(keys))
+		mu.Unlock()
+		m := map[int]string{}
+		for _, k := range keys {
+			if k%2 == 0 {
+				m[k] = "v"
+			}
+		}
+		return m, nil
+	}, 5*time.Millisecond, 100)
+
+	var wg sync.WaitGroup
+	for i := range 50 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			v, found, err := l.Load(context.Background(), i%25)
+			if err != nil || found != (i%25%2 == 0) || (found && v != "v") {
+				t.Errorf("Load(%d) = %q, %v, %v", i%25, v, found, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if calls.Load() != 1 || sizes[0] != 25 {
+		t.Fatalf("fetch calls = %d, sizes %v; want one batch of the 25 distinct keys", calls.Load(), sizes)
+	}
+	// Cached: no new fetch.
+	if _, _, err := l.Load(context.Background(), 3); err != nil || calls.Load() != 1 {
+		t.Fatalf("cached load fetched again: calls=%d err=%v", calls.Load(), err)
+	}
+}
+
+func TestMaxBatchFlushesEarly(t *testing.T) {
+	var calls atomic.Int32
+	l := New(func(_ context.Context, keys []int) (map[int]int, error) {
+		calls.Add(1)
+		m := map[int]int{}
+		for _, k := range keys {
+			m[k] = k
+		}
+		return m, nil
+	}, time.Hour, 4)
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if v, _, err := l.Load(context.Background(), i); err != nil || v != i {
+				t.Errorf("Load(%d) = %d, %v", i, v, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if calls.Load() != 2 {
+		t.Fatalf("fetch calls = %d, want 2 full batches", calls.Load())
+	}
+}
+
+func TestErrorsAreNotCached(t *testing.T) {
+	fail := true
+	l := New(func(_ context.Context, keys []int) (map[int]int, error) {
+		if fail {
+			return nil, errors.New("boom")
+		}
+		return map[int]int{keys[0]: 7}, nil
+	}, time.Millisecond, 10)
+	if _, _, err := l.Load(context.Background(), 1); err == nil {
+		t.Fatal("want error")
+	}
+	fail = false
+	if v, found, err := l.Load(context.Background(), 1); err != nil || !found || v != 7 {
+		t.Fatalf("retry = %d, %v, %v", v, found, err)
+	}
+	l.Prime(9, 99)
+	if v, found, _ := l.Load(context.Background(), 9); !found || v != 99 {
+		t.Fatalf("primed = %d, %v", v, found)
+	}
+}

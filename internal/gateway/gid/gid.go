@@ -1,0 +1,60 @@
+// Package gid encodes the API's global object ids. A global id is opaque to
+// clients: the unpadded URL-safe base64 of "<Type>:<uuid>", so that one id
+// names one object across every type and Query.node can refetch it.
+package gid
+
+import (
+	"encoding/base64"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/nova-social/nova/internal/platform/apperr"
+)
+
+// Types of objects with global ids.
+const (
+	User    = "User"
+	Session = "Session"
+	Media   = "Media"
+)
+
+// maxLen bounds what Decode accepts: the longest type name plus a UUID,
+// base64-encoded, fits easily.
+const maxLen = 128
+
+// Encode returns the global id of the object of type typ with id id.
+func Encode(typ string, id uuid.UUID) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(typ + ":" + id.String()))
+}
+
+// Decode splits a global id into its type and UUID. ok is false for
+// anything Encode did not produce.
+func Decode(s string) (typ string, id uuid.UUID, ok bool) {
+	if len(s) == 0 || len(s) > maxLen {
+		return "", uuid.Nil, false
+	}
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(s)
+	if err != nil {
+		return "", uuid.Nil, false
+	}
+	typ, rest, found := strings.Cut(string(raw), ":")
+	if !found || typ == "" || len(rest) != 36 {
+		return "", uuid.Nil, false
+	}
+	id, err = uuid.Parse(rest)
+	if err != nil || id == uuid.Nil || id.String() != rest {
+		return "", uuid.Nil, false
+	}
+	return typ, id, true
+}
+
+// Parse decodes s as a global id of type typ; anything else is a
+// BAD_USER_INPUT error naming field.
+func Parse(field, typ, s string) (uuid.UUID, error) {
+	t, id, ok := Decode(s)
+	if !ok || t != typ {
+		return uuid.Nil, apperr.Invalid(field, "%s is not a valid %s id", field, typ)
+	}
+	return id, nil
+}
