@@ -1,0 +1,164 @@
+package content
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/nova-social/nova/internal/content/internal/store"
+	"github.com/nova-social/nova/internal/content/internal/textscan"
+	"github.com/nova-social/nova/internal/events"
+	"github.com/nova-social/nova/internal/platform/apperr"
+	"github.com/nova-social/nova/internal/platform/page"
+)
+
+// Comment is a comment on a post; ParentID is set on replies.
+type Comment struct {
+	ID        uuid.UUID
+	PostID    uuid.UUID
+	AuthorID  uuid.UUID
+	ParentID  *uuid.UUID
+	Body      string
+	Mentions  []string
+	CreatedAt time.Time
+}
+
+// Key is the comment's position in oldest-first lists.
+func (c Comment) Key() page.Key { return page.Key{Time: c.CreatedAt, ID: c.ID} }
+
+func commentOf(r store.Comment) Comment {
+	return Comment{ID: r.ID, PostID: r.PostID, AuthorID: r.AuthorID, ParentID: r.ParentID, Body: r.Body,
+		Mentions: r.Mentions, CreatedAt: r.CreatedAt}
+}
+
+// CreateCommentInput is createComment's input.
+type CreateCommentInput struct {
+	PostID   uuid.UUID
+	Body     string
+	ParentID *uuid.UUID
+}
+
+// CreateComment adds viewer's comment (a reply when ParentID is set) to a
+// post viewer may see and emits content.comment.created. A viewer blocked
+// by the post's author gets FORBIDDEN.
+func (s *Service) CreateComment(ctx context.Context, viewer uuid.UUID, in CreateCommentInput) (Comment, error) {
+	if err := requireUser(viewer); err != nil {
+		return Comment{}, err
+	}
+	if err := checkText("body", in.Body, MaxCommentBody); err != nil {
+		return Comment{}, err
+	}
+	id, err := newID()
+	if err != nil {
+		return Comment{}, err
+	}
+	_, mentions := textscan.Extract(in.Body)
+	row := store.Comment{ID: id, PostID: in.PostID, AuthorID: viewer, ParentID: in.ParentID, Body: in.Body,
+		Mentions: mentions, CreatedAt: s.now()}
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		p, err := store.VisiblePost(ctx, tx, viewer, in.PostID)
+		if errors.Is(err, store.ErrNotFound) {
+			return s.whyInvisible(ctx, tx, viewer, in.PostID)
+		}
+		if err != nil {
+			return err
+		}
+		if in.ParentID != nil {
+			parent, err := store.VisibleComment(ctx, tx, viewer, *in.ParentID)
+			if errors.Is(err, store.ErrNotFound) || err == nil && parent.PostID != in.PostID {
+				return apperr.Invalid("parentId", "parentId must be a comment on the same post")
+			}
+			if err != nil {
+				return err
+			}
+		}
+		if err := store.InsertComment(ctx, tx, row); err != nil {
+			return err
+		}
+		return s.bus.Publish(ctx, tx, events.CommentCreated{CommentID: id, PostID: p.ID, PostAuthorID: p.AuthorID,
+			AuthorID: viewer, ParentID: in.ParentID, Body: in.Body, Mentions: mentions, CreatedAt: row.CreatedAt})
+	})
+	if err != nil {
+		return Comment{}, err
+	}
+	return commentOf(row), nil
+}
+
+// DeleteComment deletes a comment and its replies. Allowed to the comment's
+// author, the post's author, moderators and admins; emits
+// content.comment.deleted for each comment removed.
+func (s *Service) DeleteComment(ctx context.Context, actor Actor, id uuid.UUID) error {
+	if err := requireUser(actor.ID); err != nil {
+		return err
+	}
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		c, err := store.LockComment(ctx, tx, id)
+		if err != nil {
+			return notFound(err, "comment")
+		}
+		post, err := store.LockPost(ctx, tx, c.PostID)
+		if err != nil {
+			return notFound(err, "comment")
+		}
+		if !actor.IsModerator() {
+			if _, err := store.VisibleComment(ctx, tx, actor.ID, id); err != nil {
+				return notFound(err, "comment")
+			}
+			if c.AuthorID != actor.ID && post.AuthorID != actor.ID {
+				return apperr.NewForbidden("only the comment's author, the post's author or a moderator may delete it")
+			}
+		}
+		removed, err := store.DeleteCommentTree(ctx, tx, c)
+		if err != nil {
+			return err
+		}
+		evs := make([]events.Event, len(removed))
+		for i, rid := range removed {
+			evs[i] = events.CommentDeleted{CommentID: rid, PostID: c.PostID}
+		}
+		return s.bus.Publish(ctx, tx, evs...)
+	})
+}
+
+// Comment returns comment id if viewer may see it, else NOT_FOUND.
+func (s *Service) Comment(ctx context.Context, viewer, id uuid.UUID) (Comment, error) {
+	c, err := store.VisibleComment(ctx, s.pool, viewer, id)
+	if err != nil {
+		return Comment{}, notFound(err, "comment")
+	}
+	return commentOf(c), nil
+}
+
+// CommentsByIDs returns the comments among ids that viewer may see, keyed by id.
+func (s *Service) CommentsByIDs(ctx context.Context, viewer uuid.UUID, ids []uuid.UUID) (map[uuid.UUID]Comment, error) {
+	rows, err := store.VisibleComments(ctx, s.pool, viewer, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[uuid.UUID]Comment, len(rows))
+	for _, r := range rows {
+		out[r.ID] = commentOf(r)
+	}
+	return out, nil
+}
+
+// Comments is Post.comments: the comments of post viewer may see, oldest
+// first (empty when the post itself is invisible).
+func (s *Service) Comments(ctx context.Context, viewer, post uuid.UUID, req page.Request) (page.Page[Comment], error) {
+	at, after := time.Time{}, uuid.Nil
+	if req.After != nil {
+		at, after = req.After.Time, req.After.ID
+	}
+	rows, err := store.CommentsOfPost(ctx, s.pool, viewer, post, at, after, req.Size+1)
+	if err != nil {
+		return page.Page[Comment]{}, err
+	}
+	out := make([]Comment, len(rows))
+	for i, r := range rows {
+		out[i] = commentOf(r)
+	}
+	return page.Trim(req, out, Comment.Key), nil
+}

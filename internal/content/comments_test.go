@@ -1,0 +1,121 @@
+package content_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/google/uuid"
+
+	"github.com/nova-social/nova/internal/content"
+	"github.com/nova-social/nova/internal/platform/apperr"
+	"github.com/nova-social/nova/internal/platform/page"
+)
+
+func TestCommentsAndReplies(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	author, a, b := user(), user(), user()
+	p := e.post(t, author, "discuss", content.Public)
+	other := e.post(t, author, "elsewhere", content.Public)
+
+	_, err := e.svc.CreateComment(ctx, uuid.Nil, content.CreateCommentInput{PostID: p.ID, Body: "x"})
+	wantCode(t, err, apperr.Unauthenticated)
+	_, err = e.svc.CreateComment(ctx, a, content.CreateCommentInput{PostID: p.ID, Body: strings.Repeat("c", 2001)})
+	wantField(t, err, "body")
+	_, err = e.svc.CreateComment(ctx, a, content.CreateCommentInput{PostID: user(), Body: "x"})
+	wantCode(t, err, apperr.NotFound)
+
+	c1 := must(e.svc.CreateComment(ctx, a, content.CreateCommentInput{PostID: p.ID, Body: "first @someone"}))(t)
+	c2 := must(e.svc.CreateComment(ctx, b, content.CreateCommentInput{PostID: p.ID, Body: "reply", ParentID: &c1.ID}))(t)
+	c3 := must(e.svc.CreateComment(ctx, a, content.CreateCommentInput{PostID: p.ID, Body: "reply to reply", ParentID: &c2.ID}))(t)
+	c4 := must(e.svc.CreateComment(ctx, b, content.CreateCommentInput{PostID: p.ID, Body: "second"}))(t)
+	oc := must(e.svc.CreateComment(ctx, b, content.CreateCommentInput{PostID: other.ID, Body: "x"}))(t)
+	_, err = e.svc.CreateComment(ctx, a, content.CreateCommentInput{PostID: p.ID, Body: "x", ParentID: &oc.ID})
+	wantField(t, err, "parentId")
+	if len(c1.Mentions) != 1 || c1.Mentions[0] != "someone" {
+		t.Fatalf("comment mentions %q", c1.Mentions)
+	}
+
+	var got []uuid.UUID
+	req := page.Request{Size: 3}
+	for {
+		pg := must(e.svc.Comments(ctx, uuid.Nil, p.ID, req))(t)
+		for _, c := range pg.Items {
+			got = append(got, c.ID)
+		}
+		if !pg.HasNext {
+			break
+		}
+		k := pg.Keys[len(pg.Keys)-1]
+		req.After = &k
+	}
+	want := []uuid.UUID{c1.ID, c2.ID, c3.ID, c4.ID}
+	if len(got) != len(want) {
+		t.Fatalf("comments %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("comments not oldest first: %v, want %v", got, want)
+		}
+	}
+	counts := must(e.svc.CommentCounts(ctx, []uuid.UUID{p.ID, other.ID}))(t)
+	if counts[p.ID] != 4 || counts[other.ID] != 1 {
+		t.Fatalf("comment counts %v", counts)
+	}
+	byID := must(e.svc.CommentsByIDs(ctx, uuid.Nil, []uuid.UUID{c2.ID, c3.ID}))(t)
+	if byID[c3.ID].ParentID == nil || *byID[c3.ID].ParentID != c2.ID {
+		t.Fatalf("reply parent: %+v", byID[c3.ID])
+	}
+
+	// Deleting a comment removes its replies too, and the count follows.
+	ok(t, e.svc.DeleteComment(ctx, content.Actor{ID: b}, c2.ID))
+	if _, err := e.svc.Comment(ctx, uuid.Nil, c3.ID); !apperr.Is(err, apperr.NotFound) {
+		t.Fatalf("reply of a deleted comment: %v", err)
+	}
+	if n := must(e.svc.CommentCounts(ctx, []uuid.UUID{p.ID}))(t)[p.ID]; n != 2 {
+		t.Fatalf("comment count after deleting a thread: %d", n)
+	}
+	// Deleting the post deletes its comments.
+	ok(t, e.svc.DeletePost(ctx, content.Actor{ID: author}, p.ID))
+	if _, err := e.svc.Comment(ctx, uuid.Nil, c1.ID); !apperr.Is(err, apperr.NotFound) {
+		t.Fatalf("comment of a deleted post: %v", err)
+	}
+}
+
+func TestArticles(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	author, reader := user(), user()
+	_, err := e.svc.CreateArticle(ctx, author, content.CreateArticleInput{Title: strings.Repeat("t", 201), Body: "b"})
+	wantField(t, err, "title")
+	_, err = e.svc.CreateArticle(ctx, author, content.CreateArticleInput{Title: "t", Body: strings.Repeat("b", 100_001)})
+	wantField(t, err, "body")
+	_, err = e.svc.CreateArticle(ctx, uuid.Nil, content.CreateArticleInput{Title: "t", Body: "b"})
+	wantCode(t, err, apperr.Unauthenticated)
+
+	a := must(e.svc.CreateArticle(ctx, author, content.CreateArticleInput{Title: "Title", Body: strings.Repeat("b", 100_000)}))(t)
+	if a.Status != content.Draft || a.PublishedAt != nil {
+		t.Fatalf("new article %+v", a)
+	}
+	if _, err := e.svc.Article(ctx, reader, a.ID); !apperr.Is(err, apperr.NotFound) {
+		t.Fatalf("draft visible to a reader: %v", err)
+	}
+	if _, err := e.svc.Article(ctx, author, a.ID); err != nil {
+		t.Fatalf("draft invisible to its author: %v", err)
+	}
+	wantCode(t, e.svc.ReportContent(ctx, reader, a.ID, "x"), apperr.NotFound)
+	pub := must(e.svc.PublishArticle(ctx, author, a.ID))(t)
+	if pub.Status != content.Published || pub.PublishedAt == nil {
+		t.Fatalf("published %+v", pub)
+	}
+	again := must(e.svc.PublishArticle(ctx, author, a.ID))(t)
+	if !again.PublishedAt.Equal(*pub.PublishedAt) {
+		t.Fatal("republishing changed publishedAt")
+	}
+	m := must(e.svc.ArticlesByIDs(ctx, reader, []uuid.UUID{a.ID}))(t)
+	if m[a.ID].Title != "Title" {
+		t.Fatalf("ArticlesByIDs %+v", m)
+	}
+	ok(t, e.svc.ReportContent(ctx, reader, a.ID, "plagiarism"))
+}

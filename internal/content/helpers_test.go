@@ -1,0 +1,124 @@
+package content_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/nova-social/nova/internal/content"
+	"github.com/nova-social/nova/internal/events"
+	"github.com/nova-social/nova/internal/platform/apperr"
+	"github.com/nova-social/nova/internal/platform/domains"
+	"github.com/nova-social/nova/internal/platform/pgtest"
+)
+
+// env is a migrated database, a running event bus and the content service
+// subscribed to it. Social's and user's events are published from the
+// social pool, as those domains would.
+type env struct {
+	svc    *content.Service
+	bus    *events.Bus
+	social *pgxpool.Pool
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	db := pgtest.New(t)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	bus, err := events.NewBus(db.Pools.For(domains.Events), log, nil, events.Options{
+		MaxAttempts: 5, Workers: 4, RetryBase: 20 * time.Millisecond, RetryMax: 100 * time.Millisecond,
+		FetchPollInterval: 20 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatalf("NewBus: %v", err)
+	}
+	svc := content.New(db.Pools.For(domains.Content), bus, content.Options{Log: log})
+	svc.Subscribe(bus)
+	if err := bus.Start(context.Background()); err != nil {
+		t.Fatalf("bus start: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = bus.Stop(ctx)
+	})
+	return &env{svc: svc, bus: bus, social: db.Pools.For(domains.Social)}
+}
+
+// publish commits evs as another domain would.
+func (e *env) publish(t *testing.T, evs ...events.Event) {
+	t.Helper()
+	err := pgx.BeginFunc(context.Background(), e.social, func(tx pgx.Tx) error {
+		return e.bus.Publish(context.Background(), tx, evs...)
+	})
+	if err != nil {
+		t.Fatalf("publish: %v", err)
+	}
+}
+
+func (e *env) follow(t *testing.T, follower, followee uuid.UUID, state string, at time.Time) {
+	e.publish(t, events.FollowCreated{FollowerID: follower, FolloweeID: followee, State: state, At: at})
+}
+
+// eventually waits up to 10 s for cond.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting until %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func user() uuid.UUID { return uuid.Must(uuid.NewV7()) }
+
+func wantCode(t *testing.T, err error, code apperr.Code) {
+	t.Helper()
+	if !apperr.Is(err, code) {
+		t.Fatalf("got error %v, want code %s", err, code)
+	}
+}
+
+func wantField(t *testing.T, err error, field string) {
+	t.Helper()
+	e, ok := apperr.As(err)
+	if !ok || e.Code != apperr.BadInput || e.Field != field {
+		t.Fatalf("got error %v, want BAD_USER_INPUT on %q", err, field)
+	}
+}
+
+// must(f())(t) returns f's value, failing t on f's error.
+func must[T any](v T, err error) func(t *testing.T) T {
+	return func(t *testing.T) T {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("unexpected error: %v", err)
+		}
+		return v
+	}
+}
+
+func ok(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("unexpected error: %v", err)
+	}
+}
+
+func (e *env) post(t *testing.T, author uuid.UUID, body string, vis content.Visibility) content.Post {
+	t.Helper()
+	return must(e.svc.CreatePost(context.Background(), author, content.CreatePostInput{Body: body, Visibility: vis}))(t)
+}
+
+func (e *env) visible(viewer, post uuid.UUID) bool {
+	_, err := e.svc.Post(context.Background(), viewer, post)
+	return err == nil
+}

@@ -1,0 +1,81 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// InsertComment stores c and counts it on its post.
+func InsertComment(ctx context.Context, db DB, c Comment) error {
+	if _, err := db.Exec(ctx, `INSERT INTO content.comments (id, post_id, author_id, parent_id, body, mentions, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`, c.ID, c.PostID, c.AuthorID, c.ParentID, c.Body, c.Mentions, c.CreatedAt); err != nil {
+		return fmt.Errorf("insert comment: %w", err)
+	}
+	if _, err := db.Exec(ctx, `UPDATE content.posts SET comment_count = comment_count + 1 WHERE id = $1`, c.PostID); err != nil {
+		return fmt.Errorf("count comment: %w", err)
+	}
+	return nil
+}
+
+// VisibleComment returns comment id if viewer may see it.
+func VisibleComment(ctx context.Context, db DB, viewer, id uuid.UUID) (Comment, error) {
+	c, err := scanComment(db.QueryRow(ctx, `SELECT `+commentCols+` FROM content.comments c JOIN content.posts p ON p.id = c.post_id
+		WHERE c.id = $2 AND`+commentVisible, viewer, id))
+	return one(c, err, "get comment")
+}
+
+// VisibleComments returns the comments among ids that viewer may see.
+func VisibleComments(ctx context.Context, db DB, viewer uuid.UUID, ids []uuid.UUID) ([]Comment, error) {
+	rows, err := db.Query(ctx, `SELECT `+commentCols+` FROM content.comments c JOIN content.posts p ON p.id = c.post_id
+		WHERE c.id = ANY($2) AND`+commentVisible, viewer, ids)
+	return collect(rows, err, scanComment, "get comments")
+}
+
+// CommentsOfPost returns up to limit comments of post visible to viewer,
+// oldest first, strictly after (afterAt, afterID).
+func CommentsOfPost(ctx context.Context, db DB, viewer, post uuid.UUID, afterAt time.Time, afterID uuid.UUID, limit int) ([]Comment, error) {
+	rows, err := db.Query(ctx, `SELECT `+commentCols+` FROM content.comments c JOIN content.posts p ON p.id = c.post_id
+		WHERE c.post_id = $2 AND (c.created_at, c.id) > ($3, $4) AND`+commentVisible+`
+		ORDER BY c.created_at, c.id LIMIT $5`, viewer, post, afterAt, afterID, limit)
+	return collect(rows, err, scanComment, "comments of post")
+}
+
+// LockComment returns comment id whatever its visibility, locked.
+func LockComment(ctx context.Context, db DB, id uuid.UUID) (Comment, error) {
+	c, err := scanComment(db.QueryRow(ctx, `SELECT `+commentCols+` FROM content.comments c WHERE c.id = $1 FOR UPDATE`, id))
+	return one(c, err, "lock comment")
+}
+
+// DeleteCommentTree deletes comment c with every reply below it and keeps
+// the post's comment count. It returns the ids removed.
+func DeleteCommentTree(ctx context.Context, db DB, c Comment) ([]uuid.UUID, error) {
+	rows, err := db.Query(ctx, `WITH RECURSIVE tree AS (
+			SELECT id FROM content.comments WHERE id = $1
+			UNION ALL
+			SELECT r.id FROM content.comments r JOIN tree t ON r.parent_id = t.id
+		)
+		DELETE FROM content.comments WHERE id IN (SELECT id FROM tree) RETURNING id`, c.ID)
+	if err != nil {
+		return nil, fmt.Errorf("delete comments: %w", err)
+	}
+	var ids []uuid.UUID
+	for rows.Next() {
+		var id uuid.UUID
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("delete comments: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("delete comments: %w", err)
+	}
+	if _, err := db.Exec(ctx, `UPDATE content.posts SET comment_count = greatest(comment_count - $2, 0) WHERE id = $1`, c.PostID, len(ids)); err != nil {
+		return nil, fmt.Errorf("uncount comments: %w", err)
+	}
+	return ids, nil
+}

@@ -1,0 +1,158 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+)
+
+// MaxTime stands for "no cursor": every row sorts before it.
+var MaxTime = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// InsertPost stores a new post and counts it for its author.
+func InsertPost(ctx context.Context, db DB, p Post) error {
+	_, err := db.Exec(ctx, `INSERT INTO content.posts (id, author_id, body, visibility, tags, mentions, media_ids, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		p.ID, p.AuthorID, p.Body, p.Visibility, p.Tags, p.Mentions, p.MediaIDs, p.CreatedAt)
+	if err != nil {
+		return fmt.Errorf("insert post: %w", err)
+	}
+	return addPostCount(ctx, db, p.AuthorID, 1)
+}
+
+func addPostCount(ctx context.Context, db DB, author uuid.UUID, delta int) error {
+	_, err := db.Exec(ctx, `INSERT INTO content.author_stats AS s (author_id, post_count) VALUES ($1, greatest($2, 0))
+		ON CONFLICT (author_id) DO UPDATE SET post_count = greatest(s.post_count + $2, 0)`, author, delta)
+	if err != nil {
+		return fmt.Errorf("count post: %w", err)
+	}
+	return nil
+}
+
+// LockPost returns a post whatever its visibility, locked for the
+// transaction's update.
+func LockPost(ctx context.Context, db DB, id uuid.UUID) (Post, error) {
+	p, err := scanPost(db.QueryRow(ctx, `SELECT `+postCols+` FROM content.posts p WHERE p.id = $1 FOR UPDATE`, id))
+	return one(p, err, "lock post")
+}
+
+// PostVisible reports whether viewer may see post id.
+func PostVisible(ctx context.Context, db DB, viewer, id uuid.UUID) (bool, error) {
+	var ok bool
+	err := db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM content.posts p WHERE p.id = $2 AND`+postVisible+`)`, viewer, id).Scan(&ok)
+	if err != nil {
+		return false, fmt.Errorf("post visibility: %w", err)
+	}
+	return ok, nil
+}
+
+// VisiblePost returns post id if viewer may see it, else ErrNotFound.
+func VisiblePost(ctx context.Context, db DB, viewer, id uuid.UUID) (Post, error) {
+	p, err := scanPost(db.QueryRow(ctx, `SELECT `+postCols+` FROM content.posts p WHERE p.id = $2 AND`+postVisible, viewer, id))
+	return one(p, err, "get post")
+}
+
+// VisiblePosts returns the posts among ids that viewer may see, in no order.
+func VisiblePosts(ctx context.Context, db DB, viewer uuid.UUID, ids []uuid.UUID) ([]Post, error) {
+	rows, err := db.Query(ctx, `SELECT `+postCols+` FROM content.posts p WHERE p.id = ANY($2) AND`+postVisible, viewer, ids)
+	return collect(rows, err, scanPost, "get posts")
+}
+
+// PostsByAuthor returns up to limit posts of author visible to viewer,
+// newest first, strictly after the (afterAt, afterID) position.
+func PostsByAuthor(ctx context.Context, db DB, viewer, author uuid.UUID, afterAt time.Time, afterID uuid.UUID, limit int) ([]Post, error) {
+	rows, err := db.Query(ctx, `SELECT `+postCols+` FROM content.posts p
+		WHERE p.author_id = $2 AND (p.created_at, p.id) < ($3, $4) AND`+postVisible+`
+		ORDER BY p.created_at DESC, p.id DESC LIMIT $5`, viewer, author, afterAt, afterID, limit)
+	return collect(rows, err, scanPost, "posts by author")
+}
+
+// EditPost replaces the body of post p, keeping the previous body as a version.
+func EditPost(ctx context.Context, db DB, p Post, versionID uuid.UUID, body string, tags, mentions []string, at time.Time) error {
+	since := p.CreatedAt
+	if p.EditedAt != nil {
+		since = *p.EditedAt
+	}
+	if _, err := db.Exec(ctx, `INSERT INTO content.content_versions (id, post_id, body, created_at) VALUES ($1, $2, $3, $4)`,
+		versionID, p.ID, p.Body, since); err != nil {
+		return fmt.Errorf("keep version: %w", err)
+	}
+	if _, err := db.Exec(ctx, `UPDATE content.posts SET body = $2, tags = $3, mentions = $4, edited_at = $5 WHERE id = $1`,
+		p.ID, body, tags, mentions, at); err != nil {
+		return fmt.Errorf("edit post: %w", err)
+	}
+	return nil
+}
+
+// DeletePost removes p with its comments and versions.
+func DeletePost(ctx context.Context, db DB, p Post) error {
+	if _, err := db.Exec(ctx, `DELETE FROM content.posts WHERE id = $1`, p.ID); err != nil {
+		return fmt.Errorf("delete post: %w", err)
+	}
+	if p.HiddenAt == nil {
+		return addPostCount(ctx, db, p.AuthorID, -1)
+	}
+	return nil
+}
+
+// SetHidden hides (at non-nil) or restores (at nil) post p and keeps the
+// author's post count to the posts others can see.
+func SetHidden(ctx context.Context, db DB, p Post, at *time.Time, by uuid.UUID) error {
+	if _, err := db.Exec(ctx, `UPDATE content.posts SET hidden_at = $2, hidden_by = $3 WHERE id = $1`, p.ID, at, by); err != nil {
+		return fmt.Errorf("moderate post: %w", err)
+	}
+	switch {
+	case at != nil && p.HiddenAt == nil:
+		return addPostCount(ctx, db, p.AuthorID, -1)
+	case at == nil && p.HiddenAt != nil:
+		return addPostCount(ctx, db, p.AuthorID, 1)
+	}
+	return nil
+}
+
+// Versions returns the earlier bodies of the posts among ids that viewer may
+// see, newest first within each post.
+func Versions(ctx context.Context, db DB, viewer uuid.UUID, ids []uuid.UUID) ([]Version, error) {
+	rows, err := db.Query(ctx, `SELECT v.post_id, v.body, v.created_at
+		FROM content.content_versions v JOIN content.posts p ON p.id = v.post_id
+		WHERE v.post_id = ANY($2) AND`+postVisible+`
+		ORDER BY v.post_id, v.created_at DESC, v.id DESC`, viewer, ids)
+	return collect(rows, err, func(r pgx.Row) (Version, error) {
+		var v Version
+		return v, r.Scan(&v.PostID, &v.Body, &v.CreatedAt)
+	}, "versions")
+}
+
+// CommentCounts returns the comment count of each existing post among ids.
+func CommentCounts(ctx context.Context, db DB, ids []uuid.UUID) (map[uuid.UUID]int, error) {
+	return counts(ctx, db, `SELECT id, comment_count FROM content.posts WHERE id = ANY($1)`, ids, "comment counts")
+}
+
+// PostCounts returns the post count of each author among ids that has one.
+func PostCounts(ctx context.Context, db DB, ids []uuid.UUID) (map[uuid.UUID]int, error) {
+	return counts(ctx, db, `SELECT author_id, post_count FROM content.author_stats WHERE author_id = ANY($1)`, ids, "post counts")
+}
+
+func counts(ctx context.Context, db DB, sql string, ids []uuid.UUID, what string) (map[uuid.UUID]int, error) {
+	rows, err := db.Query(ctx, sql, ids)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	defer rows.Close()
+	out := make(map[uuid.UUID]int, len(ids))
+	for rows.Next() {
+		var id uuid.UUID
+		var n int
+		if err := rows.Scan(&id, &n); err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		out[id] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return out, nil
+}

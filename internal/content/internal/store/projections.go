@@ -1,0 +1,57 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// ApplyFollow records whether follower follows followee as of at; an event
+// older than the one already applied changes nothing.
+func ApplyFollow(ctx context.Context, db DB, follower, followee uuid.UUID, following bool, at time.Time) error {
+	_, err := db.Exec(ctx, `INSERT INTO content.follows AS f (follower_id, followee_id, following, at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (follower_id, followee_id) DO UPDATE SET following = excluded.following, at = excluded.at
+		WHERE f.at <= excluded.at`, follower, followee, following, at)
+	if err != nil {
+		return fmt.Errorf("apply follow: %w", err)
+	}
+	return nil
+}
+
+// ApplyBlock records whether blocker blocks blocked as of at, like ApplyFollow.
+func ApplyBlock(ctx context.Context, db DB, blocker, blocked uuid.UUID, blocking bool, at time.Time) error {
+	_, err := db.Exec(ctx, `INSERT INTO content.blocks AS k (blocker_id, blocked_id, blocked, at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (blocker_id, blocked_id) DO UPDATE SET blocked = excluded.blocked, at = excluded.at
+		WHERE k.at <= excluded.at`, blocker, blocked, blocking, at)
+	if err != nil {
+		return fmt.Errorf("apply block: %w", err)
+	}
+	return nil
+}
+
+// Ban records that user is banned.
+func Ban(ctx context.Context, db DB, user uuid.UUID, at time.Time) error {
+	if _, err := db.Exec(ctx, `INSERT INTO content.banned_users (user_id, banned_at) VALUES ($1, $2) ON CONFLICT DO NOTHING`, user, at); err != nil {
+		return fmt.Errorf("apply ban: %w", err)
+	}
+	return nil
+}
+
+// Blocks reports whether blocker blocks blocked according to the projection.
+func Blocks(ctx context.Context, db DB, blocker, blocked uuid.UUID) (bool, error) {
+	var ok bool
+	err := db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM content.blocks WHERE blocker_id = $1 AND blocked_id = $2 AND blocked)`, blocker, blocked).Scan(&ok)
+	if err != nil {
+		return false, fmt.Errorf("block lookup: %w", err)
+	}
+	return ok, nil
+}
+
+// LiveAuthor returns the author of post id unless it is hidden or absent.
+func LiveAuthor(ctx context.Context, db DB, id uuid.UUID) (uuid.UUID, error) {
+	var author uuid.UUID
+	err := db.QueryRow(ctx, `SELECT author_id FROM content.posts WHERE id = $1 AND hidden_at IS NULL`, id).Scan(&author)
+	return one(author, err, "post author")
+}
