@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/nova-social/nova/internal/platform/domains"
 	"github.com/nova-social/nova/internal/platform/pgtest"
@@ -187,3 +188,12 @@ func allOnce(got map[uuid.UUID]int, ids []uuid.UUID) bool {
 type flaky struct{ left atomic.Int64 }
 
 func (f *flaky) fail() bool { return f.left.Add(-1) >= 0 }
+
+// counterValue reads a counter of the bus's metrics.
+func counterValue(c prometheus.Counter) float64 {
+	var m dto.Metric
+	if err := c.Write(&m); err != nil {
+		return -1
+	}
+	return m.GetCounter().GetValue()
+}

@@ -1,0 +1,365 @@
+package events
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+func TestHandlerFailingTwiceIsAppliedOnce(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	var fl flaky
+	fl.left.Store(2)
+	var calls atomic.Int64
+	b := f.newBus(t, testOptions(), nil, func(b *Bus) {
+		Subscribe(b, f.sub, "user.flaky", func(ctx context.Context, tx pgx.Tx, m Meta, e UserVerified) error {
+			calls.Add(1)
+			// The effect is written before failing: the rollback must undo it.
+			if err := project("user.flaky")(ctx, tx, m, e); err != nil {
+				return err
+			}
+			if fl.fail() {
+				return errors.New("transient")
+			}
+			return nil
+		})
+	})
+	ids := newIDs(1)
+	f.publish(t, b, ids...)
+	waitFor(t, "applied", 10*time.Second, func() bool { return allOnce(f.applied(t, "user.flaky"), ids) })
+	if c := calls.Load(); c != 3 {
+		t.Fatalf("handler calls = %d, want 3", c)
+	}
+	// River records completions in batches, shortly after the handler.
+	waitFor(t, "job completed after 3 attempts", 5*time.Second, func() bool {
+		return count(t, f.events, `SELECT count(*) FROM events.river_job WHERE args->>'consumer' = 'user.flaky' AND state = 'completed' AND attempt = 3`) == 1
+	})
+	if n := count(t, f.events, `SELECT count(*) FROM events.dead_letter_queue`); n != 0 {
+		t.Fatalf("dead letters = %d", n)
+	}
+}
+
+func TestAlwaysFailingGoesToDeadLetterAndRetryApplies(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	var broken atomic.Bool
+	broken.Store(true)
+	reg := prometheus.NewRegistry()
+	opts := testOptions()
+	opts.MaxAttempts = 3
+	b := f.newBus(t, opts, reg, func(b *Bus) {
+		Subscribe(b, f.sub, "user.broken", func(ctx context.Context, tx pgx.Tx, m Meta, e UserVerified) error {
+			if broken.Load() {
+				return errors.New("bug in handler")
+			}
+			return project("user.broken")(ctx, tx, m, e)
+		})
+	})
+	ids := newIDs(2)
+	f.publish(t, b, ids...)
+	admin := NewAdmin(f.events, opts.MaxAttempts)
+	ctx := context.Background()
+	var dead []DeadLetter
+	waitFor(t, "dead letters", 10*time.Second, func() bool {
+		var err error
+		dead, err = admin.DeadLetters(ctx, "user.broken", 10)
+		return err == nil && len(dead) == 2
+	})
+	d := dead[0]
+	if d.Attempts != 3 || d.Error != "bug in handler" || d.Topic != TopicUserVerified || d.Producer != "identity" || len(d.Payload) == 0 {
+		t.Fatalf("dead letter = %+v", d)
+	}
+	if got, err := admin.DeadLetter(ctx, d.ID); err != nil || got.EventID != d.EventID {
+		t.Fatalf("DeadLetter(%d) = %+v, %v", d.ID, got, err)
+	}
+	if _, err := admin.DeadLetter(ctx, d.ID+1000); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("unknown dead letter: %v", err)
+	}
+	if v := counterValue(b.metrics.deadLetters.WithLabelValues("user.broken", string(TopicUserVerified))); v != 2 {
+		t.Fatalf("dead letter metric = %v", v)
+	}
+	if len(f.applied(t, "user.broken")) != 0 {
+		t.Fatal("a failing handler's effect was committed")
+	}
+
+	broken.Store(false)
+	if err := admin.RetryDeadLetter(ctx, d.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.RetryDeadLetter(ctx, d.ID); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("retrying a retried dead letter: %v", err)
+	}
+	waitFor(t, "first retried", 10*time.Second, func() bool { return f.applied(t, "user.broken")[d.EventID] == 0 && len(f.applied(t, "user.broken")) == 1 })
+	if n, err := admin.RetryAllDeadLetters(ctx); err != nil || n != 1 {
+		t.Fatalf("RetryAllDeadLetters = %d, %v", n, err)
+	}
+	waitFor(t, "all applied", 10*time.Second, func() bool { return allOnce(f.applied(t, "user.broken"), ids) })
+	if rest, err := admin.DeadLetters(ctx, "", 10); err != nil || len(rest) != 0 {
+		t.Fatalf("dead letters left: %v, %v", rest, err)
+	}
+}
+
+func TestUndecodablePayloadIsDeadLetteredAtOnce(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	var calls atomic.Int64
+	f.newBus(t, testOptions(), nil, func(b *Bus) {
+		Subscribe(b, f.sub, "user.strict", func(ctx context.Context, tx pgx.Tx, m Meta, e UserVerified) error {
+			calls.Add(1)
+			return nil
+		})
+	})
+	ctx := context.Background()
+	// A log entry no UserVerified can read (as an older binary or a manual
+	// insert could leave), delivered like any other.
+	id, _ := uuid.NewV7()
+	if _, err := f.events.Exec(ctx, `INSERT INTO events.domain_events (id, topic, payload, producer) VALUES ($1, 'user.verified', '{"userId": 42}', 'user')`, id); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.events.Exec(ctx, `SELECT events.enqueue($1, $2, false, 5)`, []uuid.UUID{id}, []string{"user.strict"}); err != nil {
+		t.Fatal(err)
+	}
+	admin := NewAdmin(f.events, 5)
+	var dead []DeadLetter
+	waitFor(t, "dead letter", 10*time.Second, func() bool {
+		dead, _ = admin.DeadLetters(ctx, "user.strict", 10)
+		return len(dead) == 1
+	})
+	if dead[0].Attempts != 1 || dead[0].EventID != id {
+		t.Fatalf("dead letter = %+v, want 1 attempt", dead[0])
+	}
+	if calls.Load() != 0 {
+		t.Fatal("handler called with an undecodable payload")
+	}
+}
+
+func TestSameEventDeliveredTwiceAppliesOnce(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	reg := prometheus.NewRegistry()
+	b := f.newBus(t, testOptions(), reg, func(b *Bus) {
+		Subscribe(b, f.sub, "user.a", project("user.a"))
+	})
+	ids := newIDs(5)
+	f.publish(t, b, ids...)
+	waitFor(t, "applied", 10*time.Second, func() bool { return allOnce(f.applied(t, "user.a"), ids) })
+	// Deliver every logged event a second time, as River would after a crash
+	// between the handler's commit and the job's completion.
+	ctx := context.Background()
+	if _, err := f.events.Exec(ctx, `SELECT events.enqueue(array_agg(id), array_agg('user.a'::text), false, 5) FROM events.domain_events`); err != nil {
+		t.Fatal(err)
+	}
+	dup := b.metrics.handled.WithLabelValues("user.a", string(TopicUserVerified), outcomeDuplicate)
+	waitFor(t, "redeliveries skipped", 10*time.Second, func() bool { return counterValue(dup) == 5 })
+	if got := f.applied(t, "user.a"); !allOnce(got, ids) {
+		t.Fatalf("after redelivery: %v", got)
+	}
+}
+
+func TestStoppedMidFlightThenRestartedHandlesEachOnce(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	const n = 60
+	var started atomic.Int64
+	subscribe := func(b *Bus) {
+		Subscribe(b, f.sub, "user.slow", func(ctx context.Context, tx pgx.Tx, m Meta, e UserVerified) error {
+			started.Add(1)
+			if err := project("user.slow")(ctx, tx, m, e); err != nil {
+				return err
+			}
+			select {
+			case <-time.After(30 * time.Millisecond):
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		})
+	}
+	opts := testOptions()
+	first, err := NewBus(f.events, quietLog(), nil, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	subscribe(first)
+	if err := first.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ids := newIDs(n)
+	f.publish(t, first, ids...)
+	waitFor(t, "work in flight", 10*time.Second, func() bool { return started.Load() >= 10 })
+	// A stop whose deadline passes cancels the running handlers: their
+	// transactions roll back and the jobs are retried by the next client.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Millisecond)
+	err = first.Stop(ctx)
+	cancel()
+	if err == nil {
+		t.Log("first client drained before its deadline")
+	}
+	if len(f.applied(t, "user.slow")) == n {
+		t.Fatal("everything handled before the stop: the test proves nothing")
+	}
+	f.newBus(t, opts, nil, subscribe)
+	waitFor(t, "all handled after restart", 20*time.Second, func() bool { return allOnce(f.applied(t, "user.slow"), ids) })
+	if c := count(t, f.sub.Pool, inboxCount, "user.slow"); c != n {
+		t.Fatalf("inbox = %d, want %d", c, n)
+	}
+}
+
+func TestTwoReplicasHandleEachEventOncePerConsumer(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	const n = 100
+	consumers := []string{"user.a", "user.b"}
+	type counter = map[string]*atomic.Int64
+	var regs []*prometheus.Registry
+	var buses []*Bus
+	perReplica := []counter{{}, {}}
+	for r := range 2 {
+		reg := prometheus.NewRegistry()
+		regs = append(regs, reg)
+		opts := testOptions()
+		opts.ID = []string{"replica-1", "replica-2"}[r]
+		buses = append(buses, f.newBus(t, opts, reg, func(b *Bus) {
+			for _, c := range consumers {
+				calls := &atomic.Int64{}
+				perReplica[r][c] = calls
+				apply := project(c)
+				Subscribe(b, f.sub, c, func(ctx context.Context, tx pgx.Tx, m Meta, e UserVerified) error {
+					calls.Add(1)
+					return apply(ctx, tx, m, e)
+				})
+			}
+		}))
+	}
+	ids := newIDs(n)
+	for i := 0; i < n; i += 10 {
+		f.publish(t, buses[i/10%2], ids[i:i+10]...)
+	}
+	for _, c := range consumers {
+		waitFor(t, c+" applied", 20*time.Second, func() bool { return allOnce(f.applied(t, c), ids) })
+		total := perReplica[0][c].Load() + perReplica[1][c].Load()
+		if total != n {
+			t.Fatalf("%s handler ran %d times across replicas, want %d", c, total, n)
+		}
+		for r, b := range buses {
+			if d := counterValue(b.metrics.handled.WithLabelValues(c, string(TopicUserVerified), outcomeDuplicate)); d != 0 {
+				t.Fatalf("replica %d got %v duplicate deliveries of %s", r, d, c)
+			}
+		}
+	}
+	t.Logf("work split: replica 1 %d+%d, replica 2 %d+%d", perReplica[0]["user.a"].Load(), perReplica[0]["user.b"].Load(), perReplica[1]["user.a"].Load(), perReplica[1]["user.b"].Load())
+}
+
+func TestReplayRebuildsDroppedProjection(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	b := f.newBus(t, testOptions(), nil, func(b *Bus) {
+		Subscribe(b, f.sub, "user.proj", project("user.proj"))
+		Subscribe(b, f.sub, "user.proj", func(ctx context.Context, tx pgx.Tx, m Meta, e UserBanned) error {
+			return project("user.proj")(ctx, tx, m, UserVerified{UserID: e.UserID})
+		})
+	})
+	ids := newIDs(30)
+	f.publish(t, b, ids...)
+	ctx := context.Background()
+	banned := newIDs(1)[0]
+	if err := pgx.BeginFunc(ctx, f.producer, func(tx pgx.Tx) error {
+		return b.Publish(ctx, tx, UserBanned{UserID: banned, Reason: "spam"})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	all := append(append([]uuid.UUID{}, ids...), banned)
+	waitFor(t, "projection built", 10*time.Second, func() bool { return allOnce(f.applied(t, "user.proj"), all) })
+	before := f.applied(t, "user.proj")
+
+	if _, err := f.sub.Pool.Exec(ctx, projectionDrop, "user.proj"); err != nil {
+		t.Fatal(err)
+	}
+	admin := NewAdmin(f.events, 5)
+	if _, err := admin.Replay(ctx, "user.nobody", "", time.Time{}); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("replay of an unknown consumer: %v", err)
+	}
+	n, err := admin.Replay(ctx, "user.proj", "", time.Time{})
+	if err != nil || n != 31 {
+		t.Fatalf("Replay = %d, %v; want 31", n, err)
+	}
+	waitFor(t, "projection rebuilt", 10*time.Second, func() bool { return allOnce(f.applied(t, "user.proj"), all) })
+	after := f.applied(t, "user.proj")
+	if len(after) != len(before) {
+		t.Fatalf("rebuilt projection has %d rows, had %d", len(after), len(before))
+	}
+
+	// A replay limited to one topic and a recent time re-delivers only that.
+	if _, err := f.sub.Pool.Exec(ctx, projectionDrop, "user.proj"); err != nil {
+		t.Fatal(err)
+	}
+	n, err = admin.Replay(ctx, "user.proj", TopicUserBanned, time.Now().Add(-time.Hour))
+	if err != nil || n != 1 {
+		t.Fatalf("Replay(topic) = %d, %v; want 1", n, err)
+	}
+	waitFor(t, "banned replayed", 10*time.Second, func() bool { return allOnce(f.applied(t, "user.proj"), []uuid.UUID{banned}) })
+	if n, _ := admin.Replay(ctx, "user.proj", "", time.Now().Add(time.Hour)); n != 0 {
+		t.Fatalf("replay since the future enqueued %d", n)
+	}
+}
+
+func TestStatsReportsBacklogPerConsumer(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	b, err := NewBus(f.events, quietLog(), nil, testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	Subscribe(b, f.sub, "user.idle", project("user.idle"))
+	if err := b.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	f.publish(t, b, newIDs(4)...)
+	st, err := NewAdmin(f.events, 5).Stats(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Topics) != 1 || st.Topics[0].Topic != TopicUserVerified || st.Topics[0].Published != 4 {
+		t.Fatalf("topics = %+v", st.Topics)
+	}
+	if len(st.Consumers) != 1 {
+		t.Fatalf("consumers = %+v", st.Consumers)
+	}
+	c := st.Consumers[0]
+	if c.Consumer != "user.idle" || c.Topics != 1 || c.Pending != 4 || c.Running != 0 || c.Dead != 0 || c.OldestPending < 0 {
+		t.Fatalf("consumer stats = %+v", c)
+	}
+}
+
+func TestSubscribeWiringErrorsAreReportedByStart(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	for name, subscribe := range map[string]func(*Bus){
+		"foreign prefix": func(b *Bus) { Subscribe(b, f.sub, "content.x", project("content.x")) },
+		"no purpose":     func(b *Bus) { Subscribe(b, f.sub, "user", project("user")) },
+		"twice": func(b *Bus) {
+			Subscribe(b, f.sub, "user.x", project("user.x"))
+			Subscribe(b, f.sub, "user.x", project("user.x"))
+		},
+	} {
+		b, err := NewBus(f.events, quietLog(), nil, testOptions())
+		if err != nil {
+			t.Fatal(err)
+		}
+		subscribe(b)
+		if err := b.Start(context.Background()); err == nil {
+			_ = b.Stop(context.Background())
+			t.Errorf("%s: Start succeeded", name)
+		}
+	}
+}
