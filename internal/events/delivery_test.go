@@ -96,7 +96,9 @@ func TestAlwaysFailingGoesToDeadLetterAndRetryApplies(t *testing.T) {
 	if err := admin.RetryDeadLetter(ctx, d.ID); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("retrying a retried dead letter: %v", err)
 	}
-	waitFor(t, "first retried", 10*time.Second, func() bool { return f.applied(t, "user.broken")[d.EventID] == 0 && len(f.applied(t, "user.broken")) == 1 })
+	waitFor(t, "first retried", 10*time.Second, func() bool {
+		return f.applied(t, "user.broken")[d.EventID] == 0 && len(f.applied(t, "user.broken")) == 1
+	})
 	if n, err := admin.RetryAllDeadLetters(ctx); err != nil || n != 1 {
 		t.Fatalf("RetryAllDeadLetters = %d, %v", n, err)
 	}
