@@ -38,6 +38,7 @@ type environment struct {
 var commands = map[string]command{
 	"serve":   {summary: "serve the API over HTTP", run: runServe},
 	"migrate": {summary: "apply, roll back or show database migrations (up|down|status)", run: runMigrate},
+	"events":  {summary: "operate the event bus: dead letters, replay, stats (dlq|replay|stats)", run: runEvents},
 	"version": {summary: "print the version", run: runVersion},
 }
 

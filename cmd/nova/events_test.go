@@ -1,0 +1,123 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/nova-social/nova/internal/platform/domains"
+	"github.com/nova-social/nova/internal/platform/pgtest"
+)
+
+func TestEventsCommands(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	vars := map[string]string{"NOVA_DATABASE_URL": db.URL}
+	ctx := context.Background()
+	pool := db.Pools.For(domains.Events)
+	// One logged event, a consumer subscribed to its topic, and a dead letter
+	// of it, as the bus would have left them.
+	id, _ := uuid.NewV7()
+	for _, sql := range []string{
+		`INSERT INTO events.domain_events (id, topic, payload, producer) VALUES ($1, 'user.verified', '{"userId": "0193a5b0-0000-7000-8000-000000000001"}', 'user')`,
+		`INSERT INTO events.event_subscriptions (consumer, topic) VALUES ('search.users', 'user.verified')`,
+		`INSERT INTO events.dead_letter_queue (event_id, consumer, topic, attempts, error) VALUES ($1, 'search.users', 'user.verified', 8, 'index unavailable')`,
+	} {
+		args := []any{id}
+		if !strings.Contains(sql, "$1") {
+			args = nil
+		}
+		if _, err := pool.Exec(ctx, sql, args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var dlqID int64
+	if err := pool.QueryRow(ctx, `SELECT id FROM events.dead_letter_queue`).Scan(&dlqID); err != nil {
+		t.Fatal(err)
+	}
+	jobs := func() int {
+		var n int
+		if err := pool.QueryRow(ctx, `SELECT count(*) FROM events.river_job`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	nova := func(want int, args ...string) string {
+		t.Helper()
+		var stdout, stderr bytes.Buffer
+		env := &environment{getenv: func(k string) string { return vars[k] }, stdout: &stdout, stderr: &stderr}
+		code := run(context.Background(), append([]string{"events"}, args...), env)
+		out := stdout.String()
+		if code != want {
+			t.Fatalf("nova events %v: exit %d, want %d\n%s%s", args, code, want, out, stderr.String())
+		}
+		return out + stderr.String()
+	}
+
+	if out := nova(0, "dlq", "list"); !strings.Contains(out, "search.users") || !strings.Contains(out, "index unavailable") {
+		t.Fatalf("dlq list:\n%s", out)
+	}
+	if out := nova(0, "dlq", "list", "--consumer", "user.other"); strings.Contains(out, "search.users") {
+		t.Fatalf("dlq list --consumer user.other:\n%s", out)
+	}
+	if out := nova(0, "dlq", "show", itoa(dlqID)); !strings.Contains(out, id.String()) || !strings.Contains(out, `"userId"`) {
+		t.Fatalf("dlq show:\n%s", out)
+	}
+	if out := nova(0, "stats"); !strings.Contains(out, "user.verified") || !strings.Contains(out, "search.users") {
+		t.Fatalf("stats:\n%s", out)
+	}
+	nova(0, "dlq", "retry", itoa(dlqID))
+	if jobs() != 1 {
+		t.Fatalf("jobs after dlq retry = %d", jobs())
+	}
+	nova(1, "dlq", "show", itoa(dlqID))
+	nova(2, "dlq", "retry")
+	nova(2, "dlq", "show", "abc")
+	nova(2, "replay")
+	nova(2, "replay", "--consumer", "search.nobody")
+	if out := nova(0, "replay", "--consumer", "search.users", "--since", "1h"); !strings.Contains(out, "1 events") {
+		t.Fatalf("replay:\n%s", out)
+	}
+	if out := nova(0, "replay", "--consumer", "search.users", "--topic", "user.verified", "--since", "2999-01-01"); !strings.Contains(out, "0 events") {
+		t.Fatalf("replay from the future:\n%s", out)
+	}
+	if jobs() != 2 {
+		t.Fatalf("jobs after replay = %d", jobs())
+	}
+	if _, err := pool.Exec(ctx, `INSERT INTO events.dead_letter_queue (event_id, consumer, topic, attempts, error) VALUES ($1, 'search.users', 'user.verified', 1, 'x')`, id); err != nil {
+		t.Fatal(err)
+	}
+	if out := nova(0, "dlq", "purge", "--older-than", "1h"); !strings.Contains(out, "0 dead letters") {
+		t.Fatalf("purge --older-than 1h:\n%s", out)
+	}
+	if out := nova(0, "dlq", "purge"); !strings.Contains(out, "1 dead letters") {
+		t.Fatalf("purge:\n%s", out)
+	}
+	nova(2, "sideways")
+	nova(2, "stats", "--all")
+}
+
+func TestParseSince(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	for in, want := range map[string]time.Time{
+		"2026-04-30T10:00:00Z": time.Date(2026, 4, 30, 10, 0, 0, 0, time.UTC),
+		"2026-04-30":           time.Date(2026, 4, 30, 0, 0, 0, 0, time.UTC),
+		"90m":                  now.Add(-90 * time.Minute),
+	} {
+		got, err := parseSince(in, now)
+		if err != nil || !got.Equal(want) {
+			t.Errorf("parseSince(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	if _, err := parseSince("yesterday", now); err == nil {
+		t.Error("parseSince(yesterday) succeeded")
+	}
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
