@@ -1,0 +1,193 @@
+package app_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nova-social/nova/internal/app"
+	"github.com/nova-social/nova/internal/platform/config"
+	"github.com/nova-social/nova/internal/platform/pgtest"
+)
+
+// proxy forwards TCP connections to Postgres and can cut them all, to make
+// the database unreachable without touching the server other tests share.
+type proxy struct {
+	target string
+	addr   string
+	mu     sync.Mutex
+	ln     net.Listener
+	conns  map[net.Conn]struct{}
+}
+
+func newProxy(t *testing.T, target string) *proxy {
+	p := &proxy{target: target, conns: map[net.Conn]struct{}{}}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.addr = ln.Addr().String()
+	p.serve(ln)
+	t.Cleanup(p.cut)
+	return p
+}
+
+func (p *proxy) serve(ln net.Listener) {
+	p.mu.Lock()
+	p.ln = ln
+	p.mu.Unlock()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("tcp", p.target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns[c], p.conns[up] = struct{}{}, struct{}{}
+			p.mu.Unlock()
+			go func() { _, _ = io.Copy(up, c); up.Close() }()
+			go func() { _, _ = io.Copy(c, up); c.Close() }()
+		}
+	}()
+}
+
+// cut closes the listener and every open connection.
+func (p *proxy) cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ln != nil {
+		p.ln.Close()
+		p.ln = nil
+	}
+	for c := range p.conns {
+		c.Close()
+		delete(p.conns, c)
+	}
+}
+
+// restore listens again on the same address.
+func (p *proxy) restore(t *testing.T) {
+	ln, err := net.Listen("tcp", p.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.serve(ln)
+}
+
+func testConfig(t *testing.T, dbURL string, extra map[string]string) *config.Config {
+	t.Helper()
+	vars := map[string]string{
+		"NOVA_ENV":          "dev",
+		"NOVA_DATABASE_URL": dbURL,
+		"NOVA_DATA_DIR":     t.TempDir(),
+		"NOVA_HTTP_ADDR":    "127.0.0.1:0",
+	}
+	for k, v := range extra {
+		vars[k] = v
+	}
+	cfg, err := config.Load("nova serve", nil, func(k string) string { return vars[k] }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+func serve(t *testing.T, cfg *config.Config) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	a, err := app.New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		cancel()
+		t.Fatalf("app.New: %v", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+		a.Close()
+	})
+	return "http://" + ln.Addr().String()
+}
+
+func status(t *testing.T, u string) int {
+	t.Helper()
+	c := http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Get(u)
+	if err != nil {
+		t.Fatalf("GET %s: %v", u, err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func eventually(t *testing.T, what string, f func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !f() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting until %s", what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func TestReadinessFollowsTheDatabase(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	u, err := url.Parse(db.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := u.Host
+	if u.Port() == "" {
+		host = net.JoinHostPort(u.Hostname(), "5432")
+	}
+	p := newProxy(t, host)
+	u.Host = p.addr
+	base := serve(t, testConfig(t, u.String(), nil))
+
+	if code := status(t, base+"/readyz"); code != 200 {
+		t.Fatalf("/readyz = %d with the database up", code)
+	}
+	p.cut()
+	eventually(t, "/readyz reports 503", func() bool { return status(t, base+"/readyz") == 503 })
+	if code := status(t, base+"/healthz"); code != 200 {
+		t.Fatalf("/healthz = %d: liveness must not depend on the database", code)
+	}
+	p.restore(t)
+	eventually(t, "/readyz recovers", func() bool { return status(t, base+"/readyz") == 200 })
+}
+
+func TestRefusesToStartWhenMigrationsAreBehind(t *testing.T) {
+	t.Parallel()
+	db := pgtest.Empty(t)
+	cfg := testConfig(t, db.URL, map[string]string{"NOVA_AUTO_MIGRATE": "false"})
+	_, err := app.New(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if !errors.Is(err, app.ErrMigrationsBehind) {
+		t.Fatalf("app.New on an unmigrated database: %v, want ErrMigrationsBehind", err)
+	}
+	// With auto-migration (the dev default) the same database comes up ready.
+	base := serve(t, testConfig(t, db.URL, nil))
+	if code := status(t, base+"/readyz"); code != 200 {
+		t.Fatalf("/readyz = %d after auto-migration", code)
+	}
+}
