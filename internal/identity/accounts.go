@@ -1,0 +1,346 @@
+package identity
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/nova-social/nova/internal/events"
+	"github.com/nova-social/nova/internal/identity/internal/password"
+	"github.com/nova-social/nova/internal/identity/internal/store"
+	"github.com/nova-social/nova/internal/identity/internal/token"
+	"github.com/nova-social/nova/internal/identity/internal/validate"
+	"github.com/nova-social/nova/internal/platform/apperr"
+)
+
+// Reasons recorded on revoked sessions and carried by identity.session.revoked.
+const (
+	ReasonLogout          = "logout"
+	ReasonLogoutAll       = "logout_all"
+	ReasonPasswordChanged = "password_changed"
+	ReasonRefreshReuse    = "refresh_token_reuse"
+	ReasonBanned          = "banned"
+)
+
+// The same error for an unknown account and a wrong password: a guesser
+// learns nothing from the answer.
+func errBadLogin() error { return apperr.NewUnauthenticated("invalid login or password") }
+
+func errSuspended() error { return apperr.NewForbidden("account suspended") }
+
+// maxUserAgent bounds the stored user agent; it is display data only.
+const maxUserAgent = 512
+
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	s = s[:n]
+	for len(s) > 0 && !utf8.ValidString(s) {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// checkRegistration validates in and returns it with defaults filled.
+func checkRegistration(in RegisterInput) (RegisterInput, error) {
+	if err := validate.Email("email", in.Email); err != nil {
+		return in, err
+	}
+	if err := validate.Username("username", in.Username); err != nil {
+		return in, err
+	}
+	if err := validate.Password("password", in.Password); err != nil {
+		return in, err
+	}
+	if in.DisplayName == "" {
+		in.DisplayName = in.Username
+	}
+	if err := validate.DisplayName("displayName", in.DisplayName); err != nil {
+		return in, err
+	}
+	return in, nil
+}
+
+// limit counts one event in bucket and refuses it past max per window.
+func (s *Service) limit(ctx context.Context, bucket string, max int, window time.Duration) error {
+	hits, left, err := store.Hit(ctx, s.pool, bucket, window)
+	if err != nil {
+		return err
+	}
+	if hits > max {
+		return apperr.NewRateLimited(retryAfter(left))
+	}
+	return nil
+}
+
+// retryAfter rounds up to whole seconds, at least one.
+func retryAfter(d time.Duration) time.Duration {
+	d = (d + time.Second - 1).Truncate(time.Second)
+	if d < time.Second {
+		return time.Second
+	}
+	return d
+}
+
+// prepareAccount validates a registration, checks that the email and
+// username are free and hashes the password (outside any transaction).
+func (s *Service) prepareAccount(ctx context.Context, in RegisterInput) (store.NewCredential, RegisterInput, error) {
+	in, err := checkRegistration(in)
+	if err != nil {
+		return store.NewCredential{}, in, err
+	}
+	c := store.NewCredential{
+		Email: in.Email, EmailKey: validate.EmailKey(in.Email),
+		Username: in.Username, UsernameKey: validate.UsernameKey(in.Username),
+	}
+	emailTaken, usernameTaken, err := store.Taken(ctx, s.pool, c.EmailKey, c.UsernameKey)
+	if err != nil {
+		return c, in, err
+	}
+	if err := takenError(emailTaken, usernameTaken); err != nil {
+		return c, in, err
+	}
+	if c.PasswordHash, err = s.hasher.Hash(ctx, in.Password); err != nil {
+		return c, in, err
+	}
+	if c.UserID, err = uuid.NewV7(); err != nil {
+		return c, in, fmt.Errorf("user id: %w", err)
+	}
+	return c, in, nil
+}
+
+func takenError(email, username bool) error {
+	switch {
+	case email:
+		return apperr.Taken("email", "email is already registered")
+	case username:
+		return apperr.Taken("username", "username is taken")
+	}
+	return nil
+}
+
+// insertAccount stores the credentials and publishes identity.user.registered in tx.
+func (s *Service) insertAccount(ctx context.Context, tx pgx.Tx, c store.NewCredential, displayName string) error {
+	err := store.InsertCredential(ctx, tx, c)
+	switch {
+	case errors.Is(err, store.ErrEmailTaken):
+		return takenError(true, false)
+	case errors.Is(err, store.ErrUsernameTaken):
+		return takenError(false, true)
+	case err != nil:
+		return err
+	}
+	return s.bus.Publish(ctx, tx, events.UserRegistered{
+		UserID: c.UserID, Email: c.Email, Username: c.Username, DisplayName: displayName,
+	})
+}
+
+// Register creates an account and its first session. The credentials, the
+// session and identity.user.registered commit in one transaction; the user
+// domain creates the profile from that event, so Register answers at once.
+func (s *Service) Register(ctx context.Context, in RegisterInput, c ClientInfo) (Tokens, error) {
+	if _, err := checkRegistration(in); err != nil {
+		return Tokens{}, err
+	}
+	if err := s.limit(ctx, "register-addr:"+c.Addr, s.cfg.RegisterPerAddrPerHour, time.Hour); err != nil {
+		return Tokens{}, err
+	}
+	cred, in, err := s.prepareAccount(ctx, in)
+	if err != nil {
+		return Tokens{}, err
+	}
+	var t Tokens
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		if err := s.insertAccount(ctx, tx, cred, in.DisplayName); err != nil {
+			return err
+		}
+		t, err = s.openSession(ctx, tx, cred.UserID, c)
+		return err
+	})
+	if err != nil {
+		return Tokens{}, fmt.Errorf("register: %w", err)
+	}
+	return t, nil
+}
+
+// CreateAccount creates an account without a session or rate limit, for
+// operators' scripted setups (nova admin create-user). It publishes
+// identity.user.registered like Register and returns the new user id.
+func (s *Service) CreateAccount(ctx context.Context, in RegisterInput) (uuid.UUID, error) {
+	cred, in, err := s.prepareAccount(ctx, in)
+	if err != nil {
+		return uuid.Nil, err
+	}
+	if err := s.inTx(ctx, func(tx pgx.Tx) error { return s.insertAccount(ctx, tx, cred, in.DisplayName) }); err != nil {
+		return uuid.Nil, fmt.Errorf("create account: %w", err)
+	}
+	return cred.UserID, nil
+}
+
+// openSession creates a session with its first refresh token in tx and signs
+// the access token.
+func (s *Service) openSession(ctx context.Context, tx pgx.Tx, userID uuid.UUID, c ClientInfo) (Tokens, error) {
+	sessionID, err := uuid.NewV7()
+	if err != nil {
+		return Tokens{}, fmt.Errorf("session id: %w", err)
+	}
+	refresh, hash, err := token.NewRefresh()
+	if err != nil {
+		return Tokens{}, err
+	}
+	err = store.CreateSession(ctx, tx, store.NewSession{
+		ID: sessionID, UserID: userID, RefreshHash: hash,
+		UserAgent: clip(c.UserAgent, maxUserAgent), Addr: clip(c.Addr, 100),
+	})
+	if err != nil {
+		return Tokens{}, err
+	}
+	return s.tokensFor(userID, sessionID, refresh)
+}
+
+func (s *Service) tokensFor(userID, sessionID uuid.UUID, refresh string) (Tokens, error) {
+	access, exp, err := s.tokens.Issue(userID, sessionID)
+	if err != nil {
+		return Tokens{}, err
+	}
+	return Tokens{AccessToken: access, RefreshToken: refresh, ExpiresAt: exp, UserID: userID, SessionID: sessionID}, nil
+}
+
+// lookup finds the account a login names: an email if it holds an @, else a
+// username.
+func (s *Service) lookup(ctx context.Context, login string) (store.Credential, error) {
+	if strings.Contains(login, "@") {
+		return store.ByEmailKey(ctx, s.pool, validate.EmailKey(login))
+	}
+	return store.ByUsernameKey(ctx, s.pool, validate.UsernameKey(login))
+}
+
+// Login checks the password and opens a session. Limits: attempts per client
+// address per minute, and failed attempts per account per window (counted for
+// unknown logins too, so the limit does not reveal which accounts exist).
+func (s *Service) Login(ctx context.Context, in LoginInput, c ClientInfo) (Tokens, error) {
+	if in.Login == "" {
+		return Tokens{}, apperr.Invalid("login", "is required")
+	}
+	if in.Password == "" {
+		return Tokens{}, apperr.Invalid("password", "is required")
+	}
+	if err := s.limit(ctx, "login-addr:"+c.Addr, s.cfg.LoginPerAddrPerMinute, time.Minute); err != nil {
+		return Tokens{}, err
+	}
+	cred, err := s.lookup(ctx, in.Login)
+	found := err == nil
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return Tokens{}, err
+	}
+	bucket := "login-fail:login:" + strings.ToLower(in.Login)
+	if found {
+		bucket = "login-fail:user:" + cred.UserID.String()
+	}
+	if err := s.limit(ctx, bucket, s.cfg.LoginFailuresPerAccount, s.cfg.LoginFailureWindow); err != nil {
+		return Tokens{}, err
+	}
+	if !found || utf8.RuneCountInString(in.Password) > validate.PasswordMax {
+		if err := s.hasher.VerifyDummy(ctx, in.Password); !errors.Is(err, password.ErrMismatch) {
+			return Tokens{}, err
+		}
+		return Tokens{}, errBadLogin()
+	}
+	rehash, err := s.hasher.Verify(ctx, cred.PasswordHash, in.Password)
+	if errors.Is(err, password.ErrMismatch) {
+		return Tokens{}, errBadLogin()
+	}
+	if err != nil {
+		return Tokens{}, fmt.Errorf("login: %w", err)
+	}
+	// The password was right: this attempt was not a failure.
+	if err := store.Unhit(ctx, s.pool, bucket, s.cfg.LoginFailureWindow); err != nil {
+		return Tokens{}, err
+	}
+	if cred.Banned {
+		return Tokens{}, errSuspended()
+	}
+	var newHash string
+	if rehash {
+		if newHash, err = s.hasher.Hash(ctx, in.Password); err != nil {
+			return Tokens{}, err
+		}
+	}
+	var t Tokens
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		if newHash != "" {
+			if err := store.SetPasswordHash(ctx, tx, cred.UserID, newHash); err != nil {
+				return err
+			}
+		}
+		t, err = s.openSession(ctx, tx, cred.UserID, c)
+		if err != nil {
+			return err
+		}
+		return s.bus.Publish(ctx, tx, events.UserLoggedIn{UserID: cred.UserID, SessionID: t.SessionID})
+	})
+	if err != nil {
+		return Tokens{}, fmt.Errorf("login: %w", err)
+	}
+	return t, nil
+}
+
+// ChangePassword replaces the password after checking the current one, keeps
+// the calling session and revokes every other. A wrong current password
+// counts as a failed login of the account.
+func (s *Service) ChangePassword(ctx context.Context, p Principal, current, next string) error {
+	if current == "" {
+		return apperr.Invalid("currentPassword", "is required")
+	}
+	if err := validate.Password("newPassword", next); err != nil {
+		return err
+	}
+	cred, err := store.ByUserID(ctx, s.pool, p.UserID)
+	if errors.Is(err, store.ErrNotFound) {
+		return apperr.NewUnauthenticated("unknown account")
+	}
+	if err != nil {
+		return err
+	}
+	bucket := "login-fail:user:" + cred.UserID.String()
+	if err := s.limit(ctx, bucket, s.cfg.LoginFailuresPerAccount, s.cfg.LoginFailureWindow); err != nil {
+		return err
+	}
+	if _, err := s.hasher.Verify(ctx, cred.PasswordHash, current); errors.Is(err, password.ErrMismatch) {
+		return apperr.Invalid("currentPassword", "is incorrect")
+	} else if err != nil {
+		return fmt.Errorf("change password: %w", err)
+	}
+	if err := store.Unhit(ctx, s.pool, bucket, s.cfg.LoginFailureWindow); err != nil {
+		return err
+	}
+	hash, err := s.hasher.Hash(ctx, next)
+	if err != nil {
+		return err
+	}
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		if err := store.SetPasswordHash(ctx, tx, p.UserID, hash); err != nil {
+			return err
+		}
+		ids, err := store.RevokeAll(ctx, tx, p.UserID, p.SessionID, ReasonPasswordChanged)
+		if err != nil {
+			return err
+		}
+		evs := []events.Event{events.PasswordChanged{UserID: p.UserID}}
+		if len(ids) > 0 {
+			evs = append(evs, events.SessionRevoked{UserID: p.UserID, SessionIDs: ids, Reason: ReasonPasswordChanged})
+		}
+		return s.bus.Publish(ctx, tx, evs...)
+	})
+	if err != nil {
+		return fmt.Errorf("change password: %w", err)
+	}
+	return nil
+}

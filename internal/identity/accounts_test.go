@@ -1,0 +1,284 @@
+package identity_test
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/nova-social/nova/internal/identity"
+	"github.com/nova-social/nova/internal/platform/apperr"
+)
+
+func TestRegisterLoginRefreshLogout(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	in, reg := e.register(t)
+	if reg.AccessToken == "" || reg.RefreshToken == "" || reg.UserID == uuid.Nil || reg.SessionID == uuid.Nil {
+		t.Fatalf("incomplete tokens: %+v", reg)
+	}
+	if d := time.Until(reg.ExpiresAt); d < 14*time.Minute || d > 15*time.Minute+time.Second {
+		t.Fatalf("access token lifetime %v, want 15m", d)
+	}
+	if reg.UserID.Version() != 7 || reg.SessionID.Version() != 7 {
+		t.Fatalf("ids are not UUIDv7: %v %v", reg.UserID, reg.SessionID)
+	}
+	p, err := e.svc.Authenticate(ctx, reg.AccessToken)
+	must(t, err)
+	if p.UserID != reg.UserID || p.SessionID != reg.SessionID {
+		t.Fatalf("principal %+v, want %v/%v", p, reg.UserID, reg.SessionID)
+	}
+
+	// Login by email and by username, both case-insensitively.
+	for _, login := range []string{in.Email, strings.ToUpper(in.Email), in.Username, strings.ToLower(in.Username)} {
+		tok, err := e.svc.Login(ctx, identity.LoginInput{Login: login, Password: in.Password}, client)
+		if err != nil {
+			t.Fatalf("Login(%q): %v", login, err)
+		}
+		if tok.UserID != reg.UserID || tok.SessionID == reg.SessionID {
+			t.Fatalf("Login(%q) = %+v", login, tok)
+		}
+	}
+	sessions, err := e.svc.Sessions(ctx, reg.UserID)
+	must(t, err)
+	if len(sessions) != 5 {
+		t.Fatalf("%d sessions, want 5", len(sessions))
+	}
+	if sessions[0].UserAgent != client.UserAgent {
+		t.Fatalf("user agent %q", sessions[0].UserAgent)
+	}
+
+	// Refresh rotates: a new pair, same session.
+	next, err := e.svc.Refresh(ctx, reg.RefreshToken, client)
+	must(t, err)
+	if next.SessionID != reg.SessionID || next.UserID != reg.UserID || next.RefreshToken == reg.RefreshToken {
+		t.Fatalf("refresh = %+v", next)
+	}
+	if _, err := e.svc.Authenticate(ctx, next.AccessToken); err != nil {
+		t.Fatal(err)
+	}
+
+	// Logout: the session's access and refresh tokens stop working at once.
+	must(t, e.svc.Logout(ctx, identity.Principal{UserID: reg.UserID, SessionID: reg.SessionID}))
+	_, err = e.svc.Authenticate(ctx, next.AccessToken)
+	wantCode(t, err, apperr.Unauthenticated)
+	_, err = e.svc.Authenticate(ctx, reg.AccessToken)
+	wantCode(t, err, apperr.Unauthenticated)
+	_, err = e.svc.Refresh(ctx, next.RefreshToken, client)
+	wantCode(t, err, apperr.Unauthenticated)
+	must(t, e.svc.Logout(ctx, identity.Principal{UserID: reg.UserID, SessionID: reg.SessionID})) // idempotent
+
+	sessions, err = e.svc.Sessions(ctx, reg.UserID)
+	must(t, err)
+	if len(sessions) != 4 || slices.ContainsFunc(sessions, func(s identity.Session) bool { return s.ID == reg.SessionID }) {
+		t.Fatalf("sessions after logout: %+v", sessions)
+	}
+
+	// LogoutAll ends the rest.
+	must(t, e.svc.LogoutAll(ctx, reg.UserID))
+	sessions, err = e.svc.Sessions(ctx, reg.UserID)
+	must(t, err)
+	if len(sessions) != 0 {
+		t.Fatalf("sessions after logoutAll: %+v", sessions)
+	}
+
+	got := e.topics(t, reg.UserID)
+	want := []string{"identity.user.registered", "identity.user.logged_in", "identity.user.logged_in", "identity.user.logged_in", "identity.user.logged_in", "identity.session.revoked", "identity.session.revoked"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("events %v, want %v", got, want)
+	}
+}
+
+func TestRegisterValidation(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	cases := []struct {
+		name   string
+		change func(*identity.RegisterInput)
+		field  string
+	}{
+		{"empty email", func(in *identity.RegisterInput) { in.Email = "" }, "email"},
+		{"email without @", func(in *identity.RegisterInput) { in.Email = "nobody.example.org" }, "email"},
+		{"email with name", func(in *identity.RegisterInput) { in.Email = "Bob <bob@example.org>" }, "email"},
+		{"email with space", func(in *identity.RegisterInput) { in.Email = " bob@example.org" }, "email"},
+		{"email too long", func(in *identity.RegisterInput) { in.Email = strings.Repeat("a", 250) + "@e.org" }, "email"},
+		{"username too short", func(in *identity.RegisterInput) { in.Username = "ab" }, "username"},
+		{"username too long", func(in *identity.RegisterInput) { in.Username = strings.Repeat("a", 31) }, "username"},
+		{"username with dash", func(in *identity.RegisterInput) { in.Username = "a-b-c" }, "username"},
+		{"username with accent", func(in *identity.RegisterInput) { in.Username = "josé_1" }, "username"},
+		{"password too short", func(in *identity.RegisterInput) { in.Password = "1234567" }, "password"},
+		{"password 7 code points in 21 bytes", func(in *identity.RegisterInput) { in.Password = "日本語日本語日" }, "password"},
+		{"password too long", func(in *identity.RegisterInput) { in.Password = strings.Repeat("x", 129) }, "password"},
+		{"common password", func(in *identity.RegisterInput) { in.Password = "password1" }, "password"},
+		{"common password other case", func(in *identity.RegisterInput) { in.Password = "BaseBall1" }, "password"},
+		{"invalid UTF-8 password", func(in *identity.RegisterInput) { in.Password = "abc\xffdefgh" }, "password"},
+		{"display name too long", func(in *identity.RegisterInput) { in.DisplayName = strings.Repeat("é", 65) }, "displayName"},
+		{"display name blank", func(in *identity.RegisterInput) { in.DisplayName = "   " }, "displayName"},
+		{"display name with NUL", func(in *identity.RegisterInput) { in.DisplayName = "a\x00b" }, "displayName"},
+	}
+	for _, c := range cases {
+		in := registration()
+		c.change(&in)
+		_, err := e.svc.Register(ctx, in, client)
+		if ae := wantCode(t, err, apperr.BadInput, c.field); ae.Message == "" {
+			t.Fatalf("%s: empty message", c.name)
+		}
+	}
+
+	// Limits are inclusive, counted in code points, and nothing is truncated.
+	in := registration()
+	in.Username = strings.Repeat("A", 30)
+	in.Password = strings.Repeat("🔑", 128) // 512 bytes
+	in.DisplayName = strings.Repeat("ß", 64)
+	reg, err := e.svc.Register(ctx, in, client)
+	must(t, err)
+	_, err = e.svc.Login(ctx, identity.LoginInput{Login: in.Username, Password: strings.Repeat("🔑", 127)}, client)
+	wantCode(t, err, apperr.Unauthenticated)
+	tok, err := e.svc.Login(ctx, identity.LoginInput{Login: in.Username, Password: in.Password}, client)
+	must(t, err)
+	if tok.UserID != reg.UserID {
+		t.Fatal("login found another account")
+	}
+	in = registration()
+	in.Username = "abc"
+	in.Password = "12345678x"
+	in.DisplayName = ""
+	_, err = e.svc.Register(ctx, in, client)
+	must(t, err)
+}
+
+func TestRegisterConflicts(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	first, _ := e.register(t)
+
+	in := registration()
+	in.Email = strings.ToUpper(first.Email)
+	_, err := e.svc.Register(ctx, in, client)
+	wantCode(t, err, apperr.Conflict, "email")
+
+	in = registration()
+	in.Username = strings.ToLower(first.Username)
+	_, err = e.svc.Register(ctx, in, client)
+	wantCode(t, err, apperr.Conflict, "username")
+
+	// Concurrent registrations of one username: exactly one wins, the other
+	// gets CONFLICT from the unique index.
+	a, b := registration(), registration()
+	b.Username = strings.ToUpper(a.Username)
+	errs := make(chan error, 2)
+	for _, in := range []identity.RegisterInput{a, b} {
+		go func() { _, err := e.svc.Register(ctx, in, client); errs <- err }()
+	}
+	e1, e2 := <-errs, <-errs
+	if (e1 == nil) == (e2 == nil) {
+		t.Fatalf("want one success and one conflict, got %v and %v", e1, e2)
+	}
+	if e1 != nil {
+		wantCode(t, e1, apperr.Conflict, "username")
+	} else {
+		wantCode(t, e2, apperr.Conflict, "username")
+	}
+}
+
+func TestLoginUnknownUserAndWrongPasswordAreIndistinguishable(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	in, _ := e.register(t)
+
+	login := func(l, p string) (time.Duration, *apperr.Error) {
+		start := time.Now()
+		_, err := e.svc.Login(ctx, identity.LoginInput{Login: l, Password: p}, identity.ClientInfo{Addr: uuid.NewString()})
+		return time.Since(start), wantCode(t, err, apperr.Unauthenticated)
+	}
+	var wrong, unknown []time.Duration
+	var msgs []string
+	for i := range 5 {
+		d, ae := login(in.Username, "wrong password "+string(rune('a'+i)))
+		wrong, msgs = append(wrong, d), append(msgs, ae.Message)
+		d, ae = login("nobody_"+string(rune('a'+i)), "wrong password")
+		unknown, msgs = append(unknown, d), append(msgs, ae.Message)
+	}
+	for _, m := range msgs {
+		if m != msgs[0] {
+			t.Fatalf("messages differ: %q vs %q", m, msgs[0])
+		}
+	}
+	// Both paths compute one argon2id hash; without the dummy hash an unknown
+	// user would answer tens of times faster.
+	mw, mu := median(wrong), median(unknown)
+	if ratio := float64(mu) / float64(mw); ratio < 0.5 || ratio > 2 {
+		t.Fatalf("timing differs: wrong password %v, unknown user %v", mw, mu)
+	}
+	t.Logf("median login time: wrong password %v, unknown user %v", mw, mu)
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+func TestPasswordHashIsArgon2idWithOWASPParameters(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	_, reg := e.register(t)
+	var hash string
+	must(t, e.pool.QueryRow(context.Background(), `SELECT password_hash FROM identity.credentials WHERE user_id = $1`, reg.UserID).Scan(&hash))
+	if !strings.HasPrefix(hash, "$argon2id$v=19$m=19456,t=2,p=1$") {
+		t.Fatalf("hash %q", hash)
+	}
+	if strings.Contains(hash, "correct horse") {
+		t.Fatal("password stored in clear")
+	}
+}
+
+func TestChangePassword(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	in, reg := e.register(t)
+	other, err := e.svc.Login(ctx, identity.LoginInput{Login: in.Email, Password: in.Password}, client)
+	must(t, err)
+	p := identity.Principal{UserID: reg.UserID, SessionID: reg.SessionID}
+
+	wantCode(t, e.svc.ChangePassword(ctx, p, "not the password", "a brand new secret"), apperr.BadInput, "currentPassword")
+	wantCode(t, e.svc.ChangePassword(ctx, p, in.Password, "short"), apperr.BadInput, "newPassword")
+	wantCode(t, e.svc.ChangePassword(ctx, p, in.Password, "qwertyuiop"), apperr.BadInput, "newPassword")
+	wantCode(t, e.svc.ChangePassword(ctx, p, "", "a brand new secret"), apperr.BadInput, "currentPassword")
+
+	must(t, e.svc.ChangePassword(ctx, p, in.Password, "a brand new secret"))
+	// The calling session lives on; the other one is gone, tokens and all.
+	if _, err := e.svc.Authenticate(ctx, reg.AccessToken); err != nil {
+		t.Fatalf("calling session revoked: %v", err)
+	}
+	_, err = e.svc.Authenticate(ctx, other.AccessToken)
+	wantCode(t, err, apperr.Unauthenticated)
+	_, err = e.svc.Refresh(ctx, other.RefreshToken, client)
+	wantCode(t, err, apperr.Unauthenticated)
+
+	_, err = e.svc.Login(ctx, identity.LoginInput{Login: in.Email, Password: in.Password}, client)
+	wantCode(t, err, apperr.Unauthenticated)
+	_, err = e.svc.Login(ctx, identity.LoginInput{Login: in.Email, Password: "a brand new secret"}, client)
+	must(t, err)
+	got := e.topics(t, reg.UserID)
+	if !slices.Contains(got, "identity.password.changed") || !slices.Contains(got, "identity.session.revoked") {
+		t.Fatalf("events %v", got)
+	}
+}
+
+func TestLoginInputRequired(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	_, err := e.svc.Login(context.Background(), identity.LoginInput{Password: "whatever1"}, client)
+	wantCode(t, err, apperr.BadInput, "login")
+	_, err = e.svc.Login(context.Background(), identity.LoginInput{Login: "someone"}, client)
+	wantCode(t, err, apperr.BadInput, "password")
+}

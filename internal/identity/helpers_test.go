@@ -1,0 +1,176 @@
+package identity_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/nova-social/nova/internal/events"
+	"github.com/nova-social/nova/internal/identity"
+	"github.com/nova-social/nova/internal/platform/apperr"
+	"github.com/nova-social/nova/internal/platform/domains"
+	"github.com/nova-social/nova/internal/platform/pgtest"
+)
+
+// env is a migrated database, a running bus and an identity service whose
+// signing key the test holds (to forge tokens with it).
+type env struct {
+	db   *pgtest.DB
+	pool *pgxpool.Pool
+	bus  *events.Bus
+	svc  *identity.Service
+	key  ed25519.PrivateKey
+	cfg  identity.Config
+}
+
+func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// writeKey writes k as PEM PKCS#8 into dir and returns the path.
+func writeKey(t testing.TB, dir string, k ed25519.PrivateKey) string {
+	t.Helper()
+	der, err := x509.MarshalPKCS8PrivateKey(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, fmt.Sprintf("key-%d.pem", time.Now().UnixNano()))
+	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func newKey(t testing.TB) ed25519.PrivateKey {
+	t.Helper()
+	_, k, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// newEnv builds the environment; tweak adjusts the configuration, and
+// subscribe (optional) registers extra consumers before the bus starts.
+func newEnv(t testing.TB, tweak func(*identity.Config), subscribe ...func(*events.Bus)) *env {
+	t.Helper()
+	db := pgtest.New(t)
+	e := &env{db: db, pool: db.Pools.For(domains.Identity), key: newKey(t)}
+	e.cfg = identity.Config{PrivateKeyFile: writeKey(t, t.TempDir(), e.key)}
+	if tweak != nil {
+		tweak(&e.cfg)
+	}
+	bus, err := events.NewBus(db.Pools.For(domains.Events), quietLog(), nil, events.Options{FetchPollInterval: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatalf("NewBus: %v", err)
+	}
+	e.bus = bus
+	e.svc, err = identity.New(context.Background(), e.pool, bus, e.cfg, quietLog())
+	if err != nil {
+		t.Fatalf("identity.New: %v", err)
+	}
+	e.svc.Subscribe(bus)
+	for _, s := range subscribe {
+		s(bus)
+	}
+	if err := bus.Start(context.Background()); err != nil {
+		t.Fatalf("bus.Start: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = bus.Stop(ctx)
+	})
+	return e
+}
+
+var seq atomic.Int64
+
+// registration returns valid, unique registration input.
+func registration() identity.RegisterInput {
+	n := seq.Add(1)
+	return identity.RegisterInput{
+		Email:       fmt.Sprintf("Person%d_%d@Example.org", n, time.Now().UnixNano()%1e6),
+		Username:    fmt.Sprintf("Person_%d_%d", n, time.Now().UnixNano()%1e6),
+		Password:    "correct horse battery staple",
+		DisplayName: "Person Ünïcode ✨",
+	}
+}
+
+var client = identity.ClientInfo{Addr: "192.0.2.1", UserAgent: "test-agent/1.0"}
+
+func (e *env) register(t testing.TB) (identity.RegisterInput, identity.Tokens) {
+	t.Helper()
+	in := registration()
+	tok, err := e.svc.Register(context.Background(), in, client)
+	if err != nil {
+		t.Fatalf("Register: %v", err)
+	}
+	return in, tok
+}
+
+// wantCode fails unless err is an *apperr.Error with code (and field, if given).
+func wantCode(t testing.TB, err error, code apperr.Code, field ...string) *apperr.Error {
+	t.Helper()
+	ae, ok := apperr.As(err)
+	if !ok {
+		t.Fatalf("want %s error, got %v", code, err)
+	}
+	if ae.Code != code {
+		t.Fatalf("want code %s, got %s (%v)", code, ae.Code, err)
+	}
+	if len(field) > 0 && ae.Field != field[0] {
+		t.Fatalf("want field %q, got %q (%v)", field[0], ae.Field, err)
+	}
+	return ae
+}
+
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// topics returns the topics of the events published about userID, in order.
+// The test reads the event log directly through the login role.
+func (e *env) topics(t testing.TB, userID uuid.UUID) []string {
+	t.Helper()
+	rows, err := e.db.Pools.Login().Query(context.Background(),
+		`SELECT topic FROM events.domain_events WHERE payload->>'userId' = $1 ORDER BY occurred_at, id`, userID.String()) //boundarylint:allow test reads the event log
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		must(t, rows.Scan(&s))
+		out = append(out, s)
+	}
+	must(t, rows.Err())
+	return out
+}
+
+// eventually polls cond until it holds or 10 s pass.
+func eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

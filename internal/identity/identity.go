@@ -1,0 +1,167 @@
+package identity
+
+import (
+	"context"
+	"crypto/ed25519"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/nova-social/nova/internal/events"
+	"github.com/nova-social/nova/internal/identity/internal/password"
+	"github.com/nova-social/nova/internal/identity/internal/token"
+	"github.com/nova-social/nova/internal/platform/config"
+)
+
+// Config is identity's part of Nova's configuration.
+type Config struct {
+	// PrivateKeyFile is the PEM PKCS#8 Ed25519 key that signs access tokens.
+	// Required unless Dev, where a key is generated once into DataDir.
+	PrivateKeyFile string
+	// PreviousPublicKeyFile, when set, is a PEM public key whose tokens are
+	// still accepted: the key that signed before the last rotation.
+	PreviousPublicKeyFile string
+	DataDir               string
+	Dev                   bool
+
+	// Rate limits; zero takes the documented default.
+	RegisterPerAddrPerHour  int           // default 20
+	LoginPerAddrPerMinute   int           // default 60
+	LoginFailuresPerAccount int           // default 10
+	LoginFailureWindow      time.Duration // default 15m
+
+	// Issuer and Audience are the iss and aud of access tokens (default "nova").
+	Issuer, Audience string
+}
+
+func (c Config) withDefaults() Config {
+	if c.RegisterPerAddrPerHour <= 0 {
+		c.RegisterPerAddrPerHour = 20
+	}
+	if c.LoginPerAddrPerMinute <= 0 {
+		c.LoginPerAddrPerMinute = 60
+	}
+	if c.LoginFailuresPerAccount <= 0 {
+		c.LoginFailuresPerAccount = 10
+	}
+	if c.LoginFailureWindow <= 0 {
+		c.LoginFailureWindow = 15 * time.Minute
+	}
+	if c.Issuer == "" {
+		c.Issuer = "nova"
+	}
+	if c.Audience == "" {
+		c.Audience = "nova"
+	}
+	return c
+}
+
+// Service is the identity domain: accounts' credentials, sessions and tokens.
+type Service struct {
+	pool   *pgxpool.Pool
+	bus    *events.Bus
+	cfg    Config
+	log    *slog.Logger
+	hasher *password.Hasher
+	tokens *token.Issuer
+}
+
+// New builds the service on identity's own pool. A missing or unreadable
+// signing key is a *config.Error (exit status 2).
+func New(ctx context.Context, pool *pgxpool.Pool, bus *events.Bus, cfg Config, log *slog.Logger) (*Service, error) {
+	cfg = cfg.withDefaults()
+	priv, err := signingKey(cfg)
+	if err != nil {
+		return nil, err
+	}
+	var previous ed25519.PublicKey
+	if cfg.PreviousPublicKeyFile != "" {
+		previous, err = token.LoadPublicKey(cfg.PreviousPublicKeyFile)
+		if err != nil {
+			return nil, &config.Error{Var: "NOVA_JWT_PREVIOUS_PUBLIC_KEY_FILE", Flag: "jwt-previous-public-key-file", Problem: err.Error()}
+		}
+	}
+	hasher, err := password.NewHasher(password.OWASP)
+	if err != nil {
+		return nil, fmt.Errorf("identity: %w", err)
+	}
+	s := &Service{
+		pool:   pool,
+		bus:    bus,
+		cfg:    cfg,
+		log:    log.With("domain", "identity"),
+		hasher: hasher,
+		tokens: token.NewIssuer(priv, previous, cfg.Issuer, cfg.Audience),
+	}
+	s.log.Info("access tokens signed with Ed25519", "kid", s.tokens.KeyID(), "previous_key", previous != nil)
+	return s, nil
+}
+
+func signingKey(cfg Config) (ed25519.PrivateKey, error) {
+	const env, flag = "NOVA_JWT_PRIVATE_KEY_FILE", "jwt-private-key-file"
+	switch {
+	case cfg.PrivateKeyFile != "":
+		k, err := token.LoadPrivateKey(cfg.PrivateKeyFile)
+		if err != nil {
+			return nil, &config.Error{Var: env, Flag: flag, Problem: err.Error()}
+		}
+		return k, nil
+	case cfg.Dev:
+		k, err := token.LoadOrCreateDevKey(cfg.DataDir)
+		if err != nil {
+			return nil, &config.Error{Var: env, Flag: flag, Problem: "dev key in the data dir: " + err.Error()}
+		}
+		return k, nil
+	default:
+		return nil, &config.Error{Var: env, Flag: flag, Problem: "is required in production: a PEM PKCS#8 Ed25519 key (openssl genpkey -algorithm ed25519)"}
+	}
+}
+
+// ClientInfo describes the client making a request, for rate limits and the
+// session list.
+type ClientInfo struct {
+	Addr      string
+	UserAgent string
+}
+
+// RegisterInput is a registration. DisplayName may be empty: the username
+// is then used.
+type RegisterInput struct {
+	Email, Username, Password, DisplayName string
+}
+
+// LoginInput is a login; Login is the email or the username.
+type LoginInput struct {
+	Login, Password string
+}
+
+// Tokens are what a client keeps after register, login or refresh.
+type Tokens struct {
+	AccessToken, RefreshToken string
+	// ExpiresAt is when the access token expires.
+	ExpiresAt         time.Time
+	UserID, SessionID uuid.UUID
+}
+
+// Session is a live session as listed to its owner.
+type Session struct {
+	ID                    uuid.UUID
+	CreatedAt, LastUsedAt time.Time
+	UserAgent             string
+}
+
+// Principal is the authenticated caller of a request.
+type Principal struct {
+	UserID, SessionID uuid.UUID
+}
+
+// KeyID is the kid of the key that signs access tokens now.
+func (s *Service) KeyID() string { return s.tokens.KeyID() }
+
+func (s *Service) inTx(ctx context.Context, f func(pgx.Tx) error) error {
+	return pgx.BeginFunc(ctx, s.pool, f)
+}

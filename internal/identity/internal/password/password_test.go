@@ -1,0 +1,92 @@
+package password
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+)
+
+var fast = Params{MemoryKiB: 64, Iterations: 1, Lanes: 1}
+
+func TestHashVerify(t *testing.T) {
+	h, err := NewHasher(OWASP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	enc, err := h.Hash(ctx, "pässwörd ✓ long enough")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(enc, "$argon2id$v=19$m=19456,t=2,p=1$") {
+		t.Fatalf("hash %q", enc)
+	}
+	if rehash, err := h.Verify(ctx, enc, "pässwörd ✓ long enough"); err != nil || rehash {
+		t.Fatalf("Verify = %v, %v", rehash, err)
+	}
+	if _, err := h.Verify(ctx, enc, "pässwörd ✓ long enoug"); !errors.Is(err, ErrMismatch) {
+		t.Fatalf("prefix verified: %v", err)
+	}
+	if err := h.VerifyDummy(ctx, "anything"); !errors.Is(err, ErrMismatch) {
+		t.Fatalf("dummy: %v", err)
+	}
+	// A hash made with weaker parameters verifies and asks for a rehash.
+	weak, _ := NewHasher(fast)
+	old, _ := weak.Hash(ctx, "secret-secret")
+	if rehash, err := h.Verify(ctx, old, "secret-secret"); err != nil || !rehash {
+		t.Fatalf("weak hash: rehash=%v err=%v", rehash, err)
+	}
+	for _, bad := range []string{"", "$argon2i$v=19$m=1,t=1,p=1$AA$AA", "$argon2id$v=18$m=1,t=1,p=1$AA$AA", "$argon2id$v=19$m=x$AA$AA"} {
+		if _, err := h.Verify(ctx, bad, "x"); err == nil || errors.Is(err, ErrMismatch) {
+			t.Fatalf("malformed hash %q accepted: %v", bad, err)
+		}
+	}
+}
+
+// The hasher computes at most NumCPU hashes at once; the next caller waits
+// for a slot and gives up when its context ends.
+func TestConcurrencyIsCappedAtNumCPU(t *testing.T) {
+	h, err := NewHasher(fast)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cap(h.slots) != runtime.NumCPU() {
+		t.Fatalf("cap %d, want %d", cap(h.slots), runtime.NumCPU())
+	}
+	for range runtime.NumCPU() {
+		h.slots <- struct{}{}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := h.Hash(ctx, "waiting for a slot"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Hash with every slot taken: %v", err)
+	}
+	done := make(chan error)
+	go func() { _, err := h.Hash(context.Background(), "waiting for a slot"); done <- err }()
+	select {
+	case err := <-done:
+		t.Fatalf("hash ran without a slot: %v", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	<-h.slots
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCommonList(t *testing.T) {
+	if n := len(common); n < 9_900 || n > 10_000 {
+		t.Fatalf("%d common passwords", n)
+	}
+	for _, p := range []string{"password", "123456789", "qwertyuiop", "iloveyou", "PASSWORD", "Football"} {
+		if !IsCommon(p) {
+			t.Errorf("%q not common", p)
+		}
+	}
+	if IsCommon("correct horse battery staple") {
+		t.Error("passphrase reported common")
+	}
+}

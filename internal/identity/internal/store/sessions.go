@@ -1,0 +1,148 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+)
+
+// Session lifetimes: a session ends 30 days after login whatever happens, and
+// earlier once its refresh token has gone unused for 7 days.
+const (
+	AbsoluteTTL = 30 * 24 * time.Hour
+	IdleTTL     = 7 * 24 * time.Hour
+)
+
+// NewSession is a session to open.
+type NewSession struct {
+	ID, UserID uuid.UUID
+	UserAgent  string
+	Addr       string
+	// RefreshHash is the hash of the session's first refresh token.
+	RefreshHash []byte
+}
+
+// CreateSession opens a session with its first refresh token.
+func CreateSession(ctx context.Context, q Querier, s NewSession) error {
+	if _, err := q.Exec(ctx, `INSERT INTO identity.sessions (id, user_id, expires_at, user_agent, client_addr)
+		VALUES ($1, $2, now() + $3::interval, $4, $5)`, s.ID, s.UserID, AbsoluteTTL, s.UserAgent, s.Addr); err != nil {
+		return fmt.Errorf("insert session: %w", err)
+	}
+	if _, err := q.Exec(ctx, `INSERT INTO identity.refresh_tokens (token_hash, session_id) VALUES ($1, $2)`, s.RefreshHash, s.ID); err != nil {
+		return fmt.Errorf("insert refresh token: %w", err)
+	}
+	return nil
+}
+
+// LiveSessionUser returns the user of a session that is neither revoked nor
+// past its absolute expiry: one primary-key look-up, the per-request cost of
+// immediate logout.
+func LiveSessionUser(ctx context.Context, q Querier, sessionID uuid.UUID) (uuid.UUID, error) {
+	var userID uuid.UUID
+	err := q.QueryRow(ctx, `SELECT user_id FROM identity.sessions
+		WHERE id = $1 AND revoked_at IS NULL AND expires_at > now()`, sessionID).Scan(&userID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return uuid.Nil, ErrNotFound
+	}
+	if err != nil {
+		return uuid.Nil, fmt.Errorf("look up session: %w", err)
+	}
+	return userID, nil
+}
+
+// RefreshState is what a refresh needs to know about a presented token.
+type RefreshState struct {
+	SessionID, UserID uuid.UUID
+	// Rotated: the token was already exchanged, so this is a reuse.
+	Rotated bool
+	// Live: the session is not revoked and not expired (idle or absolute).
+	Live bool
+}
+
+// LockRefresh finds the token by hash and locks its session row, so that two
+// refreshes of one token cannot both succeed.
+func LockRefresh(ctx context.Context, q Querier, hash []byte) (RefreshState, error) {
+	var st RefreshState
+	err := q.QueryRow(ctx, `SELECT s.id, s.user_id, t.rotated_at IS NOT NULL,
+			s.revoked_at IS NULL AND s.expires_at > now() AND s.last_used_at + $2::interval > now()
+		FROM identity.refresh_tokens t JOIN identity.sessions s ON s.id = t.session_id
+		WHERE t.token_hash = $1
+		FOR UPDATE OF s, t`, hash, IdleTTL).Scan(&st.SessionID, &st.UserID, &st.Rotated, &st.Live)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return RefreshState{}, ErrNotFound
+	}
+	if err != nil {
+		return RefreshState{}, fmt.Errorf("look up refresh token: %w", err)
+	}
+	return st, nil
+}
+
+// Rotate marks the old token used, stores its successor and touches the session.
+func Rotate(ctx context.Context, q Querier, sessionID uuid.UUID, oldHash, newHash []byte) error {
+	if _, err := q.Exec(ctx, `UPDATE identity.refresh_tokens SET rotated_at = now() WHERE token_hash = $1`, oldHash); err != nil {
+		return fmt.Errorf("rotate refresh token: %w", err)
+	}
+	if _, err := q.Exec(ctx, `INSERT INTO identity.refresh_tokens (token_hash, session_id) VALUES ($1, $2)`, newHash, sessionID); err != nil {
+		return fmt.Errorf("insert refresh token: %w", err)
+	}
+	if _, err := q.Exec(ctx, `UPDATE identity.sessions SET last_used_at = now() WHERE id = $1`, sessionID); err != nil {
+		return fmt.Errorf("touch session: %w", err)
+	}
+	return nil
+}
+
+// RevokeSession ends one session of the user; it reports whether it was live.
+func RevokeSession(ctx context.Context, q Querier, userID, sessionID uuid.UUID, reason string) (bool, error) {
+	tag, err := q.Exec(ctx, `UPDATE identity.sessions SET revoked_at = now(), revoked_reason = $3
+		WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL`, sessionID, userID, reason)
+	if err != nil {
+		return false, fmt.Errorf("revoke session: %w", err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// RevokeAll ends every live session of the user except keep (uuid.Nil keeps
+// none) and returns the ids it ended.
+func RevokeAll(ctx context.Context, q Querier, userID, keep uuid.UUID, reason string) ([]uuid.UUID, error) {
+	rows, err := q.Query(ctx, `UPDATE identity.sessions SET revoked_at = now(), revoked_reason = $3
+		WHERE user_id = $1 AND revoked_at IS NULL AND id <> $2
+		RETURNING id`, userID, keep, reason)
+	if err != nil {
+		return nil, fmt.Errorf("revoke sessions: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	if err != nil {
+		return nil, fmt.Errorf("revoke sessions: %w", err)
+	}
+	return ids, nil
+}
+
+// Session is a live session as listed to its owner.
+type Session struct {
+	ID                    uuid.UUID
+	CreatedAt, LastUsedAt time.Time
+	UserAgent             string
+}
+
+// LiveSessions lists the user's live sessions, most recently used first.
+func LiveSessions(ctx context.Context, q Querier, userID uuid.UUID) ([]Session, error) {
+	rows, err := q.Query(ctx, `SELECT id, created_at, last_used_at, user_agent FROM identity.sessions
+		WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now() AND last_used_at + $2::interval > now()
+		ORDER BY last_used_at DESC, id DESC`, userID, IdleTTL)
+	if err != nil {
+		return nil, fmt.Errorf("list sessions: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Session, error) {
+		var s Session
+		err := r.Scan(&s.ID, &s.CreatedAt, &s.LastUsedAt, &s.UserAgent)
+		return s, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list sessions: %w", err)
+	}
+	return out, nil
+}

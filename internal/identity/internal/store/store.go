@@ -1,0 +1,123 @@
+// Package store is identity's SQL: credentials, sessions, refresh tokens and
+// rate-limit counters, all in the identity schema.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgerrcode"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// Querier is what both a pool and a transaction offer.
+type Querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// Errors the service maps to client-facing ones.
+var (
+	ErrNotFound      = errors.New("not found")
+	ErrEmailTaken    = errors.New("email taken")
+	ErrUsernameTaken = errors.New("username taken")
+)
+
+// Credential is one account's login data.
+type Credential struct {
+	UserID       uuid.UUID
+	Email        string
+	Username     string
+	PasswordHash string
+	Banned       bool
+}
+
+// NewCredential is the data of a registration.
+type NewCredential struct {
+	UserID                uuid.UUID
+	Email, EmailKey       string
+	Username, UsernameKey string
+	PasswordHash          string
+}
+
+// InsertCredential stores a new account; a duplicate email or username is
+// ErrEmailTaken or ErrUsernameTaken.
+func InsertCredential(ctx context.Context, q Querier, c NewCredential) error {
+	_, err := q.Exec(ctx, `INSERT INTO identity.credentials (user_id, email, email_key, username, username_key, password_hash)
+		VALUES ($1, $2, $3, $4, $5, $6)`, c.UserID, c.Email, c.EmailKey, c.Username, c.UsernameKey, c.PasswordHash)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == pgerrcode.UniqueViolation {
+		switch pgErr.ConstraintName {
+		case "credentials_email_key":
+			return ErrEmailTaken
+		case "credentials_username_key":
+			return ErrUsernameTaken
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("insert credentials: %w", err)
+	}
+	return nil
+}
+
+// Taken reports which of the two keys already belong to an account.
+func Taken(ctx context.Context, q Querier, emailKey, usernameKey string) (email, username bool, err error) {
+	err = q.QueryRow(ctx, `SELECT
+			EXISTS (SELECT 1 FROM identity.credentials WHERE email_key = $1),
+			EXISTS (SELECT 1 FROM identity.credentials WHERE username_key = $2)`,
+		emailKey, usernameKey).Scan(&email, &username)
+	if err != nil {
+		return false, false, fmt.Errorf("check taken: %w", err)
+	}
+	return email, username, nil
+}
+
+const credentialColumns = `user_id, email, username, password_hash, banned_at IS NOT NULL`
+
+func scanCredential(row pgx.Row) (Credential, error) {
+	var c Credential
+	err := row.Scan(&c.UserID, &c.Email, &c.Username, &c.PasswordHash, &c.Banned)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Credential{}, ErrNotFound
+	}
+	if err != nil {
+		return Credential{}, fmt.Errorf("read credentials: %w", err)
+	}
+	return c, nil
+}
+
+// ByEmailKey finds the account by case-folded email.
+func ByEmailKey(ctx context.Context, q Querier, key string) (Credential, error) {
+	return scanCredential(q.QueryRow(ctx, `SELECT `+credentialColumns+` FROM identity.credentials WHERE email_key = $1`, key))
+}
+
+// ByUsernameKey finds the account by case-folded username.
+func ByUsernameKey(ctx context.Context, q Querier, key string) (Credential, error) {
+	return scanCredential(q.QueryRow(ctx, `SELECT `+credentialColumns+` FROM identity.credentials WHERE username_key = $1`, key))
+}
+
+// ByUserID finds the account by id.
+func ByUserID(ctx context.Context, q Querier, id uuid.UUID) (Credential, error) {
+	return scanCredential(q.QueryRow(ctx, `SELECT `+credentialColumns+` FROM identity.credentials WHERE user_id = $1`, id))
+}
+
+// SetPasswordHash replaces the password hash.
+func SetPasswordHash(ctx context.Context, q Querier, userID uuid.UUID, hash string) error {
+	if _, err := q.Exec(ctx, `UPDATE identity.credentials SET password_hash = $2, password_changed_at = now() WHERE user_id = $1`, userID, hash); err != nil {
+		return fmt.Errorf("update password: %w", err)
+	}
+	return nil
+}
+
+// MarkBanned records a ban; it reports whether the account exists.
+func MarkBanned(ctx context.Context, q Querier, userID uuid.UUID) (bool, error) {
+	tag, err := q.Exec(ctx, `UPDATE identity.credentials SET banned_at = coalesce(banned_at, now()) WHERE user_id = $1`, userID)
+	if err != nil {
+		return false, fmt.Errorf("mark banned: %w", err)
+	}
+	return tag.RowsAffected() == 1, nil
+}

@@ -1,0 +1,102 @@
+// Package validate checks registration and login input, returning field
+// errors named after the GraphQL input fields.
+package validate
+
+import (
+	"net/mail"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/nova-social/nova/internal/identity/internal/password"
+	"github.com/nova-social/nova/internal/platform/apperr"
+)
+
+// Limits of the public API.
+const (
+	UsernameMin    = 3
+	UsernameMax    = 30
+	PasswordMin    = 8
+	PasswordMax    = 128
+	EmailMax       = 254 // RFC 5321 path limit
+	DisplayNameMax = 64
+)
+
+// Username accepts 3–30 of A–Z a–z 0–9 _.
+func Username(field, s string) error {
+	if n := len(s); n < UsernameMin || n > UsernameMax {
+		return apperr.Invalid(field, "must be %d to %d characters", UsernameMin, UsernameMax)
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
+			return apperr.Invalid(field, "may contain only letters A-Z, digits and underscores")
+		}
+	}
+	return nil
+}
+
+// UsernameKey is the case-folded form under which usernames are unique.
+func UsernameKey(s string) string { return strings.ToLower(s) }
+
+// Email accepts one bare address (no display name, no surrounding space) of
+// at most 254 bytes, with a local part and a domain.
+func Email(field, s string) error {
+	if s == "" {
+		return apperr.Invalid(field, "is required")
+	}
+	if len(s) > EmailMax || !utf8.ValidString(s) {
+		return apperr.Invalid(field, "is not a valid email address")
+	}
+	for _, r := range s {
+		if unicode.IsSpace(r) || unicode.IsControl(r) {
+			return apperr.Invalid(field, "is not a valid email address")
+		}
+	}
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Name != "" || a.Address != s {
+		return apperr.Invalid(field, "is not a valid email address")
+	}
+	at := strings.LastIndexByte(s, '@')
+	if at <= 0 || at == len(s)-1 {
+		return apperr.Invalid(field, "is not a valid email address")
+	}
+	return nil
+}
+
+// EmailKey is the case-folded form under which emails are unique.
+func EmailKey(s string) string { return strings.ToLower(s) }
+
+// Password accepts 8–128 Unicode code points of anything, compared and
+// hashed exactly as given, except the most common passwords.
+func Password(field, s string) error {
+	if !utf8.ValidString(s) {
+		return apperr.Invalid(field, "must be valid UTF-8 text")
+	}
+	if n := utf8.RuneCountInString(s); n < PasswordMin || n > PasswordMax {
+		return apperr.Invalid(field, "must be %d to %d characters", PasswordMin, PasswordMax)
+	}
+	if password.IsCommon(s) {
+		return apperr.Invalid(field, "is too common; choose a less guessable password")
+	}
+	return nil
+}
+
+// DisplayName accepts 1–64 code points of printable text, not only spaces.
+func DisplayName(field, s string) error {
+	if !utf8.ValidString(s) {
+		return apperr.Invalid(field, "must be valid UTF-8 text")
+	}
+	if n := utf8.RuneCountInString(s); n > DisplayNameMax {
+		return apperr.Invalid(field, "must be at most %d characters", DisplayNameMax)
+	}
+	if strings.TrimSpace(s) == "" {
+		return apperr.Invalid(field, "must not be blank")
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return apperr.Invalid(field, "must not contain control characters")
+		}
+	}
+	return nil
+}

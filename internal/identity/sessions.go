@@ -1,0 +1,148 @@
+package identity
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/nova-social/nova/internal/events"
+	"github.com/nova-social/nova/internal/identity/internal/store"
+	"github.com/nova-social/nova/internal/identity/internal/token"
+	"github.com/nova-social/nova/internal/platform/apperr"
+	"github.com/nova-social/nova/internal/platform/domains"
+)
+
+func errBadAccess() error { return apperr.NewUnauthenticated("invalid or expired access token") }
+
+func errBadRefresh() error { return apperr.NewUnauthenticated("invalid or expired refresh token") }
+
+// Authenticate verifies an access token (signature, pinned algorithm, iss,
+// aud, exp, type) and that its session is still live, so that logout takes
+// effect at once. The session check is one primary-key look-up.
+func (s *Service) Authenticate(ctx context.Context, accessToken string) (Principal, error) {
+	userID, sessionID, err := s.tokens.Verify(accessToken)
+	if err != nil {
+		return Principal{}, errBadAccess()
+	}
+	owner, err := store.LiveSessionUser(ctx, s.pool, sessionID)
+	if errors.Is(err, store.ErrNotFound) || err == nil && owner != userID {
+		return Principal{}, errBadAccess()
+	}
+	if err != nil {
+		return Principal{}, fmt.Errorf("authenticate: %w", err)
+	}
+	return Principal{UserID: userID, SessionID: sessionID}, nil
+}
+
+// Refresh exchanges a refresh token for a new pair. Every token is usable
+// once; presenting one that was already exchanged means it leaked, so its
+// whole family (the session) is revoked and identity.session.revoked is
+// published.
+func (s *Service) Refresh(ctx context.Context, refreshToken string, _ ClientInfo) (Tokens, error) {
+	if refreshToken == "" {
+		return Tokens{}, errBadRefresh()
+	}
+	oldHash := token.HashRefresh(refreshToken)
+	var t Tokens
+	var reused bool
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		st, err := store.LockRefresh(ctx, tx, oldHash)
+		if errors.Is(err, store.ErrNotFound) {
+			return errBadRefresh()
+		}
+		if err != nil {
+			return err
+		}
+		if st.Rotated {
+			reused = true
+			return s.revokeOne(ctx, tx, st.UserID, st.SessionID, ReasonRefreshReuse)
+		}
+		if !st.Live {
+			return errBadRefresh()
+		}
+		next, newHash, err := token.NewRefresh()
+		if err != nil {
+			return err
+		}
+		if err := store.Rotate(ctx, tx, st.SessionID, oldHash, newHash); err != nil {
+			return err
+		}
+		t, err = s.tokensFor(st.UserID, st.SessionID, next)
+		return err
+	})
+	if err != nil {
+		if _, ok := apperr.As(err); ok {
+			return Tokens{}, err
+		}
+		return Tokens{}, fmt.Errorf("refresh: %w", err)
+	}
+	if reused {
+		s.log.WarnContext(ctx, "rotated refresh token reused: session revoked")
+		return Tokens{}, errBadRefresh()
+	}
+	return t, nil
+}
+
+// revokeOne revokes a session and publishes the revocation if it was live.
+func (s *Service) revokeOne(ctx context.Context, tx pgx.Tx, userID, sessionID uuid.UUID, reason string) error {
+	revoked, err := store.RevokeSession(ctx, tx, userID, sessionID, reason)
+	if err != nil || !revoked {
+		return err
+	}
+	return s.bus.Publish(ctx, tx, events.SessionRevoked{UserID: userID, SessionIDs: []uuid.UUID{sessionID}, Reason: reason})
+}
+
+// revokeAll revokes every live session of the user and publishes the revocation.
+func (s *Service) revokeAll(ctx context.Context, tx pgx.Tx, userID uuid.UUID, reason string) error {
+	ids, err := store.RevokeAll(ctx, tx, userID, uuid.Nil, reason)
+	if err != nil || len(ids) == 0 {
+		return err
+	}
+	return s.bus.Publish(ctx, tx, events.SessionRevoked{UserID: userID, SessionIDs: ids, Reason: reason})
+}
+
+// Logout ends the caller's session: its access and refresh tokens stop
+// working immediately.
+func (s *Service) Logout(ctx context.Context, p Principal) error {
+	if err := s.inTx(ctx, func(tx pgx.Tx) error { return s.revokeOne(ctx, tx, p.UserID, p.SessionID, ReasonLogout) }); err != nil {
+		return fmt.Errorf("logout: %w", err)
+	}
+	return nil
+}
+
+// LogoutAll ends every session of the user.
+func (s *Service) LogoutAll(ctx context.Context, userID uuid.UUID) error {
+	if err := s.inTx(ctx, func(tx pgx.Tx) error { return s.revokeAll(ctx, tx, userID, ReasonLogoutAll) }); err != nil {
+		return fmt.Errorf("logout all: %w", err)
+	}
+	return nil
+}
+
+// Sessions lists the user's live sessions, most recently used first.
+// LastUsedAt moves on login and on every refresh.
+func (s *Service) Sessions(ctx context.Context, userID uuid.UUID) ([]Session, error) {
+	rows, err := store.LiveSessions(ctx, s.pool, userID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Session, len(rows))
+	for i, r := range rows {
+		out[i] = Session(r)
+	}
+	return out, nil
+}
+
+// Subscribe consumes user.banned: identity records the ban in its own
+// schema, so later logins are refused, and revokes every session at once.
+func (s *Service) Subscribe(b *events.Bus) {
+	events.Subscribe(b, events.Subscriber{Domain: domains.Identity, Pool: s.pool}, "identity.bans",
+		func(ctx context.Context, tx pgx.Tx, _ events.Meta, e events.UserBanned) error {
+			if _, err := store.MarkBanned(ctx, tx, e.UserID); err != nil {
+				return err
+			}
+			return s.revokeAll(ctx, tx, e.UserID, ReasonBanned)
+		})
+}

@@ -1,0 +1,152 @@
+package identity_test
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/nova-social/nova/internal/events"
+	"github.com/nova-social/nova/internal/identity"
+	"github.com/nova-social/nova/internal/platform/apperr"
+	"github.com/nova-social/nova/internal/platform/domains"
+)
+
+func TestRefreshReuseRevokesTheFamily(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	in, reg := e.register(t)
+	other, err := e.svc.Login(ctx, identity.LoginInput{Login: in.Username, Password: in.Password}, client)
+	must(t, err)
+
+	second, err := e.svc.Refresh(ctx, reg.RefreshToken, client)
+	must(t, err)
+	third, err := e.svc.Refresh(ctx, second.RefreshToken, client)
+	must(t, err)
+
+	// An attacker replays the first, already rotated token.
+	_, err = e.svc.Refresh(ctx, reg.RefreshToken, client)
+	wantCode(t, err, apperr.Unauthenticated)
+	// The whole family is dead: the latest refresh token and the access token too.
+	_, err = e.svc.Refresh(ctx, third.RefreshToken, client)
+	wantCode(t, err, apperr.Unauthenticated)
+	_, err = e.svc.Authenticate(ctx, third.AccessToken)
+	wantCode(t, err, apperr.Unauthenticated)
+	// Another session (another family) is untouched.
+	if _, err := e.svc.Refresh(ctx, other.RefreshToken, client); err != nil {
+		t.Fatalf("unrelated session affected: %v", err)
+	}
+	if got := e.topics(t, reg.UserID); !slices.Contains(got, "identity.session.revoked") {
+		t.Fatalf("no identity.session.revoked in %v", got)
+	}
+	var reason string
+	must(t, e.pool.QueryRow(ctx, `SELECT revoked_reason FROM identity.sessions WHERE id = $1`, reg.SessionID).Scan(&reason))
+	if reason != identity.ReasonRefreshReuse {
+		t.Fatalf("revoked reason %q", reason)
+	}
+
+	for _, tok := range []string{"", "unknown-token", reg.AccessToken} {
+		_, err = e.svc.Refresh(ctx, tok, client)
+		wantCode(t, err, apperr.Unauthenticated)
+	}
+}
+
+func TestConcurrentRefreshOfOneTokenSucceedsOnce(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	_, reg := e.register(t)
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	for i := range errs {
+		wg.Go(func() { _, errs[i] = e.svc.Refresh(context.Background(), reg.RefreshToken, client) })
+	}
+	wg.Wait()
+	ok := 0
+	for _, err := range errs {
+		if err == nil {
+			ok++
+		} else if !apperr.Is(err, apperr.Unauthenticated) {
+			t.Fatalf("unexpected error %v", err)
+		}
+	}
+	// The first wins; the others are reuses, which revoke the family.
+	if ok != 1 {
+		t.Fatalf("%d refreshes succeeded, want 1", ok)
+	}
+}
+
+func TestSessionExpiry(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	in, idle := e.register(t)
+	absolute, err := e.svc.Login(ctx, identity.LoginInput{Login: in.Username, Password: in.Password}, client)
+	must(t, err)
+	active, err := e.svc.Login(ctx, identity.LoginInput{Login: in.Username, Password: in.Password}, client)
+	must(t, err)
+
+	// Idle for just over 7 days: the refresh token expired.
+	_, err = e.pool.Exec(ctx, `UPDATE identity.sessions SET last_used_at = now() - interval '7 days 1 minute' WHERE id = $1`, idle.SessionID)
+	must(t, err)
+	// Used recently but opened 30 days ago: past the absolute limit.
+	_, err = e.pool.Exec(ctx, `UPDATE identity.sessions SET created_at = now() - interval '30 days', expires_at = now() - interval '1 second' WHERE id = $1`, absolute.SessionID)
+	must(t, err)
+	// Idle for 6 days: still fine, and refreshing resets the idle clock.
+	_, err = e.pool.Exec(ctx, `UPDATE identity.sessions SET last_used_at = now() - interval '6 days' WHERE id = $1`, active.SessionID)
+	must(t, err)
+
+	_, err = e.svc.Refresh(ctx, idle.RefreshToken, client)
+	wantCode(t, err, apperr.Unauthenticated)
+	_, err = e.svc.Refresh(ctx, absolute.RefreshToken, client)
+	wantCode(t, err, apperr.Unauthenticated)
+	_, err = e.svc.Authenticate(ctx, absolute.AccessToken)
+	wantCode(t, err, apperr.Unauthenticated)
+	next, err := e.svc.Refresh(ctx, active.RefreshToken, client)
+	must(t, err)
+	sessions, err := e.svc.Sessions(ctx, next.UserID)
+	must(t, err)
+	if len(sessions) != 1 || sessions[0].ID != active.SessionID || time.Since(sessions[0].LastUsedAt) > time.Minute {
+		t.Fatalf("live sessions %+v", sessions)
+	}
+}
+
+func TestBanThroughTheBus(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	in, reg := e.register(t)
+	bystanderIn, bystander := e.register(t)
+
+	// The user domain's ban, as it arrives on the bus.
+	must(t, pgx.BeginFunc(ctx, e.db.Pools.For(domains.User), func(tx pgx.Tx) error {
+		return e.bus.Publish(ctx, tx, events.UserBanned{UserID: reg.UserID, Reason: "spam"})
+	}))
+	eventually(t, "sessions revoked after user.banned", func() bool {
+		_, err := e.svc.Authenticate(ctx, reg.AccessToken)
+		return apperr.Is(err, apperr.Unauthenticated)
+	})
+	_, err := e.svc.Refresh(ctx, reg.RefreshToken, client)
+	wantCode(t, err, apperr.Unauthenticated)
+
+	// The right password: FORBIDDEN, account suspended. A wrong one reveals nothing.
+	_, err = e.svc.Login(ctx, identity.LoginInput{Login: in.Email, Password: in.Password}, client)
+	if ae := wantCode(t, err, apperr.Forbidden); ae.Message != "account suspended" {
+		t.Fatalf("message %q", ae.Message)
+	}
+	_, err = e.svc.Login(ctx, identity.LoginInput{Login: in.Email, Password: "wrong password!"}, client)
+	wantCode(t, err, apperr.Unauthenticated)
+
+	if _, err := e.svc.Authenticate(ctx, bystander.AccessToken); err != nil {
+		t.Fatalf("bystander affected: %v", err)
+	}
+	if _, err := e.svc.Login(ctx, identity.LoginInput{Login: bystanderIn.Email, Password: bystanderIn.Password}, client); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "identity.session.revoked published", func() bool {
+		return slices.Contains(e.topics(t, reg.UserID), "identity.session.revoked")
+	})
+}
