@@ -160,6 +160,7 @@ func scanDir(s *Set, path, dir string) (found, hasGo bool, err error) {
 // Parse parses one declaration line; msg explains what is wrong with it.
 func Parse(line string) (d *Domain, msg string) {
 	const usage = "want " + Directive + " <name> schema=<schema> deps=<comma-separated domains>"
+	line, _, _ = strings.Cut(line, " //") // a trailing comment is not part of it
 	fields := strings.Fields(strings.TrimPrefix(line, Directive))
 	if len(fields) != 3 {
 		return nil, "malformed domain declaration: " + usage

@@ -25,7 +25,8 @@ type Scope struct {
 }
 
 // Problem is one violation; Offset is its byte offset in the SQL text
-// (-1 when unknown).
+// (the start of the statement when no finer location is known, -1 when
+// the text does not parse).
 type Problem struct {
 	Msg    string
 	Offset int
@@ -50,7 +51,13 @@ func Check(sql string, sc Scope) []Problem {
 	}
 	var out []Problem
 	for _, raw := range tree.GetStmts() {
-		c := &checker{sc: sc, ctes: map[string]bool{}, writes: map[*pg.RangeVar]bool{}, base: int(raw.GetStmtLocation())}
+		c := &checker{sc: sc, ctes: map[string]bool{}, writes: map[*pg.RangeVar]bool{}, aliases: map[*pg.RangeVar]bool{},
+			scoped: map[*pg.VariableSetStmt]bool{}, base: int(raw.GetStmtLocation())}
+		end := len(sql)
+		if l := int(raw.GetStmtLen()); l > 0 && c.base+l <= len(sql) {
+			end = c.base + l
+		}
+		c.text = sql[c.base:end]
 		c.prepare(raw.GetStmt())
 		c.walk(raw.GetStmt().ProtoReflect())
 		out = append(out, c.problems...)
@@ -62,12 +69,15 @@ type checker struct {
 	sc       Scope
 	ctes     map[string]bool
 	writes   map[*pg.RangeVar]bool
+	aliases  map[*pg.RangeVar]bool
+	scoped   map[*pg.VariableSetStmt]bool // SET attributes of a function
+	text     string                       // the statement's text
 	problems []Problem
 	base     int
 }
 
 func (c *checker) add(loc int32, format string, args ...any) {
-	off := -1
+	off := c.base
 	if loc >= 0 {
 		off = int(loc)
 	}
@@ -95,8 +105,30 @@ func (c *checker) prepare(n *pg.Node) {
 			}
 		case *pg.CopyStmt:
 			c.writes[v.GetRelation()] = true
+		case *pg.CreateFunctionStmt:
+			c.scopeSettings(v.GetOptions())
+		case *pg.AlterFunctionStmt:
+			c.scopeSettings(v.GetActions())
+		case *pg.LockingClause:
+			// FOR UPDATE OF p names aliases of the FROM clause, not tables.
+			for _, r := range v.GetLockedRels() {
+				c.aliases[r.GetRangeVar()] = true
+			}
 		}
 	})
+}
+
+// scopeSettings marks the SET clauses of a function definition: they apply
+// only while the function runs (SET search_path = pg_catalog is how a
+// SECURITY DEFINER function protects itself) and are not session changes.
+func (c *checker) scopeSettings(opts []*pg.Node) {
+	for _, o := range opts {
+		if de := o.GetDefElem(); de != nil && de.GetDefname() == "set" {
+			if vs := de.GetArg().GetVariableSetStmt(); vs != nil {
+				c.scoped[vs] = true
+			}
+		}
+	}
 }
 
 // visit calls fn on m and every message below it.
@@ -132,9 +164,15 @@ func (c *checker) walk(root protoreflect.Message) {
 			c.function(names(v.GetObjname()), -1, "use")
 		case *pg.CreateFunctionStmt:
 			c.function(names(v.GetFuncname()), -1, "define")
+			c.functionBody(v)
+		case *pg.DoStmt:
+			c.doBlock(v)
 		case *pg.CreateTrigStmt:
 			c.function(names(v.GetFuncname()), -1, "call")
 		case *pg.VariableSetStmt:
+			if c.scoped[v] {
+				return
+			}
 			if what, bad := forbiddenSettings[strings.ToLower(v.GetName())]; bad {
 				if v.GetKind() == pg.VariableSetKind_VAR_RESET && v.GetName() == "role" {
 					what = "RESET ROLE"
@@ -174,7 +212,7 @@ func names(nodes []*pg.Node) []string {
 }
 
 func (c *checker) relation(r *pg.RangeVar) {
-	if r == nil || r.GetRelname() == "" {
+	if r == nil || r.GetRelname() == "" || c.aliases[r] {
 		return
 	}
 	schema, name := r.GetSchemaname(), r.GetRelname()

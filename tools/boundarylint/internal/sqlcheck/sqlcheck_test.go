@@ -20,6 +20,7 @@ func TestCheck(t *testing.T) {
 		{`SELECT pg_catalog.pg_advisory_xact_lock($1)`, nil},
 		{`SELECT p.id FROM content.posts p WHERE p.tsv @@ websearch_to_tsquery('simple', $1)`, nil},
 		{`SELECT $1::content.visibility, $2::int4`, nil},
+		{`SELECT p.id FROM content.posts p JOIN content.comments c ON c.post_id = p.id FOR UPDATE OF p, c`, nil},
 		{`SELECT s.user_id FROM identity.sessions s`, []string{"content may not read identity.sessions: ask identity through its API"}},
 		{`UPDATE users.users SET bio = $1`, []string{"content may not write users.users: only user writes its tables"}},
 		{`SELECT * FROM content.posts p JOIN (SELECT 1 FROM users.user_profiles) x ON true`, []string{"read users.user_profiles"}},
@@ -37,6 +38,36 @@ func TestCheck(t *testing.T) {
 	}
 	for _, tc := range cases {
 		got := Check(tc.sql, content)
+		if len(got) != len(tc.want) {
+			t.Errorf("%s: got %d problems %v, want %d", tc.sql, len(got), got, len(tc.want))
+			continue
+		}
+		for i, w := range tc.want {
+			if !strings.Contains(got[i].Msg, w) {
+				t.Errorf("%s: problem %q does not contain %q", tc.sql, got[i].Msg, w)
+			}
+		}
+	}
+}
+
+func TestCheckFunctionBodies(t *testing.T) {
+	events := Scope{Domain: "events", Schema: "events", Owners: content.Owners, Migration: true}
+	cases := []struct {
+		sql  string
+		want []string
+	}{
+		{`CREATE FUNCTION events.f() RETURNS bigint LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$ SELECT count(*) FROM events.domain_events $$`, nil},
+		{`CREATE FUNCTION events.f() RETURNS bigint LANGUAGE sql AS $$ SELECT count(*) FROM identity.sessions $$`, []string{"in a function body: events may not read identity.sessions"}},
+		{`CREATE FUNCTION events.g(p int) RETURNS void LANGUAGE plpgsql AS $$ BEGIN IF p > 0 THEN INSERT INTO users.users VALUES (p); END IF; END $$`, []string{"in a function body: events may not write users.users"}},
+		{`CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$`, []string{"unqualified function f"}},
+		{`DO $$ BEGIN PERFORM 1 FROM content.posts; END $$`, []string{"in a function body: events may not read content.posts"}},
+		{`GRANT EXECUTE ON FUNCTION events.publish(uuid) TO nova_content, nova_user`, nil},
+		{`GRANT USAGE ON SCHEMA events TO nova_content`, nil},
+		{`GRANT USAGE ON SCHEMA identity TO nova_content`, []string{"events may not grant on schema identity"}},
+		{`DROP TABLE events.x; DROP TABLE identity.sessions`, []string{"events may not drop object identity.sessions"}},
+	}
+	for _, tc := range cases {
+		got := Check(tc.sql, events)
 		if len(got) != len(tc.want) {
 			t.Errorf("%s: got %d problems %v, want %d", tc.sql, len(got), got, len(tc.want))
 			continue

@@ -1,0 +1,428 @@
+package rules
+
+import (
+	"fmt"
+	"go/ast"
+	"go/constant"
+	"go/token"
+	"go/types"
+	"strings"
+
+	"golang.org/x/tools/go/types/typeutil"
+
+	"github.com/nova-social/nova/tools/boundarylint/internal/decl"
+	"github.com/nova-social/nova/tools/boundarylint/internal/sqlcheck"
+)
+
+// AllowDirective marks a call whose SQL is built at run time on purpose; the
+// rest of the comment must say why.
+const AllowDirective = "//boundarylint:allow"
+
+// argKind is what a query method's checked argument holds.
+type argKind int
+
+const (
+	sqlText    argKind = iota // a SQL statement
+	identifier                // a pgx.Identifier naming a table (CopyFrom)
+)
+
+const (
+	pgxPath     = "github.com/jackc/pgx/v5"
+	pgxpoolPath = "github.com/jackc/pgx/v5/pgxpool"
+	pgconnPath  = "github.com/jackc/pgx/v5/pgconn"
+)
+
+// queryArg tells whether call sends SQL to Postgres and, if so, which
+// argument carries it.
+func queryArg(info *types.Info, call *ast.CallExpr) (idx int, kind argKind, method string, ok bool) {
+	fn, _ := typeutil.Callee(info, call).(*types.Func)
+	if fn == nil || fn.Pkg() == nil {
+		return 0, 0, "", false
+	}
+	sig := fn.Type().(*types.Signature)
+	if sig.Recv() == nil {
+		return 0, 0, "", false
+	}
+	name := fn.Name()
+	switch fn.Pkg().Path() {
+	case pgxPath, pgxpoolPath, pgconnPath:
+		switch name {
+		case "Exec", "Query", "QueryRow", "ExecParams":
+			idx = 1
+		case "Prepare":
+			idx = 2
+		case "Queue":
+			idx = 0
+		case "CopyFrom":
+			idx, kind = 1, identifier
+		default:
+			return 0, 0, "", false
+		}
+	case "database/sql":
+		switch name {
+		case "Exec", "Query", "QueryRow", "Prepare":
+			idx = 0
+		case "ExecContext", "QueryContext", "QueryRowContext", "PrepareContext":
+			idx = 1
+		default:
+			return 0, 0, "", false
+		}
+	default:
+		// An interface of the repository's own with pgx's method shapes
+		// (a "DBTX" abstraction over pools and transactions).
+		if !types.IsInterface(sig.Recv().Type()) {
+			return 0, 0, "", false
+		}
+		switch name {
+		case "Exec", "Query", "QueryRow":
+			idx = 1
+		case "CopyFrom":
+			idx, kind = 1, identifier
+		default:
+			return 0, 0, "", false
+		}
+		if sig.Params().Len() <= idx || !isContext(sig.Params().At(0).Type()) {
+			return 0, 0, "", false
+		}
+	}
+	params := sig.Params()
+	if params.Len() <= idx || (sig.Variadic() && idx >= params.Len()-1) {
+		return 0, 0, "", false
+	}
+	t := params.At(idx).Type()
+	switch kind {
+	case sqlText:
+		if b, isBasic := t.Underlying().(*types.Basic); !isBasic || b.Kind() != types.String {
+			return 0, 0, "", false
+		}
+	case identifier:
+		if !isIdentifier(t) {
+			return 0, 0, "", false
+		}
+	}
+	if idx >= len(call.Args) {
+		return 0, 0, "", false
+	}
+	return idx, kind, name, true
+}
+
+func isContext(t types.Type) bool {
+	n, ok := t.(*types.Named)
+	return ok && n.Obj().Pkg() != nil && n.Obj().Pkg().Path() == "context" && n.Obj().Name() == "Context"
+}
+
+func isIdentifier(t types.Type) bool {
+	n, ok := t.(*types.Named)
+	return ok && n.Obj().Pkg() != nil && n.Obj().Pkg().Path() == pgxPath && n.Obj().Name() == "Identifier"
+}
+
+// directive is one //boundarylint:allow comment.
+type directive struct {
+	pos    token.Pos
+	reason string
+}
+
+func (c *checker) directives(f *ast.File) map[int]directive {
+	out := map[int]directive{}
+	for _, g := range f.Comments {
+		for _, cm := range g.List {
+			rest, ok := strings.CutPrefix(cm.Text, AllowDirective)
+			if !ok || (rest != "" && rest[0] != ' ' && rest[0] != '\t') {
+				continue
+			}
+			reason, _, _ := strings.Cut(rest, "//") // a trailing comment is no reason
+			reason = strings.TrimSpace(reason)
+			out[c.Fset.Position(cm.Pos()).Line] = directive{pos: cm.Pos(), reason: reason}
+			if reason == "" && c.role.Kind != decl.Other {
+				c.Reportf(cm.Pos(), "%s needs a reason: write %s <why this SQL must be built at run time>", AllowDirective, AllowDirective)
+			}
+		}
+	}
+	return out
+}
+
+// allowed reports whether an allow directive sits on the line of the call
+// or of its SQL argument, or on the line directly above either.
+func (c *checker) allowed(dirs map[int]directive, call *ast.CallExpr, arg ast.Expr) bool {
+	lines := []int{
+		c.Fset.Position(call.Pos()).Line,
+		c.Fset.Position(arg.Pos()).Line,
+	}
+	for _, l := range lines {
+		if _, ok := dirs[l]; ok {
+			return true
+		}
+		if _, ok := dirs[l-1]; ok {
+			return true
+		}
+	}
+	_, ok := dirs[c.Fset.Position(arg.End()).Line]
+	return ok
+}
+
+func (c *checker) sql() {
+	var sc sqlcheck.Scope
+	switch c.role.Kind {
+	case decl.DomainPkg:
+		d := c.repo.set.Domains[c.role.Name]
+		sc = sqlcheck.Scope{Domain: d.Name, Schema: d.Schema, Owners: c.repo.set.Owners}
+	case decl.Gateway, decl.Root, decl.Migrations:
+	default:
+		for _, f := range c.Files {
+			c.directives(f) // still insist on reasons
+		}
+		return
+	}
+	vals := newValues(c.TypesInfo, c.Files)
+	for _, f := range c.Files {
+		dirs := c.directives(f)
+		if c.role.Kind == decl.DomainPkg && strings.HasSuffix(c.Fset.File(f.Pos()).Name(), "_test.go") {
+			// Tests play other domains (a bus test subscribes "as" user and
+			// writes users.*); the schema rules are about production code.
+			continue
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			call, ok := n.(*ast.CallExpr)
+			if !ok {
+				return true
+			}
+			idx, kind, method, ok := queryArg(c.TypesInfo, call)
+			if !ok {
+				return true
+			}
+			arg := call.Args[idx]
+			switch c.role.Kind {
+			case decl.Gateway:
+				c.Reportf(call.Pos(), "gateway may not run SQL (%s): it owns no data; call the owning domain's service", method)
+				return true
+			case decl.Root, decl.Migrations:
+				c.Reportf(call.Pos(), "%s is a composition root and runs no SQL (%s): move the query into the domain that owns the data", c.rel, method)
+				return true
+			}
+			if kind == identifier {
+				c.copyTable(arg, sc, dirs, call)
+				return true
+			}
+			texts, constant := vals.resolve(arg, 0)
+			if !constant {
+				if !c.allowed(dirs, call, arg) {
+					c.Reportf(arg.Pos(), "SQL passed to %s is built at run time, not a compile-time constant: use a constant with $n parameters, or put %s <reason> on this line if it must be dynamic", method, AllowDirective)
+				}
+				return true
+			}
+			seen := map[string]bool{}
+			for _, text := range texts {
+				for _, p := range sqlcheck.Check(text, sc) {
+					if !seen[p.Msg] {
+						seen[p.Msg] = true
+						c.Reportf(arg.Pos(), "%s", p.Msg)
+					}
+				}
+			}
+			return true
+		})
+	}
+}
+
+// copyTable checks the pgx.Identifier given to CopyFrom.
+func (c *checker) copyTable(arg ast.Expr, sc sqlcheck.Scope, dirs map[int]directive, call *ast.CallExpr) {
+	lit, ok := ast.Unparen(arg).(*ast.CompositeLit)
+	var parts []string
+	if ok {
+		for _, e := range lit.Elts {
+			tv := c.TypesInfo.Types[e]
+			if tv.Value == nil || tv.Value.Kind() != constant.String {
+				ok = false
+				break
+			}
+			parts = append(parts, constant.StringVal(tv.Value))
+		}
+	}
+	if !ok || len(parts) == 0 {
+		if !c.allowed(dirs, call, arg) {
+			c.Reportf(arg.Pos(), "CopyFrom's table is not a constant pgx.Identifier{\"%s\", \"<table>\"}: name the table literally, or put %s <reason> on this line", sc.Schema, AllowDirective)
+		}
+		return
+	}
+	quoted := make([]string, len(parts))
+	for i, p := range parts {
+		quoted[i] = `"` + strings.ReplaceAll(p, `"`, `""`) + `"`
+	}
+	for _, p := range sqlcheck.Check(fmt.Sprintf("COPY %s FROM STDIN", strings.Join(quoted, ".")), sc) {
+		c.Reportf(arg.Pos(), "%s", p.Msg)
+	}
+}
+
+// values resolves the SQL argument of a query call to the constant strings
+// it can hold: constants (of any package) and variables assigned only
+// constants within the package.
+type values struct {
+	info    *types.Info
+	assigns map[*types.Var][]ast.Expr
+	unknown map[*types.Var]bool // assigned something untraceable
+	// For parameters of unexported functions that are only ever called
+	// (never used as values), the arguments of every call.
+	params  map[*types.Var]param
+	calls   map[*types.Func][]*ast.CallExpr
+	escaped map[*types.Func]bool
+}
+
+type param struct {
+	fn  *types.Func
+	idx int
+}
+
+func newValues(info *types.Info, files []*ast.File) *values {
+	v := &values{info: info, assigns: map[*types.Var][]ast.Expr{}, unknown: map[*types.Var]bool{},
+		params: map[*types.Var]param{}, calls: map[*types.Func][]*ast.CallExpr{}, escaped: map[*types.Func]bool{}}
+	callees := map[*ast.Ident]bool{}
+	varOf := func(id *ast.Ident) *types.Var {
+		if obj, ok := info.Defs[id].(*types.Var); ok {
+			return obj
+		}
+		obj, _ := info.Uses[id].(*types.Var)
+		return obj
+	}
+	for _, f := range files {
+		ast.Inspect(f, func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.FuncDecl:
+				fn, _ := info.Defs[n.Name].(*types.Func)
+				if fn == nil || fn.Exported() || fn.Signature().Variadic() {
+					break
+				}
+				idx := 0
+				for _, field := range n.Type.Params.List {
+					for _, name := range field.Names {
+						if pv, ok := info.Defs[name].(*types.Var); ok {
+							v.params[pv] = param{fn: fn, idx: idx}
+						}
+						idx++
+					}
+					if len(field.Names) == 0 {
+						idx++
+					}
+				}
+			case *ast.CallExpr:
+				if id := calleeIdent(n.Fun); id != nil {
+					callees[id] = true
+					if fn, ok := info.Uses[id].(*types.Func); ok {
+						v.calls[fn] = append(v.calls[fn], n)
+					}
+				}
+			case *ast.ValueSpec:
+				for i, id := range n.Names {
+					obj := varOf(id)
+					if obj == nil {
+						continue
+					}
+					if len(n.Values) == len(n.Names) {
+						v.assigns[obj] = append(v.assigns[obj], n.Values[i])
+					} else {
+						v.unknown[obj] = true
+					}
+				}
+			case *ast.AssignStmt:
+				for i, lhs := range n.Lhs {
+					id, ok := ast.Unparen(lhs).(*ast.Ident)
+					if !ok {
+						continue
+					}
+					obj := varOf(id)
+					if obj == nil {
+						continue
+					}
+					if (n.Tok == token.DEFINE || n.Tok == token.ASSIGN) && len(n.Lhs) == len(n.Rhs) {
+						v.assigns[obj] = append(v.assigns[obj], n.Rhs[i])
+					} else {
+						v.unknown[obj] = true
+					}
+				}
+			case *ast.UnaryExpr:
+				if id, ok := ast.Unparen(n.X).(*ast.Ident); ok && n.Op == token.AND {
+					if obj := varOf(id); obj != nil {
+						v.unknown[obj] = true
+					}
+				}
+			}
+			return true
+		})
+	}
+	for id, obj := range info.Uses {
+		if fn, ok := obj.(*types.Func); ok && !callees[id] {
+			v.escaped[fn] = true
+		}
+	}
+	return v
+}
+
+func calleeIdent(e ast.Expr) *ast.Ident {
+	switch e := ast.Unparen(e).(type) {
+	case *ast.Ident:
+		return e
+	case *ast.SelectorExpr:
+		return e.Sel
+	case *ast.IndexExpr:
+		return calleeIdent(e.X)
+	case *ast.IndexListExpr:
+		return calleeIdent(e.X)
+	}
+	return nil
+}
+
+func (v *values) resolve(e ast.Expr, depth int) ([]string, bool) {
+	e = ast.Unparen(e)
+	if tv, ok := v.info.Types[e]; ok && tv.Value != nil {
+		if tv.Value.Kind() != constant.String {
+			return nil, false
+		}
+		return []string{constant.StringVal(tv.Value)}, true
+	}
+	id, ok := e.(*ast.Ident)
+	if !ok || depth > 8 {
+		return nil, false
+	}
+	obj, ok := v.info.Uses[id].(*types.Var)
+	if !ok || obj.IsField() || v.unknown[obj] {
+		return nil, false
+	}
+	if p, ok := v.params[obj]; ok {
+		if _, reassigned := v.assigns[obj]; !reassigned {
+			return v.resolveParam(p, depth)
+		}
+	}
+	rhs, ok := v.assigns[obj]
+	if !ok {
+		return nil, false // a range variable, a parameter of an exported function, …
+	}
+	var out []string
+	for _, r := range rhs {
+		texts, ok := v.resolve(r, depth+1)
+		if !ok {
+			return nil, false
+		}
+		out = append(out, texts...)
+	}
+	return out, true
+}
+
+// resolveParam resolves a parameter from the arguments of every call of its
+// (unexported, never escaping) function.
+func (v *values) resolveParam(p param, depth int) ([]string, bool) {
+	calls := v.calls[p.fn]
+	if v.escaped[p.fn] || len(calls) == 0 {
+		return nil, false
+	}
+	var out []string
+	for _, call := range calls {
+		if call.Ellipsis.IsValid() || p.idx >= len(call.Args) {
+			return nil, false
+		}
+		texts, ok := v.resolve(call.Args[p.idx], depth+1)
+		if !ok {
+			return nil, false
+		}
+		out = append(out, texts...)
+	}
+	return out, true
+}

@@ -1,0 +1,3 @@
+module example.com/baddecl
+
+go 1.26

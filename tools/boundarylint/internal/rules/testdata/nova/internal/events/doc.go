@@ -1,0 +1,4 @@
+// Package events is the bus.
+//
+//nova:domain events schema=events deps=
+package events

@@ -1,0 +1,4 @@
+// Package media owns files.
+//
+//nova:domain media schema=media deps=events
+package media

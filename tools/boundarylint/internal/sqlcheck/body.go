@@ -1,0 +1,104 @@
+package sqlcheck
+
+import (
+	"encoding/json"
+	"strings"
+
+	pg "github.com/pganalyze/pg_query_go/v6"
+)
+
+// functionBody checks the statements inside a SQL or PL/pgSQL function:
+// a function is as much the domain's SQL as a query in Go.
+func (c *checker) functionBody(f *pg.CreateFunctionStmt) {
+	lang, body := "sql", ""
+	for _, o := range f.GetOptions() {
+		de := o.GetDefElem()
+		switch de.GetDefname() {
+		case "language":
+			lang = strings.ToLower(de.GetArg().GetString_().GetSval())
+		case "as":
+			if items := de.GetArg().GetList().GetItems(); len(items) > 0 {
+				body = items[0].GetString_().GetSval()
+			}
+		}
+	}
+	switch {
+	case f.GetSqlBody() != nil:
+		// BEGIN ATOMIC … END: already part of the tree walked by the caller.
+	case lang == "sql" && body != "":
+		c.nested(body, "")
+	case lang == "plpgsql":
+		c.plpgsql(c.text)
+	}
+}
+
+// doBlock checks the PL/pgSQL of a DO statement.
+func (c *checker) doBlock(d *pg.DoStmt) {
+	lang, body := "plpgsql", ""
+	for _, a := range d.GetArgs() {
+		de := a.GetDefElem()
+		switch de.GetDefname() {
+		case "language":
+			lang = strings.ToLower(de.GetArg().GetString_().GetSval())
+		case "as":
+			body = de.GetArg().GetString_().GetSval()
+		}
+	}
+	if lang != "plpgsql" || body == "" {
+		return
+	}
+	const tag = "$boundarylint_do$"
+	if strings.Contains(body, tag) {
+		return
+	}
+	c.plpgsql("CREATE FUNCTION pg_temp.boundarylint_do() RETURNS void LANGUAGE plpgsql AS " + tag + body + tag)
+}
+
+// plpgsql checks every SQL statement and expression of a PL/pgSQL function.
+func (c *checker) plpgsql(create string) {
+	out, err := pg.ParsePlPgSqlToJSON(create)
+	if err != nil {
+		c.add(-1, "PL/pgSQL does not parse (%v): fix the function body", err)
+		return
+	}
+	var tree any
+	if err := json.Unmarshal([]byte(out), &tree); err != nil {
+		return
+	}
+	var walk func(any)
+	walk = func(n any) {
+		switch v := n.(type) {
+		case map[string]any:
+			if expr, ok := v["PLpgSQL_expr"].(map[string]any); ok {
+				if q, ok := expr["query"].(string); ok {
+					mode, _ := expr["parseMode"].(float64)
+					prefix := ""
+					if mode != 0 {
+						prefix = "SELECT "
+					}
+					c.nested(q, prefix)
+				}
+			}
+			for _, child := range v {
+				walk(child)
+			}
+		case []any:
+			for _, child := range v {
+				walk(child)
+			}
+		}
+	}
+	walk(tree)
+}
+
+// nested checks SQL found inside a function body; text that is not SQL on
+// its own (a PL/pgSQL expression fragment) is left alone.
+func (c *checker) nested(sql, prefix string) {
+	tree, err := pg.Parse(prefix + sql)
+	if err != nil || len(tree.GetStmts()) == 0 {
+		return
+	}
+	for _, p := range Check(prefix+sql, c.sc) {
+		c.add(-1, "in a function body: %s", p.Msg)
+	}
+}
