@@ -1,0 +1,174 @@
+package user
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/nova-social/nova/internal/events"
+	"github.com/nova-social/nova/internal/identity"
+	"github.com/nova-social/nova/internal/platform/apperr"
+	"github.com/nova-social/nova/internal/user/internal/store"
+)
+
+// Can reports whether the user's role grants p. A banned or unknown user can
+// do nothing. Other domains (content moderation) ask here.
+func (s *Service) Can(ctx context.Context, userID uuid.UUID, p Permission) (bool, error) {
+	if userID == uuid.Nil {
+		return false, nil
+	}
+	return store.HasPermission(ctx, s.pool, userID, string(p))
+}
+
+// require returns UNAUTHENTICATED for an anonymous actor and FORBIDDEN
+// unless the actor's role grants p.
+func (s *Service) require(ctx context.Context, actor uuid.UUID, p Permission, what string) error {
+	if actor == uuid.Nil {
+		return apperr.NewUnauthenticated("sign in first")
+	}
+	ok, err := s.Can(ctx, actor, p)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return apperr.NewForbidden("you may not " + what)
+	}
+	return nil
+}
+
+// AssignRole gives target the role r; only an ADMIN may. Publishes
+// user.role.changed when the role changes.
+func (s *Service) AssignRole(ctx context.Context, actor, target uuid.UUID, r Role) (User, error) {
+	if err := s.require(ctx, actor, PermAssignRole, "assign roles"); err != nil {
+		return User{}, err
+	}
+	return s.setRole(ctx, &actor, target, r)
+}
+
+// GrantRole assigns a role by username with no acting user: the operator's
+// path (nova admin grant-role), which is how the first ADMIN comes to be.
+func (s *Service) GrantRole(ctx context.Context, username string, r Role) (User, error) {
+	u, err := s.ByUsername(ctx, username)
+	if err != nil {
+		return User{}, err
+	}
+	return s.setRole(ctx, nil, u.ID, r)
+}
+
+func (s *Service) setRole(ctx context.Context, actor *uuid.UUID, target uuid.UUID, r Role) (User, error) {
+	if !r.Valid() {
+		return User{}, apperr.Invalid("role", "must be USER, MODERATOR or ADMIN")
+	}
+	var u store.User
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		changed, err := store.SetRole(ctx, tx, target, string(r), actor)
+		if err != nil {
+			return err
+		}
+		if u, err = store.Get(ctx, tx, target); err != nil {
+			return err
+		}
+		if !changed {
+			return nil
+		}
+		by := uuid.Nil
+		if actor != nil {
+			by = *actor
+		}
+		return s.bus.Publish(ctx, tx, events.RoleChanged{UserID: target, Role: string(r), By: by})
+	})
+	if err != nil {
+		return User{}, fmt.Errorf("assign role: %w", notFound(err))
+	}
+	return fromStore(u), nil
+}
+
+// Ban suspends target; MODERATOR and ADMIN may, and only for users of a
+// lower role. Publishes user.banned, on which identity revokes every session
+// and refuses further logins.
+func (s *Service) Ban(ctx context.Context, actor, target uuid.UUID, reason string) (User, error) {
+	if err := s.require(ctx, actor, PermBan, "ban users"); err != nil {
+		return User{}, err
+	}
+	if err := checkText("reason", reason, MaxBanReason, true); err != nil {
+		return User{}, err
+	}
+	if strings.TrimSpace(reason) == "" {
+		return User{}, apperr.Invalid("reason", "is required")
+	}
+	if actor == target {
+		return User{}, apperr.NewForbidden("you may not ban yourself")
+	}
+	var u store.User
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		a, err := store.GetActor(ctx, tx, actor)
+		if err != nil {
+			return err
+		}
+		t, err := store.GetActor(ctx, tx, target)
+		if err != nil {
+			return err
+		}
+		if t.Rank >= a.Rank {
+			return apperr.NewForbidden("you may only ban users of a lower role")
+		}
+		banned, err := store.Ban(ctx, tx, target, reason, actor)
+		if err != nil {
+			return err
+		}
+		if u, err = store.Get(ctx, tx, target); err != nil {
+			return err
+		}
+		if !banned {
+			return nil
+		}
+		return s.bus.Publish(ctx, tx, events.UserBanned{UserID: target, Reason: reason, By: actor})
+	})
+	if err != nil {
+		return User{}, fmt.Errorf("ban: %w", notFound(err))
+	}
+	return fromStore(u), nil
+}
+
+// Verify marks target verified; only an ADMIN may. Publishes user.verified.
+func (s *Service) Verify(ctx context.Context, actor, target uuid.UUID) (User, error) {
+	if err := s.require(ctx, actor, PermVerify, "verify users"); err != nil {
+		return User{}, err
+	}
+	var u store.User
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		changed, err := store.Verify(ctx, tx, target)
+		if err != nil {
+			return err
+		}
+		if u, err = store.Get(ctx, tx, target); err != nil {
+			return err
+		}
+		if !changed {
+			return nil
+		}
+		return s.bus.Publish(ctx, tx, events.UserVerified{UserID: target})
+	})
+	if err != nil {
+		return User{}, fmt.Errorf("verify: %w", notFound(err))
+	}
+	return fromStore(u), nil
+}
+
+// CreateUser registers an account and creates its profile synchronously, for
+// scripted setups (nova admin create-user): no session, no rate limit. The
+// registration event still flows; its handler then finds the rows in place.
+func (s *Service) CreateUser(ctx context.Context, in identity.RegisterInput) (User, error) {
+	id, err := s.ids.CreateAccount(ctx, in)
+	if err != nil {
+		return User{}, err
+	}
+	if err := createAccount(ctx, s.pool, id, in.Username, in.DisplayName, time.Now()); err != nil {
+		return User{}, fmt.Errorf("create user: %w", err)
+	}
+	return s.Get(ctx, id)
+}

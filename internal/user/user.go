@@ -1,0 +1,272 @@
+package user
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/nova-social/nova/internal/events"
+	"github.com/nova-social/nova/internal/identity"
+	"github.com/nova-social/nova/internal/platform/apperr"
+	"github.com/nova-social/nova/internal/platform/domains"
+	"github.com/nova-social/nova/internal/user/internal/store"
+)
+
+// Role is a user's role; each grants a set of permissions.
+type Role string
+
+// The roles, lowest first.
+const (
+	RoleUser      Role = "USER"
+	RoleModerator Role = "MODERATOR"
+	RoleAdmin     Role = "ADMIN"
+)
+
+// Valid reports whether r is one of the roles.
+func (r Role) Valid() bool { return r == RoleUser || r == RoleModerator || r == RoleAdmin }
+
+// Permission is something a role may allow. Code asks for permissions, never
+// for role names; the mapping lives in the users.role_permissions table.
+type Permission string
+
+// The permissions.
+const (
+	PermAssignRole      Permission = "user.assign_role" // ADMIN
+	PermVerify          Permission = "user.verify"      // ADMIN
+	PermBan             Permission = "user.ban"         // MODERATOR, ADMIN (only users of a lower role)
+	PermModerateContent Permission = "content.moderate" // MODERATOR, ADMIN
+)
+
+// Limits of profile text.
+const (
+	MaxDisplayName = 64
+	MaxBio         = 500
+	MaxBanReason   = 1000
+)
+
+// User is an account's public data.
+type User struct {
+	ID            uuid.UUID
+	Username      string // as registered
+	DisplayName   string
+	Bio           string
+	AvatarMediaID *uuid.UUID
+	Verified      bool
+	Role          Role
+	Banned        bool
+	CreatedAt     time.Time
+}
+
+// Settings are an account's preferences.
+type Settings struct {
+	IsPrivate, EmailNotifications, PushNotifications bool
+}
+
+// ProfileUpdate changes the non-nil fields.
+type ProfileUpdate struct {
+	DisplayName, Bio *string
+	AvatarMediaID    *uuid.UUID
+}
+
+// SettingsUpdate changes the non-nil fields.
+type SettingsUpdate struct {
+	IsPrivate, EmailNotifications, PushNotifications *bool
+}
+
+// Service is the user domain: users, profiles, settings, roles.
+type Service struct {
+	pool *pgxpool.Pool
+	bus  *events.Bus
+	ids  *identity.Service
+	log  *slog.Logger
+}
+
+// New builds the service on the user domain's own pool.
+func New(pool *pgxpool.Pool, bus *events.Bus, ids *identity.Service, log *slog.Logger) *Service {
+	return &Service{pool: pool, bus: bus, ids: ids, log: log.With("domain", "user")}
+}
+
+// Subscribe consumes identity.user.registered and creates the user, profile,
+// default settings and USER role. Redelivery changes nothing.
+func (s *Service) Subscribe(b *events.Bus) {
+	events.Subscribe(b, events.Subscriber{Domain: domains.User, Pool: s.pool}, "user.accounts",
+		func(ctx context.Context, tx pgx.Tx, m events.Meta, e events.UserRegistered) error {
+			return createAccount(ctx, tx, e.UserID, e.Username, e.DisplayName, m.OccurredAt)
+		})
+}
+
+func createAccount(ctx context.Context, q store.Querier, id uuid.UUID, username, displayName string, at time.Time) error {
+	if displayName == "" {
+		displayName = username
+	}
+	if at.IsZero() {
+		at = time.Now()
+	}
+	return store.CreateAccount(ctx, q, id, username, strings.ToLower(username), displayName, at)
+}
+
+func fromStore(u store.User) User {
+	return User{
+		ID: u.ID, Username: u.Username, DisplayName: u.DisplayName, Bio: u.Bio,
+		AvatarMediaID: u.AvatarMediaID, Verified: u.Verified, Role: Role(u.Role),
+		Banned: u.Banned, CreatedAt: u.CreatedAt,
+	}
+}
+
+func notFound(err error) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return apperr.NewNotFound("user")
+	}
+	return err
+}
+
+// Get returns the user, or NOT_FOUND.
+func (s *Service) Get(ctx context.Context, id uuid.UUID) (User, error) {
+	u, err := store.Get(ctx, s.pool, id)
+	if err != nil {
+		return User{}, notFound(err)
+	}
+	return fromStore(u), nil
+}
+
+// GetMany returns the listed users that exist, in one query (for dataloaders).
+func (s *Service) GetMany(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]User, error) {
+	out := make(map[uuid.UUID]User, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, err := store.GetMany(ctx, s.pool, ids)
+	if err != nil {
+		return nil, err
+	}
+	for _, u := range rows {
+		out[u.ID] = fromStore(u)
+	}
+	return out, nil
+}
+
+// ByUsername finds a user by username, ignoring case.
+func (s *Service) ByUsername(ctx context.Context, username string) (User, error) {
+	u, err := store.ByUsernameKey(ctx, s.pool, strings.ToLower(username))
+	if err != nil {
+		return User{}, notFound(err)
+	}
+	return fromStore(u), nil
+}
+
+// checkText refuses invalid UTF-8, NUL and control characters (line breaks
+// and tabs too unless multiline), and text over max code points.
+func checkText(field, s string, max int, multiline bool) error {
+	if !utf8.ValidString(s) {
+		return apperr.Invalid(field, "must be valid UTF-8 text")
+	}
+	if utf8.RuneCountInString(s) > max {
+		return apperr.Invalid(field, "must be at most %d characters", max)
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) && !(multiline && (r == '\n' || r == '\r' || r == '\t')) {
+			return apperr.Invalid(field, "must not contain control characters")
+		}
+	}
+	return nil
+}
+
+// UpdateProfile changes the viewer's own profile and publishes
+// user.profile.updated with the whole profile. Text is stored as given.
+func (s *Service) UpdateProfile(ctx context.Context, viewer uuid.UUID, in ProfileUpdate) (User, error) {
+	if viewer == uuid.Nil {
+		return User{}, apperr.NewUnauthenticated("sign in to update your profile")
+	}
+	if in.DisplayName != nil {
+		if err := checkText("displayName", *in.DisplayName, MaxDisplayName, false); err != nil {
+			return User{}, err
+		}
+		if strings.TrimSpace(*in.DisplayName) == "" {
+			return User{}, apperr.Invalid("displayName", "must not be blank")
+		}
+	}
+	if in.Bio != nil {
+		if err := checkText("bio", *in.Bio, MaxBio, true); err != nil {
+			return User{}, err
+		}
+	}
+	if in.DisplayName == nil && in.Bio == nil && in.AvatarMediaID == nil {
+		return s.Get(ctx, viewer)
+	}
+	var u store.User
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := store.UpdateProfile(ctx, tx, viewer, in.DisplayName, in.Bio, in.AvatarMediaID); err != nil {
+			return err
+		}
+		var err error
+		if u, err = store.Get(ctx, tx, viewer); err != nil {
+			return err
+		}
+		return s.bus.Publish(ctx, tx, events.ProfileUpdated{
+			UserID: u.ID, Username: u.Username, DisplayName: u.DisplayName, Bio: u.Bio, AvatarMediaID: u.AvatarMediaID,
+		})
+	})
+	if err != nil {
+		return User{}, fmt.Errorf("update profile: %w", notFound(err))
+	}
+	return fromStore(u), nil
+}
+
+// Settings returns the user's settings, or NOT_FOUND.
+func (s *Service) Settings(ctx context.Context, userID uuid.UUID) (Settings, error) {
+	st, err := store.GetSettings(ctx, s.pool, userID)
+	if err != nil {
+		return Settings{}, notFound(err)
+	}
+	return Settings(st), nil
+}
+
+// SettingsMany returns the settings of the listed users that exist, in one query.
+func (s *Service) SettingsMany(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]Settings, error) {
+	out := make(map[uuid.UUID]Settings, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	m, err := store.GetManySettings(ctx, s.pool, ids)
+	if err != nil {
+		return nil, err
+	}
+	for id, st := range m {
+		out[id] = Settings(st)
+	}
+	return out, nil
+}
+
+// UpdateSettings changes the user's settings and publishes user.settings.updated.
+func (s *Service) UpdateSettings(ctx context.Context, userID uuid.UUID, in SettingsUpdate) (Settings, error) {
+	if userID == uuid.Nil {
+		return Settings{}, apperr.NewUnauthenticated("sign in to update your settings")
+	}
+	if in.IsPrivate == nil && in.EmailNotifications == nil && in.PushNotifications == nil {
+		return s.Settings(ctx, userID)
+	}
+	var st store.Settings
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var err error
+		st, err = store.UpdateSettings(ctx, tx, userID, in.IsPrivate, in.EmailNotifications, in.PushNotifications)
+		if err != nil {
+			return err
+		}
+		return s.bus.Publish(ctx, tx, events.SettingsUpdated{
+			UserID: userID, IsPrivate: st.IsPrivate, EmailNotifications: st.EmailNotifications, PushNotifications: st.PushNotifications,
+		})
+	})
+	if err != nil {
+		return Settings{}, fmt.Errorf("update settings: %w", notFound(err))
+	}
+	return Settings(st), nil
+}

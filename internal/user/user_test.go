@@ -1,0 +1,357 @@
+package user_test
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/nova-social/nova/internal/identity"
+	"github.com/nova-social/nova/internal/platform/apperr"
+	"github.com/nova-social/nova/internal/user"
+)
+
+func TestRegistrationSagaCreatesProfile(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	in := registration()
+	in.Username = "MixedCase_Name"
+	start := time.Now()
+	tok, err := e.ids.Register(ctx, in, client)
+	must(t, err)
+	u := e.waitUser(t, tok.UserID)
+	t.Logf("profile visible %v after register returned", time.Since(start))
+
+	if u.ID != tok.UserID || u.Username != "MixedCase_Name" || u.DisplayName != in.DisplayName || u.Bio != "" ||
+		u.Role != user.RoleUser || u.Verified || u.Banned || u.AvatarMediaID != nil || time.Since(u.CreatedAt) > time.Minute {
+		t.Fatalf("user %+v", u)
+	}
+	st, err := e.users.Settings(ctx, u.ID)
+	must(t, err)
+	if st != (user.Settings{IsPrivate: false, EmailNotifications: true, PushNotifications: true}) {
+		t.Fatalf("default settings %+v", st)
+	}
+	for _, name := range []string{"mixedcase_name", "MIXEDCASE_NAME", "MixedCase_Name"} {
+		got, err := e.users.ByUsername(ctx, name)
+		must(t, err)
+		if got.ID != u.ID || got.Username != "MixedCase_Name" {
+			t.Fatalf("ByUsername(%q) = %+v", name, got)
+		}
+	}
+	_, err = e.users.ByUsername(ctx, "nobody_here")
+	wantCode(t, err, apperr.NotFound)
+	_, err = e.users.Get(ctx, uuid.New())
+	wantCode(t, err, apperr.NotFound)
+
+	// An empty display name at registration takes the username.
+	in = registration()
+	in.DisplayName = ""
+	tok, err = e.ids.Register(ctx, in, client)
+	must(t, err)
+	if u := e.waitUser(t, tok.UserID); u.DisplayName != in.Username {
+		t.Fatalf("display name %q", u.DisplayName)
+	}
+}
+
+func TestCreateUserIsSynchronousAndTheEventChangesNothing(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	in := registration()
+	u, err := e.users.CreateUser(ctx, in)
+	must(t, err)
+	if u.Username != in.Username || u.DisplayName != in.DisplayName || u.Role != user.RoleUser {
+		t.Fatalf("CreateUser = %+v", u)
+	}
+	// The profile is edited before the registration event is handled; the
+	// handler must not overwrite it.
+	bio := "set before the event"
+	_, err = e.users.UpdateProfile(ctx, u.ID, user.ProfileUpdate{Bio: &bio})
+	must(t, err)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var n int
+		must(t, e.db.Pools.Login().QueryRow(ctx, `SELECT count(*) FROM users.event_inbox WHERE consumer = 'user.accounts'`).Scan(&n)) //boundarylint:allow test inspects the inbox
+		if n == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("registration event never handled")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	got, err := e.users.Get(ctx, u.ID)
+	must(t, err)
+	if got.Bio != bio {
+		t.Fatalf("bio %q after the event", got.Bio)
+	}
+	// The account logs in: CreateUser made real credentials.
+	if _, err := e.ids.Login(ctx, identity.LoginInput{Login: in.Username, Password: in.Password}, client); err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.users.CreateUser(ctx, in)
+	wantCode(t, err, apperr.Conflict, "email")
+}
+
+func TestGetMany(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	_, _, a := e.register(t)
+	_, _, b := e.register(t)
+	missing := uuid.New()
+	got, err := e.users.GetMany(ctx, []uuid.UUID{a.ID, b.ID, missing, a.ID})
+	must(t, err)
+	if len(got) != 2 || got[a.ID].Username != a.Username || got[b.ID].Username != b.Username {
+		t.Fatalf("GetMany = %+v", got)
+	}
+	empty, err := e.users.GetMany(ctx, nil)
+	must(t, err)
+	if len(empty) != 0 {
+		t.Fatal("GetMany(nil) not empty")
+	}
+	private := true
+	_, err = e.users.UpdateSettings(ctx, b.ID, user.SettingsUpdate{IsPrivate: &private})
+	must(t, err)
+	sm, err := e.users.SettingsMany(ctx, []uuid.UUID{a.ID, b.ID, missing})
+	must(t, err)
+	if len(sm) != 2 || sm[a.ID].IsPrivate || !sm[b.ID].IsPrivate {
+		t.Fatalf("SettingsMany = %+v", sm)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func TestUpdateProfile(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	_, _, u := e.register(t)
+
+	// Any Unicode is stored exactly as given.
+	name := "Zoë 🚀 \u05e9\u05dc\u05d5\u05dd e\u0301"
+	bio := "Line one\nLine two\twith tab — 日本語 " + strings.Repeat("x", 400)
+	got, err := e.users.UpdateProfile(ctx, u.ID, user.ProfileUpdate{DisplayName: &name, Bio: &bio})
+	must(t, err)
+	if got.DisplayName != name || got.Bio != bio {
+		t.Fatalf("profile %+v", got)
+	}
+	// Omitted fields keep their value.
+	avatar := uuid.Must(uuid.NewV7())
+	got, err = e.users.UpdateProfile(ctx, u.ID, user.ProfileUpdate{AvatarMediaID: &avatar})
+	must(t, err)
+	if got.DisplayName != name || got.Bio != bio || got.AvatarMediaID == nil || *got.AvatarMediaID != avatar {
+		t.Fatalf("after avatar update %+v", got)
+	}
+	got, err = e.users.UpdateProfile(ctx, u.ID, user.ProfileUpdate{Bio: ptr("")})
+	must(t, err)
+	if got.Bio != "" || got.DisplayName != name {
+		t.Fatalf("after clearing bio %+v", got)
+	}
+	// Limits: 64 and 500 code points, inclusive.
+	_, err = e.users.UpdateProfile(ctx, u.ID, user.ProfileUpdate{DisplayName: ptr(strings.Repeat("é", 64)), Bio: ptr(strings.Repeat("🙂", 500))})
+	must(t, err)
+
+	bad := []struct {
+		in    user.ProfileUpdate
+		field string
+	}{
+		{user.ProfileUpdate{DisplayName: ptr(strings.Repeat("é", 65))}, "displayName"},
+		{user.ProfileUpdate{DisplayName: ptr("")}, "displayName"},
+		{user.ProfileUpdate{DisplayName: ptr("  \t")}, "displayName"},
+		{user.ProfileUpdate{DisplayName: ptr("two\nlines")}, "displayName"},
+		{user.ProfileUpdate{DisplayName: ptr("bad \xff utf8")}, "displayName"},
+		{user.ProfileUpdate{Bio: ptr(strings.Repeat("a", 501))}, "bio"},
+		{user.ProfileUpdate{Bio: ptr("nul \x00 byte")}, "bio"},
+		{user.ProfileUpdate{Bio: ptr("bell \a")}, "bio"},
+	}
+	for _, c := range bad {
+		_, err := e.users.UpdateProfile(ctx, u.ID, c.in)
+		wantCode(t, err, apperr.BadInput, c.field)
+	}
+	after, err := e.users.Get(ctx, u.ID)
+	must(t, err)
+	if after.DisplayName != strings.Repeat("é", 64) {
+		t.Fatalf("a refused update changed the profile: %+v", after)
+	}
+
+	_, err = e.users.UpdateProfile(ctx, uuid.Nil, user.ProfileUpdate{Bio: ptr("x")})
+	wantCode(t, err, apperr.Unauthenticated)
+	_, err = e.users.UpdateProfile(ctx, uuid.New(), user.ProfileUpdate{Bio: ptr("x")})
+	wantCode(t, err, apperr.NotFound)
+	if n := count(e.topics(t, u.ID), "user.profile.updated"); n != 4 {
+		t.Fatalf("%d user.profile.updated events, want 4", n)
+	}
+}
+
+func count(s []string, v string) int {
+	n := 0
+	for _, x := range s {
+		if x == v {
+			n++
+		}
+	}
+	return n
+}
+
+func TestUpdateSettings(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	_, _, u := e.register(t)
+	st, err := e.users.UpdateSettings(ctx, u.ID, user.SettingsUpdate{IsPrivate: ptr(true), PushNotifications: ptr(false)})
+	must(t, err)
+	if st != (user.Settings{IsPrivate: true, EmailNotifications: true, PushNotifications: false}) {
+		t.Fatalf("settings %+v", st)
+	}
+	st, err = e.users.UpdateSettings(ctx, u.ID, user.SettingsUpdate{EmailNotifications: ptr(false)})
+	must(t, err)
+	if st != (user.Settings{IsPrivate: true, EmailNotifications: false, PushNotifications: false}) {
+		t.Fatalf("settings %+v", st)
+	}
+	st, err = e.users.UpdateSettings(ctx, u.ID, user.SettingsUpdate{})
+	must(t, err)
+	if got, _ := e.users.Settings(ctx, u.ID); got != st {
+		t.Fatalf("Settings %+v, UpdateSettings %+v", got, st)
+	}
+	_, err = e.users.UpdateSettings(ctx, uuid.Nil, user.SettingsUpdate{IsPrivate: ptr(true)})
+	wantCode(t, err, apperr.Unauthenticated)
+	_, err = e.users.UpdateSettings(ctx, uuid.New(), user.SettingsUpdate{IsPrivate: ptr(true)})
+	wantCode(t, err, apperr.NotFound)
+	_, err = e.users.Settings(ctx, uuid.New())
+	wantCode(t, err, apperr.NotFound)
+	if n := count(e.topics(t, u.ID), "user.settings.updated"); n != 2 {
+		t.Fatalf("%d user.settings.updated events, want 2", n)
+	}
+}
+
+func TestRoles(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	admin := e.withRole(t, user.RoleAdmin)
+	mod := e.withRole(t, user.RoleModerator)
+	_, _, plain := e.register(t)
+	_, _, target := e.register(t)
+
+	for _, actor := range []uuid.UUID{plain.ID, mod.ID} {
+		_, err := e.users.AssignRole(ctx, actor, target.ID, user.RoleModerator)
+		wantCode(t, err, apperr.Forbidden)
+		_, err = e.users.Verify(ctx, actor, target.ID)
+		wantCode(t, err, apperr.Forbidden)
+	}
+	_, err := e.users.AssignRole(ctx, uuid.Nil, target.ID, user.RoleModerator)
+	wantCode(t, err, apperr.Unauthenticated)
+	_, err = e.users.AssignRole(ctx, admin.ID, target.ID, user.Role("ROOT"))
+	wantCode(t, err, apperr.BadInput, "role")
+	_, err = e.users.AssignRole(ctx, admin.ID, uuid.New(), user.RoleModerator)
+	wantCode(t, err, apperr.NotFound)
+
+	got, err := e.users.AssignRole(ctx, admin.ID, target.ID, user.RoleModerator)
+	must(t, err)
+	if got.Role != user.RoleModerator {
+		t.Fatalf("role %s", got.Role)
+	}
+	_, err = e.users.AssignRole(ctx, admin.ID, target.ID, user.RoleModerator) // no change, no event
+	must(t, err)
+	got, err = e.users.Verify(ctx, admin.ID, target.ID)
+	must(t, err)
+	if !got.Verified {
+		t.Fatal("not verified")
+	}
+	_, err = e.users.Verify(ctx, admin.ID, uuid.New())
+	wantCode(t, err, apperr.NotFound)
+	topics := e.topics(t, target.ID)
+	if count(topics, "user.role.changed") != 1 || count(topics, "user.verified") != 1 {
+		t.Fatalf("events %v", topics)
+	}
+
+	// Permissions follow the role.
+	for _, c := range []struct {
+		who  uuid.UUID
+		perm user.Permission
+		want bool
+	}{
+		{admin.ID, user.PermAssignRole, true}, {admin.ID, user.PermModerateContent, true},
+		{mod.ID, user.PermBan, true}, {mod.ID, user.PermModerateContent, true}, {mod.ID, user.PermVerify, false},
+		{plain.ID, user.PermBan, false}, {plain.ID, user.PermModerateContent, false}, {uuid.Nil, user.PermBan, false},
+	} {
+		if got, err := e.users.Can(ctx, c.who, c.perm); err != nil || got != c.want {
+			t.Fatalf("Can(%v, %s) = %v, %v", c.who, c.perm, got, err)
+		}
+	}
+	_, err = e.users.GrantRole(ctx, "no_such_user", user.RoleAdmin)
+	wantCode(t, err, apperr.NotFound)
+}
+
+func TestBanFlow(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	admin := e.withRole(t, user.RoleAdmin)
+	mod := e.withRole(t, user.RoleModerator)
+	otherMod := e.withRole(t, user.RoleModerator)
+	_, _, plain := e.register(t)
+	in, tok, victim := e.register(t)
+	second, err := e.ids.Login(ctx, identity.LoginInput{Login: in.Email, Password: in.Password}, client)
+	must(t, err)
+
+	_, err = e.users.Ban(ctx, plain.ID, victim.ID, "spam")
+	wantCode(t, err, apperr.Forbidden)
+	_, err = e.users.Ban(ctx, mod.ID, admin.ID, "coup")
+	wantCode(t, err, apperr.Forbidden)
+	_, err = e.users.Ban(ctx, mod.ID, otherMod.ID, "rivalry")
+	wantCode(t, err, apperr.Forbidden)
+	_, err = e.users.Ban(ctx, mod.ID, mod.ID, "oops")
+	wantCode(t, err, apperr.Forbidden)
+	_, err = e.users.Ban(ctx, mod.ID, victim.ID, "  ")
+	wantCode(t, err, apperr.BadInput, "reason")
+	_, err = e.users.Ban(ctx, mod.ID, victim.ID, strings.Repeat("r", 1001))
+	wantCode(t, err, apperr.BadInput, "reason")
+	_, err = e.users.Ban(ctx, mod.ID, uuid.New(), "ghost")
+	wantCode(t, err, apperr.NotFound)
+
+	got, err := e.users.Ban(ctx, mod.ID, victim.ID, "spam")
+	must(t, err)
+	if !got.Banned {
+		t.Fatal("not banned")
+	}
+	// identity learns it from user.banned: every session dies, logins are refused.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, err1 := e.ids.Authenticate(ctx, tok.AccessToken)
+		_, err2 := e.ids.Authenticate(ctx, second.AccessToken)
+		if apperr.Is(err1, apperr.Unauthenticated) && apperr.Is(err2, apperr.Unauthenticated) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("sessions still live after the ban")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	_, err = e.ids.Login(ctx, identity.LoginInput{Login: in.Username, Password: in.Password}, client)
+	if ae := wantCode(t, err, apperr.Forbidden); !strings.Contains(ae.Message, "suspended") {
+		t.Fatalf("message %q", ae.Message)
+	}
+	_, err = e.ids.Login(ctx, identity.LoginInput{Login: in.Username, Password: "not the password"}, client)
+	wantCode(t, err, apperr.Unauthenticated)
+
+	// Banning again changes nothing and publishes nothing.
+	_, err = e.users.Ban(ctx, admin.ID, victim.ID, "again")
+	must(t, err)
+	if n := count(e.topics(t, victim.ID), "user.banned"); n != 1 {
+		t.Fatalf("%d user.banned events", n)
+	}
+	// A banned moderator loses its powers.
+	_, err = e.users.Ban(ctx, admin.ID, mod.ID, "abuse of power")
+	must(t, err)
+	_, err = e.users.Ban(ctx, mod.ID, plain.ID, "spam")
+	wantCode(t, err, apperr.Forbidden)
+	if !slices.Contains(e.topics(t, victim.ID), "identity.session.revoked") {
+		t.Fatal("no identity.session.revoked for the banned user")
+	}
+}
