@@ -15,11 +15,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/nova-social/nova/internal/events"
+	"github.com/nova-social/nova/internal/identity"
 	"github.com/nova-social/nova/internal/platform/config"
 	"github.com/nova-social/nova/internal/platform/domains"
 	"github.com/nova-social/nova/internal/platform/httpserver"
 	"github.com/nova-social/nova/internal/platform/migrate"
 	"github.com/nova-social/nova/internal/platform/postgres"
+	"github.com/nova-social/nova/internal/user"
 	"github.com/nova-social/nova/migrations"
 )
 
@@ -38,6 +40,9 @@ type App struct {
 	// bus is the event bus: domains publish on it and subscribe to it while
 	// being wired in init; Run starts it and stops it after the HTTP drain.
 	bus *events.Bus
+	// identity and users are the identity and user domains' services.
+	identity *identity.Service
+	users    *user.Service
 }
 
 // New connects to Postgres, checks (or applies) migrations and builds the
@@ -89,6 +94,9 @@ func (a *App) init(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("event bus: %w", err)
 	}
+	if err := a.wireAccounts(ctx); err != nil {
+		return err
+	}
 	// Domain wiring goes here: build each domain's service and let it
 	// subscribe its consumers (svc.Subscribe(a.bus)) before Run starts the bus.
 
@@ -104,6 +112,29 @@ func (a *App) init(ctx context.Context) error {
 		Registry:        a.registry,
 		Ready:           a.ready,
 	})
+	return nil
+}
+
+// wireAccounts builds the identity and user services and subscribes their
+// consumers (user.banned for identity, identity.user.registered for user).
+func (a *App) wireAccounts(ctx context.Context) error {
+	ids, err := identity.New(ctx, a.pools.For(domains.Identity), a.bus, identity.Config{
+		PrivateKeyFile:          a.cfg.JWTPrivateKeyFile,
+		PreviousPublicKeyFile:   a.cfg.JWTPreviousPublicKeyFile,
+		DataDir:                 a.cfg.DataDir,
+		Dev:                     a.cfg.Env == config.Dev,
+		RegisterPerAddrPerHour:  a.cfg.RegisterPerAddrPerHour,
+		LoginPerAddrPerMinute:   a.cfg.LoginPerAddrPerMinute,
+		LoginFailuresPerAccount: a.cfg.LoginFailuresPerAccount,
+		LoginFailureWindow:      a.cfg.LoginFailureWindow,
+	}, a.log)
+	if err != nil {
+		return fmt.Errorf("identity: %w", err)
+	}
+	a.identity = ids
+	a.users = user.New(a.pools.For(domains.User), a.bus, ids, a.log)
+	ids.Subscribe(a.bus)
+	a.users.Subscribe(a.bus)
 	return nil
 }
 
