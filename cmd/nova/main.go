@@ -40,6 +40,7 @@ var commands = map[string]command{
 	"migrate": {summary: "apply, roll back or show database migrations (up|down|status)", run: runMigrate},
 	"events":  {summary: "operate the event bus: dead letters, replay, stats (dlq|replay|stats)", run: runEvents},
 	"version": {summary: "print the version", run: runVersion},
+	"admin":   {summary: "operator tasks: grant-role, create-user", run: runAdmin},
 }
 
 // version is set at build time with -ldflags "-X main.version=…".

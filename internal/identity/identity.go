@@ -3,6 +3,7 @@ package identity
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/rand"
 	"fmt"
 	"log/slog"
 	"time"
@@ -27,6 +28,10 @@ type Config struct {
 	PreviousPublicKeyFile string
 	DataDir               string
 	Dev                   bool
+	// EphemeralKey signs with a throwaway in-memory key instead of the
+	// configured one: for operator commands that create accounts but never
+	// hand out tokens, so they need no access to the signing key.
+	EphemeralKey bool
 
 	// Rate limits; zero takes the documented default.
 	RegisterPerAddrPerHour  int           // default 20
@@ -104,6 +109,12 @@ func New(ctx context.Context, pool *pgxpool.Pool, bus *events.Bus, cfg Config, l
 func signingKey(cfg Config) (ed25519.PrivateKey, error) {
 	const env, flag = "NOVA_JWT_PRIVATE_KEY_FILE", "jwt-private-key-file"
 	switch {
+	case cfg.EphemeralKey:
+		_, k, err := ed25519.GenerateKey(rand.Reader)
+		if err != nil {
+			return nil, fmt.Errorf("ephemeral signing key: %w", err)
+		}
+		return k, nil
 	case cfg.PrivateKeyFile != "":
 		k, err := token.LoadPrivateKey(cfg.PrivateKeyFile)
 		if err != nil {
