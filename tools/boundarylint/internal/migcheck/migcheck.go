@@ -103,7 +103,7 @@ func CheckFile(text string, sc sqlcheck.Scope) []Finding {
 		}
 		for _, p := range sqlcheck.Check(body, sc) {
 			line := 1
-			if p.Offset > 0 {
+			if p.Offset >= 0 {
 				line += strings.Count(body[:skipSpace(body, p.Offset)], "\n")
 			}
 			out = append(out, Finding{Line: line, Msg: p.Msg})

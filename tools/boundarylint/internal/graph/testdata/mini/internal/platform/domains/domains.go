@@ -1,0 +1,8 @@
+package domains
+
+type Domain struct{ Name string }
+
+var (
+	Content = Domain{Name: "content"}
+	Search  = Domain{Name: "search"}
+)
