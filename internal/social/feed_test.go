@@ -1,0 +1,228 @@
+package social
+
+import (
+	"context"
+	"slices"
+	"testing"
+
+	"github.com/google/uuid"
+
+	"github.com/nova-social/nova/internal/content"
+	"github.com/nova-social/nova/internal/events"
+	"github.com/nova-social/nova/internal/platform/apperr"
+	"github.com/nova-social/nova/internal/platform/page"
+)
+
+func TestFeedFanOutAndRemovals(t *testing.T) {
+	e := newEnv(t, Config{})
+	ctx := context.Background()
+	author, f1, f2, stranger := e.user(false), e.user(false), e.user(false), e.user(false)
+	for _, f := range []uuid.UUID{f1, f2} {
+		_, err := e.social.Follow(ctx, f, author)
+		ok(t, err)
+	}
+	_, err := e.social.Feed(ctx, uuid.Nil, page.Request{Size: 10})
+	wantCode(t, err, apperr.Unauthenticated)
+
+	p := e.post(t, author, content.Public)
+	secret := e.post(t, author, content.Followers)
+	own := e.post(t, f1, content.Public)
+	eventually(t, "fan-out", func() bool { return e.feedHas(t, f2, secret.ID) && e.feedHas(t, f1, own.ID) })
+	if got := e.feed(t, f1, 10); !slices.Equal(got, []uuid.UUID{own.ID, secret.ID, p.ID}) {
+		t.Fatalf("f1 feed %v", got)
+	}
+	if got := e.feed(t, author, 10); !slices.Equal(got, []uuid.UUID{secret.ID, p.ID}) {
+		t.Fatalf("author's own feed %v", got)
+	}
+	if got := e.feed(t, stranger, 10); len(got) != 0 {
+		t.Fatalf("stranger's feed %v", got)
+	}
+
+	// The same content.post.created delivered again (a new event id, so the
+	// inbox cannot catch it): still one entry per feed.
+	e.publish(t, events.PostCreated{PostID: p.ID, AuthorID: author, Body: p.Body, Visibility: "PUBLIC", CreatedAt: p.CreatedAt})
+	marker := e.post(t, author, content.Public)
+	eventually(t, "redelivery handled", func() bool { return e.feedHas(t, f2, marker.ID) })
+	for _, u := range []uuid.UUID{author, f1, f2} {
+		if n := count(e.feed(t, u, 10), p.ID); n != 1 {
+			t.Fatalf("post appears %d times in a feed after redelivery", n)
+		}
+		want := 3
+		if u == f1 {
+			want = 4
+		}
+		if n := e.storedEntries(t, u); n != want {
+			t.Fatalf("stored entries %d, want %d", n, want)
+		}
+	}
+
+	ok(t, e.social.Unfollow(ctx, f2, author))
+	if got := e.feed(t, f2, 10); len(got) != 0 {
+		t.Fatalf("feed after unfollow %v", got)
+	}
+
+	ok(t, e.content.DeletePost(ctx, content.Actor{ID: author}, marker.ID))
+	eventually(t, "deletion leaves feeds", func() bool { return !e.feedHas(t, f1, marker.ID) })
+
+	mod := content.Actor{ID: e.user(false), Role: content.RoleModerator}
+	_, err = e.content.ModeratePost(ctx, mod, p.ID, content.Hide)
+	ok(t, err)
+	eventually(t, "hidden post leaves feeds", func() bool { return !e.feedHas(t, f1, p.ID) && !e.feedHas(t, author, p.ID) })
+	_, err = e.content.ModeratePost(ctx, mod, p.ID, content.Restore)
+	ok(t, err)
+	eventually(t, "restored post returns", func() bool { return e.feedHas(t, f1, p.ID) })
+
+	e.publish(t, events.UserBanned{UserID: author, Reason: "spam", By: mod.ID})
+	eventually(t, "banned author leaves feeds", func() bool { return !e.feedHas(t, f1, p.ID) && !e.feedHas(t, f1, secret.ID) })
+	if !e.feedHas(t, f1, own.ID) {
+		t.Fatal("ban removed someone else's post")
+	}
+}
+
+func count(ids []uuid.UUID, id uuid.UUID) int {
+	n := 0
+	for _, x := range ids {
+		if x == id {
+			n++
+		}
+	}
+	return n
+}
+
+func TestFollowBackfills(t *testing.T) {
+	e := newEnv(t, Config{MaxEntriesPerUser: 5})
+	ctx := context.Background()
+	author, reader := e.user(false), e.user(false)
+	var posts []uuid.UUID
+	for range 8 {
+		posts = append([]uuid.UUID{e.post(t, author, content.Public).ID}, posts...)
+	}
+	eventually(t, "author's posts projected", func() bool { return len(e.feed(t, author, 100)) == 8 })
+	_, err := e.social.Follow(ctx, reader, author)
+	ok(t, err)
+	if got := e.feed(t, reader, 3); !slices.Equal(got, posts) {
+		t.Fatalf("back-filled feed %v, want %v", got, posts)
+	}
+	if n := e.storedEntries(t, reader); n != 5 {
+		t.Fatalf("back-fill stored %d entries, want the cap 5", n)
+	}
+}
+
+// TestFeedCapAndDeepPages: feeds keep at most MaxEntriesPerUser rows, and
+// pages past them are served by the read-time query, in order, complete.
+func TestFeedCapAndDeepPages(t *testing.T) {
+	e := newEnv(t, Config{MaxEntriesPerUser: 10})
+	ctx := context.Background()
+	reader := e.user(false)
+	authors := []uuid.UUID{e.user(false), e.user(false), e.user(false)}
+	for _, a := range authors {
+		_, err := e.social.Follow(ctx, reader, a)
+		ok(t, err)
+	}
+	var want []uuid.UUID
+	for i := range 24 {
+		want = append([]uuid.UUID{e.post(t, authors[i%3], content.Public).ID}, want...)
+	}
+	eventually(t, "fan-out", func() bool { return e.feedHas(t, reader, want[0]) })
+	eventually(t, "all fanned out", func() bool { return slices.Equal(e.feed(t, reader, 7), want) })
+	if n := e.storedEntries(t, reader); n > 10 {
+		t.Fatalf("feed keeps %d entries, cap is 10", n)
+	}
+	for _, size := range []int{1, 4, 10, 25} {
+		if got := e.feed(t, reader, size); !slices.Equal(got, want) {
+			t.Fatalf("page size %d: %v, want %v", size, got, want)
+		}
+	}
+	// Unfollowing one author removes their posts from deep pages too.
+	ok(t, e.social.Unfollow(ctx, reader, authors[0]))
+	var rest []uuid.UUID
+	for i, id := range want {
+		if (23-i)%3 != 0 {
+			rest = append(rest, id)
+		}
+	}
+	if got := e.feed(t, reader, 6); !slices.Equal(got, rest) {
+		t.Fatalf("after unfollow: %v, want %v", got, rest)
+	}
+}
+
+// TestBigAuthorsMergedAtReadTime: above the fan-out threshold a post is
+// stored in no feed and merged into followers' feeds when they read.
+func TestBigAuthorsMergedAtReadTime(t *testing.T) {
+	e := newEnv(t, Config{FanoutMaxFollowers: 2})
+	ctx := context.Background()
+	big, small := e.user(false), e.user(false)
+	fans := []uuid.UUID{e.user(false), e.user(false), e.user(false)}
+	for _, f := range fans {
+		_, err := e.social.Follow(ctx, f, big)
+		ok(t, err)
+	}
+	_, err := e.social.Follow(ctx, fans[0], small)
+	ok(t, err)
+	var want []uuid.UUID
+	for i := range 6 {
+		a := big
+		if i%2 == 1 {
+			a = small
+		}
+		want = append([]uuid.UUID{e.post(t, a, content.Followers).ID}, want...)
+	}
+	eventually(t, "feeds settle", func() bool { return slices.Equal(e.feed(t, fans[0], 100), want) })
+	for _, size := range []int{1, 2, 5} {
+		if got := e.feed(t, fans[0], size); !slices.Equal(got, want) {
+			t.Fatalf("page size %d: %v, want %v", size, got, want)
+		}
+	}
+	if n := e.storedEntries(t, fans[1]); n != 0 {
+		t.Fatalf("big author's post fanned out: %d entries", n)
+	}
+	if got := e.feed(t, fans[1], 2); len(got) != 3 {
+		t.Fatalf("merged feed %v", got)
+	}
+	if got := e.feed(t, big, 2); len(got) != 3 {
+		t.Fatalf("big author's own feed %v", got)
+	}
+	ok(t, e.social.Unfollow(ctx, fans[1], big))
+	if got := e.feed(t, fans[1], 10); len(got) != 0 {
+		t.Fatalf("merged posts after unfollow %v", got)
+	}
+}
+
+// TestFeedPaginationWhileNewPostsArrive: cursors are positions, so posts
+// published between page reads neither repeat nor shift later pages.
+func TestFeedPaginationWhileNewPostsArrive(t *testing.T) {
+	e := newEnv(t, Config{})
+	ctx := context.Background()
+	reader := e.user(false)
+	authors := []uuid.UUID{e.user(false), e.user(false)}
+	for _, a := range authors {
+		_, err := e.social.Follow(ctx, reader, a)
+		ok(t, err)
+	}
+	var want []uuid.UUID
+	for i := range 20 {
+		want = append([]uuid.UUID{e.post(t, authors[i%2], content.Public).ID}, want...)
+	}
+	eventually(t, "fan-out", func() bool { return slices.Equal(e.feed(t, reader, 100), want) })
+
+	var got []uuid.UUID
+	req := page.Request{Size: 3}
+	for {
+		pg, err := e.social.Feed(ctx, reader, req)
+		ok(t, err)
+		for _, it := range pg.Items {
+			got = append(got, it.PostID)
+		}
+		for range 2 {
+			e.post(t, authors[0], content.Public)
+		}
+		if !pg.HasNext {
+			break
+		}
+		k := pg.Keys[len(pg.Keys)-1]
+		req.After = &k
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("paged %v\nwant  %v", got, want)
+	}
+}

@@ -1,0 +1,354 @@
+package social
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/nova-social/nova/internal/events"
+	"github.com/nova-social/nova/internal/platform/apperr"
+	"github.com/nova-social/nova/internal/platform/page"
+	"github.com/nova-social/nova/internal/social/internal/store"
+)
+
+// Edge is a user in a followers, following or requests list, with the time
+// the relationship began (the list's sort key).
+type Edge struct {
+	UserID uuid.UUID
+	At     time.Time
+}
+
+// Key is the edge's position in newest-first lists.
+func (e Edge) Key() page.Key { return page.Key{Time: e.At, ID: e.UserID} }
+
+// Follow makes viewer follow target, or request to when target is a private
+// account, and returns the resulting state. Following again changes nothing.
+// BAD_USER_INPUT (field userId) for oneself; FORBIDDEN when either blocks
+// the other; NOT_FOUND for an unknown user.
+func (s *Service) Follow(ctx context.Context, viewer, target uuid.UUID) (FollowState, error) {
+	if err := requireUser(viewer); err != nil {
+		return None, err
+	}
+	if viewer == target {
+		return None, apperr.Invalid("userId", "you cannot follow yourself")
+	}
+	private, err := s.accounts.IsPrivate(ctx, target)
+	if err != nil {
+		return None, err
+	}
+	state := store.StateFollowing
+	if private {
+		state = store.StateRequested
+	}
+	var out string
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		if err := store.LockPair(ctx, tx, viewer, target); err != nil {
+			return err
+		}
+		if err := s.refuseBlocked(ctx, tx, viewer, target); err != nil {
+			return err
+		}
+		at := s.now()
+		created, err := store.InsertRel(ctx, tx, viewer, target, state, at)
+		if err != nil {
+			return err
+		}
+		if !created {
+			out, err = store.RelState(ctx, tx, viewer, target)
+			return err
+		}
+		out = state
+		if state == store.StateFollowing {
+			if err := s.startFollowing(ctx, tx, viewer, target); err != nil {
+				return err
+			}
+		}
+		return s.bus.Publish(ctx, tx, events.FollowCreated{FollowerID: viewer, FolloweeID: target, State: state, At: at})
+	})
+	if err != nil {
+		return None, err
+	}
+	return stateOf(out), nil
+}
+
+// startFollowing counts a new follow and back-fills the follower's feed.
+func (s *Service) startFollowing(ctx context.Context, tx pgx.Tx, follower, followee uuid.UUID) error {
+	if err := store.AddUserStats(ctx, tx, map[uuid.UUID]store.StatDelta{
+		follower: {Following: 1}, followee: {Followers: 1},
+	}); err != nil {
+		return err
+	}
+	if err := store.Backfill(ctx, tx, follower, followee, s.cfg.MaxEntriesPerUser); err != nil {
+		return err
+	}
+	return store.TrimFeed(ctx, tx, follower, s.cfg.MaxEntriesPerUser)
+}
+
+// refuseBlocked is FORBIDDEN when a or b blocks the other.
+func (s *Service) refuseBlocked(ctx context.Context, tx pgx.Tx, a, b uuid.UUID) error {
+	for _, pair := range [][2]uuid.UUID{{b, a}, {a, b}} {
+		blocked, err := store.Blocks(ctx, tx, pair[0], pair[1])
+		if err != nil {
+			return err
+		}
+		if blocked {
+			return apperr.NewForbidden("you cannot follow this user")
+		}
+	}
+	return nil
+}
+
+// Unfollow ends viewer's follow of target, or withdraws a pending request,
+// and removes target's posts from viewer's feed. Idempotent.
+func (s *Service) Unfollow(ctx context.Context, viewer, target uuid.UUID) error {
+	if err := requireUser(viewer); err != nil {
+		return err
+	}
+	if viewer == target {
+		return apperr.Invalid("userId", "you cannot unfollow yourself")
+	}
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		if err := store.LockPair(ctx, tx, viewer, target); err != nil {
+			return err
+		}
+		was, err := store.DeleteRel(ctx, tx, viewer, target, store.StateFollowing, store.StateRequested)
+		if err != nil || was == "" {
+			return err
+		}
+		return s.stopFollowing(ctx, tx, []store.Rel{{FollowerID: viewer, FolloweeID: target, State: was}})
+	})
+}
+
+// stopFollowing uncounts removed relationships, clears the feeds they fed
+// and publishes social.follow.deleted for each.
+func (s *Service) stopFollowing(ctx context.Context, tx pgx.Tx, removed []store.Rel) error {
+	deltas := map[uuid.UUID]store.StatDelta{}
+	evs := make([]events.Event, 0, len(removed))
+	at := s.now()
+	for _, r := range removed {
+		if r.State == store.StateFollowing {
+			d := deltas[r.FollowerID]
+			d.Following--
+			deltas[r.FollowerID] = d
+			d = deltas[r.FolloweeID]
+			d.Followers--
+			deltas[r.FolloweeID] = d
+			if err := store.RemoveAuthorFromFeed(ctx, tx, r.FollowerID, r.FolloweeID); err != nil {
+				return err
+			}
+		}
+		evs = append(evs, events.FollowDeleted{FollowerID: r.FollowerID, FolloweeID: r.FolloweeID, At: at})
+	}
+	if err := store.AddUserStats(ctx, tx, deltas); err != nil {
+		return err
+	}
+	return s.bus.Publish(ctx, tx, evs...)
+}
+
+// ApproveFollowRequest accepts requester's pending request to follow viewer.
+// Approving an accepted follow changes nothing; NOT_FOUND without a request.
+func (s *Service) ApproveFollowRequest(ctx context.Context, viewer, requester uuid.UUID) error {
+	if err := requireUser(viewer); err != nil {
+		return err
+	}
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		if err := store.LockPair(ctx, tx, viewer, requester); err != nil {
+			return err
+		}
+		at := s.now()
+		approved, err := store.Approve(ctx, tx, requester, viewer, at)
+		if err != nil {
+			return err
+		}
+		if !approved {
+			st, err := store.RelState(ctx, tx, requester, viewer)
+			if err != nil {
+				return err
+			}
+			if st == store.StateFollowing {
+				return nil
+			}
+			return apperr.NewNotFound("follow request")
+		}
+		if err := s.startFollowing(ctx, tx, requester, viewer); err != nil {
+			return err
+		}
+		return s.bus.Publish(ctx, tx, events.FollowCreated{FollowerID: requester, FolloweeID: viewer, State: store.StateFollowing, At: at})
+	})
+}
+
+// RejectFollowRequest declines requester's pending request; NOT_FOUND without one.
+func (s *Service) RejectFollowRequest(ctx context.Context, viewer, requester uuid.UUID) error {
+	if err := requireUser(viewer); err != nil {
+		return err
+	}
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		if err := store.LockPair(ctx, tx, viewer, requester); err != nil {
+			return err
+		}
+		was, err := store.DeleteRel(ctx, tx, requester, viewer, store.StateRequested)
+		if err != nil {
+			return err
+		}
+		if was == "" {
+			return apperr.NewNotFound("follow request")
+		}
+		return s.stopFollowing(ctx, tx, []store.Rel{{FollowerID: requester, FolloweeID: viewer, State: was}})
+	})
+}
+
+// Block makes viewer block target: follows both ways end (and leave both
+// feeds), and target can no longer follow, like, share or comment on
+// viewer's content. Blocking again changes nothing.
+func (s *Service) Block(ctx context.Context, viewer, target uuid.UUID) error {
+	if err := requireUser(viewer); err != nil {
+		return err
+	}
+	if viewer == target {
+		return apperr.Invalid("userId", "you cannot block yourself")
+	}
+	if _, err := s.accounts.IsPrivate(ctx, target); err != nil {
+		return err
+	}
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		if err := store.LockPair(ctx, tx, viewer, target); err != nil {
+			return err
+		}
+		at := s.now()
+		created, err := store.InsertBlock(ctx, tx, viewer, target, at)
+		if err != nil || !created {
+			return err
+		}
+		removed, err := store.DeleteBetween(ctx, tx, viewer, target)
+		if err != nil {
+			return err
+		}
+		if err := s.stopFollowing(ctx, tx, removed); err != nil {
+			return err
+		}
+		return s.bus.Publish(ctx, tx, events.BlockCreated{BlockerID: viewer, BlockedID: target, At: at})
+	})
+}
+
+// Unblock lifts viewer's block of target; it restores no follow. Idempotent.
+func (s *Service) Unblock(ctx context.Context, viewer, target uuid.UUID) error {
+	if err := requireUser(viewer); err != nil {
+		return err
+	}
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		if err := store.LockPair(ctx, tx, viewer, target); err != nil {
+			return err
+		}
+		removed, err := store.DeleteBlock(ctx, tx, viewer, target)
+		if err != nil || !removed {
+			return err
+		}
+		return s.bus.Publish(ctx, tx, events.BlockDeleted{BlockerID: viewer, BlockedID: target, At: s.now()})
+	})
+}
+
+// Blocked returns which of ids viewer blocks (for clients hiding them).
+func (s *Service) Blocked(ctx context.Context, viewer uuid.UUID, ids []uuid.UUID) (map[uuid.UUID]bool, error) {
+	if viewer == uuid.Nil {
+		return map[uuid.UUID]bool{}, nil
+	}
+	return store.BlockedByAny(ctx, s.pool, viewer, ids)
+}
+
+// FollowStates returns viewer's state towards each of ids (NONE when
+// anonymous or unrelated): User.viewerFollowState and viewerIsFollowing.
+func (s *Service) FollowStates(ctx context.Context, viewer uuid.UUID, ids []uuid.UUID) (map[uuid.UUID]FollowState, error) {
+	out := make(map[uuid.UUID]FollowState, len(ids))
+	for _, id := range ids {
+		out[id] = None
+	}
+	if viewer == uuid.Nil {
+		return out, nil
+	}
+	m, err := store.States(ctx, s.pool, viewer, ids)
+	if err != nil {
+		return nil, err
+	}
+	for id, st := range m {
+		out[id] = stateOf(st)
+	}
+	return out, nil
+}
+
+func stateOf(st string) FollowState {
+	switch st {
+	case store.StateFollowing:
+		return Following
+	case store.StateRequested:
+		return Requested
+	}
+	return None
+}
+
+// Counts are a user's follow counters.
+type Counts struct {
+	Followers, Following int
+}
+
+// UserCounts returns followerCount and followingCount for each of ids.
+func (s *Service) UserCounts(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]Counts, error) {
+	m, err := store.UserStats(ctx, s.pool, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[uuid.UUID]Counts, len(ids))
+	for _, id := range ids {
+		out[id] = Counts{Followers: m[id][0], Following: m[id][1]}
+	}
+	return out, nil
+}
+
+func edgesPage(req page.Request, rows []store.Edge) page.Page[Edge] {
+	out := make([]Edge, len(rows))
+	for i, r := range rows {
+		out[i] = Edge(r)
+	}
+	return page.Trim(req, out, Edge.Key)
+}
+
+func after(req page.Request) (time.Time, uuid.UUID) {
+	if req.After == nil {
+		return store.MaxTime, uuid.Max
+	}
+	return req.After.Time, req.After.ID
+}
+
+// Followers is User.followers: newest follow first.
+func (s *Service) Followers(ctx context.Context, user uuid.UUID, req page.Request) (page.Page[Edge], error) {
+	at, id := after(req)
+	rows, err := store.Followers(ctx, s.pool, user, store.StateFollowing, at, id, req.Size+1)
+	if err != nil {
+		return page.Page[Edge]{}, err
+	}
+	return edgesPage(req, rows), nil
+}
+
+// Following is User.following: newest follow first.
+func (s *Service) Following(ctx context.Context, user uuid.UUID, req page.Request) (page.Page[Edge], error) {
+	at, id := after(req)
+	rows, err := store.Following(ctx, s.pool, user, at, id, req.Size+1)
+	if err != nil {
+		return page.Page[Edge]{}, err
+	}
+	return edgesPage(req, rows), nil
+}
+
+// FollowRequests lists pending requests to viewer, newest first.
+func (s *Service) FollowRequests(ctx context.Context, viewer uuid.UUID, req page.Request) (page.Page[Edge], error) {
+	if err := requireUser(viewer); err != nil {
+		return page.Page[Edge]{}, err
+	}
+	at, id := after(req)
+	rows, err := store.Followers(ctx, s.pool, viewer, store.StateRequested, at, id, req.Size+1)
+	if err != nil {
+		return page.Page[Edge]{}, err
+	}
+	return edgesPage(req, rows), nil
+}

@@ -1,0 +1,243 @@
+package social
+
+import (
+	"context"
+	"math/rand/v2"
+	"sync"
+	"testing"
+
+	"github.com/google/uuid"
+
+	"github.com/nova-social/nova/internal/content"
+	"github.com/nova-social/nova/internal/platform/apperr"
+	"github.com/nova-social/nova/internal/platform/page"
+)
+
+func TestFollowUnfollow(t *testing.T) {
+	e := newEnv(t, Config{})
+	ctx := context.Background()
+	a, b, c := e.user(false), e.user(false), e.user(false)
+
+	_, err := e.social.Follow(ctx, uuid.Nil, b)
+	wantCode(t, err, apperr.Unauthenticated)
+	_, err = e.social.Follow(ctx, a, a)
+	if ae, _ := apperr.As(err); ae == nil || ae.Code != apperr.BadInput || ae.Field != "userId" {
+		t.Fatalf("follow oneself: %v", err)
+	}
+	_, err = e.social.Follow(ctx, a, uuid.Must(uuid.NewV7()))
+	wantCode(t, err, apperr.NotFound)
+
+	for range 2 {
+		st, err := e.social.Follow(ctx, a, b)
+		ok(t, err)
+		if st != Following {
+			t.Fatalf("follow state %s", st)
+		}
+	}
+	_, err = e.social.Follow(ctx, c, b)
+	ok(t, err)
+	_, err = e.social.Follow(ctx, a, c)
+	ok(t, err)
+	if got := e.counts(t, b); got != (Counts{Followers: 2}) {
+		t.Fatalf("b counts %+v", got)
+	}
+	if got := e.counts(t, a); got != (Counts{Following: 2}) {
+		t.Fatalf("a counts %+v", got)
+	}
+	if e.state(t, a, b) != Following || e.state(t, b, a) != None || e.state(t, uuid.Nil, b) != None {
+		t.Fatal("follow states")
+	}
+	fl, err := e.social.Followers(ctx, b, page.Request{Size: 1})
+	ok(t, err)
+	if len(fl.Items) != 1 || fl.Items[0].UserID != c || !fl.HasNext {
+		t.Fatalf("followers page 1 (newest first): %+v", fl)
+	}
+	fl, err = e.social.Followers(ctx, b, page.Request{Size: 1, After: &fl.Keys[0]})
+	ok(t, err)
+	if len(fl.Items) != 1 || fl.Items[0].UserID != a || fl.HasNext {
+		t.Fatalf("followers page 2: %+v", fl)
+	}
+	fg, err := e.social.Following(ctx, a, page.Request{Size: 10})
+	ok(t, err)
+	if len(fg.Items) != 2 || fg.Items[0].UserID != c || fg.Items[1].UserID != b {
+		t.Fatalf("following %+v", fg.Items)
+	}
+
+	for range 2 {
+		ok(t, e.social.Unfollow(ctx, a, b))
+	}
+	if got := e.counts(t, b); got != (Counts{Followers: 1}) {
+		t.Fatalf("b counts after unfollow %+v", got)
+	}
+	if e.state(t, a, b) != None {
+		t.Fatal("still following after unfollow")
+	}
+}
+
+func TestPrivateAccountRequests(t *testing.T) {
+	e := newEnv(t, Config{})
+	ctx := context.Background()
+	owner, fan, other := e.user(true), e.user(false), e.user(false)
+	secret := e.post(t, owner, content.Followers)
+
+	st, err := e.social.Follow(ctx, fan, owner)
+	ok(t, err)
+	if st != Requested || e.state(t, fan, owner) != Requested {
+		t.Fatalf("follow of a private account: %s", st)
+	}
+	st, err = e.social.Follow(ctx, fan, owner)
+	ok(t, err)
+	if st != Requested {
+		t.Fatalf("second follow: %s", st)
+	}
+	_, err = e.social.Follow(ctx, other, owner)
+	ok(t, err)
+	if got := e.counts(t, owner); got.Followers != 0 {
+		t.Fatalf("a request counted as follower: %+v", got)
+	}
+	reqs, err := e.social.FollowRequests(ctx, owner, page.Request{Size: 10})
+	ok(t, err)
+	if len(reqs.Items) != 2 || reqs.Items[0].UserID != other || reqs.Items[1].UserID != fan {
+		t.Fatalf("requests newest first: %+v", reqs.Items)
+	}
+	_, err = e.social.FollowRequests(ctx, uuid.Nil, page.Request{Size: 10})
+	wantCode(t, err, apperr.Unauthenticated)
+	if _, err := e.content.Post(ctx, fan, secret.ID); err == nil {
+		t.Fatal("FOLLOWERS post visible to a requester")
+	}
+
+	ok(t, e.social.ApproveFollowRequest(ctx, owner, fan))
+	ok(t, e.social.ApproveFollowRequest(ctx, owner, fan))
+	wantCode(t, e.social.ApproveFollowRequest(ctx, owner, e.user(false)), apperr.NotFound)
+	if e.state(t, fan, owner) != Following || e.counts(t, owner).Followers != 1 {
+		t.Fatal("approval did not make a follower")
+	}
+	eventually(t, "content learns the approval", func() bool {
+		_, err := e.content.Post(ctx, fan, secret.ID)
+		return err == nil
+	})
+	if !e.feedHas(t, fan, secret.ID) {
+		t.Fatal("approval did not back-fill the feed")
+	}
+
+	ok(t, e.social.RejectFollowRequest(ctx, owner, other))
+	wantCode(t, e.social.RejectFollowRequest(ctx, owner, other), apperr.NotFound)
+	if e.state(t, other, owner) != None {
+		t.Fatal("rejected request still pending")
+	}
+	reqs, err = e.social.FollowRequests(ctx, owner, page.Request{Size: 10})
+	ok(t, err)
+	if len(reqs.Items) != 0 {
+		t.Fatalf("requests after handling: %+v", reqs.Items)
+	}
+}
+
+func TestBlocks(t *testing.T) {
+	e := newEnv(t, Config{})
+	ctx := context.Background()
+	a, b := e.user(false), e.user(false)
+	_, err := e.social.Follow(ctx, a, b)
+	ok(t, err)
+	_, err = e.social.Follow(ctx, b, a)
+	ok(t, err)
+	pa := e.post(t, a, content.Public)
+	pb := e.post(t, b, content.Public)
+	eventually(t, "fan-out", func() bool { return e.feedHas(t, a, pb.ID) && e.feedHas(t, b, pa.ID) })
+
+	wantCode(t, e.social.Block(ctx, a, a), apperr.BadInput)
+	ok(t, e.social.Block(ctx, a, b))
+	ok(t, e.social.Block(ctx, a, b))
+	if e.state(t, a, b) != None || e.state(t, b, a) != None {
+		t.Fatal("block kept a follow")
+	}
+	if e.counts(t, a) != (Counts{}) || e.counts(t, b) != (Counts{}) {
+		t.Fatalf("counts after block: %+v %+v", e.counts(t, a), e.counts(t, b))
+	}
+	if e.feedHas(t, a, pb.ID) || e.feedHas(t, b, pa.ID) {
+		t.Fatal("blocked user's posts still in the feed")
+	}
+	_, err = e.social.Follow(ctx, b, a)
+	wantCode(t, err, apperr.Forbidden)
+	_, err = e.social.Follow(ctx, a, b)
+	wantCode(t, err, apperr.Forbidden)
+	// Social refuses at once, even before content's projection knows.
+	wantCode(t, e.social.LikePost(ctx, b, pa.ID), apperr.Forbidden)
+	_, err = e.social.SharePost(ctx, b, pa.ID, nil)
+	wantCode(t, err, apperr.Forbidden)
+	eventually(t, "content learns the block", func() bool {
+		_, err := e.content.Post(ctx, b, pa.ID)
+		return apperr.Is(err, apperr.NotFound)
+	})
+	_, err = e.content.CreateComment(ctx, b, content.CreateCommentInput{PostID: pa.ID, Body: "hey"})
+	wantCode(t, err, apperr.Forbidden)
+	// The blocker may still like the blocked user's post.
+	ok(t, e.social.LikePost(ctx, a, pb.ID))
+
+	ok(t, e.social.Unblock(ctx, a, b))
+	ok(t, e.social.Unblock(ctx, a, b))
+	if e.state(t, b, a) != None {
+		t.Fatal("unblock restored a follow")
+	}
+	_, err = e.social.Follow(ctx, b, a)
+	ok(t, err)
+	eventually(t, "content learns the unblock", func() bool {
+		_, err := e.content.Post(ctx, b, pa.ID)
+		return err == nil
+	})
+}
+
+// TestFollowRacesConverge: concurrent follows and unfollows of one pair, in
+// both directions, end in a state that the counters, the lists and
+// content's projection all agree on.
+func TestFollowRacesConverge(t *testing.T) {
+	e := newEnv(t, Config{})
+	ctx := context.Background()
+	a, b := e.user(false), e.user(false)
+	secretA := e.post(t, a, content.Followers)
+	secretB := e.post(t, b, content.Followers)
+	var wg sync.WaitGroup
+	for i := range 40 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			from, to := a, b
+			if i%2 == 1 {
+				from, to = b, a
+			}
+			var err error
+			if rand.IntN(2) == 0 {
+				_, err = e.social.Follow(ctx, from, to)
+			} else {
+				err = e.social.Unfollow(ctx, from, to)
+			}
+			if err != nil {
+				t.Errorf("race op: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	check := func(follower, followee, secret uuid.UUID) {
+		following := e.state(t, follower, followee) == Following
+		n := 0
+		if following {
+			n = 1
+		}
+		if e.counts(t, followee).Followers != n || e.counts(t, follower).Following != n {
+			t.Fatalf("counts disagree with state %v: %+v %+v", following, e.counts(t, followee), e.counts(t, follower))
+		}
+		fl, err := e.social.Followers(ctx, followee, page.Request{Size: 10})
+		ok(t, err)
+		if len(fl.Items) != n {
+			t.Fatalf("followers list disagrees with state %v: %+v", following, fl.Items)
+		}
+		eventually(t, "content projection converges", func() bool {
+			_, err := e.content.Post(ctx, follower, secret)
+			return (err == nil) == following
+		})
+		if e.feedHas(t, follower, secret) != following {
+			t.Fatalf("feed disagrees with state %v", following)
+		}
+	}
+	check(a, b, secretB.ID)
+	check(b, a, secretA.ID)
+}

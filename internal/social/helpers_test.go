@@ -1,0 +1,183 @@
+package social
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/nova-social/nova/internal/content"
+	"github.com/nova-social/nova/internal/events"
+	"github.com/nova-social/nova/internal/platform/apperr"
+	"github.com/nova-social/nova/internal/platform/domains"
+	"github.com/nova-social/nova/internal/platform/page"
+	"github.com/nova-social/nova/internal/platform/pgtest"
+)
+
+// accounts stands in for the user domain's answers (existence and privacy);
+// everything social and content store is in the real test database.
+type accounts struct {
+	mu      sync.Mutex
+	private map[uuid.UUID]bool
+}
+
+func (a *accounts) IsPrivate(_ context.Context, id uuid.UUID) (bool, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	p, ok := a.private[id]
+	if !ok {
+		return false, apperr.NewNotFound("user")
+	}
+	return p, nil
+}
+
+// env is a migrated database, a running bus, and content and social
+// subscribed to it, as in the composition root.
+type env struct {
+	db      *pgtest.DB
+	bus     *events.Bus
+	content *content.Service
+	social  *Service
+	acc     *accounts
+}
+
+func newEnv(t testing.TB, cfg Config) *env {
+	t.Helper()
+	db := pgtest.New(t)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	bus, err := events.NewBus(db.Pools.For(domains.Events), log, nil, events.Options{
+		MaxAttempts: 5, Workers: 8, RetryBase: 20 * time.Millisecond, RetryMax: 100 * time.Millisecond,
+		FetchPollInterval: 20 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatalf("NewBus: %v", err)
+	}
+	e := &env{db: db, bus: bus, acc: &accounts{private: map[uuid.UUID]bool{}}}
+	e.content = content.New(db.Pools.For(domains.Content), bus, content.Options{Log: log})
+	cfg.Log = log
+	e.social = New(db.Pools.For(domains.Social), bus, e.content, e.acc, cfg)
+	e.content.Subscribe(bus)
+	e.social.Subscribe(bus)
+	if err := bus.Start(context.Background()); err != nil {
+		t.Fatalf("bus start: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = bus.Stop(ctx)
+	})
+	return e
+}
+
+// user registers a user (private or not) with the stand-in user domain.
+func (e *env) user(private bool) uuid.UUID {
+	id := uuid.Must(uuid.NewV7())
+	e.acc.mu.Lock()
+	e.acc.private[id] = private
+	e.acc.mu.Unlock()
+	return id
+}
+
+func (e *env) post(t testing.TB, author uuid.UUID, vis content.Visibility) content.Post {
+	t.Helper()
+	p, err := e.content.CreatePost(context.Background(), author, content.CreatePostInput{Body: "post", Visibility: vis})
+	if err != nil {
+		t.Fatalf("create post: %v", err)
+	}
+	return p
+}
+
+// feed reads viewer's whole feed, page by page.
+func (e *env) feed(t testing.TB, viewer uuid.UUID, size int) []uuid.UUID {
+	t.Helper()
+	var ids []uuid.UUID
+	req := page.Request{Size: size}
+	for {
+		pg, err := e.social.Feed(context.Background(), viewer, req)
+		if err != nil {
+			t.Fatalf("feed: %v", err)
+		}
+		for _, it := range pg.Items {
+			ids = append(ids, it.PostID)
+		}
+		if !pg.HasNext {
+			return ids
+		}
+		k := pg.Keys[len(pg.Keys)-1]
+		req.After = &k
+	}
+}
+
+func (e *env) feedHas(t testing.TB, viewer, post uuid.UUID) bool {
+	for _, id := range e.feed(t, viewer, 100) {
+		if id == post {
+			return true
+		}
+	}
+	return false
+}
+
+// storedEntries counts viewer's materialised feed rows.
+func (e *env) storedEntries(t testing.TB, viewer uuid.UUID) int {
+	t.Helper()
+	var n int
+	if err := e.social.pool.QueryRow(context.Background(), `SELECT count(*) FROM social.feeds WHERE user_id = $1`, viewer).Scan(&n); err != nil {
+		t.Fatalf("count feed rows: %v", err)
+	}
+	return n
+}
+
+// publish commits evs from the content pool, as content would.
+func (e *env) publish(t testing.TB, evs ...events.Event) {
+	t.Helper()
+	err := pgx.BeginFunc(context.Background(), e.db.Pools.For(domains.Content), func(tx pgx.Tx) error {
+		return e.bus.Publish(context.Background(), tx, evs...)
+	})
+	if err != nil {
+		t.Fatalf("publish: %v", err)
+	}
+}
+
+func eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting until %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func wantCode(t testing.TB, err error, code apperr.Code) {
+	t.Helper()
+	if !apperr.Is(err, code) {
+		t.Fatalf("got error %v, want code %s", err, code)
+	}
+}
+
+func ok(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("unexpected error: %v", err)
+	}
+}
+
+func (e *env) counts(t testing.TB, id uuid.UUID) Counts {
+	t.Helper()
+	m, err := e.social.UserCounts(context.Background(), []uuid.UUID{id})
+	ok(t, err)
+	return m[id]
+}
+
+func (e *env) state(t testing.TB, viewer, id uuid.UUID) FollowState {
+	t.Helper()
+	m, err := e.social.FollowStates(context.Background(), viewer, []uuid.UUID{id})
+	ok(t, err)
+	return m[id]
+}

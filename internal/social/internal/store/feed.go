@@ -1,0 +1,279 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+)
+
+// PostProjection is what social keeps of a content post.
+type PostProjection struct {
+	PostID    uuid.UUID
+	AuthorID  uuid.UUID
+	CreatedAt time.Time
+	FannedOut bool
+}
+
+// InsertPost adds a post to the projection; it reports false when the post
+// is already known (a redelivery, or a tombstone of a deletion that arrived
+// first), in which case nothing must be fanned out.
+func InsertPost(ctx context.Context, db DB, p PostProjection) (bool, error) {
+	tag, err := db.Exec(ctx, `INSERT INTO social.posts (post_id, author_id, created_at, fanned_out)
+		VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`, p.PostID, p.AuthorID, p.CreatedAt, p.FannedOut)
+	if err != nil {
+		return false, fmt.Errorf("project post: %w", err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// TombstonePost marks a post deleted, inserting a tombstone if its creation
+// has not arrived yet.
+func TombstonePost(ctx context.Context, db DB, post, author uuid.UUID) error {
+	_, err := db.Exec(ctx, `INSERT INTO social.posts (post_id, author_id, created_at, fanned_out, deleted)
+		VALUES ($1, $2, '-infinity', false, true)
+		ON CONFLICT (post_id) DO UPDATE SET deleted = true`, post, author)
+	if err != nil {
+		return fmt.Errorf("tombstone post: %w", err)
+	}
+	return nil
+}
+
+// SetHidden applies a moderation event that occurred at at, unless a newer
+// one was applied; it returns the post when the hidden flag changed.
+func SetHidden(ctx context.Context, db DB, post uuid.UUID, hidden bool, at time.Time) (PostProjection, bool, error) {
+	var p PostProjection
+	err := db.QueryRow(ctx, `UPDATE social.posts SET hidden = $2, moderated_at = $3
+		WHERE post_id = $1 AND NOT deleted AND hidden <> $2 AND (moderated_at IS NULL OR moderated_at <= $3)
+		RETURNING post_id, author_id, created_at, fanned_out`, post, hidden, at).Scan(&p.PostID, &p.AuthorID, &p.CreatedAt, &p.FannedOut)
+	if err == pgx.ErrNoRows {
+		return p, false, nil
+	}
+	if err != nil {
+		return p, false, fmt.Errorf("moderate projected post: %w", err)
+	}
+	return p, true, nil
+}
+
+// Ban records a banned user and tombstones their posts.
+func Ban(ctx context.Context, db DB, user uuid.UUID, at time.Time) error {
+	if _, err := db.Exec(ctx, `INSERT INTO social.banned_users (user_id, banned_at) VALUES ($1, $2) ON CONFLICT DO NOTHING`, user, at); err != nil {
+		return fmt.Errorf("record ban: %w", err)
+	}
+	if _, err := db.Exec(ctx, `UPDATE social.posts SET deleted = true WHERE author_id = $1`, user); err != nil {
+		return fmt.Errorf("tombstone banned posts: %w", err)
+	}
+	return nil
+}
+
+// IsBanned reports whether user is banned.
+func IsBanned(ctx context.Context, db DB, user uuid.UUID) (bool, error) {
+	var ok bool
+	if err := db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM social.banned_users WHERE user_id = $1)`, user).Scan(&ok); err != nil {
+		return false, fmt.Errorf("ban lookup: %w", err)
+	}
+	return ok, nil
+}
+
+// FanOut inserts post into the feeds of its author and every follower of the
+// author, in one set-based statement, and counts the new entries per feed.
+// Feed rows are locked in user id order, so concurrent fan-outs to
+// overlapping audiences cannot deadlock. A feed whose horizon is at or after
+// the post (it would be served by the read-time query) gets no entry.
+func FanOut(ctx context.Context, db DB, p PostProjection) error {
+	_, err := db.Exec(ctx, `WITH targets AS (
+			SELECT r.follower_id AS user_id FROM social.relationships r
+			WHERE r.followee_id = $2 AND r.state = 'FOLLOWING'
+			UNION ALL SELECT $2::uuid
+		), ins AS (
+			INSERT INTO social.feeds (user_id, post_id, author_id, created_at)
+			SELECT t.user_id, $1, $2, $3 FROM targets t
+			WHERE NOT EXISTS (SELECT 1 FROM social.feed_state fs WHERE fs.user_id = t.user_id AND (fs.horizon_at, fs.horizon_id) >= ($3, $1))
+			ON CONFLICT DO NOTHING
+			RETURNING user_id
+		)
+		INSERT INTO social.feed_state AS s (user_id, entries)
+		SELECT user_id, 1 FROM ins ORDER BY user_id
+		ON CONFLICT (user_id) DO UPDATE SET entries = s.entries + 1`, p.PostID, p.AuthorID, p.CreatedAt)
+	if err != nil {
+		return fmt.Errorf("fan out: %w", err)
+	}
+	return nil
+}
+
+// trimTail deletes the oldest entries of each feed in "over" (user_id,
+// excess) and moves the feed's horizon to the newest entry removed.
+const trimTail = `, victims AS (
+		SELECT v.user_id, v.post_id FROM over o CROSS JOIN LATERAL (
+			SELECT f.user_id, f.post_id FROM social.feeds f WHERE f.user_id = o.user_id
+			ORDER BY f.created_at, f.post_id LIMIT o.excess) v
+	), del AS (
+		DELETE FROM social.feeds f USING victims v WHERE f.user_id = v.user_id AND f.post_id = v.post_id
+		RETURNING f.user_id, f.created_at, f.post_id
+	), newest AS (
+		SELECT DISTINCT ON (user_id) user_id, created_at, post_id, count(*) OVER (PARTITION BY user_id) AS n
+		FROM del ORDER BY user_id, created_at DESC, post_id DESC
+	)
+	UPDATE social.feed_state s SET entries = greatest(s.entries - n.n, 0),
+		horizon_at = CASE WHEN (n.created_at, n.post_id) > (s.horizon_at, s.horizon_id) THEN n.created_at ELSE s.horizon_at END,
+		horizon_id = CASE WHEN (n.created_at, n.post_id) > (s.horizon_at, s.horizon_id) THEN n.post_id ELSE s.horizon_id END
+	FROM newest n WHERE s.user_id = n.user_id`
+
+// TrimAudience keeps at most max entries in the feeds of author and their
+// followers (the feeds a fan-out of author's post touched).
+func TrimAudience(ctx context.Context, db DB, author uuid.UUID, max int) error {
+	_, err := db.Exec(ctx, `WITH over AS (
+			SELECT s.user_id, s.entries - $2 AS excess FROM social.feed_state s
+			WHERE s.entries > $2 AND s.user_id IN (
+				SELECT r.follower_id FROM social.relationships r WHERE r.followee_id = $1 AND r.state = 'FOLLOWING'
+				UNION ALL SELECT $1::uuid)
+		)`+trimTail, author, max)
+	if err != nil {
+		return fmt.Errorf("trim feeds: %w", err)
+	}
+	return nil
+}
+
+// TrimFeed keeps at most max entries in user's feed.
+func TrimFeed(ctx context.Context, db DB, user uuid.UUID, max int) error {
+	_, err := db.Exec(ctx, `WITH over AS (
+			SELECT s.user_id, s.entries - $2 AS excess FROM social.feed_state s WHERE s.user_id = $1 AND s.entries > $2
+		)`+trimTail, user, max)
+	if err != nil {
+		return fmt.Errorf("trim feed: %w", err)
+	}
+	return nil
+}
+
+// Backfill copies author's latest fanned-out posts (at most max, newer than
+// the feed's horizon) into user's feed. When author has more such posts than
+// max, the horizon moves up to the oldest one copied, so deeper pages are
+// served by the read-time query and miss nothing.
+func Backfill(ctx context.Context, db DB, user, author uuid.UUID, max int) error {
+	if _, err := db.Exec(ctx, `INSERT INTO social.feed_state (user_id) VALUES ($1) ON CONFLICT DO NOTHING`, user); err != nil {
+		return fmt.Errorf("feed state: %w", err)
+	}
+	_, err := db.Exec(ctx, `WITH st AS (
+			SELECT horizon_at, horizon_id FROM social.feed_state WHERE user_id = $1
+		), src AS (
+			SELECT p.post_id, p.created_at FROM social.posts p, st
+			WHERE p.author_id = $2 AND p.fanned_out AND NOT p.deleted AND NOT p.hidden
+			  AND (p.created_at, p.post_id) > (st.horizon_at, st.horizon_id)
+			ORDER BY p.created_at DESC, p.post_id DESC LIMIT $3 + 1
+		), pick AS (
+			SELECT post_id, created_at, row_number() OVER (ORDER BY created_at DESC, post_id DESC) AS rn FROM src
+		), ins AS (
+			INSERT INTO social.feeds (user_id, post_id, author_id, created_at)
+			SELECT $1, post_id, $2, created_at FROM pick WHERE rn <= $3
+			ON CONFLICT DO NOTHING RETURNING post_id
+		), cut AS (
+			SELECT created_at, post_id FROM pick WHERE rn = $3 AND EXISTS (SELECT 1 FROM pick WHERE rn > $3)
+		)
+		UPDATE social.feed_state s SET entries = s.entries + (SELECT count(*) FROM ins),
+			horizon_at = coalesce((SELECT created_at FROM cut), s.horizon_at),
+			horizon_id = coalesce((SELECT post_id FROM cut), s.horizon_id)
+		WHERE s.user_id = $1`, user, author, max)
+	if err != nil {
+		return fmt.Errorf("back-fill feed: %w", err)
+	}
+	return nil
+}
+
+// RemoveAuthorFromFeed deletes author's posts from user's feed.
+func RemoveAuthorFromFeed(ctx context.Context, db DB, user, author uuid.UUID) error {
+	_, err := db.Exec(ctx, `WITH del AS (
+			DELETE FROM social.feeds WHERE user_id = $1 AND author_id = $2 RETURNING user_id
+		)
+		UPDATE social.feed_state s SET entries = greatest(s.entries - (SELECT count(*) FROM del), 0) WHERE s.user_id = $1`, user, author)
+	if err != nil {
+		return fmt.Errorf("remove author from feed: %w", err)
+	}
+	return nil
+}
+
+// RemovePostFromFeeds deletes post from every feed.
+func RemovePostFromFeeds(ctx context.Context, db DB, post uuid.UUID) error {
+	_, err := db.Exec(ctx, `WITH del AS (
+			DELETE FROM social.feeds WHERE post_id = $1 RETURNING user_id
+		)
+		UPDATE social.feed_state s SET entries = greatest(s.entries - 1, 0) FROM del WHERE s.user_id = del.user_id`, post)
+	if err != nil {
+		return fmt.Errorf("remove post from feeds: %w", err)
+	}
+	return nil
+}
+
+// RemoveAuthorFromAllFeeds deletes every feed entry of author's posts.
+func RemoveAuthorFromAllFeeds(ctx context.Context, db DB, author uuid.UUID) error {
+	_, err := db.Exec(ctx, `WITH del AS (
+			DELETE FROM social.feeds WHERE author_id = $1 RETURNING user_id
+		), n AS (SELECT user_id, count(*) AS n FROM del GROUP BY user_id)
+		UPDATE social.feed_state s SET entries = greatest(s.entries - n.n, 0) FROM n WHERE s.user_id = n.user_id`, author)
+	if err != nil {
+		return fmt.Errorf("remove author from feeds: %w", err)
+	}
+	return nil
+}
+
+// DeletePostInteractions removes likes, shares and counters of a deleted post.
+func DeletePostInteractions(ctx context.Context, db DB, post uuid.UUID) error {
+	for _, q := range []string{
+		`DELETE FROM social.likes WHERE post_id = $1`,
+		`DELETE FROM social.shares WHERE post_id = $1`,
+		`DELETE FROM social.post_stats WHERE post_id = $1`,
+	} {
+		if _, err := db.Exec(ctx, q, post); err != nil {
+			return fmt.Errorf("delete interactions: %w", err)
+		}
+	}
+	return nil
+}
+
+// Feed reads one page of user's home feed, newest first, strictly after
+// (afterAt, afterID), in one statement merging three disjoint sources:
+//   - stored entries newer than the feed's horizon;
+//   - posts never fanned out (authors above the fan-out threshold) by the
+//     user or authors the user follows, merged at read time;
+//   - at or below the horizon (trimmed or partly back-filled feeds), fanned
+//     out posts of the user and followed authors, queried at read time.
+func Feed(ctx context.Context, db DB, user uuid.UUID, afterAt time.Time, afterID uuid.UUID, limit int) ([]FeedItem, error) {
+	rows, err := db.Query(ctx, `WITH hz AS (
+			SELECT coalesce((SELECT horizon_at FROM social.feed_state WHERE user_id = $1), '-infinity') AS at,
+			       coalesce((SELECT horizon_id FROM social.feed_state WHERE user_id = $1), '00000000-0000-0000-0000-000000000000'::uuid) AS id
+		), stored AS (
+			SELECT f.post_id, f.author_id, f.created_at FROM social.feeds f, hz
+			WHERE f.user_id = $1 AND (f.created_at, f.post_id) < ($2, $3) AND (f.created_at, f.post_id) > (hz.at, hz.id)
+			ORDER BY f.created_at DESC, f.post_id DESC LIMIT $4
+		), merged AS (
+			SELECT p.post_id, p.author_id, p.created_at FROM social.posts p
+			WHERE NOT p.fanned_out AND NOT p.deleted AND NOT p.hidden AND (p.created_at, p.post_id) < ($2, $3)
+			  AND (p.author_id = $1 OR EXISTS (SELECT 1 FROM social.relationships r
+			       WHERE r.follower_id = $1 AND r.followee_id = p.author_id AND r.state = 'FOLLOWING'))
+			ORDER BY p.created_at DESC, p.post_id DESC LIMIT $4
+		), deep AS (
+			SELECT d.post_id, d.author_id, d.created_at FROM hz CROSS JOIN LATERAL (
+				SELECT p.post_id, p.author_id, p.created_at FROM social.posts p
+				WHERE p.fanned_out AND NOT p.deleted AND NOT p.hidden
+				  AND (p.created_at, p.post_id) < ($2, $3) AND (p.created_at, p.post_id) <= (hz.at, hz.id)
+				  AND (p.author_id = $1 OR p.author_id IN (SELECT r.followee_id FROM social.relationships r
+				       WHERE r.follower_id = $1 AND r.state = 'FOLLOWING'))
+				ORDER BY p.created_at DESC, p.post_id DESC LIMIT $4) d
+			WHERE hz.at > '-infinity'
+		)
+		SELECT post_id, author_id, created_at FROM (
+			SELECT * FROM stored UNION ALL SELECT * FROM merged UNION ALL SELECT * FROM deep
+		) x ORDER BY created_at DESC, post_id DESC LIMIT $4`, user, afterAt, afterID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("feed: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (FeedItem, error) {
+		var it FeedItem
+		return it, r.Scan(&it.PostID, &it.AuthorID, &it.CreatedAt)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("feed: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,207 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+)
+
+// RelState returns the state of follower → followee, "" when none.
+func RelState(ctx context.Context, db DB, follower, followee uuid.UUID) (string, error) {
+	var st string
+	err := db.QueryRow(ctx, `SELECT state FROM social.relationships WHERE follower_id = $1 AND followee_id = $2`, follower, followee).Scan(&st)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("relationship: %w", err)
+	}
+	return st, nil
+}
+
+// InsertRel creates follower → followee in state unless it exists; it
+// reports whether it created it.
+func InsertRel(ctx context.Context, db DB, follower, followee uuid.UUID, state string, at time.Time) (bool, error) {
+	tag, err := db.Exec(ctx, `INSERT INTO social.relationships (follower_id, followee_id, state, created_at)
+		VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`, follower, followee, state, at)
+	if err != nil {
+		return false, fmt.Errorf("insert relationship: %w", err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// DeleteRel removes follower → followee if its state is one of states and
+// returns the state it had ("" when nothing was removed).
+func DeleteRel(ctx context.Context, db DB, follower, followee uuid.UUID, states ...string) (string, error) {
+	var st string
+	err := db.QueryRow(ctx, `DELETE FROM social.relationships WHERE follower_id = $1 AND followee_id = $2 AND state = ANY($3)
+		RETURNING state`, follower, followee, states).Scan(&st)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("delete relationship: %w", err)
+	}
+	return st, nil
+}
+
+// Approve turns a pending request into a follow begun at at; it reports
+// whether there was a request.
+func Approve(ctx context.Context, db DB, follower, followee uuid.UUID, at time.Time) (bool, error) {
+	tag, err := db.Exec(ctx, `UPDATE social.relationships SET state = 'FOLLOWING', created_at = $3
+		WHERE follower_id = $1 AND followee_id = $2 AND state = 'REQUESTED'`, follower, followee, at)
+	if err != nil {
+		return false, fmt.Errorf("approve request: %w", err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// DeleteBetween removes every relationship between a and b, both ways, and
+// returns what it removed.
+func DeleteBetween(ctx context.Context, db DB, a, b uuid.UUID) ([]Rel, error) {
+	rows, err := db.Query(ctx, `DELETE FROM social.relationships
+		WHERE (follower_id = $1 AND followee_id = $2) OR (follower_id = $2 AND followee_id = $1)
+		RETURNING follower_id, followee_id, state`, a, b)
+	if err != nil {
+		return nil, fmt.Errorf("delete relationships: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Rel, error) {
+		var x Rel
+		return x, r.Scan(&x.FollowerID, &x.FolloweeID, &x.State)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("delete relationships: %w", err)
+	}
+	return out, nil
+}
+
+// Followers lists user's followers (state FOLLOWING) or, with state
+// REQUESTED, pending requests to user; newest first after the position.
+func Followers(ctx context.Context, db DB, user uuid.UUID, state string, afterAt time.Time, afterID uuid.UUID, limit int) ([]Edge, error) {
+	rows, err := db.Query(ctx, `SELECT follower_id, created_at FROM social.relationships
+		WHERE followee_id = $1 AND state = $2 AND (created_at, follower_id) < ($3, $4)
+		ORDER BY created_at DESC, follower_id DESC LIMIT $5`, user, state, afterAt, afterID, limit)
+	return scanEdges(rows, err, "followers")
+}
+
+// Following lists whom user follows, newest follow first after the position.
+func Following(ctx context.Context, db DB, user uuid.UUID, afterAt time.Time, afterID uuid.UUID, limit int) ([]Edge, error) {
+	rows, err := db.Query(ctx, `SELECT followee_id, created_at FROM social.relationships
+		WHERE follower_id = $1 AND state = 'FOLLOWING' AND (created_at, followee_id) < ($2, $3)
+		ORDER BY created_at DESC, followee_id DESC LIMIT $4`, user, afterAt, afterID, limit)
+	return scanEdges(rows, err, "following")
+}
+
+// States returns viewer's relationship state towards each of ids that has one.
+func States(ctx context.Context, db DB, viewer uuid.UUID, ids []uuid.UUID) (map[uuid.UUID]string, error) {
+	rows, err := db.Query(ctx, `SELECT followee_id, state FROM social.relationships WHERE follower_id = $1 AND followee_id = ANY($2)`, viewer, ids)
+	if err != nil {
+		return nil, fmt.Errorf("follow states: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[uuid.UUID]string, len(ids))
+	for rows.Next() {
+		var id uuid.UUID
+		var st string
+		if err := rows.Scan(&id, &st); err != nil {
+			return nil, fmt.Errorf("follow states: %w", err)
+		}
+		out[id] = st
+	}
+	return out, rows.Err()
+}
+
+// InsertBlock records that blocker blocks blocked; it reports whether the
+// block is new.
+func InsertBlock(ctx context.Context, db DB, blocker, blocked uuid.UUID, at time.Time) (bool, error) {
+	tag, err := db.Exec(ctx, `INSERT INTO social.blocks (blocker_id, blocked_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, blocker, blocked, at)
+	if err != nil {
+		return false, fmt.Errorf("insert block: %w", err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// DeleteBlock lifts a block; it reports whether there was one.
+func DeleteBlock(ctx context.Context, db DB, blocker, blocked uuid.UUID) (bool, error) {
+	tag, err := db.Exec(ctx, `DELETE FROM social.blocks WHERE blocker_id = $1 AND blocked_id = $2`, blocker, blocked)
+	if err != nil {
+		return false, fmt.Errorf("delete block: %w", err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// Blocks reports whether blocker blocks blocked.
+func Blocks(ctx context.Context, db DB, blocker, blocked uuid.UUID) (bool, error) {
+	var ok bool
+	err := db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM social.blocks WHERE blocker_id = $1 AND blocked_id = $2)`, blocker, blocked).Scan(&ok)
+	if err != nil {
+		return false, fmt.Errorf("block lookup: %w", err)
+	}
+	return ok, nil
+}
+
+// BlockedByAny returns which of ids viewer blocks.
+func BlockedByAny(ctx context.Context, db DB, viewer uuid.UUID, ids []uuid.UUID) (map[uuid.UUID]bool, error) {
+	rows, err := db.Query(ctx, `SELECT blocked_id FROM social.blocks WHERE blocker_id = $1 AND blocked_id = ANY($2)`, viewer, ids)
+	if err != nil {
+		return nil, fmt.Errorf("blocks: %w", err)
+	}
+	got, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	if err != nil {
+		return nil, fmt.Errorf("blocks: %w", err)
+	}
+	out := make(map[uuid.UUID]bool, len(got))
+	for _, id := range got {
+		out[id] = true
+	}
+	return out, nil
+}
+
+// LockPair serialises, until the transaction ends, every change to the
+// relationships and blocks between a and b, whichever direction, and holds
+// both users' audience locks shared (see LockAudience).
+func LockPair(ctx context.Context, db DB, a, b uuid.UUID) error {
+	lo, hi := a, b
+	if bytes.Compare(lo[:], hi[:]) > 0 {
+		lo, hi = hi, lo
+	}
+	// Shared audience locks of both, in id order, after the pair lock.
+	if _, err := db.Exec(ctx, `SELECT pg_advisory_xact_lock($1), pg_advisory_xact_lock_shared($2), pg_advisory_xact_lock_shared($3)`,
+		lockKey('p', lo, hi), lockKey('a', lo), lockKey('a', hi)); err != nil {
+		return fmt.Errorf("lock relationship: %w", err)
+	}
+	return nil
+}
+
+// lockKey hashes ids into an advisory lock key, prefixed by kind so that the
+// pair and audience lock spaces stay apart.
+func lockKey(kind byte, ids ...uuid.UUID) int64 {
+	h := fnv.New64a()
+	h.Write([]byte{kind})
+	for _, id := range ids {
+		h.Write(id[:])
+	}
+	return int64(h.Sum64())
+}
+
+// LockAudience takes author's audience lock until the transaction ends:
+// exclusive for a fan-out, which must see a settled follower set, shared for
+// a change of that set (follow, unfollow, approval, block), so that a fan-out
+// and a follow change never interleave (no entry left behind by an unfollow,
+// none missed by a follow's back-fill). Lock audiences in id order.
+func LockAudience(ctx context.Context, db DB, author uuid.UUID, exclusive bool) error {
+	q := `SELECT pg_advisory_xact_lock_shared($1)`
+	if exclusive {
+		q = `SELECT pg_advisory_xact_lock($1)`
+	}
+	if _, err := db.Exec(ctx, q, lockKey('a', author)); err != nil {
+		return fmt.Errorf("lock audience: %w", err)
+	}
+	return nil
+}

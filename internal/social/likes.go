@@ -1,0 +1,155 @@
+package social
+
+import (
+	"context"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/nova-social/nova/internal/content"
+	"github.com/nova-social/nova/internal/events"
+	"github.com/nova-social/nova/internal/platform/apperr"
+	"github.com/nova-social/nova/internal/social/internal/store"
+)
+
+// MaxShareComment bounds a share's comment, in code points.
+const MaxShareComment = 2_000
+
+// interactable returns post postID for viewer to like or share: NOT_FOUND
+// when invisible to viewer, FORBIDDEN when its author blocks the viewer.
+func (s *Service) interactable(ctx context.Context, tx pgx.Tx, viewer, postID uuid.UUID) (content.Post, error) {
+	p, err := s.content.PostForInteraction(ctx, viewer, postID)
+	if err != nil {
+		return p, err
+	}
+	// Content's block projection may lag a block made a moment ago; social's
+	// own table is authoritative.
+	blocked, err := store.Blocks(ctx, tx, p.AuthorID, viewer)
+	if err != nil {
+		return p, err
+	}
+	if blocked {
+		return p, apperr.NewForbidden("you cannot interact with this user's content")
+	}
+	return p, nil
+}
+
+// LikePost makes viewer like a post they can see. Liking twice changes nothing.
+func (s *Service) LikePost(ctx context.Context, viewer, postID uuid.UUID) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		p, err := s.interactable(ctx, tx, viewer, postID)
+		if err != nil {
+			return err
+		}
+		created, err := store.InsertLike(ctx, tx, postID, viewer)
+		if err != nil || !created {
+			return err
+		}
+		return s.bus.Publish(ctx, tx, events.LikeCreated{PostID: postID, PostAuthorID: p.AuthorID, UserID: viewer})
+	})
+}
+
+// UnlikePost withdraws viewer's like of a post they can see. Idempotent.
+func (s *Service) UnlikePost(ctx context.Context, viewer, postID uuid.UUID) error {
+	if err := requireUser(viewer); err != nil {
+		return err
+	}
+	if _, err := s.content.Post(ctx, viewer, postID); err != nil {
+		return err
+	}
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		removed, err := store.DeleteLike(ctx, tx, postID, viewer)
+		if err != nil || !removed {
+			return err
+		}
+		return s.bus.Publish(ctx, tx, events.LikeDeleted{PostID: postID, UserID: viewer})
+	})
+}
+
+// HasLiked returns which of postIDs viewer likes (Post.viewerHasLiked).
+func (s *Service) HasLiked(ctx context.Context, viewer uuid.UUID, postIDs []uuid.UUID) (map[uuid.UUID]bool, error) {
+	if viewer == uuid.Nil {
+		return map[uuid.UUID]bool{}, nil
+	}
+	return store.Liked(ctx, s.pool, viewer, postIDs)
+}
+
+// PostCounts are a post's social counters.
+type PostCounts struct {
+	Likes, Shares int
+}
+
+// PostCounts returns likeCount and shareCount for each of postIDs.
+func (s *Service) PostCounts(ctx context.Context, postIDs []uuid.UUID) (map[uuid.UUID]PostCounts, error) {
+	m, err := store.PostStats(ctx, s.pool, postIDs)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[uuid.UUID]PostCounts, len(postIDs))
+	for _, id := range postIDs {
+		out[id] = PostCounts{Likes: m[id][0], Shares: m[id][1]}
+	}
+	return out, nil
+}
+
+// Share is a user's share of a post.
+type Share struct {
+	ID        uuid.UUID
+	PostID    uuid.UUID
+	UserID    uuid.UUID
+	Comment   *string
+	CreatedAt time.Time
+}
+
+// SharePost shares a post viewer can see, with an optional comment
+// (1–2,000 characters when given), and emits social.share.created.
+func (s *Service) SharePost(ctx context.Context, viewer, postID uuid.UUID, comment *string) (Share, error) {
+	if err := requireUser(viewer); err != nil {
+		return Share{}, err
+	}
+	if comment != nil {
+		if !utf8.ValidString(*comment) || strings.TrimSpace(*comment) == "" || utf8.RuneCountInString(*comment) > MaxShareComment {
+			return Share{}, apperr.Invalid("comment", "comment must be 1 to %d characters", MaxShareComment)
+		}
+	}
+	id, err := newID()
+	if err != nil {
+		return Share{}, err
+	}
+	sh := Share{ID: id, PostID: postID, UserID: viewer, Comment: comment, CreatedAt: s.now()}
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		p, err := s.interactable(ctx, tx, viewer, postID)
+		if err != nil {
+			return err
+		}
+		if err := store.InsertShare(ctx, tx, store.Share(sh)); err != nil {
+			return err
+		}
+		ev := events.ShareCreated{ShareID: id, PostID: postID, PostAuthorID: p.AuthorID, UserID: viewer}
+		if comment != nil {
+			ev.Comment = *comment
+		}
+		return s.bus.Publish(ctx, tx, ev)
+	})
+	if err != nil {
+		return Share{}, err
+	}
+	return sh, nil
+}
+
+// SharesByIDs returns the shares among ids, keyed by id (node lookups); the
+// gateway resolves Share.post through content, which applies visibility.
+func (s *Service) SharesByIDs(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]Share, error) {
+	rows, err := store.Shares(ctx, s.pool, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[uuid.UUID]Share, len(rows))
+	for _, r := range rows {
+		out[r.ID] = Share(r)
+	}
+	return out, nil
+}

@@ -1,0 +1,110 @@
+package social
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/uuid"
+
+	"github.com/nova-social/nova/internal/content"
+	"github.com/nova-social/nova/internal/platform/apperr"
+)
+
+func TestConcurrentLikesAreExact(t *testing.T) {
+	e := newEnv(t, Config{})
+	ctx := context.Background()
+	author := e.user(false)
+	p := e.post(t, author, content.Public)
+	likers := make([]uuid.UUID, 100)
+	for i := range likers {
+		likers[i] = e.user(false)
+	}
+	var wg sync.WaitGroup
+	for _, u := range likers {
+		for range 2 { // every like twice: idempotent
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := e.social.LikePost(ctx, u, p.ID); err != nil {
+					t.Errorf("like: %v", err)
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	c, err := e.social.PostCounts(ctx, []uuid.UUID{p.ID})
+	ok(t, err)
+	if c[p.ID].Likes != 100 {
+		t.Fatalf("likeCount = %d, want 100", c[p.ID].Likes)
+	}
+	liked, err := e.social.HasLiked(ctx, likers[0], []uuid.UUID{p.ID})
+	ok(t, err)
+	none, err := e.social.HasLiked(ctx, author, []uuid.UUID{p.ID})
+	ok(t, err)
+	if !liked[p.ID] || none[p.ID] {
+		t.Fatal("viewerHasLiked")
+	}
+	for _, u := range likers[:50] {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := e.social.UnlikePost(ctx, u, p.ID); err != nil {
+				t.Errorf("unlike: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	ok(t, e.social.UnlikePost(ctx, likers[0], p.ID))
+	c, err = e.social.PostCounts(ctx, []uuid.UUID{p.ID})
+	ok(t, err)
+	if c[p.ID].Likes != 50 {
+		t.Fatalf("likeCount after unlikes = %d, want 50", c[p.ID].Likes)
+	}
+}
+
+func TestLikeAndShareVisibility(t *testing.T) {
+	e := newEnv(t, Config{})
+	ctx := context.Background()
+	author, reader := e.user(false), e.user(false)
+	secret := e.post(t, author, content.Followers)
+	p := e.post(t, author, content.Public)
+
+	wantCode(t, e.social.LikePost(ctx, uuid.Nil, p.ID), apperr.Unauthenticated)
+	wantCode(t, e.social.LikePost(ctx, reader, secret.ID), apperr.NotFound)
+	wantCode(t, e.social.LikePost(ctx, reader, uuid.Must(uuid.NewV7())), apperr.NotFound)
+	wantCode(t, e.social.UnlikePost(ctx, reader, secret.ID), apperr.NotFound)
+	_, err := e.social.SharePost(ctx, reader, secret.ID, nil)
+	wantCode(t, err, apperr.NotFound)
+	long := strings.Repeat("x", MaxShareComment+1)
+	_, err = e.social.SharePost(ctx, reader, p.ID, &long)
+	if ae, _ := apperr.As(err); ae == nil || ae.Field != "comment" {
+		t.Fatalf("long share comment: %v", err)
+	}
+
+	note := "look"
+	sh, err := e.social.SharePost(ctx, reader, p.ID, &note)
+	ok(t, err)
+	_, err = e.social.SharePost(ctx, author, p.ID, nil)
+	ok(t, err)
+	got, err := e.social.SharesByIDs(ctx, []uuid.UUID{sh.ID})
+	ok(t, err)
+	if got[sh.ID].Comment == nil || *got[sh.ID].Comment != "look" || got[sh.ID].UserID != reader {
+		t.Fatalf("share %+v", got[sh.ID])
+	}
+	ok(t, e.social.LikePost(ctx, reader, p.ID))
+	c, err := e.social.PostCounts(ctx, []uuid.UUID{p.ID, secret.ID})
+	ok(t, err)
+	if c[p.ID] != (PostCounts{Likes: 1, Shares: 2}) || c[secret.ID] != (PostCounts{}) {
+		t.Fatalf("post counts %+v", c)
+	}
+
+	// Deleting the post drops its likes and shares.
+	ok(t, e.content.DeletePost(ctx, content.Actor{ID: author}, p.ID))
+	eventually(t, "deletion reaches social", func() bool {
+		c, err := e.social.PostCounts(ctx, []uuid.UUID{p.ID})
+		ok(t, err)
+		return c[p.ID] == PostCounts{}
+	})
+}
