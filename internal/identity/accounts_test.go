@@ -200,7 +200,7 @@ func TestLoginUnknownUserAndWrongPasswordAreIndistinguishable(t *testing.T) {
 	}
 	var wrong, unknown []time.Duration
 	var msgs []string
-	for i := range 5 {
+	for i := range 7 {
 		d, ae := login(in.Username, "wrong password "+string(rune('a'+i)))
 		wrong, msgs = append(wrong, d), append(msgs, ae.Message)
 		d, ae = login("nobody_"+string(rune('a'+i)), "wrong password")
@@ -212,18 +212,13 @@ func TestLoginUnknownUserAndWrongPasswordAreIndistinguishable(t *testing.T) {
 		}
 	}
 	// Both paths compute one argon2id hash; without the dummy hash an unknown
-	// user would answer tens of times faster.
-	mw, mu := median(wrong), median(unknown)
-	if ratio := float64(mu) / float64(mw); ratio < 0.5 || ratio > 2 {
+	// user would answer tens of times faster. The fastest of several runs is
+	// compared, which filters out the noise of a shared machine.
+	mw, mu := slices.Min(wrong), slices.Min(unknown)
+	if ratio := float64(mu) / float64(mw); ratio < 0.33 || ratio > 3 {
 		t.Fatalf("timing differs: wrong password %v, unknown user %v", mw, mu)
 	}
-	t.Logf("median login time: wrong password %v, unknown user %v", mw, mu)
-}
-
-func median(ds []time.Duration) time.Duration {
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	return s[len(s)/2]
+	t.Logf("fastest login: wrong password %v, unknown user %v", mw, mu)
 }
 
 func TestPasswordHashIsArgon2idWithOWASPParameters(t *testing.T) {
