@@ -47,7 +47,7 @@ type Options struct {
 	// second; the bus defaults to 2ms.
 	FetchCooldown time.Duration
 	// FetchPollInterval is how often workers poll when no notification came
-	// (delayed retries, a lost notification); default 250ms.
+	// (delayed retries, a publication that did not notify); default 50ms.
 	FetchPollInterval time.Duration
 	// HandlerTimeout bounds one handler run (default 1m).
 	HandlerTimeout time.Duration
@@ -74,7 +74,7 @@ func (o Options) withDefaults() Options {
 	def(&o.RetryBase, time.Second)
 	def(&o.RetryMax, 10*time.Minute)
 	def(&o.FetchCooldown, 2*time.Millisecond)
-	def(&o.FetchPollInterval, 250*time.Millisecond)
+	def(&o.FetchPollInterval, 50*time.Millisecond)
 	def(&o.HandlerTimeout, time.Minute)
 	def(&o.RescueAfter, 5*time.Minute)
 	if o.RescueAfter < o.HandlerTimeout {

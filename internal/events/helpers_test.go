@@ -38,7 +38,7 @@ type fixture struct {
 	sub      Subscriber
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	db := pgtest.New(t)
 	f := &fixture{
@@ -72,7 +72,7 @@ func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, n
 
 // newBus builds a bus, lets subscribe register handlers, and starts it; it
 // is stopped when the test ends.
-func (f *fixture) newBus(t *testing.T, opts Options, reg prometheus.Registerer, subscribe func(*Bus)) *Bus {
+func (f *fixture) newBus(t testing.TB, opts Options, reg prometheus.Registerer, subscribe func(*Bus)) *Bus {
 	t.Helper()
 	b, err := NewBus(f.events, quietLog(), reg, opts)
 	if err != nil {

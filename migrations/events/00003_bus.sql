@@ -22,10 +22,9 @@ AS $$
 $$;
 -- +goose StatementEnd
 
--- enqueue inserts one available River job per (event, consumer) pair and
--- wakes the workers (River listens on "<schema>.river_insert").
+-- insert_jobs inserts one available River job per (event, consumer) pair.
 -- +goose StatementBegin
-CREATE FUNCTION events.enqueue(p_event_ids uuid[], p_consumers text[], p_replay boolean, p_max_attempts int)
+CREATE FUNCTION events.insert_jobs(p_event_ids uuid[], p_consumers text[], p_replay boolean, p_max_attempts int)
 RETURNS bigint
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -39,6 +38,22 @@ BEGIN
     JOIN events.domain_events e ON e.id = d.event_id
     ORDER BY e.id;
     GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END
+$$;
+-- +goose StatementEnd
+
+-- enqueue inserts the jobs and wakes the workers, which listen on
+-- "<schema>.river_insert" (operator retries and replays).
+-- +goose StatementBegin
+CREATE FUNCTION events.enqueue(p_event_ids uuid[], p_consumers text[], p_replay boolean, p_max_attempts int)
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n bigint := events.insert_jobs(p_event_ids, p_consumers, p_replay, p_max_attempts);
+BEGIN
     IF n > 0 THEN
         PERFORM pg_notify('events.river_insert', '{"queue": "events"}');
     END IF;
@@ -74,8 +89,16 @@ BEGIN
     FROM unnest(p_ids, p_topics) AS t(id, topic)
     JOIN events.event_subscriptions s ON s.topic = t.topic;
 
-    IF v_ids IS NOT NULL THEN
-        PERFORM events.enqueue(v_ids, v_consumers, false, p_max_attempts);
+    -- Postgres serialises the commits of all transactions that notify, so
+    -- only one publishing transaction at a time notifies (the one holding the
+    -- advisory lock); the others' jobs are fetched along with its own, or by
+    -- the next notification or poll.
+    IF v_ids IS NULL THEN
+        RETURN;
+    END IF;
+    PERFORM events.insert_jobs(v_ids, v_consumers, false, p_max_attempts);
+    IF pg_try_advisory_xact_lock(7406310573) THEN
+        PERFORM pg_notify('events.river_insert', '{"queue": "events"}');
     END IF;
 END
 $$;
@@ -83,6 +106,7 @@ $$;
 
 REVOKE ALL ON FUNCTION events.publish(uuid[], text[], int[], jsonb[], text, int) FROM PUBLIC;
 REVOKE ALL ON FUNCTION events.enqueue(uuid[], text[], boolean, int) FROM PUBLIC;
+REVOKE ALL ON FUNCTION events.insert_jobs(uuid[], text[], boolean, int) FROM PUBLIC;
 REVOKE ALL ON FUNCTION events.delivery_args(events.domain_events, text, boolean) FROM PUBLIC;
 
 -- Every other domain may call publish and nothing else: USAGE on the schema
@@ -101,4 +125,5 @@ DROP INDEX events.dead_letter_queue_consumer;
 REVOKE USAGE ON SCHEMA events FROM nova_identity, nova_user, nova_media, nova_content, nova_social, nova_communication, nova_search;
 DROP FUNCTION events.publish(uuid[], text[], int[], jsonb[], text, int);
 DROP FUNCTION events.enqueue(uuid[], text[], boolean, int);
+DROP FUNCTION events.insert_jobs(uuid[], text[], boolean, int);
 DROP FUNCTION events.delivery_args(events.domain_events, text, boolean);
