@@ -1,0 +1,183 @@
+// Package gateway serves Nova's GraphQL API over HTTP and websockets. It
+// owns no data: it authenticates the caller through identity, enforces the
+// document limits, runs the schema of package graph against the domain
+// services, and maps every error to a code of the public API.
+package gateway
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/99designs/gqlgen/graphql/playground"
+	"github.com/go-chi/chi/v5"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/nova-social/nova/internal/gateway/graph"
+	"github.com/nova-social/nova/internal/identity"
+	"github.com/nova-social/nova/internal/platform/apperr"
+	"github.com/nova-social/nova/internal/platform/requestid"
+	"github.com/nova-social/nova/internal/user"
+)
+
+// Options configures the gateway.
+type Options struct {
+	Identity *identity.Service
+	Users    *user.Service
+	Log      *slog.Logger
+	// Dev turns on introspection, field suggestions and GraphiQL.
+	Dev bool
+	// ComplexityLimit is the largest cost of one operation.
+	ComplexityLimit int
+	// MaxMessageBytes limits one websocket message.
+	MaxMessageBytes int64
+	// AllowedOrigins may open websockets besides pages of the same host,
+	// e.g. the public URL.
+	AllowedOrigins []string
+	// WSInitTimeout is how long a websocket may wait before connection_init;
+	// 10 s when zero.
+	WSInitTimeout time.Duration
+}
+
+// Document limits of the public API.
+const (
+	maxDepth   = 15
+	maxAliases = 30
+	// queryCacheSize is how many parsed and validated documents are kept.
+	queryCacheSize = 1000
+	// apqCacheSize is how many persisted queries are remembered by hash.
+	apqCacheSize = 1000
+	// parserTokenLimit refuses absurdly long documents before parsing them whole.
+	parserTokenLimit = 20_000
+)
+
+// Gateway is the GraphQL API.
+type Gateway struct {
+	opts Options
+	gql  *handler.Server
+	ws   *wsTransport
+}
+
+// New builds the gateway.
+func New(o Options) *Gateway {
+	if o.WSInitTimeout == 0 {
+		o.WSInitTimeout = 10 * time.Second
+	}
+	g := &Gateway{opts: o}
+	srv := handler.New(graph.NewSchema(&graph.Resolver{Identity: o.Identity, Users: o.Users}))
+	g.ws = newWSTransport(o.Log, o.WSInitTimeout, o.MaxMessageBytes, o.AllowedOrigins, g.wsAuthenticate)
+	g.ws.perOperation = g.withLoaders
+	srv.AddTransport(g.ws)
+	srv.AddTransport(multipartTransport{maxMemory: 8 << 20})
+	srv.AddTransport(httpTransport{log: o.Log})
+	srv.AddTransport(refuseTransport{})
+	srv.SetQueryCache(lru.New[*ast.QueryDocument](queryCacheSize))
+	srv.SetParserTokenLimit(parserTokenLimit)
+	srv.SetDisableSuggestion(!o.Dev)
+	srv.SetErrorPresenter(presenter(o.Log))
+	srv.SetRecoverFunc(recoverer(o.Log))
+	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](apqCacheSize)})
+	if o.Dev {
+		srv.Use(extension.Introspection{})
+	}
+	srv.Use(limitsExtension{l: Limits{MaxDepth: maxDepth, MaxAliases: maxAliases, MaxComplexity: o.ComplexityLimit, Introspection: o.Dev}})
+	g.gql = srv
+	return g
+}
+
+// Mount adds /graphql (and /graphiql in dev) to r.
+func (g *Gateway) Mount(r chi.Router) {
+	h := g.authenticate(g.gql)
+	r.Handle("/graphql", h)
+	if g.opts.Dev {
+		r.Get("/graphiql", playground.Handler("Nova GraphiQL", "/graphql"))
+	}
+}
+
+// Shutdown closes the open websockets.
+func (g *Gateway) Shutdown() { g.ws.Shutdown() }
+
+// authenticate puts the caller into the request context: its address and
+// user agent, the request's dataloaders and, with a valid bearer token,
+// the signed-in session. A bad token fails the whole request with 401.
+func (g *Gateway) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := graph.WithClient(r.Context(), identity.ClientInfo{Addr: clientAddr(r), UserAgent: r.UserAgent()})
+		ctx = g.withLoaders(ctx)
+		if h := r.Header.Get("Authorization"); h != "" {
+			p, err := g.principal(ctx, h)
+			if err != nil {
+				g.refuse(w, r.WithContext(ctx), err)
+				return
+			}
+			ctx = graph.WithPrincipal(ctx, p)
+		}
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// withLoaders gives ctx fresh dataloaders.
+func (g *Gateway) withLoaders(ctx context.Context) context.Context {
+	return graph.WithLoaders(ctx, graph.NewLoaders(g.opts.Users))
+}
+
+// errBadAuthorization is an Authorization header that is not a bearer token.
+var errBadAuthorization = apperr.NewUnauthenticated("the Authorization header must be \"Bearer <access token>\"")
+
+// principal verifies an Authorization header value through identity.
+func (g *Gateway) principal(ctx context.Context, header string) (identity.Principal, error) {
+	scheme, token, ok := strings.Cut(strings.TrimSpace(header), " ")
+	token = strings.TrimSpace(token)
+	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+		return identity.Principal{}, errBadAuthorization
+	}
+	return g.opts.Identity.Authenticate(ctx, token)
+}
+
+// refuse answers a request whose credentials failed: 401 UNAUTHENTICATED
+// for a bad token, 500 INTERNAL when they could not be checked.
+func (g *Gateway) refuse(w http.ResponseWriter, r *http.Request, err error) {
+	if _, ok := apperr.As(err); ok {
+		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+		writeResponse(w, r, http.StatusUnauthorized, &graphql.Response{Errors: gqlerror.List{{
+			Message:    "invalid or expired access token",
+			Extensions: map[string]any{"code": string(apperr.Unauthenticated)},
+		}}})
+		return
+	}
+	g.opts.Log.ErrorContext(r.Context(), "authenticate request", "request_id", requestid.From(r.Context()), "error", err.Error())
+	writeResponse(w, r, http.StatusInternalServerError, &graphql.Response{Errors: gqlerror.List{{
+		Message: internalMessage, Extensions: map[string]any{"code": codeInternal},
+	}}})
+}
+
+// wsAuthenticate authenticates a websocket from connection_init: no
+// authorization means anonymous, a bad one is an error (close 4403).
+func (g *Gateway) wsAuthenticate(ctx context.Context, authorization string) (context.Context, error) {
+	if authorization == "" {
+		return ctx, nil
+	}
+	p, err := g.principal(ctx, authorization)
+	if err != nil {
+		return nil, err
+	}
+	return graph.WithPrincipal(ctx, p), nil
+}
+
+// clientAddr is the caller's IP address as the connection shows it. Proxy
+// headers are not trusted: any client could forge them to dodge limits.
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}

@@ -1,0 +1,136 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/nova-social/nova/internal/platform/apperr"
+	"github.com/nova-social/nova/internal/platform/requestid"
+)
+
+func TestPresenter(t *testing.T) {
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	present := presenter(log)
+	ctx := requestid.With(context.Background(), "req-42")
+
+	e := present(ctx, fmt.Errorf("wrapped: %w", apperr.NewRateLimited(1500*time.Millisecond)))
+	if e.Extensions["code"] != "RATE_LIMITED" || e.Extensions["retryAfterSeconds"] != 2 {
+		t.Fatalf("rate limited = %+v", e.Extensions)
+	}
+	e = present(ctx, apperr.Invalid("password", "too short"))
+	if e.Extensions["code"] != "BAD_USER_INPUT" || e.Extensions["field"] != "password" || e.Message != "too short" {
+		t.Fatalf("invalid = %+v %q", e.Extensions, e.Message)
+	}
+
+	secret := errors.New(`pq: relation "identity.sessions" does not exist`)
+	e = present(ctx, secret)
+	if e.Extensions["code"] != "INTERNAL" || e.Message != internalMessage || strings.Contains(e.Error(), "identity") {
+		t.Fatalf("internal = %+v %q", e.Extensions, e.Message)
+	}
+	if !strings.Contains(logs.String(), "req-42") || !strings.Contains(logs.String(), "identity.sessions") {
+		t.Fatalf("the detail and request id were not logged: %s", logs.String())
+	}
+
+	logs.Reset()
+	err := recoverer(log)(ctx, "nil map write")
+	e = present(ctx, err)
+	if e.Extensions["code"] != "INTERNAL" || e.Message != internalMessage || !strings.Contains(logs.String(), "nil map write") || !strings.Contains(logs.String(), "req-42") {
+		t.Fatalf("panic = %+v %q; log %s", e.Extensions, e.Message, logs.String())
+	}
+
+	unknown := &gqlerror.Error{Message: "x", Extensions: map[string]any{"code": "SOMETHING_ELSE"}}
+	if e := present(ctx, unknown); e.Extensions["code"] != "INTERNAL" {
+		t.Fatalf("unknown code = %+v", e.Extensions)
+	}
+	if unknown.Extensions["code"] != "SOMETHING_ELSE" {
+		t.Fatal("presenter modified the original error")
+	}
+}
+
+const limitsSchema = `
+type Query { me: User  users(first: Int, after: String): UserConnection! }
+type User { id: ID!  name: String!  friends(first: Int): UserConnection! }
+type UserConnection { edges: [UserEdge!]! }
+type UserEdge { node: User! }
+`
+
+func measure(t *testing.T, l Limits, query string, vars map[string]any) *gqlerror.Error {
+	t.Helper()
+	schema := gqlparser.MustLoadSchema(&ast.Source{Input: limitsSchema})
+	doc, errs := gqlparser.LoadQuery(schema, query)
+	if errs != nil {
+		t.Fatalf("load %q: %v", query, errs)
+	}
+	opCtx := &graphql.OperationContext{Doc: doc, Operation: doc.Operations[0], Variables: vars}
+	return limitsExtension{l: l}.MutateOperationContext(context.Background(), opCtx)
+}
+
+func TestComplexityUsesFirst(t *testing.T) {
+	l := Limits{MaxDepth: 15, MaxAliases: 30, MaxComplexity: 5000}
+	// users(first: 100) { edges { node { friends(first: 100) { edges { node { id } } } } } }
+	// costs about 100 * 100 * 3: refused.
+	nested := `query($n: Int) { users(first: 100) { edges { node { friends(first: $n) { edges { node { id } } } } } } }`
+	if err := measure(t, l, nested, map[string]any{"n": int64(100)}); err == nil || err.Extensions["code"] != codeTooComplex {
+		t.Fatalf("first 100 x 100: %v", err)
+	}
+	if err := measure(t, l, nested, map[string]any{"n": int64(2)}); err != nil {
+		t.Fatalf("first 100 x 2: %v", err)
+	}
+	// No first: the default page size multiplies.
+	if err := measure(t, Limits{MaxDepth: 15, MaxAliases: 30, MaxComplexity: 50}, `{ users { edges { node { id name } } } }`, nil); err == nil {
+		t.Fatal("default page size was not counted")
+	}
+	if err := measure(t, l, `{ me { id } }`, nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// FuzzDecodeRequest feeds arbitrary bodies and query strings to the request
+// decoder: it must never panic, and must refuse with 400 or 413 or accept.
+func FuzzDecodeRequest(f *testing.F) {
+	for _, s := range []string{
+		`{"query":"{ viewer { id } }"}`, `{"query":"q","variables":{"a":1.5e300},"operationName":"x"}`,
+		`{"query":`, `[]`, `null`, `{"query":"x"} trailing`, `{"extensions":{"persistedQuery":{"version":1}}}`,
+		`{"query":"x","variables":[1,2]}`, "\x00\xff",
+	} {
+		f.Add(s, "POST")
+		f.Add(s, "GET")
+	}
+	f.Fuzz(func(t *testing.T, body, method string) {
+		var r *http.Request
+		if method == "GET" {
+			r = httptest.NewRequest(http.MethodGet, "/graphql", nil)
+			q := r.URL.Query()
+			q.Set("query", body)
+			q.Set("variables", body)
+			r.URL.RawQuery = q.Encode()
+		} else {
+			r = httptest.NewRequest(http.MethodPost, "/graphql", strings.NewReader(body))
+			r.Body = http.MaxBytesReader(httptest.NewRecorder(), r.Body, 256)
+		}
+		p, status, err := decodeRequest(r)
+		switch {
+		case err == nil && (p == nil || (p.Query == "" && p.Extensions["persistedQuery"] == nil)):
+			t.Fatalf("accepted %q without a query", body)
+		case err != nil && status != http.StatusBadRequest && status != http.StatusRequestEntityTooLarge:
+			t.Fatalf("status %d for %q", status, body)
+		case err != nil && len(body) > 256 && method != "GET" && status != http.StatusRequestEntityTooLarge && !errors.Is(err, errBodyTooLarge):
+			// Past the limit the body cannot be read whole.
+			t.Fatalf("body of %d bytes: status %d", len(body), status)
+		}
+	})
+}

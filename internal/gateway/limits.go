@@ -1,0 +1,146 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/nova-social/nova/internal/platform/apperr"
+	"github.com/nova-social/nova/internal/platform/page"
+)
+
+// Limits of one operation; a document over any of them is refused before
+// anything executes.
+type Limits struct {
+	// MaxDepth is the deepest nesting of fields.
+	MaxDepth int
+	// MaxAliases is the largest number of aliased fields.
+	MaxAliases int
+	// MaxComplexity bounds the cost: each field costs 1 plus its children's
+	// cost, multiplied by `first` (or its default) on paginated fields.
+	MaxComplexity int
+	// Introspection allows __schema and __type.
+	Introspection bool
+}
+
+// maxVisits bounds the work of measuring a document whose fragments fan
+// out: past it the document is refused as too complex.
+const maxVisits = 100_000
+
+// limitsExtension measures each operation against Limits.
+type limitsExtension struct{ l Limits }
+
+var _ interface {
+	graphql.HandlerExtension
+	graphql.OperationContextMutator
+} = limitsExtension{}
+
+func (limitsExtension) ExtensionName() string                   { return "NovaLimits" }
+func (limitsExtension) Validate(graphql.ExecutableSchema) error { return nil }
+
+func (e limitsExtension) MutateOperationContext(_ context.Context, opCtx *graphql.OperationContext) *gqlerror.Error {
+	m := measurer{l: e.l, vars: opCtx.Variables}
+	m.cost = m.selections(opCtx.Operation.SelectionSet, 0)
+	switch {
+	case m.introspection:
+		return &gqlerror.Error{Message: "introspection is disabled", Extensions: map[string]any{"code": string(apperr.BadInput), "field": "query"}}
+	case m.depthExceeded:
+		return tooComplex("query is nested deeper than %d levels", e.l.MaxDepth)
+	case m.aliases > e.l.MaxAliases:
+		return tooComplex("query uses %d aliases, more than %d", m.aliases, e.l.MaxAliases)
+	case m.visits > maxVisits || m.cost > e.l.MaxComplexity:
+		return tooComplex("query complexity exceeds the limit of %d", e.l.MaxComplexity)
+	}
+	return nil
+}
+
+func tooComplex(format string, args ...any) *gqlerror.Error {
+	return &gqlerror.Error{Message: fmt.Sprintf(format, args...), Extensions: map[string]any{"code": codeTooComplex}}
+}
+
+type measurer struct {
+	l    Limits
+	vars map[string]any
+
+	cost, aliases, visits        int
+	depthExceeded, introspection bool
+}
+
+// selections returns the cost of set at the given depth, recording the
+// other limits as it goes. It stops descending once any limit is broken.
+func (m *measurer) selections(set ast.SelectionSet, depth int) int {
+	cost := 0
+	for _, sel := range set {
+		m.visits++
+		if m.visits > maxVisits || m.depthExceeded || m.introspection {
+			return cost
+		}
+		switch s := sel.(type) {
+		case *ast.Field:
+			if depth+1 > m.l.MaxDepth {
+				m.depthExceeded = true
+				return cost
+			}
+			if s.Alias != "" && s.Alias != s.Name {
+				m.aliases++
+			}
+			if !m.l.Introspection && (s.Name == "__schema" || s.Name == "__type") {
+				m.introspection = true
+				return cost
+			}
+			cost = saturate(cost + 1 + saturate(m.multiplier(s)*m.selections(s.SelectionSet, depth+1)))
+		case *ast.InlineFragment:
+			cost = saturate(cost + m.selections(s.SelectionSet, depth))
+		case *ast.FragmentSpread:
+			if s.Definition != nil {
+				cost = saturate(cost + m.selections(s.Definition.SelectionSet, depth))
+			}
+		}
+	}
+	return cost
+}
+
+// multiplier is how many items a paginated field may return: its `first`
+// argument, or the default page size.
+func (m *measurer) multiplier(f *ast.Field) int {
+	if f.Definition == nil || f.Definition.Arguments.ForName("first") == nil {
+		return 1
+	}
+	arg := f.Arguments.ForName("first")
+	if arg == nil {
+		return page.DefaultSize
+	}
+	v, err := arg.Value.Value(m.vars)
+	if err != nil || v == nil {
+		return page.DefaultSize
+	}
+	var n int64
+	switch x := v.(type) {
+	case int64:
+		n = x
+	case int:
+		n = int64(x)
+	case json.Number:
+		n, err = x.Int64()
+	default:
+		err = fmt.Errorf("first is a %T", v)
+	}
+	if err != nil || n < 1 {
+		return 1
+	}
+	// Larger pages are refused by the resolver; cost them at the maximum.
+	return int(min(n, page.MaxSize))
+}
+
+// saturate keeps costs from overflowing on adversarial documents.
+func saturate(n int) int {
+	const ceiling = 1 << 40
+	if n < 0 || n > ceiling {
+		return ceiling
+	}
+	return n
+}

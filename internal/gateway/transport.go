@@ -1,0 +1,217 @@
+package gateway
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/errcode"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/nova-social/nova/internal/platform/apperr"
+)
+
+// Media types of GraphQL responses.
+const (
+	mediaGraphQLResponse = "application/graphql-response+json"
+	mediaJSON            = "application/json"
+)
+
+// httpTransport serves GraphQL over HTTP per the GraphQL-over-HTTP
+// specification: POST with a JSON body for every operation, GET for
+// queries only, with the status codes of the public API.
+type httpTransport struct {
+	log *slog.Logger
+}
+
+var _ graphql.Transport = httpTransport{}
+
+func (httpTransport) Supports(r *http.Request) bool {
+	if r.Header.Get("Upgrade") != "" {
+		return false
+	}
+	if r.Method == http.MethodGet {
+		return true
+	}
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return r.Method == http.MethodPost && err == nil && mt == mediaJSON
+}
+
+func (t httpTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
+	ctx := r.Context()
+	start := graphql.Now()
+	params, status, err := decodeRequest(r)
+	if err != nil {
+		writeResponse(w, r, status, requestError(err.Error()))
+		return
+	}
+	params.Headers = r.Header
+	params.ReadTime = graphql.TraceTiming{Start: start, End: graphql.Now()}
+
+	opCtx, errs := exec.CreateOperationContext(ctx, params)
+	if errs != nil {
+		status := statusForErrors(errs)
+		writeResponse(w, r, status, exec.DispatchError(graphql.WithOperationContext(ctx, opCtx), errs))
+		return
+	}
+	switch op := opCtx.Operation.Operation; {
+	case r.Method == http.MethodGet && op != ast.Query:
+		w.Header().Set("Allow", http.MethodPost)
+		writeResponse(w, r, http.StatusMethodNotAllowed, requestError(fmt.Sprintf("a %s must be sent with POST", op)))
+		return
+	case op == ast.Subscription:
+		writeResponse(w, r, http.StatusBadRequest, requestError("subscriptions are served over a websocket"))
+		return
+	}
+	responses, ctx := exec.DispatchOperation(ctx, opCtx)
+	resp := responses(ctx)
+	if resp.Data == nil {
+		// Executed: data is present even when errors nulled all of it.
+		resp.Data = json.RawMessage("null")
+	}
+	writeResponse(w, r, http.StatusOK, resp)
+}
+
+// errBodyTooLarge distinguishes a body over the limit (413) from other
+// unreadable requests (400).
+var errBodyTooLarge = errors.New("request body too large")
+
+// decodeRequest reads the GraphQL request parameters from the query string
+// (GET) or the JSON body (POST). The status is the one to answer with when
+// err is not nil.
+func decodeRequest(r *http.Request) (*graphql.RawParams, int, error) {
+	p := &graphql.RawParams{}
+	if r.Method == http.MethodGet {
+		q := r.URL.Query()
+		p.Query = q.Get("query")
+		p.OperationName = q.Get("operationName")
+		if v := q.Get("variables"); v != "" {
+			if err := decodeJSON(strings.NewReader(v), &p.Variables); err != nil {
+				return nil, http.StatusBadRequest, fmt.Errorf("variables is not a JSON object: %w", err)
+			}
+		}
+		if v := q.Get("extensions"); v != "" {
+			if err := decodeJSON(strings.NewReader(v), &p.Extensions); err != nil {
+				return nil, http.StatusBadRequest, fmt.Errorf("extensions is not a JSON object: %w", err)
+			}
+		}
+	} else {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			var tooLarge *http.MaxBytesError
+			if errors.As(err, &tooLarge) {
+				return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("%w: the limit is %d bytes", errBodyTooLarge, tooLarge.Limit)
+			}
+			return nil, http.StatusBadRequest, fmt.Errorf("read request body: %w", err)
+		}
+		if err := decodeJSON(bytes.NewReader(body), p); err != nil {
+			return nil, http.StatusBadRequest, fmt.Errorf("request body is not a GraphQL request in JSON: %w", err)
+		}
+	}
+	if p.Query == "" && p.Extensions["persistedQuery"] == nil {
+		return nil, http.StatusBadRequest, errors.New("query is required")
+	}
+	return p, 0, nil
+}
+
+// decodeJSON decodes exactly one JSON value, keeping numbers exact.
+func decodeJSON(r io.Reader, v any) error {
+	dec := json.NewDecoder(r)
+	dec.UseNumber()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return errors.New("unexpected data after the JSON value")
+	}
+	return nil
+}
+
+// statusForErrors picks the status of a request refused before execution:
+// 400 when the document does not parse, 200 for an unknown persisted query
+// (clients then send the full query), 422 for every other refusal.
+func statusForErrors(errs gqlerror.List) int {
+	for _, e := range errs {
+		switch e.Extensions["code"] {
+		case errcode.ParseFailed:
+			return http.StatusBadRequest
+		case "PERSISTED_QUERY_NOT_FOUND":
+			return http.StatusOK
+		}
+	}
+	return http.StatusUnprocessableEntity
+}
+
+// requestError is the response to a request that is not a GraphQL request.
+func requestError(msg string) *graphql.Response {
+	return &graphql.Response{Errors: gqlerror.List{{
+		Message:    msg,
+		Extensions: map[string]any{"code": string(apperr.BadInput), "field": "query"},
+	}}}
+}
+
+// responseType is application/graphql-response+json when the client
+// accepts it, else application/json.
+func responseType(r *http.Request) string {
+	for _, part := range strings.Split(r.Header.Get("Accept"), ",") {
+		mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
+		if err != nil || mt != mediaGraphQLResponse {
+			continue
+		}
+		if q, ok := params["q"]; ok {
+			if f, err := strconv.ParseFloat(q, 64); err != nil || f <= 0 {
+				continue
+			}
+		}
+		return mediaGraphQLResponse
+	}
+	return mediaJSON
+}
+
+// envelope is a response as sent: data is absent, not null, when the
+// operation did not execute.
+type envelope struct {
+	Errors     gqlerror.List   `json:"errors,omitempty"`
+	Data       json.RawMessage `json:"data,omitempty"`
+	Extensions map[string]any  `json:"extensions,omitempty"`
+}
+
+func writeResponse(w http.ResponseWriter, r *http.Request, status int, resp *graphql.Response) {
+	b, err := json.Marshal(envelope{Errors: resp.Errors, Data: resp.Data, Extensions: resp.Extensions})
+	if err != nil {
+		status = http.StatusInternalServerError
+		b = []byte(`{"errors":[{"message":"` + internalMessage + `","extensions":{"code":"` + codeInternal + `"}}]}`)
+	}
+	w.Header().Set("Content-Type", responseType(r)+"; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+// refuseTransport answers every request no other transport takes: 405 for
+// methods other than GET and POST, 415 for POST bodies of another type.
+type refuseTransport struct{}
+
+func (refuseTransport) Supports(*http.Request) bool { return true }
+
+func (refuseTransport) Do(w http.ResponseWriter, r *http.Request, _ graphql.GraphExecutor) {
+	if r.Method != http.MethodPost && r.Method != http.MethodGet {
+		w.Header().Set("Allow", "GET, POST")
+		writeResponse(w, r, http.StatusMethodNotAllowed, requestError("GraphQL is served with GET and POST"))
+		return
+	}
+	if r.Header.Get("Upgrade") != "" {
+		writeResponse(w, r, http.StatusBadRequest, requestError("only websocket upgrades are supported"))
+		return
+	}
+	writeResponse(w, r, http.StatusUnsupportedMediaType, requestError("send application/json or multipart/form-data"))
+}

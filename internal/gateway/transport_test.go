@@ -1,0 +1,223 @@
+package gateway_test
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+func (e *env) raw(method, path, contentType string, body io.Reader, hdr ...string) *response {
+	e.t.Helper()
+	req, _ := http.NewRequest(method, e.url+path, body)
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	return e.request(req)
+}
+
+func TestHTTPTransport(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	a := e.register("http")
+
+	t.Run("GET query", func(t *testing.T) {
+		r := ok(t, e.raw(http.MethodGet, "/graphql?query="+url.QueryEscape(`query($u: String) { user(username: $u) { id } }`)+"&variables="+url.QueryEscape(`{"u":"`+a.Username+`"}`), "", nil))
+		if r.str("user.id") != a.ID {
+			t.Fatalf("GET = %s", r.Raw)
+		}
+	})
+	t.Run("GET mutation is 405", func(t *testing.T) {
+		r := e.raw(http.MethodGet, "/graphql?query="+url.QueryEscape(`mutation { logout }`), "", nil)
+		if r.Status != http.StatusMethodNotAllowed || r.Header.Get("Allow") != "POST" || len(r.Errors) != 1 {
+			t.Fatalf("status %d allow %q body %s", r.Status, r.Header.Get("Allow"), r.Raw)
+		}
+	})
+	t.Run("content negotiation", func(t *testing.T) {
+		q := `{"query":"{ viewer { id } }"}`
+		if r := e.raw(http.MethodPost, "/graphql", "application/json", strings.NewReader(q)); !strings.HasPrefix(r.ContentType, "application/json") {
+			t.Fatalf("no Accept: content type %q", r.ContentType)
+		}
+		r := e.raw(http.MethodPost, "/graphql", "application/json; charset=utf-8", strings.NewReader(q), "Accept", "application/graphql-response+json, application/json;q=0.9")
+		if !strings.HasPrefix(r.ContentType, "application/graphql-response+json") || r.Status != 200 {
+			t.Fatalf("Accept graphql-response+json: %d %q", r.Status, r.ContentType)
+		}
+		if r := e.raw(http.MethodPost, "/graphql", "application/json", strings.NewReader(q), "Accept", "application/graphql-response+json;q=0, application/json"); !strings.HasPrefix(r.ContentType, "application/json") {
+			t.Fatalf("q=0: content type %q", r.ContentType)
+		}
+	})
+	cases := []struct {
+		name, method, contentType, body string
+		status                          int
+		code                            string
+	}{
+		{"unsupported content type", http.MethodPost, "text/plain", `{"query":"{ viewer { id } }"}`, 415, "BAD_USER_INPUT"},
+		{"no content type", http.MethodPost, "", `{"query":"{ viewer { id } }"}`, 415, "BAD_USER_INPUT"},
+		{"PUT", http.MethodPut, "application/json", `{"query":"{ viewer { id } }"}`, 405, "BAD_USER_INPUT"},
+		{"unparsable JSON", http.MethodPost, "application/json", `{"query":`, 400, "BAD_USER_INPUT"},
+		{"trailing JSON", http.MethodPost, "application/json", `{"query":"{ viewer { id } }"} {}`, 400, "BAD_USER_INPUT"},
+		{"no query", http.MethodPost, "application/json", `{"variables":{}}`, 400, "BAD_USER_INPUT"},
+		{"query not a string", http.MethodPost, "application/json", `{"query":5}`, 400, "BAD_USER_INPUT"},
+		{"unparsable document", http.MethodPost, "application/json", `{"query":"{ viewer { id "}`, 400, "BAD_USER_INPUT"},
+		{"unknown field", http.MethodPost, "application/json", `{"query":"{ viewer { nope } }"}`, 422, "BAD_USER_INPUT"},
+		{"bad variable", http.MethodPost, "application/json", `{"query":"query($id: ID!) { user(id: $id) { id } }","variables":{}}`, 422, "BAD_USER_INPUT"},
+		{"unknown operation name", http.MethodPost, "application/json", `{"query":"query A { viewer { id } }","operationName":"B"}`, 422, "BAD_USER_INPUT"},
+		{"subscription over HTTP", http.MethodPost, "application/json", `{"query":"subscription { __typename }"}`, 422, "BAD_USER_INPUT"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := e.raw(c.method, "/graphql", c.contentType, strings.NewReader(c.body))
+			wantError(t, r, c.status, c.code, "")
+			if r.Data != nil {
+				t.Fatalf("refused request carries data: %s", r.Raw)
+			}
+		})
+	}
+	t.Run("suggestions off outside dev", func(t *testing.T) {
+		r := e.gql("", `{ viewer { usernam } }`, nil)
+		wantError(t, r, 422, "BAD_USER_INPUT", "query")
+		if strings.Contains(r.Errors[0].Message, "Did you mean") {
+			t.Fatalf("suggestion leaked: %s", r.Raw)
+		}
+	})
+	t.Run("introspection off outside dev", func(t *testing.T) {
+		wantError(t, e.gql("", `{ __schema { types { name } } }`, nil), 422, "BAD_USER_INPUT", "query")
+		r := ok(t, e.gql("", `{ __typename }`, nil))
+		if r.str("__typename") != "Query" {
+			t.Fatalf("__typename = %s", r.Raw)
+		}
+	})
+	t.Run("graphiql off outside dev", func(t *testing.T) {
+		if r := e.raw(http.MethodGet, "/graphiql", "", nil); r.Status != http.StatusNotFound {
+			t.Fatalf("GET /graphiql = %d", r.Status)
+		}
+	})
+}
+
+func TestBodyLimits(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(o *envOptions) { o.maxBody = 4096 })
+	big := `{"query":"{ viewer { id } }","variables":{"pad":"` + strings.Repeat("x", 5000) + `"}}`
+	// Declared length and streamed (chunked, no length) bodies.
+	wantError(t, e.raw(http.MethodPost, "/graphql", "application/json", strings.NewReader(big)), 413, "", "")
+	chunked := e.raw(http.MethodPost, "/graphql", "application/json", io.MultiReader(strings.NewReader(big)))
+	wantError(t, chunked, 413, "BAD_USER_INPUT", "")
+	ok(t, e.raw(http.MethodPost, "/graphql", "application/json", strings.NewReader(`{"query":"{ viewer { id } }"}`)))
+}
+
+func TestDocumentLimits(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(o *envOptions) { o.complexityLimit = 60 })
+	// Inline fragments nest selections without nesting fields: no depth.
+	deep := "{ node(id: \"x\") { id " + strings.Repeat("... on User { ", 20) + "id" + strings.Repeat(" }", 20) + " } }"
+	ok2 := e.gql("", deep, nil) // inline fragments do not add depth
+	if ok2.Status == 422 {
+		t.Fatalf("fragments counted as depth: %s", ok2.Raw)
+	}
+
+	var b strings.Builder
+	b.WriteString("{ ")
+	for i := range 31 {
+		fmt.Fprintf(&b, "a%d: __typename ", i)
+	}
+	b.WriteString("}")
+	wantError(t, e.gql("", b.String(), nil), 422, "QUERY_TOO_COMPLEX", "")
+
+	var c strings.Builder
+	c.WriteString("{ ")
+	for i := range 30 {
+		fmt.Fprintf(&c, "a%d: __typename ", i)
+	}
+	c.WriteString("}")
+	ok(t, e.gql("", c.String(), nil))
+
+	// Complexity: 70 fields through a repeated fragment (no aliases).
+	frag := "fragment F on User { id username displayName bio verified role createdAt }"
+	q := "{ viewer { " + strings.Repeat("...F ", 10) + "} } " + frag
+	wantError(t, e.gql("", q, nil), 422, "QUERY_TOO_COMPLEX", "")
+	ok(t, e.gql("", "{ viewer { ...F } } "+frag, nil))
+}
+
+func TestDepthLimit(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(o *envOptions) { o.dev = true })
+	// Introspection types nest: __type { fields { type { ofType { ... } } } }.
+	level := func(n int) string {
+		q := "name"
+		for range n {
+			q = "ofType { " + q + " }"
+		}
+		return `{ __type(name: "User") { fields { type { ` + q + ` } } } }`
+	}
+	ok(t, e.gql("", level(11), nil))                                      // depth 15
+	wantError(t, e.gql("", level(12), nil), 422, "QUERY_TOO_COMPLEX", "") // depth 16
+}
+
+func TestPersistedQueries(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	query := `{ __typename }`
+	sum := sha256.Sum256([]byte(query))
+	ext := `{"persistedQuery":{"version":1,"sha256Hash":"` + hex.EncodeToString(sum[:]) + `"}}`
+	r := e.raw(http.MethodGet, "/graphql?extensions="+url.QueryEscape(ext), "", nil)
+	if r.Status != http.StatusOK || len(r.Errors) != 1 || r.Errors[0].Message != "PersistedQueryNotFound" {
+		t.Fatalf("unknown hash: %d %s", r.Status, r.Raw)
+	}
+	ok(t, e.raw(http.MethodPost, "/graphql", "application/json", strings.NewReader(`{"query":"`+query+`","extensions":`+ext+`}`)))
+	r = ok(t, e.raw(http.MethodGet, "/graphql?extensions="+url.QueryEscape(ext), "", nil))
+	if r.str("__typename") != "Query" {
+		t.Fatalf("persisted query = %s", r.Raw)
+	}
+	bad := `{"persistedQuery":{"version":1,"sha256Hash":"00"}}`
+	wantError(t, e.raw(http.MethodPost, "/graphql", "application/json", strings.NewReader(`{"query":"`+query+`","extensions":`+bad+`}`)), 422, "BAD_USER_INPUT", "")
+}
+
+func TestDevMode(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(o *envOptions) { o.dev = true })
+	r := ok(t, e.gql("", `{ __schema { queryType { name } } }`, nil))
+	if r.str("__schema.queryType.name") != "Query" {
+		t.Fatalf("introspection = %s", r.Raw)
+	}
+	s := e.gql("", `{ viewer { usernam } }`, nil)
+	if !strings.Contains(s.Errors[0].Message, "Did you mean") {
+		t.Fatalf("no suggestion in dev: %s", s.Raw)
+	}
+	g := e.raw(http.MethodGet, "/graphiql", "", nil)
+	if g.Status != 200 || !bytes.Contains(g.Raw, []byte("graphiql")) {
+		t.Fatalf("GET /graphiql = %d", g.Status)
+	}
+}
+
+func TestMultipart(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	form := func(fileSize int) (*bytes.Buffer, string) {
+		var b bytes.Buffer
+		w := multipart.NewWriter(&b)
+		_ = w.WriteField("operations", `{"query":"{ __typename }"}`)
+		_ = w.WriteField("map", `{"0":["variables.f"]}`)
+		fw, _ := w.CreateFormFile("0", "a.bin")
+		_, _ = fw.Write(bytes.Repeat([]byte{1}, fileSize))
+		_ = w.Close()
+		return &b, w.FormDataContentType()
+	}
+	body, ct := form(1000)
+	r := ok(t, e.raw(http.MethodPost, "/graphql", ct, body))
+	if r.str("__typename") != "Query" {
+		t.Fatalf("multipart = %s", r.Raw)
+	}
+	body, ct = form(2 << 20) // over the 1 MiB upload limit of the test server
+	if r := e.raw(http.MethodPost, "/graphql", ct, body); r.Status != http.StatusRequestEntityTooLarge {
+		t.Fatalf("oversized upload: %d %s", r.Status, r.Raw)
+	}
+}

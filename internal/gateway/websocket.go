@@ -1,0 +1,372 @@
+package gateway
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/gorilla/websocket"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/nova-social/nova/internal/platform/apperr"
+	"github.com/nova-social/nova/internal/platform/requestid"
+)
+
+// The graphql-transport-ws protocol: its subprotocol name and the close
+// codes it defines.
+const (
+	wsSubprotocol         = "graphql-transport-ws"
+	closeBadMessage       = 4400
+	closeUnauthorized     = 4401
+	closeForbidden        = 4403
+	closeBadSubprotocol   = 4406
+	closeInitTimeout      = 4408
+	closeDuplicateID      = 4409
+	closeTooManyInits     = 4429
+	closeInternal         = websocket.CloseInternalServerErr
+	closeGoingAway        = websocket.CloseGoingAway
+	wsWriteTimeout        = 10 * time.Second
+	wsMaxOpsPerConnection = 100
+)
+
+// wsMessage is one message of graphql-transport-ws.
+type wsMessage struct {
+	ID      string          `json:"id,omitempty"`
+	Type    string          `json:"type"`
+	Payload json.RawMessage `json:"payload,omitempty"`
+}
+
+// wsAuthenticate turns the authorization of connection_init into the
+// context the connection's operations run in.
+type wsAuthenticate func(ctx context.Context, authorization string) (context.Context, error)
+
+// wsTransport serves GraphQL over websockets with the graphql-transport-ws
+// protocol: the access token travels in connection_init, which must arrive
+// within InitTimeout.
+type wsTransport struct {
+	log *slog.Logger
+	// perOperation prepares the context of each operation (fresh
+	// dataloaders: a connection lives far longer than their cache should).
+	perOperation func(context.Context) context.Context
+	initTimeout  time.Duration
+	maxMessage   int64
+	authenticate wsAuthenticate
+	upgrader     websocket.Upgrader
+
+	mu     sync.Mutex
+	conns  map[*wsConn]struct{}
+	closed bool
+}
+
+func newWSTransport(log *slog.Logger, initTimeout time.Duration, maxMessage int64, allowedOrigins []string, auth wsAuthenticate) *wsTransport {
+	t := &wsTransport{log: log, initTimeout: initTimeout, maxMessage: maxMessage, authenticate: auth, conns: map[*wsConn]struct{}{}}
+	t.upgrader = websocket.Upgrader{
+		Subprotocols:    []string{wsSubprotocol},
+		CheckOrigin:     originChecker(allowedOrigins),
+		ReadBufferSize:  4096,
+		WriteBufferSize: 4096,
+	}
+	return t
+}
+
+// originChecker accepts clients that send no Origin (not browsers), a page
+// served from the same host, and the listed origins.
+func originChecker(allowed []string) func(*http.Request) bool {
+	set := map[string]bool{}
+	for _, o := range allowed {
+		set[strings.ToLower(strings.TrimRight(o, "/"))] = true
+	}
+	return func(r *http.Request) bool {
+		origin := r.Header.Get("Origin")
+		if origin == "" {
+			return true
+		}
+		u, err := url.Parse(origin)
+		if err != nil || u.Host == "" {
+			return false
+		}
+		return strings.EqualFold(u.Host, r.Host) || set[strings.ToLower(u.Scheme+"://"+u.Host)]
+	}
+}
+
+func (*wsTransport) Supports(r *http.Request) bool {
+	return strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
+}
+
+// hijacker reaches the connection under the server's wrapping response
+// writers, which expose it only through http.ResponseController.
+type hijacker struct{ http.ResponseWriter }
+
+func (h hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	return http.NewResponseController(h.ResponseWriter).Hijack()
+}
+
+func (t *wsTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
+	ws, err := t.upgrader.Upgrade(hijacker{w}, r, nil)
+	if err != nil {
+		// The upgrader has answered with the HTTP error already.
+		return
+	}
+	// The server's read and write deadlines were set for a plain request;
+	// this connection manages its own.
+	_ = ws.UnderlyingConn().SetDeadline(time.Time{})
+	ws.SetReadLimit(t.maxMessage)
+	c := &wsConn{t: t, ws: ws, exec: exec, ops: map[string]context.CancelFunc{}}
+	if !t.track(c) {
+		c.close(closeGoingAway, "server shutting down")
+		return
+	}
+	defer t.untrack(c)
+	if ws.Subprotocol() != wsSubprotocol {
+		c.close(closeBadSubprotocol, "subprotocol not acceptable")
+		return
+	}
+	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
+	defer cancel()
+	c.serve(ctx)
+}
+
+func (t *wsTransport) track(c *wsConn) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		return false
+	}
+	t.conns[c] = struct{}{}
+	return true
+}
+
+func (t *wsTransport) untrack(c *wsConn) {
+	t.mu.Lock()
+	delete(t.conns, c)
+	t.mu.Unlock()
+}
+
+// Shutdown closes every open websocket with "going away"; clients reconnect
+// to another replica.
+func (t *wsTransport) Shutdown() {
+	t.mu.Lock()
+	t.closed = true
+	conns := make([]*wsConn, 0, len(t.conns))
+	for c := range t.conns {
+		conns = append(conns, c)
+	}
+	t.mu.Unlock()
+	for _, c := range conns {
+		c.close(closeGoingAway, "server shutting down")
+	}
+}
+
+// wsConn is one websocket connection.
+type wsConn struct {
+	t    *wsTransport
+	ws   *websocket.Conn
+	exec graphql.GraphExecutor
+
+	writeMu sync.Mutex
+	mu      sync.Mutex
+	ops     map[string]context.CancelFunc
+	closed  bool
+	wg      sync.WaitGroup
+}
+
+func (c *wsConn) serve(ctx context.Context) {
+	defer c.wg.Wait()
+	defer c.cancelAll()
+	_ = c.ws.SetReadDeadline(time.Now().Add(c.t.initTimeout))
+	acked := false
+	for {
+		var m wsMessage
+		if err := c.ws.ReadJSON(&m); err != nil {
+			var netErr net.Error
+			var syntax *json.SyntaxError
+			var typeErr *json.UnmarshalTypeError
+			switch {
+			case !acked && errors.As(err, &netErr) && netErr.Timeout():
+				c.close(closeInitTimeout, "connection initialisation timeout")
+			case errors.As(err, &syntax), errors.As(err, &typeErr):
+				c.close(closeBadMessage, "invalid message")
+			default:
+				c.close(websocket.CloseNormalClosure, "")
+			}
+			return
+		}
+		switch m.Type {
+		case "connection_init":
+			if acked {
+				c.close(closeTooManyInits, "too many initialisation requests")
+				return
+			}
+			var err error
+			if ctx, err = c.init(ctx, m.Payload); err != nil {
+				return
+			}
+			acked = true
+			_ = c.ws.SetReadDeadline(time.Time{})
+			c.send(wsMessage{Type: "connection_ack"})
+		case "ping":
+			c.send(wsMessage{Type: "pong", Payload: m.Payload})
+		case "pong":
+		case "subscribe":
+			if !acked {
+				c.close(closeUnauthorized, "unauthorized")
+				return
+			}
+			if !c.subscribe(ctx, m) {
+				return
+			}
+		case "complete":
+			c.mu.Lock()
+			cancel := c.ops[m.ID]
+			c.mu.Unlock()
+			if cancel != nil {
+				cancel()
+			}
+		default:
+			c.close(closeBadMessage, "invalid message type")
+			return
+		}
+	}
+}
+
+// init authenticates the connection from connection_init's payload. A bad
+// token closes the connection with 4403.
+func (c *wsConn) init(ctx context.Context, payload json.RawMessage) (context.Context, error) {
+	var p struct {
+		Authorization string `json:"authorization"`
+	}
+	if len(payload) > 0 && string(payload) != "null" {
+		if err := json.Unmarshal(payload, &p); err != nil {
+			c.close(closeBadMessage, "invalid connection_init payload")
+			return nil, err
+		}
+	}
+	authed, err := c.t.authenticate(ctx, p.Authorization)
+	if err != nil {
+		if _, ok := apperr.As(err); ok {
+			c.close(closeForbidden, "forbidden")
+		} else {
+			c.t.log.ErrorContext(ctx, "websocket authentication failed", "request_id", requestid.From(ctx), "error", err.Error())
+			c.close(closeInternal, "internal error")
+		}
+		return nil, err
+	}
+	return authed, nil
+}
+
+// subscribe starts one operation; it reports false when the connection
+// was closed for a protocol violation.
+func (c *wsConn) subscribe(ctx context.Context, m wsMessage) bool {
+	if m.ID == "" {
+		c.close(closeBadMessage, "subscribe needs an id")
+		return false
+	}
+	var params graphql.RawParams
+	if err := decodeJSON(strings.NewReader(string(m.Payload)), &params); err != nil {
+		c.close(closeBadMessage, "invalid subscribe payload")
+		return false
+	}
+	c.mu.Lock()
+	if _, dup := c.ops[m.ID]; dup {
+		c.mu.Unlock()
+		c.close(closeDuplicateID, "subscriber for "+m.ID+" already exists")
+		return false
+	}
+	if len(c.ops) >= wsMaxOpsPerConnection {
+		c.mu.Unlock()
+		c.sendErrors(m.ID, gqlerror.List{tooComplex("too many operations on one connection")})
+		return true
+	}
+	opCtx, cancel := context.WithCancel(ctx)
+	c.ops[m.ID] = cancel
+	c.mu.Unlock()
+
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		defer c.finish(m.ID, cancel)
+		c.run(opCtx, m.ID, &params)
+	}()
+	return true
+}
+
+// run executes one operation, sending each result as "next".
+func (c *wsConn) run(ctx context.Context, id string, params *graphql.RawParams) {
+	ctx = graphql.StartOperationTrace(c.t.perOperation(ctx))
+	rc, errs := c.exec.CreateOperationContext(ctx, params)
+	if errs != nil {
+		resp := c.exec.DispatchError(graphql.WithOperationContext(ctx, rc), errs)
+		c.sendErrors(id, resp.Errors)
+		return
+	}
+	responses, ctx := c.exec.DispatchOperation(ctx, rc)
+	for {
+		resp := responses(ctx)
+		if resp == nil || ctx.Err() != nil {
+			break
+		}
+		b, err := json.Marshal(resp)
+		if err != nil {
+			c.t.log.ErrorContext(ctx, "encode websocket response", "error", err.Error())
+			return
+		}
+		c.send(wsMessage{ID: id, Type: "next", Payload: b})
+	}
+	if ctx.Err() == nil {
+		c.send(wsMessage{ID: id, Type: "complete"})
+	}
+}
+
+func (c *wsConn) finish(id string, cancel context.CancelFunc) {
+	cancel()
+	c.mu.Lock()
+	delete(c.ops, id)
+	c.mu.Unlock()
+}
+
+func (c *wsConn) cancelAll() {
+	c.mu.Lock()
+	for _, cancel := range c.ops {
+		cancel()
+	}
+	c.mu.Unlock()
+}
+
+func (c *wsConn) sendErrors(id string, errs gqlerror.List) {
+	b, err := json.Marshal(errs)
+	if err != nil {
+		return
+	}
+	c.send(wsMessage{ID: id, Type: "error", Payload: b})
+}
+
+func (c *wsConn) send(m wsMessage) {
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	_ = c.ws.SetWriteDeadline(time.Now().Add(wsWriteTimeout))
+	_ = c.ws.WriteJSON(m)
+}
+
+// close sends a close frame with code and reason and closes the socket.
+func (c *wsConn) close(code int, reason string) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.closed = true
+	c.mu.Unlock()
+	c.writeMu.Lock()
+	_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(time.Second))
+	c.writeMu.Unlock()
+	_ = c.ws.Close()
+}

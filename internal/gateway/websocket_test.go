@@ -1,0 +1,143 @@
+package gateway_test
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// dialWS opens a graphql-transport-ws connection.
+func (e *env) dialWS(t *testing.T, origin string) *websocket.Conn {
+	t.Helper()
+	d := websocket.Dialer{Subprotocols: []string{"graphql-transport-ws"}, HandshakeTimeout: 5 * time.Second}
+	h := http.Header{}
+	if origin != "" {
+		h.Set("Origin", origin)
+	}
+	c, res, err := d.Dial("ws"+strings.TrimPrefix(e.url, "http")+"/graphql", h)
+	if err != nil {
+		status := 0
+		if res != nil {
+			status = res.StatusCode
+		}
+		t.Fatalf("dial: %v (status %d)", err, status)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+type wsMsg struct {
+	ID      string          `json:"id,omitempty"`
+	Type    string          `json:"type"`
+	Payload json.RawMessage `json:"payload,omitempty"`
+}
+
+// closeCode reads until the server closes and returns the close code.
+func closeCode(t *testing.T, c *websocket.Conn, within time.Duration) int {
+	t.Helper()
+	_ = c.SetReadDeadline(time.Now().Add(within))
+	for {
+		if _, _, err := c.ReadMessage(); err != nil {
+			var ce *websocket.CloseError
+			if errors.As(err, &ce) {
+				return ce.Code
+			}
+			t.Fatalf("read: %v, want a close frame", err)
+		}
+	}
+}
+
+func read(t *testing.T, c *websocket.Conn) wsMsg {
+	t.Helper()
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	var m wsMsg
+	if err := c.ReadJSON(&m); err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	return m
+}
+
+func TestWebsocket(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(o *envOptions) { o.wsInitTimeout = 300 * time.Millisecond })
+	a := e.register("ws")
+
+	t.Run("no connection_init closes with 4408", func(t *testing.T) {
+		c := e.dialWS(t, "")
+		start := time.Now()
+		if code := closeCode(t, c, 5*time.Second); code != 4408 {
+			t.Fatalf("close code %d, want 4408", code)
+		}
+		if time.Since(start) < 250*time.Millisecond {
+			t.Fatalf("closed after %v, before the init timeout", time.Since(start))
+		}
+	})
+	t.Run("bad token closes with 4403", func(t *testing.T) {
+		c := e.dialWS(t, "")
+		_ = c.WriteJSON(wsMsg{Type: "connection_init", Payload: json.RawMessage(`{"authorization":"Bearer forged.token.here"}`)})
+		if code := closeCode(t, c, 5*time.Second); code != 4403 {
+			t.Fatalf("close code %d, want 4403", code)
+		}
+	})
+	t.Run("subscribe before init closes with 4401", func(t *testing.T) {
+		c := e.dialWS(t, "")
+		_ = c.WriteJSON(wsMsg{ID: "1", Type: "subscribe", Payload: json.RawMessage(`{"query":"{ __typename }"}`)})
+		if code := closeCode(t, c, 5*time.Second); code != 4401 {
+			t.Fatalf("close code %d, want 4401", code)
+		}
+	})
+	t.Run("foreign origin is refused", func(t *testing.T) {
+		d := websocket.Dialer{Subprotocols: []string{"graphql-transport-ws"}}
+		_, res, err := d.Dial("ws"+strings.TrimPrefix(e.url, "http")+"/graphql", http.Header{"Origin": {"https://evil.example"}})
+		if err == nil || res == nil || res.StatusCode != http.StatusForbidden {
+			t.Fatalf("dial from a foreign origin: err %v, response %v", err, res)
+		}
+	})
+	t.Run("authenticated operation", func(t *testing.T) {
+		c := e.dialWS(t, e.url)
+		_ = c.WriteJSON(wsMsg{Type: "connection_init", Payload: json.RawMessage(`{"authorization":"Bearer ` + a.Access + `"}`)})
+		if m := read(t, c); m.Type != "connection_ack" {
+			t.Fatalf("got %+v, want connection_ack", m)
+		}
+		_ = c.WriteJSON(wsMsg{Type: "ping"})
+		if m := read(t, c); m.Type != "pong" {
+			t.Fatalf("got %+v, want pong", m)
+		}
+		_ = c.WriteJSON(wsMsg{ID: "q1", Type: "subscribe", Payload: json.RawMessage(`{"query":"{ viewer { id username } }"}`)})
+		next := read(t, c)
+		if next.Type != "next" || next.ID != "q1" || !strings.Contains(string(next.Payload), a.Username) {
+			t.Fatalf("got %+v (%s), want next with the viewer", next, next.Payload)
+		}
+		if m := read(t, c); m.Type != "complete" || m.ID != "q1" {
+			t.Fatalf("got %+v, want complete", m)
+		}
+		_ = c.WriteJSON(wsMsg{ID: "q2", Type: "subscribe", Payload: json.RawMessage(`{"query":"{ nope }"}`)})
+		if m := read(t, c); m.Type != "error" || !strings.Contains(string(m.Payload), "BAD_USER_INPUT") {
+			t.Fatalf("got %+v (%s), want error with a code", m, m.Payload)
+		}
+		_ = c.WriteJSON(wsMsg{Type: "connection_init"})
+		if code := closeCode(t, c, 5*time.Second); code != 4429 {
+			t.Fatalf("second init: close code %d, want 4429", code)
+		}
+	})
+	t.Run("anonymous connection", func(t *testing.T) {
+		c := e.dialWS(t, "")
+		_ = c.WriteJSON(wsMsg{Type: "connection_init"})
+		if m := read(t, c); m.Type != "connection_ack" {
+			t.Fatalf("got %+v, want connection_ack", m)
+		}
+		_ = c.WriteJSON(wsMsg{ID: "s", Type: "subscribe", Payload: json.RawMessage(`{"query":"{ viewerSettings { isPrivate } }"}`)})
+		if m := read(t, c); m.Type != "next" || !strings.Contains(string(m.Payload), "UNAUTHENTICATED") {
+			t.Fatalf("got %+v (%s), want an UNAUTHENTICATED field error", m, m.Payload)
+		}
+		_ = c.WriteMessage(websocket.TextMessage, []byte("not json"))
+		if code := closeCode(t, c, 5*time.Second); code != 4400 {
+			t.Fatalf("invalid message: close code %d, want 4400", code)
+		}
+	})
+}
