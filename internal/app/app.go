@@ -15,7 +15,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/nova-social/nova/internal/events"
-	"github.com/nova-social/nova/internal/gateway"
 	"github.com/nova-social/nova/internal/identity"
 	"github.com/nova-social/nova/internal/platform/config"
 	"github.com/nova-social/nova/internal/platform/domains"
@@ -113,24 +112,7 @@ func (a *App) init(ctx context.Context) error {
 		Registry:        a.registry,
 		Ready:           a.ready,
 	})
-	a.mountGateway()
 	return nil
-}
-
-// mountGateway serves the GraphQL API on /graphql (and GraphiQL on
-// /graphiql in dev); open websockets close when shutdown begins.
-func (a *App) mountGateway() {
-	gw := gateway.New(gateway.Options{
-		Identity:        a.identity,
-		Users:           a.users,
-		Log:             a.log,
-		Dev:             a.cfg.Env == config.Dev,
-		ComplexityLimit: a.cfg.GraphQLComplexityLimit,
-		MaxMessageBytes: a.cfg.MaxBodyBytes,
-		AllowedOrigins:  []string{a.cfg.PublicURL},
-	})
-	gw.Mount(a.http.Router())
-	a.http.OnShutdown(gw.Shutdown)
 }
 
 // wireAccounts builds the identity and user services and subscribes their

@@ -219,14 +219,11 @@ func RemoveAuthorFromAllFeeds(ctx context.Context, db DB, author uuid.UUID) erro
 
 // DeletePostInteractions removes likes, shares and counters of a deleted post.
 func DeletePostInteractions(ctx context.Context, db DB, post uuid.UUID) error {
-	for _, q := range []string{
-		`DELETE FROM social.likes WHERE post_id = $1`,
-		`DELETE FROM social.shares WHERE post_id = $1`,
-		`DELETE FROM social.post_stats WHERE post_id = $1`,
-	} {
-		if _, err := db.Exec(ctx, q, post); err != nil {
-			return fmt.Errorf("delete interactions: %w", err)
-		}
+	_, err := db.Exec(ctx, `WITH l AS (DELETE FROM social.likes WHERE post_id = $1),
+			s AS (DELETE FROM social.shares WHERE post_id = $1)
+		DELETE FROM social.post_stats WHERE post_id = $1`, post)
+	if err != nil {
+		return fmt.Errorf("delete interactions: %w", err)
 	}
 	return nil
 }
