@@ -1,0 +1,123 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// recorder collects each operation's latencies and errors.
+type recorder struct {
+	budget atomic.Int64
+
+	mu   sync.Mutex
+	ops  map[string]*opSamples
+	errs map[string]int
+}
+
+type opSamples struct {
+	latencies []time.Duration
+	errors    int
+}
+
+func newRecorder(maxRequests int64) *recorder {
+	r := &recorder{ops: map[string]*opSamples{}, errs: map[string]int{}}
+	r.budget.Store(maxRequests)
+	return r
+}
+
+// take spends one request of the budget; false when it is spent.
+func (r *recorder) take() bool { return r.budget.Add(-1) >= 0 }
+
+func (r *recorder) record(op string, start time.Time, err error) {
+	r.observe(op, time.Since(start), err)
+}
+
+func (r *recorder) observe(op string, d time.Duration, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := r.ops[op]
+	if s == nil {
+		s = &opSamples{}
+		r.ops[op] = s
+	}
+	if err != nil {
+		s.errors++
+		var oe *OpError
+		if errors.As(err, &oe) {
+			r.errs[op+": "+oe.Code()]++
+		} else {
+			r.errs[op+": "+err.Error()]++
+		}
+		return
+	}
+	s.latencies = append(s.latencies, d)
+}
+
+// Report is the JSON report of a run.
+type Report struct {
+	Started    time.Time          `json:"started"`
+	DurationS  float64            `json:"durationSeconds"`
+	Scenarios  map[string]int     `json:"scenarios"`
+	Operations map[string]OpStats `json:"operations"`
+	Errors     map[string]int     `json:"errors,omitempty"`
+}
+
+// OpStats summarises one operation.
+type OpStats struct {
+	Count     int     `json:"count"`
+	Errors    int     `json:"errors"`
+	PerSecond float64 `json:"perSecond"`
+	P50Ms     float64 `json:"p50Ms"`
+	P95Ms     float64 `json:"p95Ms"`
+	P99Ms     float64 `json:"p99Ms"`
+	MaxMs     float64 `json:"maxMs"`
+}
+
+func (r *recorder) report(elapsed time.Duration, mix []mixEntry) Report {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	rep := Report{Started: time.Now().Add(-elapsed).UTC(), DurationS: elapsed.Seconds(), Scenarios: map[string]int{}, Operations: map[string]OpStats{}, Errors: r.errs}
+	for _, m := range mix {
+		rep.Scenarios[m.name] = m.vus
+	}
+	for op, s := range r.ops {
+		l := s.latencies
+		sort.Slice(l, func(i, j int) bool { return l[i] < l[j] })
+		st := OpStats{Count: len(l), Errors: s.errors, PerSecond: float64(len(l)) / elapsed.Seconds()}
+		if len(l) > 0 {
+			st.P50Ms, st.P95Ms, st.P99Ms = ms(pct(l, 50)), ms(pct(l, 95)), ms(pct(l, 99))
+			st.MaxMs = ms(l[len(l)-1])
+		}
+		rep.Operations[op] = st
+	}
+	return rep
+}
+
+// pct is the nearest-rank percentile of sorted samples.
+func pct(sorted []time.Duration, p float64) time.Duration {
+	i := int(float64(len(sorted))*p/100+0.5) - 1
+	return sorted[max(0, min(i, len(sorted)-1))]
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func (rep Report) print(w io.Writer) {
+	ops := make([]string, 0, len(rep.Operations))
+	for op := range rep.Operations {
+		ops = append(ops, op)
+	}
+	sort.Strings(ops)
+	fmt.Fprintf(w, "\n%-30s %9s %7s %10s %9s %9s %9s %9s\n", "operation", "count", "errors", "req/s", "p50 ms", "p95 ms", "p99 ms", "max ms")
+	for _, op := range ops {
+		s := rep.Operations[op]
+		fmt.Fprintf(w, "%-30s %9d %7d %10.1f %9.2f %9.2f %9.2f %9.2f\n", op, s.Count, s.Errors, s.PerSecond, s.P50Ms, s.P95Ms, s.P99Ms, s.MaxMs)
+	}
+	for e, n := range rep.Errors {
+		fmt.Fprintf(w, "error %s: %d\n", e, n)
+	}
+}

@@ -1,0 +1,149 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Scenario is one kind of virtual user. Setup prepares what its users need
+// (accounts, tokens) before measuring; Run performs one iteration and
+// records each operation it sends.
+type Scenario interface {
+	Setup(ctx context.Context, c *Client, vus int) error
+	Run(ctx context.Context, c *Client, vu int, rec *recorder) error
+}
+
+// scenarios are the known scenarios by name. Feed and post scenarios join
+// here as those parts of the API land.
+var scenarios = map[string]func() Scenario{
+	"viewer":   func() Scenario { return &viewerScenario{} },
+	"login":    func() Scenario { return &loginScenario{} },
+	"register": func() Scenario { return &registerScenario{} },
+}
+
+const password = "loadgen password 1234"
+
+const registerOp = `mutation($in: RegisterInput!) { register(input: $in) { accessToken refreshToken userId } }`
+
+// runID keeps usernames unique across runs against one database.
+var runID = func() string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}()
+
+var userSeq atomic.Int64
+
+type session struct {
+	username, access, userID string
+}
+
+// register creates one account and returns its session.
+func register(ctx context.Context, c *Client) (session, error) {
+	name := fmt.Sprintf("lg_%s_%d", runID, userSeq.Add(1))
+	var out struct {
+		Register struct{ AccessToken, UserID string }
+	}
+	err := c.Do(ctx, "", registerOp, map[string]any{"in": map[string]any{
+		"email": name + "@loadgen.test", "username": name, "password": password, "displayName": "Load " + name,
+	}}, &out)
+	return session{username: name, access: out.Register.AccessToken, userID: out.Register.UserID}, err
+}
+
+// waitVisible polls viewer until the profile exists; it returns how long
+// that took.
+func waitVisible(ctx context.Context, c *Client, s session) (time.Duration, error) {
+	start := time.Now()
+	for time.Since(start) < 10*time.Second {
+		var out struct{ Viewer *struct{ ID string } }
+		if err := c.Do(ctx, s.access, `{ viewer { id } }`, nil, &out); err != nil {
+			return 0, err
+		}
+		if out.Viewer != nil {
+			return time.Since(start), nil
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	return 0, errors.New("profile not visible after 10s")
+}
+
+// accounts registers n accounts concurrently (bounded) and waits for their
+// profiles.
+func accounts(ctx context.Context, c *Client, n int) ([]session, error) {
+	out := make([]session, n)
+	errs := make([]error, n)
+	sem := make(chan struct{}, 8)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			s, err := register(ctx, c)
+			if err == nil {
+				_, err = waitVisible(ctx, c, s)
+			}
+			out[i], errs[i] = s, err
+		}()
+	}
+	wg.Wait()
+	return out, errors.Join(errs...)
+}
+
+// viewerScenario: signed-in users reading their own profile.
+type viewerScenario struct{ sessions []session }
+
+func (s *viewerScenario) Setup(ctx context.Context, c *Client, vus int) (err error) {
+	s.sessions, err = accounts(ctx, c, min(vus, 64))
+	return err
+}
+
+func (s *viewerScenario) Run(ctx context.Context, c *Client, vu int, rec *recorder) error {
+	sess := s.sessions[vu%len(s.sessions)]
+	start := time.Now()
+	err := c.Do(ctx, sess.access, `{ viewer { id username displayName bio verified role createdAt } }`, nil, nil)
+	rec.record("viewer", start, err)
+	return err
+}
+
+// loginScenario: users logging in again and again (password hashing load).
+type loginScenario struct{ sessions []session }
+
+func (s *loginScenario) Setup(ctx context.Context, c *Client, vus int) (err error) {
+	s.sessions, err = accounts(ctx, c, min(vus, 16))
+	return err
+}
+
+func (s *loginScenario) Run(ctx context.Context, c *Client, vu int, rec *recorder) error {
+	sess := s.sessions[vu%len(s.sessions)]
+	start := time.Now()
+	err := c.Do(ctx, "", `mutation($in: LoginInput!) { login(input: $in) { accessToken } }`,
+		map[string]any{"in": map[string]any{"login": sess.username, "password": password}}, nil)
+	rec.record("login", start, err)
+	return err
+}
+
+// registerScenario: new users signing up; measures register itself and the
+// time until the profile is visible (the registration saga).
+type registerScenario struct{}
+
+func (*registerScenario) Setup(context.Context, *Client, int) error { return nil }
+
+func (*registerScenario) Run(ctx context.Context, c *Client, _ int, rec *recorder) error {
+	start := time.Now()
+	s, err := register(ctx, c)
+	rec.record("register", start, err)
+	if err != nil {
+		return err
+	}
+	took, err := waitVisible(ctx, c, s)
+	rec.observe("register_to_profile_visible", took, err)
+	return err
+}
