@@ -14,13 +14,16 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/nova-social/nova/internal/content"
 	"github.com/nova-social/nova/internal/events"
+	"github.com/nova-social/nova/internal/gateway"
 	"github.com/nova-social/nova/internal/identity"
 	"github.com/nova-social/nova/internal/platform/config"
 	"github.com/nova-social/nova/internal/platform/domains"
 	"github.com/nova-social/nova/internal/platform/httpserver"
 	"github.com/nova-social/nova/internal/platform/migrate"
 	"github.com/nova-social/nova/internal/platform/postgres"
+	"github.com/nova-social/nova/internal/social"
 	"github.com/nova-social/nova/internal/user"
 	"github.com/nova-social/nova/migrations"
 )
@@ -43,6 +46,9 @@ type App struct {
 	// identity and users are the identity and user domains' services.
 	identity *identity.Service
 	users    *user.Service
+	// content and social are the posts and relationships domains' services.
+	content *content.Service
+	social  *social.Service
 }
 
 // New connects to Postgres, checks (or applies) migrations and builds the
@@ -97,6 +103,7 @@ func (a *App) init(ctx context.Context) error {
 	if err := a.wireAccounts(ctx); err != nil {
 		return err
 	}
+	a.wirePosts()
 	// Domain wiring goes here: build each domain's service and let it
 	// subscribe its consumers (svc.Subscribe(a.bus)) before Run starts the bus.
 
@@ -112,7 +119,38 @@ func (a *App) init(ctx context.Context) error {
 		Registry:        a.registry,
 		Ready:           a.ready,
 	})
+	a.mountGateway()
 	return nil
+}
+
+// wirePosts builds the content and social services and subscribes their
+// consumers (follow/block/ban projections for content; fan-out, removals and
+// bans for social).
+func (a *App) wirePosts() {
+	a.content = content.New(a.pools.For(domains.Content), a.bus, content.Options{Log: a.log})
+	a.social = social.New(a.pools.For(domains.Social), a.bus, a.content, social.UserAccounts(a.users), social.Config{
+		FanoutMaxFollowers: a.cfg.FeedFanoutMaxFollowers,
+		MaxEntriesPerUser:  a.cfg.FeedMaxEntriesPerUser,
+		Log:                a.log,
+	})
+	a.content.Subscribe(a.bus)
+	a.social.Subscribe(a.bus)
+}
+
+// mountGateway serves the GraphQL API on /graphql (and GraphiQL on
+// /graphiql in dev); open websockets close when shutdown begins.
+func (a *App) mountGateway() {
+	gw := gateway.New(gateway.Options{
+		Identity:        a.identity,
+		Users:           a.users,
+		Log:             a.log,
+		Dev:             a.cfg.Env == config.Dev,
+		ComplexityLimit: a.cfg.GraphQLComplexityLimit,
+		MaxMessageBytes: a.cfg.MaxBodyBytes,
+		AllowedOrigins:  []string{a.cfg.PublicURL},
+	})
+	gw.Mount(a.http.Router())
+	a.http.OnShutdown(gw.Shutdown)
 }
 
 // wireAccounts builds the identity and user services and subscribes their
