@@ -3,6 +3,7 @@ package token
 import (
 	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/binary"
 	"errors"
 	"testing"
 	"time"
@@ -62,5 +63,57 @@ func BenchmarkVerify(b *testing.B) {
 		if _, _, err := i.Verify(tok); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkVerifyUncached is the first verification of a token: the Ed25519
+// signature check and claim validation.
+func BenchmarkVerifyUncached(b *testing.B) {
+	i := newIssuer(b)
+	tok, _, err := i.Issue(uuid.New(), uuid.New())
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		i.verified.m = map[[32]byte]verifiedToken{}
+		if _, _, err := i.Verify(tok); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func TestVerifiedCacheIsBounded(t *testing.T) {
+	var c verifiedCache
+	key := func(n int) (k [32]byte) {
+		binary.LittleEndian.PutUint64(k[:], uint64(n))
+		return k
+	}
+	for n := range maxVerified + 10 {
+		c.put(key(n), verifiedToken{})
+	}
+	if len(c.m) > maxVerified {
+		t.Fatalf("%d entries", len(c.m))
+	}
+	if _, ok := c.get(key(maxVerified + 9)); !ok {
+		t.Fatal("latest entry missing")
+	}
+}
+
+// A token differing in any byte from a cached one is verified afresh.
+func TestCacheDoesNotAcceptAlteredTokens(t *testing.T) {
+	i := newIssuer(t)
+	tok, _, err := i.Issue(uuid.New(), uuid.New())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := i.Verify(tok); err != nil {
+		t.Fatal(err)
+	}
+	altered := tok[:len(tok)-2] + "AA"
+	if altered == tok {
+		altered = tok[:len(tok)-2] + "BB"
+	}
+	if _, _, err := i.Verify(altered); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("altered token: %v", err)
 	}
 }
