@@ -155,6 +155,8 @@ type checker struct {
 	repo *repo
 	rel  string
 	role decl.Role
+	// fileDirs holds the allow directives of each file, by line.
+	fileDirs map[string]map[int]directive
 }
 
 func run(pass *analysis.Pass) (any, error) {

@@ -174,8 +174,12 @@ func (c *checker) sql() {
 		return
 	}
 	vals := newValues(c.TypesInfo, c.Files)
+	c.fileDirs = map[string]map[int]directive{}
 	for _, f := range c.Files {
-		dirs := c.directives(f)
+		c.fileDirs[c.Fset.File(f.Pos()).Name()] = c.directives(f)
+	}
+	for _, f := range c.Files {
+		dirs := c.fileDirs[c.Fset.File(f.Pos()).Name()]
 		if c.isTest(f) {
 			// Tests play other domains (a bus test subscribes "as" user and
 			// writes users.*) and check what landed where; the SQL rules are
@@ -206,7 +210,7 @@ func (c *checker) sql() {
 			}
 			texts, constant := vals.resolve(arg, 0)
 			if !constant {
-				if !c.allowed(dirs, call, arg) {
+				if !c.allowed(dirs, call, arg) && !c.allowedWhereBuilt(vals, arg) {
 					c.Reportf(arg.Pos(), "SQL passed to %s is built at run time, not a compile-time constant: use a constant with $n parameters, or put %s <reason> on this line if it must be dynamic", method, AllowDirective)
 				}
 				return true
@@ -323,13 +327,27 @@ func newValues(info *types.Info, files []*ast.File) *values {
 						v.unknown[obj] = true
 					}
 				}
+			case *ast.CompositeLit:
+				for _, elt := range n.Elts {
+					if kv, ok := elt.(*ast.KeyValueExpr); ok {
+						if key, ok := kv.Key.(*ast.Ident); ok {
+							if field, ok := info.Uses[key].(*types.Var); ok && field.IsField() {
+								v.assigns[field] = append(v.assigns[field], kv.Value)
+							}
+						}
+					}
+				}
 			case *ast.AssignStmt:
 				for i, lhs := range n.Lhs {
-					id, ok := ast.Unparen(lhs).(*ast.Ident)
-					if !ok {
-						continue
+					var obj *types.Var
+					switch l := ast.Unparen(lhs).(type) {
+					case *ast.Ident:
+						obj = varOf(l)
+					case *ast.SelectorExpr:
+						if sel := info.Selections[l]; sel != nil {
+							obj, _ = sel.Obj().(*types.Var)
+						}
 					}
-					obj := varOf(id)
 					if obj == nil {
 						continue
 					}
@@ -426,6 +444,42 @@ func (v *values) resolveParam(p param, depth int) ([]string, bool) {
 		out = append(out, texts...)
 	}
 	return out, true
+}
+
+// allowedWhereBuilt accepts dynamic SQL held in a variable or struct field
+// when every assignment to it is a constant or carries the allow directive
+// (on its line or the line above): the directive sits where the SQL is
+// built, e.g. once in a constructor rather than at each query.
+func (c *checker) allowedWhereBuilt(vals *values, arg ast.Expr) bool {
+	var obj *types.Var
+	switch e := ast.Unparen(arg).(type) {
+	case *ast.Ident:
+		obj, _ = c.TypesInfo.Uses[e].(*types.Var)
+	case *ast.SelectorExpr:
+		if sel := c.TypesInfo.Selections[e]; sel != nil {
+			obj, _ = sel.Obj().(*types.Var)
+		} else {
+			obj, _ = c.TypesInfo.Uses[e.Sel].(*types.Var)
+		}
+	}
+	rhs := vals.assigns[obj]
+	if obj == nil || vals.unknown[obj] || len(rhs) == 0 {
+		return false
+	}
+	for _, r := range rhs {
+		if _, ok := vals.resolve(r, 0); ok {
+			continue
+		}
+		pos, end := c.Fset.Position(r.Pos()), c.Fset.Position(r.End())
+		dirs := c.fileDirs[pos.Filename]
+		_, onStart := dirs[pos.Line]
+		_, above := dirs[pos.Line-1]
+		_, onEnd := dirs[end.Line]
+		if !onStart && !above && !onEnd {
+			return false
+		}
+	}
+	return true
 }
 
 func (c *checker) isTest(f *ast.File) bool {
