@@ -104,8 +104,8 @@ func (s *Service) onPostModerated(ctx context.Context, tx pgx.Tx, at time.Time, 
 
 // onUserBanned removes the banned user's posts from every feed.
 func (s *Service) onUserBanned(ctx context.Context, tx pgx.Tx, at time.Time, e events.UserBanned) error {
-	if err := store.Ban(ctx, tx, e.UserID, at); err != nil {
+	if err := store.RemoveAuthorFromAllFeeds(ctx, tx, e.UserID); err != nil {
 		return err
 	}
-	return store.RemoveAuthorFromAllFeeds(ctx, tx, e.UserID)
+	return store.Ban(ctx, tx, e.UserID, at)
 }

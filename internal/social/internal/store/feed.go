@@ -106,11 +106,12 @@ func FanOut(ctx context.Context, db DB, p PostProjection) error {
 // trimTail deletes the oldest entries of each feed in "over" (user_id,
 // excess) and moves the feed's horizon to the newest entry removed.
 const trimTail = `, victims AS (
-		SELECT v.user_id, v.post_id FROM over o CROSS JOIN LATERAL (
-			SELECT f.user_id, f.post_id FROM social.feeds f WHERE f.user_id = o.user_id
+		SELECT v.user_id, v.created_at, v.post_id FROM over o CROSS JOIN LATERAL (
+			SELECT f.user_id, f.created_at, f.post_id FROM social.feeds f WHERE f.user_id = o.user_id
 			ORDER BY f.created_at, f.post_id LIMIT o.excess) v
 	), del AS (
-		DELETE FROM social.feeds f USING victims v WHERE f.user_id = v.user_id AND f.post_id = v.post_id
+		DELETE FROM social.feeds f USING victims v
+		WHERE f.user_id = v.user_id AND f.created_at = v.created_at AND f.post_id = v.post_id
 		RETURNING f.user_id, f.created_at, f.post_id
 	), newest AS (
 		SELECT DISTINCT ON (user_id) user_id, created_at, post_id, count(*) OVER (PARTITION BY user_id) AS n
@@ -205,10 +206,13 @@ func RemovePostFromFeeds(ctx context.Context, db DB, post uuid.UUID) error {
 	return nil
 }
 
-// RemoveAuthorFromAllFeeds deletes every feed entry of author's posts.
+// RemoveAuthorFromAllFeeds deletes every feed entry of author's posts; call
+// it before tombstoning them (it finds them through the live projection).
 func RemoveAuthorFromAllFeeds(ctx context.Context, db DB, author uuid.UUID) error {
 	_, err := db.Exec(ctx, `WITH del AS (
-			DELETE FROM social.feeds WHERE author_id = $1 RETURNING user_id
+			DELETE FROM social.feeds f USING social.posts p
+			WHERE p.author_id = $1 AND NOT p.deleted AND NOT p.hidden AND f.post_id = p.post_id
+			RETURNING f.user_id
 		), n AS (SELECT user_id, count(*) AS n FROM del GROUP BY user_id)
 		UPDATE social.feed_state s SET entries = greatest(s.entries - n.n, 0) FROM n WHERE s.user_id = n.user_id`, author)
 	if err != nil {
