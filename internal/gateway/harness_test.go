@@ -34,7 +34,7 @@ import (
 // env is a Nova API served over a real HTTP server on a fresh database,
 // with the real domain services and event bus behind the gateway.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	url   string
 	ids   *identity.Service
 	users *user.Service
@@ -50,7 +50,7 @@ type envOptions struct {
 	identity        identity.Config
 }
 
-func newEnv(t *testing.T, mods ...func(*envOptions)) *env {
+func newEnv(t testing.TB, mods ...func(*envOptions)) *env {
 	t.Helper()
 	o := envOptions{
 		complexityLimit: 5000,
@@ -202,7 +202,7 @@ func (e *env) gql(token, query string, vars map[string]any) *response {
 }
 
 // ok fails the test unless r is a 200 without errors.
-func ok(t *testing.T, r *response) *response {
+func ok(t testing.TB, r *response) *response {
 	t.Helper()
 	if r.Status != http.StatusOK || len(r.Errors) > 0 {
 		t.Fatalf("status %d, body %s", r.Status, r.Raw)
@@ -211,7 +211,7 @@ func ok(t *testing.T, r *response) *response {
 }
 
 // wantError fails the test unless r has status and its first error code (and field).
-func wantError(t *testing.T, r *response, status int, code, field string) {
+func wantError(t testing.TB, r *response, status int, code, field string) {
 	t.Helper()
 	if r.Status != status || r.code() != code || (field != "" && r.field() != field) {
 		t.Fatalf("got status %d code %q field %q, want %d %q %q; body %s", r.Status, r.code(), r.field(), status, code, field, r.Raw)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"testing"
 	"time"
 )
@@ -42,8 +43,8 @@ func TestPercentilesAndBudget(t *testing.T) {
 	if !r.take() || !r.take() || r.take() {
 		t.Fatal("budget of 2 requests not enforced")
 	}
-	r.observe("op", 3*time.Millisecond, nil)
-	r.observe("op", time.Millisecond, &OpError{Status: 401})
+	r.observe(context.Background(), "op", 3*time.Millisecond, nil)
+	r.observe(context.Background(), "op", time.Millisecond, &OpError{Status: 401})
 	rep := r.report(time.Second, []mixEntry{{"viewer", 1}})
 	if s := rep.Operations["op"]; s.Count != 1 || s.Errors != 1 || s.P99Ms != 3 || rep.Errors["op: HTTP_401"] != 1 {
 		t.Fatalf("report = %+v", rep)

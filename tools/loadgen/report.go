@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -33,11 +34,16 @@ func newRecorder(maxRequests int64) *recorder {
 // take spends one request of the budget; false when it is spent.
 func (r *recorder) take() bool { return r.budget.Add(-1) >= 0 }
 
-func (r *recorder) record(op string, start time.Time, err error) {
-	r.observe(op, time.Since(start), err)
+// record notes an operation that started at start. Operations cut short by
+// the end of the run are not counted.
+func (r *recorder) record(ctx context.Context, op string, start time.Time, err error) {
+	r.observe(ctx, op, time.Since(start), err)
 }
 
-func (r *recorder) observe(op string, d time.Duration, err error) {
+func (r *recorder) observe(ctx context.Context, op string, d time.Duration, err error) {
+	if ctx.Err() != nil {
+		return
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	s := r.ops[op]

@@ -109,7 +109,7 @@ func (s *viewerScenario) Run(ctx context.Context, c *Client, vu int, rec *record
 	sess := s.sessions[vu%len(s.sessions)]
 	start := time.Now()
 	err := c.Do(ctx, sess.access, `{ viewer { id username displayName bio verified role createdAt } }`, nil, nil)
-	rec.record("viewer", start, err)
+	rec.record(ctx, "viewer", start, err)
 	return err
 }
 
@@ -126,7 +126,7 @@ func (s *loginScenario) Run(ctx context.Context, c *Client, vu int, rec *recorde
 	start := time.Now()
 	err := c.Do(ctx, "", `mutation($in: LoginInput!) { login(input: $in) { accessToken } }`,
 		map[string]any{"in": map[string]any{"login": sess.username, "password": password}}, nil)
-	rec.record("login", start, err)
+	rec.record(ctx, "login", start, err)
 	return err
 }
 
@@ -139,11 +139,11 @@ func (*registerScenario) Setup(context.Context, *Client, int) error { return nil
 func (*registerScenario) Run(ctx context.Context, c *Client, _ int, rec *recorder) error {
 	start := time.Now()
 	s, err := register(ctx, c)
-	rec.record("register", start, err)
+	rec.record(ctx, "register", start, err)
 	if err != nil {
 		return err
 	}
 	took, err := waitVisible(ctx, c, s)
-	rec.observe("register_to_profile_visible", took, err)
+	rec.observe(ctx, "register_to_profile_visible", took, err)
 	return err
 }

@@ -55,7 +55,7 @@ func (r *Resolver) hasRoleDirective(ctx context.Context, _ any, next graphql.Res
 	if !ok {
 		return nil, errAnonymous()
 	}
-	u, found, err := r.loadUser(ctx, p.UserID)
+	u, found, err := r.viewerUser(ctx, p.UserID)
 	if err != nil {
 		return nil, err
 	}
@@ -87,6 +87,29 @@ func (r *Resolver) loadUser(ctx context.Context, id uuid.UUID) (*model.User, boo
 	if !found {
 		return nil, false, nil
 	}
+	return toUser(u), true, nil
+}
+
+// viewerUser loads the signed-in user directly: one key never benefits
+// from batching, so it skips the loader's gathering wait, and primes the
+// loader for the rest of the request.
+func (r *Resolver) viewerUser(ctx context.Context, id uuid.UUID) (*model.User, bool, error) {
+	if l := loadersFrom(ctx); l != nil {
+		if u, found, cached := l.Users.Cached(id); cached {
+			if !found {
+				return nil, false, nil
+			}
+			return toUser(u), true, nil
+		}
+	}
+	u, err := r.Users.Get(ctx, id)
+	if apperr.Is(err, apperr.NotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("load viewer %s: %w", id, err)
+	}
+	primeUser(ctx, u)
 	return toUser(u), true, nil
 }
 

@@ -78,7 +78,7 @@ func (r *queryResolver) Viewer(ctx context.Context) (*model.User, error) {
 	if !ok {
 		return nil, nil
 	}
-	u, _, err := r.loadUser(ctx, p.UserID)
+	u, _, err := r.viewerUser(ctx, p.UserID)
 	return u, err
 }
 
