@@ -261,7 +261,8 @@ func Feed(ctx context.Context, db DB, user uuid.UUID, afterAt time.Time, afterID
 				  AND (p.author_id = $1 OR p.author_id IN (SELECT r.followee_id FROM social.relationships r
 				       WHERE r.follower_id = $1 AND r.state = 'FOLLOWING'))
 				ORDER BY p.created_at DESC, p.post_id DESC LIMIT $4) d
-			WHERE hz.at > '-infinity'
+			-- Only when the stored entries cannot fill the page.
+			WHERE hz.at > '-infinity' AND (SELECT count(*) FROM stored) < $4
 		)
 		SELECT post_id, author_id, created_at FROM (
 			SELECT * FROM stored UNION ALL SELECT * FROM merged UNION ALL SELECT * FROM deep
