@@ -42,8 +42,14 @@ func Decode(s string) (typ string, id uuid.UUID, ok bool) {
 	if !found || typ == "" || len(rest) != 36 {
 		return "", uuid.Nil, false
 	}
+	for _, c := range typ {
+		if (c < 'A' || c > 'Z') && (c < 'a' || c > 'z') {
+			return "", uuid.Nil, false
+		}
+	}
 	id, err = uuid.Parse(rest)
-	if err != nil || id == uuid.Nil || id.String() != rest {
+	// The decoder skips line breaks: only the canonical spelling is an id.
+	if err != nil || id == uuid.Nil || Encode(typ, id) != s {
 		return "", uuid.Nil, false
 	}
 	return typ, id, true
