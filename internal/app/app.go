@@ -127,7 +127,7 @@ func (a *App) init(ctx context.Context) error {
 // consumers (follow/block/ban projections for content; fan-out, removals and
 // bans for social).
 func (a *App) wirePosts() {
-	a.content = content.New(a.pools.For(domains.Content), a.bus, content.Options{Log: a.log})
+	a.content = content.New(a.pools.For(domains.Content), a.bus, content.Options{Log: a.log, Users: content.UserDirectory(a.users)})
 	a.social = social.New(a.pools.For(domains.Social), a.bus, a.content, social.UserAccounts(a.users), social.Config{
 		FanoutMaxFollowers: a.cfg.FeedFanoutMaxFollowers,
 		MaxEntriesPerUser:  a.cfg.FeedMaxEntriesPerUser,

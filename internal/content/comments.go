@@ -56,6 +56,10 @@ func (s *Service) CreateComment(ctx context.Context, viewer uuid.UUID, in Create
 		return Comment{}, err
 	}
 	_, mentions := textscan.Extract(in.Body)
+	mentionIDs, err := s.mentionIDs(ctx, mentions)
+	if err != nil {
+		return Comment{}, err
+	}
 	row := store.Comment{ID: id, PostID: in.PostID, AuthorID: viewer, ParentID: in.ParentID, Body: in.Body,
 		Mentions: mentions, CreatedAt: s.now()}
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
@@ -79,7 +83,8 @@ func (s *Service) CreateComment(ctx context.Context, viewer uuid.UUID, in Create
 			return err
 		}
 		return s.bus.Publish(ctx, tx, events.CommentCreated{CommentID: id, PostID: p.ID, PostAuthorID: p.AuthorID,
-			AuthorID: viewer, ParentID: in.ParentID, Body: in.Body, Mentions: mentions, CreatedAt: row.CreatedAt})
+			AuthorID: viewer, ParentID: in.ParentID, Body: in.Body, Mentions: mentions, CreatedAt: row.CreatedAt,
+			MentionIDs: mentionIDs})
 	})
 	if err != nil {
 		return Comment{}, err

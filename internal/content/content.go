@@ -55,6 +55,9 @@ type MediaChecker interface {
 type Options struct {
 	// Media validates attachments; without it, posts with mediaIds are refused.
 	Media MediaChecker
+	// Users resolves @mentions to user ids for events; without it, events
+	// carry the mentioned usernames only.
+	Users Directory
 	Log   *slog.Logger
 }
 
@@ -63,6 +66,7 @@ type Service struct {
 	pool  *pgxpool.Pool
 	bus   *events.Bus
 	media MediaChecker
+	users Directory
 	log   *slog.Logger
 	now   func() time.Time
 }
@@ -73,7 +77,7 @@ func New(pool *pgxpool.Pool, bus *events.Bus, opts Options) *Service {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Service{pool: pool, bus: bus, media: opts.Media, log: log.With("domain", "content"),
+	return &Service{pool: pool, bus: bus, media: opts.Media, users: opts.Users, log: log.With("domain", "content"),
 		now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"sync"
 	"testing"
 	"time"
 
@@ -25,7 +26,27 @@ type env struct {
 	svc    *content.Service
 	bus    *events.Bus
 	social *pgxpool.Pool
+	// mentions records the MentionIDs of every post and comment event
+	// delivered to a test consumer, by post or comment id.
+	mu       sync.Mutex
+	mentions map[uuid.UUID][]uuid.UUID
 }
+
+// directory is the user domain's answer for a few known usernames.
+type directory map[string]uuid.UUID
+
+func (d directory) UserIDs(_ context.Context, names []string) (map[string]uuid.UUID, error) {
+	out := map[string]uuid.UUID{}
+	for _, n := range names {
+		if id, ok := d[n]; ok {
+			out[n] = id
+		}
+	}
+	return out, nil
+}
+
+// knownUsers are the usernames the test directory resolves.
+var knownUsers = directory{"bob": uuid.MustParse("0190a000-0000-7000-8000-000000000b0b"), "carol": uuid.MustParse("0190a000-0000-7000-8000-0000000ca201")}
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
@@ -38,8 +59,22 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatalf("NewBus: %v", err)
 	}
-	svc := content.New(db.Pools.For(domains.Content), bus, content.Options{Log: log})
+	svc := content.New(db.Pools.For(domains.Content), bus, content.Options{Log: log, Users: knownUsers})
 	svc.Subscribe(bus)
+	e := &env{svc: svc, bus: bus, social: db.Pools.For(domains.Social), mentions: map[uuid.UUID][]uuid.UUID{}}
+	observer := events.Subscriber{Domain: domains.Search, Pool: db.Pools.For(domains.Search)}
+	events.Subscribe(bus, observer, "search.contenttest", func(_ context.Context, _ pgx.Tx, _ events.Meta, ev events.PostCreated) error {
+		e.record(ev.PostID, ev.MentionIDs)
+		return nil
+	})
+	events.Subscribe(bus, observer, "search.contenttest", func(_ context.Context, _ pgx.Tx, _ events.Meta, ev events.PostUpdated) error {
+		e.record(ev.PostID, ev.MentionIDs)
+		return nil
+	})
+	events.Subscribe(bus, observer, "search.contenttest", func(_ context.Context, _ pgx.Tx, _ events.Meta, ev events.CommentCreated) error {
+		e.record(ev.CommentID, ev.MentionIDs)
+		return nil
+	})
 	if err := bus.Start(context.Background()); err != nil {
 		t.Fatalf("bus start: %v", err)
 	}
@@ -48,7 +83,27 @@ func newEnv(t *testing.T) *env {
 		defer cancel()
 		_ = bus.Stop(ctx)
 	})
-	return &env{svc: svc, bus: bus, social: db.Pools.For(domains.Social)}
+	return e
+}
+
+func (e *env) record(id uuid.UUID, mentions []uuid.UUID) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.mentions[id] = mentions
+}
+
+// mentioned waits for the event of id and returns its MentionIDs.
+func (e *env) mentioned(t *testing.T, id uuid.UUID) []uuid.UUID {
+	t.Helper()
+	var got []uuid.UUID
+	eventually(t, "event observed", func() bool {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		var ok bool
+		got, ok = e.mentions[id]
+		return ok
+	})
+	return got
 }
 
 // publish commits evs as another domain would.

@@ -85,6 +85,10 @@ func (s *Service) CreatePost(ctx context.Context, viewer uuid.UUID, in CreatePos
 		return Post{}, err
 	}
 	tags, mentions := textscan.Extract(in.Body)
+	mentionIDs, err := s.mentionIDs(ctx, mentions)
+	if err != nil {
+		return Post{}, err
+	}
 	row := store.Post{ID: id, AuthorID: viewer, Body: in.Body, Visibility: string(in.Visibility), Tags: tags,
 		Mentions: mentions, MediaIDs: in.MediaIDs, CreatedAt: s.now()}
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
@@ -92,7 +96,8 @@ func (s *Service) CreatePost(ctx context.Context, viewer uuid.UUID, in CreatePos
 			return err
 		}
 		return s.bus.Publish(ctx, tx, events.PostCreated{PostID: id, AuthorID: viewer, Body: in.Body,
-			Visibility: row.Visibility, Tags: tags, Mentions: mentions, MediaIDs: in.MediaIDs, CreatedAt: row.CreatedAt})
+			Visibility: row.Visibility, Tags: tags, Mentions: mentions, MediaIDs: in.MediaIDs, CreatedAt: row.CreatedAt,
+			MentionIDs: mentionIDs})
 	})
 	if err != nil {
 		return Post{}, err
@@ -134,6 +139,11 @@ func (s *Service) UpdatePost(ctx context.Context, viewer, id uuid.UUID, body str
 	if err != nil {
 		return Post{}, err
 	}
+	tags, mentions := textscan.Extract(body)
+	mentionIDs, err := s.mentionIDs(ctx, mentions)
+	if err != nil {
+		return Post{}, err
+	}
 	var out store.Post
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		p, err := s.lockForEdit(ctx, tx, Actor{ID: viewer}, id, false)
@@ -141,14 +151,13 @@ func (s *Service) UpdatePost(ctx context.Context, viewer, id uuid.UUID, body str
 			return err
 		}
 		at := s.now()
-		tags, mentions := textscan.Extract(body)
 		if err := store.EditPost(ctx, tx, p, vid, body, tags, mentions, at); err != nil {
 			return err
 		}
 		p.Body, p.Tags, p.Mentions, p.EditedAt = body, tags, mentions, &at
 		out = p
 		return s.bus.Publish(ctx, tx, events.PostUpdated{PostID: id, AuthorID: p.AuthorID, Body: body,
-			Visibility: p.Visibility, Tags: tags, Mentions: mentions, EditedAt: at})
+			Visibility: p.Visibility, Tags: tags, Mentions: mentions, EditedAt: at, MentionIDs: mentionIDs})
 	})
 	if err != nil {
 		return Post{}, err

@@ -39,6 +39,17 @@ func TestPostValidationAndEdits(t *testing.T) {
 	if !reflect.DeepEqual(p.Tags, []string{"go"}) || !reflect.DeepEqual(p.Mentions, []string{"bob_1"}) {
 		t.Fatalf("tags %q mentions %q", p.Tags, p.Mentions)
 	}
+	if got := e.mentioned(t, p.ID); len(got) != 0 {
+		t.Fatalf("unknown username resolved: %v", got)
+	}
+	m := e.post(t, alice, "hi @Carol and @BOB, @nobody_here, @bob again", content.Public)
+	if got, want := e.mentioned(t, m.ID), []uuid.UUID{knownUsers["carol"], knownUsers["bob"]}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("mention ids %v, want %v", got, want)
+	}
+	c := must(e.svc.CreateComment(ctx, alice, content.CreateCommentInput{PostID: m.ID, Body: "cc @bob"}))(t)
+	if got := e.mentioned(t, c.ID); !reflect.DeepEqual(got, []uuid.UUID{knownUsers["bob"]}) {
+		t.Fatalf("comment mention ids %v", got)
+	}
 
 	_, err = e.svc.UpdatePost(ctx, alice, p.ID, strings.Repeat("a", 5001))
 	wantField(t, err, "body")
@@ -62,7 +73,7 @@ func TestPostValidationAndEdits(t *testing.T) {
 		t.Fatalf("unedited post has versions: %+v", vs[long.ID])
 	}
 	counts := must(e.svc.PostCounts(ctx, []uuid.UUID{alice, user()}))(t)
-	if counts[alice] != 2 || len(counts) != 1 {
+	if counts[alice] != 3 || len(counts) != 1 {
 		t.Fatalf("post counts %v", counts)
 	}
 
@@ -73,7 +84,7 @@ func TestPostValidationAndEdits(t *testing.T) {
 	_, err = e.svc.UpdatePost(ctx, alice, p.ID, "again")
 	wantCode(t, err, apperr.NotFound)
 	wantCode(t, e.svc.DeletePost(ctx, content.Actor{ID: alice}, p.ID), apperr.NotFound)
-	if n := must(e.svc.PostCounts(ctx, []uuid.UUID{alice}))(t)[alice]; n != 1 {
+	if n := must(e.svc.PostCounts(ctx, []uuid.UUID{alice}))(t)[alice]; n != 2 {
 		t.Fatalf("post count after delete %d", n)
 	}
 }

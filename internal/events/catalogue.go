@@ -149,6 +149,8 @@ type PostCreated struct {
 	Mentions   []string    `json:"mentions"`
 	MediaIDs   []uuid.UUID `json:"mediaIds"`
 	CreatedAt  time.Time   `json:"createdAt"`
+	// MentionIDs are the ids of the mentioned usernames that exist.
+	MentionIDs []uuid.UUID `json:"mentionIds,omitempty"`
 }
 
 // PostUpdated carries the post after an edit.
@@ -161,6 +163,8 @@ type PostUpdated struct {
 	Tags       []string  `json:"tags"`
 	Mentions   []string  `json:"mentions"`
 	EditedAt   time.Time `json:"editedAt"`
+	// MentionIDs are the ids of the mentioned usernames that exist.
+	MentionIDs []uuid.UUID `json:"mentionIds,omitempty"`
 }
 
 // PostDeleted: the post is gone for everyone.
@@ -190,6 +194,8 @@ type CommentCreated struct {
 	Body         string     `json:"body"`
 	Mentions     []string   `json:"mentions"`
 	CreatedAt    time.Time  `json:"createdAt"`
+	// MentionIDs are the ids of the mentioned usernames that exist.
+	MentionIDs []uuid.UUID `json:"mentionIds,omitempty"`
 }
 
 // CommentDeleted: a comment is gone.
