@@ -39,6 +39,7 @@ type env struct {
 	ids   *identity.Service
 	users *user.Service
 	key   ed25519.PrivateKey
+	db    *pgtest.DB
 	seq   atomic.Int64
 }
 
@@ -114,7 +115,7 @@ func newEnv(t testing.TB, mods ...func(*envOptions)) *env {
 	hs := httptest.NewServer(srv.Router())
 	t.Cleanup(hs.Close)
 	t.Cleanup(gw.Shutdown)
-	return &env{t: t, url: hs.URL, ids: ids, users: users, key: priv}
+	return &env{t: t, url: hs.URL, ids: ids, users: users, key: priv, db: db}
 }
 
 // gqlError is one error of a response.
