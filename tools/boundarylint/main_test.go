@@ -182,8 +182,32 @@ func TestGraphInReadme(t *testing.T) {
 		t.Fatal(err)
 	}
 	if want := g.Mermaid(); embedded != want {
-		t.Errorf("the README's boundary graph is stale: run `make graph`\n--- README\n%s\n--- code\n%s", embedded, want)
+		t.Errorf("the README's boundary graph is stale: run `make graph`\n%s", lineDiff(embedded, want))
 	}
+}
+
+// lineDiff lists the lines only in the README (-) and only in the code (+).
+func lineDiff(readme, code string) string {
+	count := func(s string) map[string]int {
+		m := map[string]int{}
+		for _, l := range strings.Split(s, "\n") {
+			m[l]++
+		}
+		return m
+	}
+	inReadme, inCode := count(readme), count(code)
+	var b strings.Builder
+	for _, l := range strings.Split(readme, "\n") {
+		if inCode[l] == 0 {
+			fmt.Fprintf(&b, "- %s\n", l)
+		}
+	}
+	for _, l := range strings.Split(code, "\n") {
+		if inReadme[l] == 0 {
+			fmt.Fprintf(&b, "+ %s\n", l)
+		}
+	}
+	return b.String()
 }
 
 // injected are the violations the end-to-end test adds to a copy of the
