@@ -48,7 +48,7 @@ func (d directory) UserIDs(_ context.Context, names []string) (map[string]uuid.U
 // knownUsers are the usernames the test directory resolves.
 var knownUsers = directory{"bob": uuid.MustParse("0190a000-0000-7000-8000-000000000b0b"), "carol": uuid.MustParse("0190a000-0000-7000-8000-0000000ca201")}
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	db := pgtest.New(t)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
