@@ -222,6 +222,9 @@ func (c *checker) lineOf(file string, line int) token.Pos {
 	return c.Files[0].Name.Pos()
 }
 
+// riverPath is the job queue under the event bus.
+const riverPath = "github.com/riverqueue/river"
+
 // driverPrefixes are the database drivers the gateway must not import.
 var driverPrefixes = []string{"database/sql", "github.com/jackc/pgx", "github.com/jackc/pgconn", "github.com/lib/pq", "github.com/riverqueue/river/riverdriver"}
 
@@ -258,17 +261,18 @@ func (c *checker) checkImport(spec *ast.ImportSpec, path string, test bool) {
 	target, rel, inRepo := c.targetRole(path)
 	switch c.role.Kind {
 	case decl.DomainPkg:
-		if !inRepo {
-			return
-		}
 		d := c.repo.set.Domains[c.role.Name]
-		switch target.Kind {
-		case decl.DomainPkg:
+		switch {
+		case !inRepo:
+		case target.Kind == decl.DomainPkg:
 			if target.Name != d.Name && !d.Allows(target.Name) {
 				c.Reportf(spec.Pos(), "%s may not import %s (%s): %s's declared dependencies are {%s}; depend the other way, or react to %s's events and keep a projection", d.Name, target.Name, rel, d.Name, strings.Join(d.Deps, ", "), target.Name)
 			}
-		case decl.Gateway, decl.Root:
+		case target.Kind == decl.Gateway || target.Kind == decl.Root:
 			c.Reportf(spec.Pos(), "%s may not import %s: domains never depend on the gateway or the composition root; they depend on it", d.Name, rel)
+		}
+		if d.Name != "events" && (path == riverPath || strings.HasPrefix(path, riverPath+"/")) {
+			c.Reportf(spec.Pos(), "%s may not import %s: only the events domain talks to River; publish with events.Bus and subscribe with events.Subscribe", d.Name, path)
 		}
 	case decl.Platform:
 		if inRepo && (target.Kind == decl.DomainPkg || target.Kind == decl.Gateway || target.Kind == decl.Root) {

@@ -33,7 +33,8 @@ type Problem struct {
 }
 
 // systemSchemas may be named by any domain.
-var systemSchemas = map[string]bool{"pg_catalog": true, "information_schema": true}
+// pg_temp holds the session's own temporary tables.
+var systemSchemas = map[string]bool{"pg_catalog": true, "information_schema": true, "pg_temp": true}
 
 // forbiddenSettings are the session settings that would let SQL escape the
 // role and schema boundaries.
@@ -221,10 +222,10 @@ func (c *checker) relation(r *pg.RangeVar) {
 		verb = "write"
 	}
 	if schema == "" {
-		if c.ctes[name] || strings.HasPrefix(name, "pg_") {
-			return
+		if c.ctes[name] || strings.HasPrefix(name, "pg_") || r.GetRelpersistence() == "t" {
+			return // a CTE, a catalog relation, or a new temporary table
 		}
-		c.add(r.GetLocation(), "unqualified table %s: write %s.%s (domain roles have no search_path; every table is schema-qualified)", name, c.sc.Schema, name)
+		c.add(r.GetLocation(), "unqualified table %s: write %s.%s, or pg_temp.%s for a temporary table (domain roles have no search_path; every table is schema-qualified)", name, c.sc.Schema, name, name)
 		return
 	}
 	c.objectRef(schema, name, verb, "table", r.GetLocation())

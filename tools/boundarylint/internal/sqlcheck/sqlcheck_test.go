@@ -20,6 +20,8 @@ func TestCheck(t *testing.T) {
 		{`SELECT pg_catalog.pg_advisory_xact_lock($1)`, nil},
 		{`SELECT p.id FROM content.posts p WHERE p.tsv @@ websearch_to_tsquery('simple', $1)`, nil},
 		{`SELECT $1::content.visibility, $2::int4`, nil},
+		{`CREATE TEMP TABLE ids (id uuid) ON COMMIT DROP`, nil},
+		{`INSERT INTO content.posts SELECT * FROM pg_temp.ids`, nil},
 		{`SELECT p.id FROM content.posts p JOIN content.comments c ON c.post_id = p.id FOR UPDATE OF p, c`, nil},
 		{`SELECT s.user_id FROM identity.sessions s`, []string{"content may not read identity.sessions: ask identity through its API"}},
 		{`UPDATE users.users SET bio = $1`, []string{"content may not write users.users: only user writes its tables"}},
