@@ -1,7 +1,9 @@
 package graph
 
 import (
+	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -41,5 +43,29 @@ func TestSplice(t *testing.T) {
 	}
 	if _, err := Splice("no markers", "x"); err == nil || !strings.Contains(err.Error(), "no "+BeginMarker) {
 		t.Errorf("missing markers: err %v", err)
+	}
+}
+
+func TestAllowances(t *testing.T) {
+	root := t.TempDir()
+	write := func(path, text string) {
+		p := filepath.Join(root, path)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("internal/events/inbox.go", "package events\n\nvar q = \"x\" + s //boundarylint:allow inbox schema\n\nvar s = \"//boundarylint:allow not a comment\"\n")
+	write("internal/a/a.go", "package a\n\n//boundarylint:allowed is another word\n//boundarylint:allow\nvar q string\n")
+	write("tools/x/x.go", "package x\n\n//boundarylint:allow tools are not counted\n")
+	got, err := Allowances(root, "//boundarylint:allow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Allowance{{File: "internal/a/a.go", Line: 4, Reason: ""}, {File: "internal/events/inbox.go", Line: 3, Reason: "inbox schema"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %v, want %v", got, want)
 	}
 }
