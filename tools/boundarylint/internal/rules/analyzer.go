@@ -102,8 +102,11 @@ func findRepo(pass *analysis.Pass) (*repo, error) {
 			return nil, nil
 		}
 		root = dir
-		if rel != "" {
-			root = strings.TrimSuffix(dir, string(filepath.Separator)+filepath.FromSlash(rel))
+		if suffix := string(filepath.Separator) + filepath.FromSlash(rel); rel != "" {
+			root = strings.TrimSuffix(dir, suffix)
+			if root == dir { // files not where the import path says
+				mod, root = moduleOf(dir)
+			}
 		}
 	} else {
 		mod, root = moduleOf(dir)
@@ -149,14 +152,14 @@ func moduleOf(dir string) (mod, root string) {
 	}
 }
 
-// pass wraps one analysis pass over a package of the repository.
+// checker is one analysis pass over a package of the repository.
 type checker struct {
 	*analysis.Pass
 	repo *repo
 	rel  string
 	role decl.Role
 	// fileDirs holds the allow directives of each file, by line.
-	fileDirs map[string]map[int]directive
+	fileDirs map[string]map[int]bool
 }
 
 func run(pass *analysis.Pass) (any, error) {

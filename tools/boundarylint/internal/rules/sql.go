@@ -116,14 +116,10 @@ func isIdentifier(t types.Type) bool {
 	return ok && n.Obj().Pkg() != nil && n.Obj().Pkg().Path() == pgxPath && n.Obj().Name() == "Identifier"
 }
 
-// directive is one //boundarylint:allow comment.
-type directive struct {
-	pos    token.Pos
-	reason string
-}
-
-func (c *checker) directives(f *ast.File) map[int]directive {
-	out := map[int]directive{}
+// directives returns the lines of f that carry an allow directive, and
+// reports the directives that give no reason.
+func (c *checker) directives(f *ast.File) map[int]bool {
+	out := map[int]bool{}
 	for _, g := range f.Comments {
 		for _, cm := range g.List {
 			rest, ok := strings.CutPrefix(cm.Text, AllowDirective)
@@ -132,7 +128,7 @@ func (c *checker) directives(f *ast.File) map[int]directive {
 			}
 			reason, _, _ := strings.Cut(rest, "//") // a trailing comment is no reason
 			reason = strings.TrimSpace(reason)
-			out[c.Fset.Position(cm.Pos()).Line] = directive{pos: cm.Pos(), reason: reason}
+			out[c.Fset.Position(cm.Pos()).Line] = true
 			if reason == "" && c.role.Kind != decl.Other {
 				c.Reportf(cm.Pos(), "%s needs a reason: write %s <why this SQL must be built at run time>", AllowDirective, AllowDirective)
 			}
@@ -143,21 +139,13 @@ func (c *checker) directives(f *ast.File) map[int]directive {
 
 // allowed reports whether an allow directive sits on the line of the call
 // or of its SQL argument, or on the line directly above either.
-func (c *checker) allowed(dirs map[int]directive, call *ast.CallExpr, arg ast.Expr) bool {
-	lines := []int{
-		c.Fset.Position(call.Pos()).Line,
-		c.Fset.Position(arg.Pos()).Line,
-	}
-	for _, l := range lines {
-		if _, ok := dirs[l]; ok {
-			return true
-		}
-		if _, ok := dirs[l-1]; ok {
+func (c *checker) allowed(dirs map[int]bool, call *ast.CallExpr, arg ast.Expr) bool {
+	for _, l := range []int{c.Fset.Position(call.Pos()).Line, c.Fset.Position(arg.Pos()).Line} {
+		if dirs[l] || dirs[l-1] {
 			return true
 		}
 	}
-	_, ok := dirs[c.Fset.Position(arg.End()).Line]
-	return ok
+	return dirs[c.Fset.Position(arg.End()).Line]
 }
 
 func (c *checker) sql() {
@@ -174,7 +162,7 @@ func (c *checker) sql() {
 		return
 	}
 	vals := newValues(c.TypesInfo, c.Files)
-	c.fileDirs = map[string]map[int]directive{}
+	c.fileDirs = map[string]map[int]bool{}
 	for _, f := range c.Files {
 		c.fileDirs[c.Fset.File(f.Pos()).Name()] = c.directives(f)
 	}
@@ -200,8 +188,11 @@ func (c *checker) sql() {
 			case decl.Gateway:
 				c.Reportf(call.Pos(), "gateway may not run SQL (%s): it owns no data; call the owning domain's service", method)
 				return true
-			case decl.Root, decl.Migrations:
+			case decl.Root:
 				c.Reportf(call.Pos(), "%s is a composition root and runs no SQL (%s): move the query into the domain that owns the data", c.rel, method)
+				return true
+			case decl.Migrations:
+				c.Reportf(call.Pos(), "package migrations only embeds SQL files and runs no SQL (%s)", method)
 				return true
 			}
 			if kind == identifier {
@@ -230,7 +221,7 @@ func (c *checker) sql() {
 }
 
 // copyTable checks the pgx.Identifier given to CopyFrom.
-func (c *checker) copyTable(arg ast.Expr, sc sqlcheck.Scope, dirs map[int]directive, call *ast.CallExpr) {
+func (c *checker) copyTable(arg ast.Expr, sc sqlcheck.Scope, dirs map[int]bool, call *ast.CallExpr) {
 	lit, ok := ast.Unparen(arg).(*ast.CompositeLit)
 	var parts []string
 	if ok {
@@ -471,11 +462,7 @@ func (c *checker) allowedWhereBuilt(vals *values, arg ast.Expr) bool {
 			continue
 		}
 		pos, end := c.Fset.Position(r.Pos()), c.Fset.Position(r.End())
-		dirs := c.fileDirs[pos.Filename]
-		_, onStart := dirs[pos.Line]
-		_, above := dirs[pos.Line-1]
-		_, onEnd := dirs[end.Line]
-		if !onStart && !above && !onEnd {
+		if dirs := c.fileDirs[pos.Filename]; !dirs[pos.Line] && !dirs[pos.Line-1] && !dirs[end.Line] {
 			return false
 		}
 	}
