@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -289,8 +290,20 @@ func (s *Service) Login(ctx context.Context, in LoginInput, c ClientInfo) (Token
 	if err != nil {
 		return Tokens{}, fmt.Errorf("login: %w", err)
 	}
+	// Ended sessions are swept now and then by a login passing by, which
+	// keeps the tables small without a background job.
+	if rand.IntN(sweepEvery) == 0 {
+		if n, err := store.SweepSessions(ctx, s.pool); err != nil {
+			s.log.WarnContext(ctx, "sweep ended sessions", "err", err)
+		} else if n > 0 {
+			s.log.InfoContext(ctx, "swept ended sessions", "count", n)
+		}
+	}
 	return t, nil
 }
+
+// sweepEvery is the mean number of logins between two sweeps of ended sessions.
+const sweepEvery = 500
 
 // ChangePassword replaces the password after checking the current one, keeps
 // the calling session and revokes every other. A wrong current password
