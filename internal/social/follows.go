@@ -1,7 +1,9 @@
 package social
 
 import (
+	"bytes"
 	"context"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -124,6 +126,8 @@ func (s *Service) Unfollow(ctx context.Context, viewer, target uuid.UUID) error 
 // stopFollowing uncounts removed relationships, clears the feeds they fed
 // and publishes social.follow.deleted for each.
 func (s *Service) stopFollowing(ctx context.Context, tx pgx.Tx, removed []store.Rel) error {
+	// Feeds in follower id order, the order fan-out locks them in.
+	slices.SortFunc(removed, func(a, b store.Rel) int { return bytes.Compare(a.FollowerID[:], b.FollowerID[:]) })
 	deltas := map[uuid.UUID]store.StatDelta{}
 	evs := make([]events.Event, 0, len(removed))
 	at := s.now()

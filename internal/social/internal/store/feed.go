@@ -194,12 +194,17 @@ func RemoveAuthorFromFeed(ctx context.Context, db DB, user, author uuid.UUID) er
 	return nil
 }
 
+// lockStatesInOrder locks the feed_state rows of the users in "del" in id
+// order, the order fan-out locks them in, so the two cannot deadlock.
+const lockStatesInOrder = `SELECT s.user_id FROM social.feed_state s WHERE s.user_id IN (SELECT user_id FROM del)
+			ORDER BY s.user_id FOR UPDATE`
+
 // RemovePostFromFeeds deletes post from every feed.
 func RemovePostFromFeeds(ctx context.Context, db DB, post uuid.UUID) error {
 	_, err := db.Exec(ctx, `WITH del AS (
 			DELETE FROM social.feeds WHERE post_id = $1 RETURNING user_id
-		)
-		UPDATE social.feed_state s SET entries = greatest(s.entries - 1, 0) FROM del WHERE s.user_id = del.user_id`, post)
+		), locked AS (`+lockStatesInOrder+`)
+		UPDATE social.feed_state s SET entries = greatest(s.entries - 1, 0) FROM locked l WHERE s.user_id = l.user_id`, post)
 	if err != nil {
 		return fmt.Errorf("remove post from feeds: %w", err)
 	}
@@ -213,8 +218,9 @@ func RemoveAuthorFromAllFeeds(ctx context.Context, db DB, author uuid.UUID) erro
 			DELETE FROM social.feeds f USING social.posts p
 			WHERE p.author_id = $1 AND NOT p.deleted AND NOT p.hidden AND f.post_id = p.post_id
 			RETURNING f.user_id
-		), n AS (SELECT user_id, count(*) AS n FROM del GROUP BY user_id)
-		UPDATE social.feed_state s SET entries = greatest(s.entries - n.n, 0) FROM n WHERE s.user_id = n.user_id`, author)
+		), locked AS (`+lockStatesInOrder+`), n AS (SELECT user_id, count(*) AS n FROM del GROUP BY user_id)
+		UPDATE social.feed_state s SET entries = greatest(s.entries - n.n, 0) FROM n, locked l
+		WHERE s.user_id = n.user_id AND l.user_id = n.user_id`, author)
 	if err != nil {
 		return fmt.Errorf("remove author from feeds: %w", err)
 	}
