@@ -45,6 +45,9 @@ type Options struct {
 	// WSInitTimeout is how long a websocket may wait before connection_init;
 	// 10 s when zero.
 	WSInitTimeout time.Duration
+	// WSRecheck is how often an authenticated websocket's token is checked
+	// again (logout, ban, expiry close it with 4403); 30 s when zero.
+	WSRecheck time.Duration
 }
 
 // Document limits of the public API.
@@ -71,9 +74,12 @@ func New(o Options) *Gateway {
 	if o.WSInitTimeout == 0 {
 		o.WSInitTimeout = 10 * time.Second
 	}
+	if o.WSRecheck == 0 {
+		o.WSRecheck = 30 * time.Second
+	}
 	g := &Gateway{opts: o}
 	srv := handler.New(graph.NewSchema(&graph.Resolver{Identity: o.Identity, Users: o.Users}))
-	g.ws = newWSTransport(o.Log, o.WSInitTimeout, o.MaxMessageBytes, o.AllowedOrigins, g.wsAuthenticate)
+	g.ws = newWSTransport(o.Log, o.WSInitTimeout, o.WSRecheck, o.MaxMessageBytes, o.AllowedOrigins, g.wsAuthenticate)
 	g.ws.perOperation = g.withLoaders
 	srv.AddTransport(g.ws)
 	srv.AddTransport(multipartTransport{maxMemory: 8 << 20})

@@ -109,7 +109,7 @@ func newEnv(t testing.TB, mods ...func(*envOptions)) *env {
 	})
 	gw := gateway.New(gateway.Options{
 		Identity: ids, Users: users, Log: log, Dev: o.dev, ComplexityLimit: o.complexityLimit,
-		MaxMessageBytes: o.maxBody, WSInitTimeout: o.wsInitTimeout,
+		MaxMessageBytes: o.maxBody, WSInitTimeout: o.wsInitTimeout, WSRecheck: 100 * time.Millisecond,
 	})
 	gw.Mount(srv.Router())
 	hs := httptest.NewServer(srv.Router())

@@ -58,6 +58,7 @@ type wsTransport struct {
 	// dataloaders: a connection lives far longer than their cache should).
 	perOperation func(context.Context) context.Context
 	initTimeout  time.Duration
+	recheck      time.Duration
 	maxMessage   int64
 	authenticate wsAuthenticate
 	upgrader     websocket.Upgrader
@@ -67,8 +68,8 @@ type wsTransport struct {
 	closed bool
 }
 
-func newWSTransport(log *slog.Logger, initTimeout time.Duration, maxMessage int64, allowedOrigins []string, auth wsAuthenticate) *wsTransport {
-	t := &wsTransport{log: log, initTimeout: initTimeout, maxMessage: maxMessage, authenticate: auth, conns: map[*wsConn]struct{}{}}
+func newWSTransport(log *slog.Logger, initTimeout, recheck time.Duration, maxMessage int64, allowedOrigins []string, auth wsAuthenticate) *wsTransport {
+	t := &wsTransport{log: log, initTimeout: initTimeout, recheck: recheck, maxMessage: maxMessage, authenticate: auth, conns: map[*wsConn]struct{}{}}
 	t.upgrader = websocket.Upgrader{
 		Subprotocols:    []string{wsSubprotocol},
 		CheckOrigin:     originChecker(allowedOrigins),
@@ -180,8 +181,11 @@ type wsConn struct {
 }
 
 func (c *wsConn) serve(ctx context.Context) {
+	// Deferred in this order: cancel the connection's context (operations,
+	// the token watch), then wait for their goroutines.
 	defer c.wg.Wait()
-	defer c.cancelAll()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	_ = c.ws.SetReadDeadline(time.Now().Add(c.t.initTimeout))
 	acked := false
 	for {
@@ -252,15 +256,45 @@ func (c *wsConn) init(ctx context.Context, payload json.RawMessage) (context.Con
 	}
 	authed, err := c.t.authenticate(ctx, p.Authorization)
 	if err != nil {
-		if _, ok := apperr.As(err); ok {
-			c.close(closeForbidden, "forbidden")
-		} else {
-			c.t.log.ErrorContext(ctx, "websocket authentication failed", "request_id", requestid.From(ctx), "error", err.Error())
-			c.close(closeInternal, "internal error")
-		}
+		c.refuse(ctx, err)
 		return nil, err
 	}
+	if p.Authorization != "" && c.t.recheck > 0 {
+		c.wg.Add(1)
+		go c.watch(ctx, p.Authorization)
+	}
 	return authed, nil
+}
+
+// refuse closes the connection whose credentials failed: 4403 when they
+// are bad, 1011 when they could not be checked.
+func (c *wsConn) refuse(ctx context.Context, err error) {
+	if _, ok := apperr.As(err); ok {
+		c.close(closeForbidden, "forbidden")
+		return
+	}
+	c.t.log.ErrorContext(ctx, "websocket authentication failed", "request_id", requestid.From(ctx), "error", err.Error())
+	c.close(closeInternal, "internal error")
+}
+
+// watch re-checks the connection's token every recheck interval, so that
+// a logout, a ban or the token's expiry also ends a long-lived socket; the
+// client reconnects with a fresh token.
+func (c *wsConn) watch(ctx context.Context, authorization string) {
+	defer c.wg.Done()
+	tick := time.NewTicker(c.t.recheck)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			if _, err := c.t.authenticate(ctx, authorization); err != nil {
+				c.refuse(ctx, err)
+				return
+			}
+		}
+	}
 }
 
 // subscribe starts one operation; it reports false when the connection
@@ -330,14 +364,6 @@ func (c *wsConn) finish(id string, cancel context.CancelFunc) {
 	cancel()
 	c.mu.Lock()
 	delete(c.ops, id)
-	c.mu.Unlock()
-}
-
-func (c *wsConn) cancelAll() {
-	c.mu.Lock()
-	for _, cancel := range c.ops {
-		cancel()
-	}
 	c.mu.Unlock()
 }
 

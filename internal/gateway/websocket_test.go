@@ -125,6 +125,18 @@ func TestWebsocket(t *testing.T) {
 			t.Fatalf("second init: close code %d, want 4429", code)
 		}
 	})
+	t.Run("logout closes the socket", func(t *testing.T) {
+		b := ok(t, e.login(a.Username, a.Password)).str("login.accessToken")
+		c := e.dialWS(t, "")
+		_ = c.WriteJSON(wsMsg{Type: "connection_init", Payload: json.RawMessage(`{"authorization":"Bearer ` + b + `"}`)})
+		if m := read(t, c); m.Type != "connection_ack" {
+			t.Fatalf("got %+v, want connection_ack", m)
+		}
+		ok(t, e.gql(b, `mutation { logout }`, nil))
+		if code := closeCode(t, c, 5*time.Second); code != 4403 {
+			t.Fatalf("close code %d after logout, want 4403", code)
+		}
+	})
 	t.Run("anonymous connection", func(t *testing.T) {
 		c := e.dialWS(t, "")
 		_ = c.WriteJSON(wsMsg{Type: "connection_init"})
