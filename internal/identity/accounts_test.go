@@ -185,6 +185,14 @@ func TestRegisterConflicts(t *testing.T) {
 	} else {
 		wantCode(t, e2, apperr.Conflict, "username")
 	}
+	// The loser's transaction rolled back whole: one account, one event.
+	var accounts, registered int
+	must(t, e.pool.QueryRow(ctx, `SELECT count(*) FROM identity.credentials WHERE username_key = lower($1)`, a.Username).Scan(&accounts))
+	must(t, e.db.Pools.Login().QueryRow(ctx, `SELECT count(*) FROM events.domain_events
+		WHERE topic = 'identity.user.registered' AND lower(payload->>'username') = lower($1)`, a.Username).Scan(&registered)) //boundarylint:allow test reads the event log
+	if accounts != 1 || registered != 1 {
+		t.Fatalf("%d accounts and %d registration events, want 1 and 1", accounts, registered)
+	}
 }
 
 func TestLoginUnknownUserAndWrongPasswordAreIndistinguishable(t *testing.T) {
