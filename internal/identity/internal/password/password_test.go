@@ -90,3 +90,17 @@ func TestCommonList(t *testing.T) {
 		t.Error("passphrase reported common")
 	}
 }
+
+// BenchmarkHash is the cost of one argon2id hash at the OWASP parameters:
+// what a registration, a login or a password change spends on hashing.
+func BenchmarkHash(b *testing.B) {
+	h, err := NewHasher(OWASP)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := h.Hash(context.Background(), "correct horse battery staple"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
