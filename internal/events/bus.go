@@ -49,6 +49,12 @@ type Options struct {
 	// FetchPollInterval is how often workers poll when no notification came
 	// (delayed retries, a publication that did not notify); default 50ms.
 	FetchPollInterval time.Duration
+	// MaxBatch is how many deliveries to one domain may share a transaction
+	// (default 50; 1 gives every delivery its own).
+	MaxBatch int
+	// DomainConcurrency is how many delivery transactions one consuming
+	// domain runs at once in this replica (default 2).
+	DomainConcurrency int
 	// HandlerTimeout bounds one handler run (default 1m).
 	HandlerTimeout time.Duration
 	// RescueAfter is how long a delivery may stay running (its replica
@@ -69,6 +75,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Workers <= 0 {
 		o.Workers = 50
+	}
+	if o.MaxBatch <= 0 {
+		o.MaxBatch = 50
+	}
+	if o.DomainConcurrency <= 0 {
+		o.DomainConcurrency = 2
 	}
 	def(&o.JobRetention, 24*time.Hour)
 	def(&o.RetryBase, time.Second)
@@ -95,6 +107,7 @@ type Bus struct {
 	mu        sync.Mutex
 	started   bool
 	consumers map[string]*consumer
+	inboxes   map[string]*inbox // by domain name
 	wiring    []error
 }
 
@@ -109,6 +122,7 @@ func NewBus(pool *pgxpool.Pool, log *slog.Logger, reg prometheus.Registerer, opt
 		opts:      opts,
 		metrics:   newMetrics(pool),
 		consumers: make(map[string]*consumer),
+		inboxes:   make(map[string]*inbox),
 	}
 	if reg != nil {
 		if err := b.metrics.register(reg); err != nil {

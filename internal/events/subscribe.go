@@ -36,18 +36,12 @@ type Meta struct {
 	RequestID  string
 }
 
-// consumer is one named consumer: its domain, pool, inbox statement and one
-// handler per subscribed topic.
-type consumer struct {
-	name     string
-	sub      Subscriber
-	inboxSQL string
-	handlers map[Topic]handlerFunc
-}
+// decodeFunc reads a payload of one topic into the handler's type and
+// returns the application of it, or an *undecodableError.
+type decodeFunc func(version int, payload []byte) (applyFunc, error)
 
-// handlerFunc decodes a payload and applies it in tx. A decoding failure is
-// returned as *undecodableError before any effect.
-type handlerFunc func(ctx context.Context, tx pgx.Tx, m Meta, version int, payload []byte) error
+// applyFunc applies one decoded event in the consumer's transaction.
+type applyFunc func(ctx context.Context, tx pgx.Tx, m Meta) error
 
 // undecodableError marks a payload the handler's type cannot read: retrying
 // cannot help, so the delivery is dead-lettered at once.
@@ -68,21 +62,21 @@ func Subscribe[E Event](b *Bus, s Subscriber, consumer string, h func(ctx contex
 	topic := zero.Topic()
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if err := b.addHandler(s, consumer, topic, func(ctx context.Context, tx pgx.Tx, m Meta, version int, payload []byte) error {
+	if err := b.addHandler(s, consumer, topic, func(version int, payload []byte) (applyFunc, error) {
 		if version != zero.Version() {
-			return &undecodableError{fmt.Errorf("%s version %d, handler reads version %d", topic, version, zero.Version())}
+			return nil, &undecodableError{fmt.Errorf("%s version %d, handler reads version %d", topic, version, zero.Version())}
 		}
 		var e E
 		if err := json.Unmarshal(payload, &e); err != nil {
-			return &undecodableError{err}
+			return nil, &undecodableError{err}
 		}
-		return h(ctx, tx, m, e)
+		return func(ctx context.Context, tx pgx.Tx, m Meta) error { return h(ctx, tx, m, e) }, nil
 	}); err != nil {
 		b.wiring = append(b.wiring, err)
 	}
 }
 
-func (b *Bus) addHandler(s Subscriber, name string, topic Topic, h handlerFunc) error {
+func (b *Bus) addHandler(s Subscriber, name string, topic Topic, h decodeFunc) error {
 	if b.started {
 		return fmt.Errorf("%s: Subscribe after Start", name)
 	}
@@ -92,20 +86,18 @@ func (b *Bus) addHandler(s Subscriber, name string, topic Topic, h handlerFunc) 
 	if domain, purpose, ok := strings.Cut(name, "."); !ok || purpose == "" || domain != s.Domain.Name {
 		return fmt.Errorf("consumer %q must be named %q", name, s.Domain.Name+".<purpose>")
 	}
+	in, ok := b.inboxes[s.Domain.Name]
+	if !ok {
+		in = newInbox(s, b.opts)
+		b.inboxes[s.Domain.Name] = in
+	}
+	if in.sub != s {
+		return fmt.Errorf("consumer %s: domain %s subscribed with two pools", name, s.Domain.Name)
+	}
 	c, ok := b.consumers[name]
 	if !ok {
-		c = &consumer{
-			name: name,
-			sub:  s,
-			// A replay re-applies an event already in the inbox (the projection was
-			// dropped); otherwise a conflict means it was applied: skip it.
-			inboxSQL: `INSERT INTO ` + pgx.Identifier{s.Domain.Schema, "event_inbox"}.Sanitize() + ` (consumer, event_id) VALUES ($1, $2) ON CONFLICT (consumer, event_id) DO UPDATE SET handled_at = now() WHERE $3::boolean`, //boundarylint:allow inbox of the consuming domain, schema from its declaration
-			handlers: make(map[Topic]handlerFunc),
-		}
+		c = &consumer{name: name, inbox: in, handlers: make(map[Topic]decodeFunc)}
 		b.consumers[name] = c
-	}
-	if c.sub.Domain != s.Domain || c.sub.Pool != s.Pool {
-		return fmt.Errorf("consumer %s subscribed from two domains or pools", name)
 	}
 	if _, dup := c.handlers[topic]; dup {
 		return fmt.Errorf("consumer %s subscribed twice to %s", name, topic)
@@ -171,8 +163,9 @@ func (w *deliveryWorker) Work(ctx context.Context, job *river.Job[deliveryArgs])
 	return err
 }
 
-// deliver applies one event to one consumer in the consumer's transaction,
-// together with the inbox row that makes a redelivery a no-op.
+// deliver decodes one delivery and hands it to its consumer, which applies
+// it in a transaction together with the inbox row that makes a redelivery a
+// no-op.
 func (b *Bus) deliver(ctx context.Context, a deliveryArgs) (string, error) {
 	b.mu.Lock()
 	c := b.consumers[a.Consumer]
@@ -180,30 +173,15 @@ func (b *Bus) deliver(ctx context.Context, a deliveryArgs) (string, error) {
 	if c == nil {
 		return outcomeError, fmt.Errorf("no consumer %q in this process", a.Consumer)
 	}
-	h := c.handlers[a.Topic]
-	if h == nil {
+	decode := c.handlers[a.Topic]
+	if decode == nil {
 		return outcomeError, fmt.Errorf("consumer %s has no handler for %s in this process", a.Consumer, a.Topic)
 	}
-	tx, err := c.sub.Pool.Begin(ctx)
+	apply, err := decode(a.Version, a.Payload)
 	if err != nil {
-		return outcomeError, fmt.Errorf("begin %s transaction: %w", c.sub.Domain.Name, err)
-	}
-	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-	tag, err := tx.Exec(ctx, c.inboxSQL, a.Consumer, a.EventID, a.Replay)
-	if err != nil {
-		return outcomeError, fmt.Errorf("record %s in %s inbox: %w", a.EventID, c.sub.Domain.Schema, err)
-	}
-	if tag.RowsAffected() == 0 {
-		return outcomeDuplicate, nil
-	}
-	m := Meta{EventID: a.EventID, Topic: a.Topic, Producer: a.Producer, OccurredAt: a.OccurredAt, RequestID: a.RequestID}
-	if err := h(ctx, tx, m, a.Version, a.Payload); err != nil {
 		return outcomeError, err
 	}
-	if err := tx.Commit(ctx); err != nil {
-		return outcomeError, fmt.Errorf("commit %s: %w", a.Consumer, err)
-	}
-	return outcomeOK, nil
+	return c.inbox.apply(ctx, a, apply)
 }
 
 const deadLetterSQL = `INSERT INTO events.dead_letter_queue (event_id, consumer, topic, attempts, error)

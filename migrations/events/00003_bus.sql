@@ -77,27 +77,25 @@ AS $$
 DECLARE
     v_role text := CASE WHEN current_setting('role') = 'none' THEN session_user::text ELSE current_setting('role') END;
     v_producer text := CASE WHEN v_role LIKE 'nova\_%' THEN substr(v_role, 6) ELSE v_role END;
-    v_ids uuid[];
-    v_consumers text[];
+    v_jobs bigint;
 BEGIN
-    INSERT INTO events.domain_events (id, topic, version, payload, producer, request_id, occurred_at)
-    SELECT t.id, t.topic, t.version, t.payload, v_producer, nullif(p_request_id, ''), clock_timestamp()
-    FROM unnest(p_ids, p_topics, p_versions, p_payloads) AS t(id, topic, version, payload);
-
-    SELECT array_agg(t.id), array_agg(s.consumer)
-    INTO v_ids, v_consumers
-    FROM unnest(p_ids, p_topics) AS t(id, topic)
-    JOIN events.event_subscriptions s ON s.topic = t.topic;
+    WITH ev AS (
+        INSERT INTO events.domain_events (id, topic, version, payload, producer, request_id, occurred_at)
+        SELECT t.id, t.topic, t.version, t.payload, v_producer, nullif(p_request_id, ''), clock_timestamp()
+        FROM unnest(p_ids, p_topics, p_versions, p_payloads) AS t(id, topic, version, payload)
+        RETURNING *)
+    INSERT INTO events.river_job (args, kind, max_attempts, queue, state, scheduled_at, priority, metadata, tags)
+    SELECT events.delivery_args(ev::events.domain_events, s.consumer, false), 'nova_event', p_max_attempts, 'events', 'available', now(), 1, '{}', '{}'
+    FROM ev
+    JOIN events.event_subscriptions s ON s.topic = ev.topic
+    ORDER BY ev.id;
+    GET DIAGNOSTICS v_jobs = ROW_COUNT;
 
     -- Postgres serialises the commits of all transactions that notify, so
     -- only one publishing transaction at a time notifies (the one holding the
     -- advisory lock); the others' jobs are fetched along with its own, or by
     -- the next notification or poll.
-    IF v_ids IS NULL THEN
-        RETURN;
-    END IF;
-    PERFORM events.insert_jobs(v_ids, v_consumers, false, p_max_attempts);
-    IF pg_try_advisory_xact_lock(7406310573) THEN
+    IF v_jobs > 0 AND pg_try_advisory_xact_lock(7406310573) THEN
         PERFORM pg_notify('events.river_insert', '{"queue": "events"}');
     END IF;
 END
@@ -115,11 +113,20 @@ GRANT USAGE ON SCHEMA events TO nova_identity, nova_user, nova_media, nova_conte
 GRANT EXECUTE ON FUNCTION events.publish(uuid[], text[], int[], jsonb[], text, int)
     TO nova_identity, nova_user, nova_media, nova_content, nova_social, nova_communication, nova_search;
 
+-- River indexes every job's args and metadata with GIN for ad-hoc queries the
+-- bus never makes. A delivery's args carry the whole event and a job row is
+-- rewritten (no HOT update: its state is indexed) when fetched and when
+-- finished, so those indexes cost more than the rest of a delivery's writes.
+DROP INDEX IF EXISTS events.river_job_args_index;
+DROP INDEX IF EXISTS events.river_job_metadata_index;
+
 -- The dead-letter queue is listed and retried per consumer.
 CREATE INDEX dead_letter_queue_consumer ON events.dead_letter_queue (consumer, failed_at);
 CREATE INDEX dead_letter_queue_event ON events.dead_letter_queue (event_id);
 
 -- +goose Down
+CREATE INDEX IF NOT EXISTS river_job_metadata_index ON events.river_job USING GIN (metadata);
+CREATE INDEX IF NOT EXISTS river_job_args_index ON events.river_job USING GIN (args);
 DROP INDEX events.dead_letter_queue_event;
 DROP INDEX events.dead_letter_queue_consumer;
 REVOKE USAGE ON SCHEMA events FROM nova_identity, nova_user, nova_media, nova_content, nova_social, nova_communication, nova_search;

@@ -1,0 +1,207 @@
+package events
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+)
+
+// consumer is one named consumer: one decoder per subscribed topic, and the
+// inbox of its domain.
+type consumer struct {
+	name     string
+	inbox    *inbox
+	handlers map[Topic]decodeFunc
+}
+
+// inbox applies the deliveries to one consuming domain, in batches:
+// deliveries that arrive while earlier ones are being applied share one
+// transaction on the domain's pool (one commit instead of one each), like
+// Postgres's group commit, so the domain's consumers keep up with producers
+// that commit one event per transaction, and fanning an event out to several
+// consumers of a domain costs about one transaction. A delivery waits for no
+// timer: alone, it runs alone at once.
+type inbox struct {
+	sub      Subscriber
+	sql      string
+	maxBatch int
+	runners  int
+
+	mu      sync.Mutex
+	queue   []*pending
+	running int
+}
+
+// pending is a decoded delivery waiting for its batch's outcome.
+type pending struct {
+	ctx   context.Context
+	args  deliveryArgs
+	apply applyFunc
+	done  chan result
+}
+
+type result struct {
+	outcome string
+	err     error
+}
+
+func newInbox(s Subscriber, o Options) *inbox {
+	return &inbox{
+		sub: s,
+		// A replay re-applies events already in the inbox (the projection was
+		// dropped); otherwise a conflict means the event was applied: skip it.
+		sql:      `INSERT INTO ` + pgx.Identifier{s.Domain.Schema, "event_inbox"}.Sanitize() + ` (consumer, event_id) SELECT * FROM unnest($1::text[], $2::uuid[]) ON CONFLICT (consumer, event_id) DO UPDATE SET handled_at = now() WHERE $3::boolean RETURNING consumer, event_id`, //boundarylint:allow inbox of the consuming domain, schema from its declaration
+		maxBatch: o.MaxBatch,
+		runners:  o.DomainConcurrency,
+	}
+}
+
+// apply queues a decoded delivery and waits for its outcome.
+func (in *inbox) apply(ctx context.Context, a deliveryArgs, apply applyFunc) (string, error) {
+	p := &pending{ctx: ctx, args: a, apply: apply, done: make(chan result, 1)}
+	in.mu.Lock()
+	in.queue = append(in.queue, p)
+	if in.running < in.runners {
+		in.running++
+		go in.drain()
+	}
+	in.mu.Unlock()
+	r := <-p.done
+	return r.outcome, r.err
+}
+
+// drain applies queued deliveries, a batch at a time, until none is left.
+func (in *inbox) drain() {
+	for {
+		in.mu.Lock()
+		n := min(len(in.queue), in.maxBatch)
+		if n == 0 {
+			in.running--
+			in.mu.Unlock()
+			return
+		}
+		batch := in.queue[:n:n]
+		in.queue = in.queue[n:]
+		in.mu.Unlock()
+		in.runBatch(batch)
+	}
+}
+
+// runBatch applies batch in one transaction. If that fails, each delivery is
+// applied alone, so one failing handler fails only its own delivery.
+func (in *inbox) runBatch(batch []*pending) {
+	outcomes, err := in.transact(batch)
+	if err == nil || len(batch) == 1 {
+		for i, p := range batch {
+			if err != nil {
+				p.done <- result{outcomeError, err}
+			} else {
+				p.done <- result{outcomes[i], nil}
+			}
+		}
+		return
+	}
+	for _, p := range batch {
+		out, err := in.transact([]*pending{p})
+		if err != nil {
+			p.done <- result{outcomeError, err}
+		} else {
+			p.done <- result{out[0], nil}
+		}
+	}
+}
+
+// transact records the batch in the inbox and runs the handlers of the
+// deliveries not recorded before, in one transaction on the domain's pool.
+// Its context ends when any member's does (shutdown, handler timeout).
+func (in *inbox) transact(batch []*pending) ([]string, error) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(batch[0].ctx))
+	defer cancel()
+	for _, p := range batch {
+		stop := context.AfterFunc(p.ctx, cancel)
+		defer stop()
+	}
+	tx, err := in.sub.Pool.Begin(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("begin %s transaction: %w", in.sub.Domain.Name, err)
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+
+	fresh, err := in.record(ctx, tx, batch)
+	if err != nil {
+		return nil, err
+	}
+	outcomes := make([]string, len(batch))
+	for i, p := range batch {
+		if !fresh[i] {
+			outcomes[i] = outcomeDuplicate
+			continue
+		}
+		a := p.args
+		m := Meta{EventID: a.EventID, Topic: a.Topic, Producer: a.Producer, OccurredAt: a.OccurredAt, RequestID: a.RequestID}
+		if err := p.apply(ctx, tx, m); err != nil {
+			return nil, err
+		}
+		outcomes[i] = outcomeOK
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, fmt.Errorf("commit %s: %w", in.sub.Domain.Name, err)
+	}
+	return outcomes, nil
+}
+
+// delivery identifies one delivery in the inbox.
+type delivery struct {
+	consumer string
+	event    uuid.UUID
+}
+
+// record inserts the batch's deliveries into the inbox and reports, per
+// member, whether its handler must run: the delivery was new to the inbox,
+// or it is a replay. A second copy of a delivery within one batch is a
+// duplicate.
+func (in *inbox) record(ctx context.Context, tx pgx.Tx, batch []*pending) ([]bool, error) {
+	fresh := make([]bool, len(batch))
+	seen := make(map[delivery]bool, len(batch))
+	for _, replay := range []bool{false, true} {
+		var consumers []string
+		var ids []uuid.UUID
+		for _, p := range batch {
+			d := delivery{p.args.Consumer, p.args.EventID}
+			if p.args.Replay == replay && !seen[d] {
+				seen[d] = true
+				consumers, ids = append(consumers, d.consumer), append(ids, d.event)
+			}
+		}
+		if len(ids) == 0 {
+			continue
+		}
+		rows, err := tx.Query(ctx, in.sql, consumers, ids, replay)
+		if err != nil {
+			return nil, fmt.Errorf("record deliveries in %s inbox: %w", in.sub.Domain.Schema, err)
+		}
+		recorded, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (delivery, error) {
+			var d delivery
+			err := r.Scan(&d.consumer, &d.event)
+			return d, err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("record deliveries in %s inbox: %w", in.sub.Domain.Schema, err)
+		}
+		isNew := make(map[delivery]bool, len(recorded))
+		for _, d := range recorded {
+			isNew[d] = true
+		}
+		for i, p := range batch {
+			d := delivery{p.args.Consumer, p.args.EventID}
+			if p.args.Replay == replay && isNew[d] {
+				fresh[i] = true
+				delete(isNew, d)
+			}
+		}
+	}
+	return fresh, nil
+}
