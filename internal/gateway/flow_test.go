@@ -51,6 +51,14 @@ func TestRegistrationSagaAndProfileReads(t *testing.T) {
 		t.Fatalf("anonymous viewer = %s, want null", anon.Raw)
 	}
 
+	// displayName is optional: the username stands in.
+	r = ok(t, e.gql("", `mutation { register(input: {email: "b@example.com", username: "Babbage", password: "difference engine"}) { accessToken userId } }`, nil))
+	b := &account{ID: r.str("register.userId"), Access: r.str("register.accessToken")}
+	e.waitProfile(b)
+	if v := ok(t, e.gql(b.Access, `{ viewer { displayName } }`, nil)); v.str("viewer.displayName") != "Babbage" {
+		t.Fatalf("default displayName = %s", v.Raw)
+	}
+
 	// Login by email (any case) and by username.
 	for _, login := range []string{"ada@example.com", "ADA_LOVELACE"} {
 		l := ok(t, e.login(login, "analytical engine"))

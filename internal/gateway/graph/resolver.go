@@ -11,6 +11,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/google/uuid"
 
+	"github.com/nova-social/nova/internal/gateway/gid"
 	"github.com/nova-social/nova/internal/gateway/graph/model"
 	"github.com/nova-social/nova/internal/identity"
 	"github.com/nova-social/nova/internal/platform/apperr"
@@ -113,6 +114,21 @@ func (r *Resolver) viewerUser(ctx context.Context, id uuid.UUID) (*model.User, b
 	return toUser(u), true, nil
 }
 
+// actOnUser decodes the target's global id and runs an administrative
+// action on it.
+func (r *Resolver) actOnUser(ctx context.Context, userID string, act func(uuid.UUID) (user.User, error)) (*model.User, error) {
+	target, err := gid.Parse("userId", gid.User, userID)
+	if err != nil {
+		return nil, err
+	}
+	u, err := act(target)
+	if err != nil {
+		return nil, err
+	}
+	primeUser(ctx, u)
+	return toUser(u), nil
+}
+
 // primeUser records a user a mutation returned, for the rest of the request.
 func primeUser(ctx context.Context, u user.User) {
 	if l := loadersFrom(ctx); l != nil {
@@ -149,4 +165,12 @@ func toAuthPayload(t identity.Tokens) *model.AuthPayload {
 		ExpiresAt:    t.ExpiresAt,
 		UserUUID:     t.UserID,
 	}
+}
+
+// deref is the value of an optional string argument, "" when omitted.
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }

@@ -40,10 +40,11 @@ type Query struct {
 }
 
 type RegisterInput struct {
-	Email       string `json:"email"`
-	Username    string `json:"username"`
-	Password    string `json:"password"`
-	DisplayName string `json:"displayName"`
+	Email    string `json:"email"`
+	Username string `json:"username"`
+	Password string `json:"password"`
+	// Shown name; the username when omitted or empty.
+	DisplayName *string `json:"displayName,omitempty"`
 }
 
 // Every field is optional; omitted fields keep their value.
