@@ -3,6 +3,7 @@ package events
 import (
 	"context"
 	"errors"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -364,4 +365,46 @@ func TestSubscribeWiringErrorsAreReportedByStart(t *testing.T) {
 			t.Errorf("%s: Start succeeded", name)
 		}
 	}
+}
+
+func TestBatchedDeliveriesIsolateAFailingHandler(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ids := newIDs(60)
+	poison := ids[17]
+	var failed atomic.Bool
+	var mu sync.Mutex
+	txs := map[pgx.Tx]bool{}
+	f.newBus(t, testOptions(), nil, func(b *Bus) {
+		for _, c := range []string{"user.a", "user.b"} {
+			apply := project(c)
+			Subscribe(b, f.sub, c, func(ctx context.Context, tx pgx.Tx, m Meta, e UserVerified) error {
+				mu.Lock()
+				txs[tx] = true
+				mu.Unlock()
+				if c == "user.a" && e.UserID == poison && failed.CompareAndSwap(false, true) {
+					return errors.New("poisoned once")
+				}
+				return apply(ctx, tx, m, e)
+			})
+		}
+	})
+	b2, err := NewBus(f.events, quietLog(), nil, testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One publishing transaction: the 120 deliveries are fetched together.
+	f.publish(t, b2, ids...)
+	for _, c := range []string{"user.a", "user.b"} {
+		waitFor(t, c+" applied", 10*time.Second, func() bool { return allOnce(f.applied(t, c), ids) })
+	}
+	if !failed.Load() {
+		t.Fatal("the poisoned delivery never failed")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(txs) >= 120 {
+		t.Fatalf("%d transactions for 120 deliveries: no batching", len(txs))
+	}
+	t.Logf("120 deliveries in %d transactions", len(txs))
 }
