@@ -39,6 +39,11 @@ type Config struct {
 	LoginFailuresPerAccount int           // default 10
 	LoginFailureWindow      time.Duration // default 15m
 
+	// HashConcurrency caps the argon2id hashes computed at once (default
+	// runtime.NumCPU()), so that a login storm queues instead of taking
+	// every core from other requests.
+	HashConcurrency int
+
 	// Issuer and Audience are the iss and aud of access tokens (default "nova").
 	Issuer, Audience string
 }
@@ -90,7 +95,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, bus *events.Bus, cfg Config, l
 			return nil, &config.Error{Var: "NOVA_JWT_PREVIOUS_PUBLIC_KEY_FILE", Flag: "jwt-previous-public-key-file", Problem: err.Error()}
 		}
 	}
-	hasher, err := password.NewHasher(password.OWASP)
+	hasher, err := password.NewHasher(password.OWASP, cfg.HashConcurrency)
 	if err != nil {
 		return nil, fmt.Errorf("identity: %w", err)
 	}

@@ -48,9 +48,13 @@ type Hasher struct {
 	dummy  string
 }
 
-// NewHasher returns a hasher with p and a concurrency cap of runtime.NumCPU().
-func NewHasher(p Params) (*Hasher, error) {
-	h := &Hasher{params: p, slots: make(chan struct{}, runtime.NumCPU())}
+// NewHasher returns a hasher with p computing at most concurrency hashes at
+// once (runtime.NumCPU() when concurrency ≤ 0).
+func NewHasher(p Params, concurrency int) (*Hasher, error) {
+	if concurrency <= 0 {
+		concurrency = runtime.NumCPU()
+	}
+	h := &Hasher{params: p, slots: make(chan struct{}, concurrency)}
 	// The dummy hash is verified when a login names no account, so that an
 	// unknown user costs the same time as a wrong password.
 	random := make([]byte, 32)

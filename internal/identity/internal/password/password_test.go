@@ -12,7 +12,7 @@ import (
 var fast = Params{MemoryKiB: 64, Iterations: 1, Lanes: 1}
 
 func TestHashVerify(t *testing.T) {
-	h, err := NewHasher(OWASP)
+	h, err := NewHasher(OWASP, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +34,7 @@ func TestHashVerify(t *testing.T) {
 		t.Fatalf("dummy: %v", err)
 	}
 	// A hash made with weaker parameters verifies and asks for a rehash.
-	weak, _ := NewHasher(fast)
+	weak, _ := NewHasher(fast, 0)
 	old, _ := weak.Hash(ctx, "secret-secret")
 	if rehash, err := h.Verify(ctx, old, "secret-secret"); err != nil || !rehash {
 		t.Fatalf("weak hash: rehash=%v err=%v", rehash, err)
@@ -49,7 +49,7 @@ func TestHashVerify(t *testing.T) {
 // The hasher computes at most NumCPU hashes at once; the next caller waits
 // for a slot and gives up when its context ends.
 func TestConcurrencyIsCappedAtNumCPU(t *testing.T) {
-	h, err := NewHasher(fast)
+	h, err := NewHasher(fast, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,6 +75,10 @@ func TestConcurrencyIsCappedAtNumCPU(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
+	one, err := NewHasher(fast, 1)
+	if err != nil || cap(one.slots) != 1 {
+		t.Fatalf("explicit cap: %v", err)
+	}
 }
 
 func TestCommonList(t *testing.T) {
@@ -94,7 +98,7 @@ func TestCommonList(t *testing.T) {
 // BenchmarkHash is the cost of one argon2id hash at the OWASP parameters:
 // what a registration, a login or a password change spends on hashing.
 func BenchmarkHash(b *testing.B) {
-	h, err := NewHasher(OWASP)
+	h, err := NewHasher(OWASP, 0)
 	if err != nil {
 		b.Fatal(err)
 	}
