@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"go/ast"
 	"go/token"
+	"go/types"
 	"os"
 	"path/filepath"
 	"sort"
@@ -26,7 +27,7 @@ var Analyzer = &analysis.Analyzer{
 	Doc:       "enforce Nova's domain boundaries: declared domain imports, no domain cycles, SQL only on the domain's own schema, no SQL or drivers in the gateway, no domains in platform",
 	URL:       "https://github.com/nova-social/nova#boundaries",
 	Run:       run,
-	FactTypes: []analysis.Fact{new(DomainEdges)},
+	FactTypes: []analysis.Fact{new(DomainEdges), new(SQLSink)},
 }
 
 // Edge is "From imports To" between two domains; Via names one package
@@ -160,6 +161,8 @@ type checker struct {
 	role decl.Role
 	// fileDirs holds the allow directives of each file, by line.
 	fileDirs map[string]map[int]bool
+	// localSinks are the package's functions that run a parameter as SQL.
+	localSinks map[*types.Func]SQLSink
 }
 
 func run(pass *analysis.Pass) (any, error) {

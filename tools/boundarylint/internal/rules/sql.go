@@ -159,9 +159,11 @@ func (c *checker) sql() {
 		for _, f := range c.Files {
 			c.directives(f) // still insist on reasons
 		}
+		c.sinks(newValues(c.TypesInfo, c.Files)) // platform helpers that run SQL
 		return
 	}
 	vals := newValues(c.TypesInfo, c.Files)
+	forwarded := c.sinks(vals)
 	c.fileDirs = map[string]map[int]bool{}
 	for _, f := range c.Files {
 		c.fileDirs[c.Fset.File(f.Pos()).Name()] = c.directives(f)
@@ -181,9 +183,15 @@ func (c *checker) sql() {
 			}
 			idx, kind, method, ok := queryArg(c.TypesInfo, call)
 			if !ok {
-				return true
+				if idx, method, ok = c.sinkArg(call); !ok {
+					return true
+				}
+				kind = sqlText
 			}
 			arg := call.Args[idx]
+			if forwarded[arg] {
+				return true // a parameter of a sink: checked at its callers
+			}
 			switch c.role.Kind {
 			case decl.Gateway:
 				c.Reportf(call.Pos(), "gateway may not run SQL (%s): it owns no data; call the owning domain's service", method)
@@ -256,21 +264,13 @@ type values struct {
 	info    *types.Info
 	assigns map[*types.Var][]ast.Expr
 	unknown map[*types.Var]bool // assigned something untraceable
-	// For parameters of unexported functions that are only ever called
-	// (never used as values), the arguments of every call.
-	params  map[*types.Var]param
-	calls   map[*types.Func][]*ast.CallExpr
+	// escaped marks the package's functions used other than by a call
+	// (as a value), whose callers therefore cannot all be seen.
 	escaped map[*types.Func]bool
 }
 
-type param struct {
-	fn  *types.Func
-	idx int
-}
-
 func newValues(info *types.Info, files []*ast.File) *values {
-	v := &values{info: info, assigns: map[*types.Var][]ast.Expr{}, unknown: map[*types.Var]bool{},
-		params: map[*types.Var]param{}, calls: map[*types.Func][]*ast.CallExpr{}, escaped: map[*types.Func]bool{}}
+	v := &values{info: info, assigns: map[*types.Var][]ast.Expr{}, unknown: map[*types.Var]bool{}, escaped: map[*types.Func]bool{}}
 	callees := map[*ast.Ident]bool{}
 	varOf := func(id *ast.Ident) *types.Var {
 		if obj, ok := info.Defs[id].(*types.Var); ok {
@@ -282,29 +282,9 @@ func newValues(info *types.Info, files []*ast.File) *values {
 	for _, f := range files {
 		ast.Inspect(f, func(n ast.Node) bool {
 			switch n := n.(type) {
-			case *ast.FuncDecl:
-				fn, _ := info.Defs[n.Name].(*types.Func)
-				if fn == nil || fn.Exported() || fn.Signature().Variadic() {
-					break
-				}
-				idx := 0
-				for _, field := range n.Type.Params.List {
-					for _, name := range field.Names {
-						if pv, ok := info.Defs[name].(*types.Var); ok {
-							v.params[pv] = param{fn: fn, idx: idx}
-						}
-						idx++
-					}
-					if len(field.Names) == 0 {
-						idx++
-					}
-				}
 			case *ast.CallExpr:
 				if id := calleeIdent(n.Fun); id != nil {
 					callees[id] = true
-					if fn, ok := info.Uses[id].(*types.Func); ok {
-						v.calls[fn] = append(v.calls[fn], n)
-					}
 				}
 			case *ast.ValueSpec:
 				for i, id := range n.Names {
@@ -396,39 +376,13 @@ func (v *values) resolve(e ast.Expr, depth int) ([]string, bool) {
 	if !ok || obj.IsField() || v.unknown[obj] {
 		return nil, false
 	}
-	if p, ok := v.params[obj]; ok {
-		if _, reassigned := v.assigns[obj]; !reassigned {
-			return v.resolveParam(p, depth)
-		}
-	}
 	rhs, ok := v.assigns[obj]
 	if !ok {
-		return nil, false // a range variable, a parameter of an exported function, …
+		return nil, false // a parameter, a range variable, …
 	}
 	var out []string
 	for _, r := range rhs {
 		texts, ok := v.resolve(r, depth+1)
-		if !ok {
-			return nil, false
-		}
-		out = append(out, texts...)
-	}
-	return out, true
-}
-
-// resolveParam resolves a parameter from the arguments of every call of its
-// (unexported, never escaping) function.
-func (v *values) resolveParam(p param, depth int) ([]string, bool) {
-	calls := v.calls[p.fn]
-	if v.escaped[p.fn] || len(calls) == 0 {
-		return nil, false
-	}
-	var out []string
-	for _, call := range calls {
-		if call.Ellipsis.IsValid() || p.idx >= len(call.Args) {
-			return nil, false
-		}
-		texts, ok := v.resolve(call.Args[p.idx], depth+1)
 		if !ok {
 			return nil, false
 		}

@@ -93,12 +93,35 @@ func Assigned(ctx context.Context, tx pgx.Tx, id string) error {
 	return err
 }
 
-// Helper is exported: its callers in other packages are not visible, so
-// its parameter is not a constant.
-func Helper(ctx context.Context, tx pgx.Tx, query string) error {
+// Helper runs its parameter: its callers are checked instead.
+func Helper(ctx context.Context, tx pgx.Tx, query string) error { // want Helper:"sqlSink\\(2, Exec\\)"
+	_, err := tx.Exec(ctx, query)
+	return err
+}
+
+// Forward passes its parameter on to a helper: it is a helper too.
+func Forward(ctx context.Context, tx pgx.Tx, query string) error { // want Forward:"sqlSink\\(2, Helper → Exec\\)"
+	return Helper(ctx, tx, query)
+}
+
+func UseHelper(ctx context.Context, tx pgx.Tx, id string) error {
+	if err := Helper(ctx, tx, `DELETE FROM content.posts WHERE id = $1`); err != nil {
+		return err
+	}
+	if err := Forward(ctx, tx, `DELETE FROM identity.sessions`); err != nil { // want `content may not write identity.sessions`
+		return err
+	}
+	return Helper(ctx, tx, fmt.Sprintf("DELETE FROM content.posts WHERE id = '%s'", id)) // want `SQL passed to Helper → Exec is built at run time`
+}
+
+// Escaping is used as a value, so its callers cannot all be seen: the
+// query inside is reported.
+func Escaping(ctx context.Context, tx pgx.Tx, query string) error {
 	_, err := tx.Exec(ctx, query) // want `SQL passed to Exec is built at run time`
 	return err
 }
+
+var _ = Escaping
 
 func Interface(ctx context.Context, q Querier) error {
 	_, err := q.Exec(ctx, `DELETE FROM identity.revoked_tokens`) // want `content may not write identity.revoked_tokens`
