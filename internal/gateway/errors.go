@@ -14,7 +14,6 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/nova-social/nova/internal/platform/apperr"
-	"github.com/nova-social/nova/internal/platform/requestid"
 )
 
 // Error codes of the API that no domain returns: they come from the
@@ -69,7 +68,7 @@ func presenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 				return gqlErr
 			}
 		}
-		log.ErrorContext(ctx, "graphql request failed", "request_id", requestid.From(ctx), "path", gqlErr.Path.String(), "error", err.Error())
+		log.ErrorContext(ctx, "graphql request failed", "path", gqlErr.Path.String(), "error", err.Error())
 		return &gqlerror.Error{Message: internalMessage, Path: gqlErr.Path, Extensions: map[string]any{"code": codeInternal}}
 	}
 }
@@ -98,7 +97,7 @@ func lastPathName(p ast.Path) string {
 // client gets the generic INTERNAL error.
 func recoverer(log *slog.Logger) graphql.RecoverFunc {
 	return func(ctx context.Context, v any) error {
-		log.ErrorContext(ctx, "panic in graphql resolver", "request_id", requestid.From(ctx), "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+		log.ErrorContext(ctx, "panic in graphql resolver", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 		return errPanic
 	}
 }

@@ -24,7 +24,6 @@ import (
 	"github.com/nova-social/nova/internal/gateway/graph"
 	"github.com/nova-social/nova/internal/identity"
 	"github.com/nova-social/nova/internal/platform/apperr"
-	"github.com/nova-social/nova/internal/platform/requestid"
 	"github.com/nova-social/nova/internal/user"
 )
 
@@ -159,7 +158,7 @@ func (g *Gateway) refuse(w http.ResponseWriter, r *http.Request, err error) {
 		}}})
 		return
 	}
-	g.opts.Log.ErrorContext(r.Context(), "authenticate request", "request_id", requestid.From(r.Context()), "error", err.Error())
+	g.opts.Log.ErrorContext(r.Context(), "authenticate request", "error", err.Error())
 	writeResponse(w, r, http.StatusInternalServerError, &graphql.Response{Errors: gqlerror.List{{
 		Message: internalMessage, Extensions: map[string]any{"code": codeInternal},
 	}}})

@@ -18,12 +18,13 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/nova-social/nova/internal/platform/apperr"
+	"github.com/nova-social/nova/internal/platform/logging"
 	"github.com/nova-social/nova/internal/platform/requestid"
 )
 
 func TestPresenter(t *testing.T) {
 	var logs bytes.Buffer
-	log := slog.New(slog.NewTextHandler(&logs, nil))
+	log := logging.New(&logs, false, slog.LevelInfo)
 	present := presenter(log)
 	ctx := requestid.With(context.Background(), "req-42")
 

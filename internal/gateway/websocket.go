@@ -18,7 +18,6 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/nova-social/nova/internal/platform/apperr"
-	"github.com/nova-social/nova/internal/platform/requestid"
 )
 
 // The graphql-transport-ws protocol: its subprotocol name and the close
@@ -273,7 +272,7 @@ func (c *wsConn) refuse(ctx context.Context, err error) {
 		c.close(closeForbidden, "forbidden")
 		return
 	}
-	c.t.log.ErrorContext(ctx, "websocket authentication failed", "request_id", requestid.From(ctx), "error", err.Error())
+	c.t.log.ErrorContext(ctx, "websocket authentication failed", "error", err.Error())
 	c.close(closeInternal, "internal error")
 }
 
