@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -316,7 +317,7 @@ func (c *wsConn) subscribe(ctx context.Context, m wsMessage) bool {
 	}
 	if len(c.ops) >= wsMaxOpsPerConnection {
 		c.mu.Unlock()
-		c.sendErrors(m.ID, gqlerror.List{tooComplex("too many operations on one connection")})
+		c.sendErrors(m.ID, requestError(fmt.Sprintf("at most %d operations may run at once on one connection", wsMaxOpsPerConnection)).Errors)
 		return true
 	}
 	opCtx, cancel := context.WithCancel(ctx)
