@@ -126,8 +126,6 @@ func (s *Service) Unfollow(ctx context.Context, viewer, target uuid.UUID) error 
 // stopFollowing uncounts removed relationships, clears the feeds they fed
 // and publishes social.follow.deleted for each.
 func (s *Service) stopFollowing(ctx context.Context, tx pgx.Tx, removed []store.Rel) error {
-	// Feeds in follower id order, the order fan-out locks them in.
-	slices.SortFunc(removed, func(a, b store.Rel) int { return bytes.Compare(a.FollowerID[:], b.FollowerID[:]) })
 	deltas := map[uuid.UUID]store.StatDelta{}
 	evs := make([]events.Event, 0, len(removed))
 	at := s.now()
@@ -139,14 +137,22 @@ func (s *Service) stopFollowing(ctx context.Context, tx pgx.Tx, removed []store.
 			d = deltas[r.FolloweeID]
 			d.Followers--
 			deltas[r.FolloweeID] = d
-			if err := store.RemoveAuthorFromFeed(ctx, tx, r.FollowerID, r.FolloweeID); err != nil {
-				return err
-			}
 		}
 		evs = append(evs, events.FollowDeleted{FollowerID: r.FollowerID, FolloweeID: r.FolloweeID, At: at})
 	}
+	// Lock order, as in startFollowing: counters, then feeds in follower id
+	// order (the order fan-out locks feeds in).
 	if err := store.AddUserStats(ctx, tx, deltas); err != nil {
 		return err
+	}
+	slices.SortFunc(removed, func(a, b store.Rel) int { return bytes.Compare(a.FollowerID[:], b.FollowerID[:]) })
+	for _, r := range removed {
+		if r.State != store.StateFollowing {
+			continue
+		}
+		if err := store.RemoveAuthorFromFeed(ctx, tx, r.FollowerID, r.FolloweeID); err != nil {
+			return err
+		}
 	}
 	return s.bus.Publish(ctx, tx, evs...)
 }

@@ -5,10 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/nova-social/nova/internal/content"
@@ -79,8 +82,24 @@ func requireUser(viewer uuid.UUID) error {
 	return nil
 }
 
+// inTx runs f in a transaction, again (up to three times) when Postgres
+// aborts it as a deadlock victim: event deliveries batch several handlers in
+// one transaction, so their locks cannot always be taken in one global order.
 func (s *Service) inTx(ctx context.Context, f func(tx pgx.Tx) error) error {
-	return pgx.BeginFunc(ctx, s.pool, f)
+	var err error
+	for attempt := range 3 {
+		if err = pgx.BeginFunc(ctx, s.pool, f); !isDeadlock(err) {
+			return err
+		}
+		s.log.Warn("transaction retried after deadlock", "attempt", attempt+1)
+		time.Sleep(time.Duration(1+rand.IntN(10*(attempt+1))) * time.Millisecond)
+	}
+	return err
+}
+
+func isDeadlock(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == pgerrcode.DeadlockDetected || pe.Code == pgerrcode.SerializationFailure)
 }
 
 func newID() (uuid.UUID, error) {

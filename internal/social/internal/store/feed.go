@@ -153,8 +153,8 @@ func TrimFeed(ctx context.Context, db DB, user uuid.UUID, max int) error {
 // max, the horizon moves up to the oldest one copied, so deeper pages are
 // served by the read-time query and miss nothing.
 func Backfill(ctx context.Context, db DB, user, author uuid.UUID, max int) error {
-	if _, err := db.Exec(ctx, `INSERT INTO social.feed_state (user_id) VALUES ($1) ON CONFLICT DO NOTHING`, user); err != nil {
-		return fmt.Errorf("feed state: %w", err)
+	if err := lockFeed(ctx, db, user); err != nil {
+		return err
 	}
 	_, err := db.Exec(ctx, `WITH st AS (
 			SELECT horizon_at, horizon_id FROM social.feed_state WHERE user_id = $1
@@ -184,6 +184,9 @@ func Backfill(ctx context.Context, db DB, user, author uuid.UUID, max int) error
 
 // RemoveAuthorFromFeed deletes author's posts from user's feed.
 func RemoveAuthorFromFeed(ctx context.Context, db DB, user, author uuid.UUID) error {
+	if err := lockFeed(ctx, db, user); err != nil {
+		return err
+	}
 	_, err := db.Exec(ctx, `WITH del AS (
 			DELETE FROM social.feeds WHERE user_id = $1 AND author_id = $2 RETURNING user_id
 		)
@@ -194,17 +197,33 @@ func RemoveAuthorFromFeed(ctx context.Context, db DB, user, author uuid.UUID) er
 	return nil
 }
 
-// lockStatesInOrder locks the feed_state rows of the users in "del" in id
-// order, the order fan-out locks them in, so the two cannot deadlock.
-const lockStatesInOrder = `SELECT s.user_id FROM social.feed_state s WHERE s.user_id IN (SELECT user_id FROM del)
+// Lock order. A transaction changes a user's feed rows only while holding
+// that user's feed_state row, and takes several in user id order (as
+// FanOut's upsert does), so fan-outs, trims and removals cannot deadlock.
+
+// lockStatesInOrder locks the feed_state rows of the users in "targets" in
+// id order.
+const lockStatesInOrder = `SELECT s.user_id FROM social.feed_state s WHERE s.user_id IN (SELECT user_id FROM targets)
 			ORDER BY s.user_id FOR UPDATE`
+
+// lockFeed creates user's feed_state row if needed and locks it.
+func lockFeed(ctx context.Context, db DB, user uuid.UUID) error {
+	_, err := db.Exec(ctx, `INSERT INTO social.feed_state AS s (user_id) VALUES ($1)
+		ON CONFLICT (user_id) DO UPDATE SET entries = s.entries`, user)
+	if err != nil {
+		return fmt.Errorf("lock feed: %w", err)
+	}
+	return nil
+}
 
 // RemovePostFromFeeds deletes post from every feed.
 func RemovePostFromFeeds(ctx context.Context, db DB, post uuid.UUID) error {
-	_, err := db.Exec(ctx, `WITH del AS (
-			DELETE FROM social.feeds WHERE post_id = $1 RETURNING user_id
-		), locked AS (`+lockStatesInOrder+`)
-		UPDATE social.feed_state s SET entries = greatest(s.entries - 1, 0) FROM locked l WHERE s.user_id = l.user_id`, post)
+	_, err := db.Exec(ctx, `WITH targets AS (
+			SELECT user_id FROM social.feeds WHERE post_id = $1
+		), locked AS (`+lockStatesInOrder+`), del AS (
+			DELETE FROM social.feeds f USING locked l WHERE f.user_id = l.user_id AND f.post_id = $1 RETURNING f.user_id
+		)
+		UPDATE social.feed_state s SET entries = greatest(s.entries - 1, 0) FROM del WHERE s.user_id = del.user_id`, post)
 	if err != nil {
 		return fmt.Errorf("remove post from feeds: %w", err)
 	}
@@ -214,13 +233,14 @@ func RemovePostFromFeeds(ctx context.Context, db DB, post uuid.UUID) error {
 // RemoveAuthorFromAllFeeds deletes every feed entry of author's posts; call
 // it before tombstoning them (it finds them through the live projection).
 func RemoveAuthorFromAllFeeds(ctx context.Context, db DB, author uuid.UUID) error {
-	_, err := db.Exec(ctx, `WITH del AS (
-			DELETE FROM social.feeds f USING social.posts p
-			WHERE p.author_id = $1 AND NOT p.deleted AND NOT p.hidden AND f.post_id = p.post_id
+	_, err := db.Exec(ctx, `WITH targets AS (
+			SELECT f.user_id FROM social.feeds f JOIN social.posts p ON f.post_id = p.post_id
+			WHERE p.author_id = $1 AND NOT p.deleted AND NOT p.hidden
+		), locked AS (`+lockStatesInOrder+`), del AS (
+			DELETE FROM social.feeds f USING locked l WHERE f.user_id = l.user_id AND f.author_id = $1
 			RETURNING f.user_id
-		), locked AS (`+lockStatesInOrder+`), n AS (SELECT user_id, count(*) AS n FROM del GROUP BY user_id)
-		UPDATE social.feed_state s SET entries = greatest(s.entries - n.n, 0) FROM n, locked l
-		WHERE s.user_id = n.user_id AND l.user_id = n.user_id`, author)
+		), n AS (SELECT user_id, count(*) AS n FROM del GROUP BY user_id)
+		UPDATE social.feed_state s SET entries = greatest(s.entries - n.n, 0) FROM n WHERE s.user_id = n.user_id`, author)
 	if err != nil {
 		return fmt.Errorf("remove author from feeds: %w", err)
 	}
