@@ -219,7 +219,7 @@ func (c *checker) sql() {
 				for _, p := range sqlcheck.Check(text, sc) {
 					if !seen[p.Msg] {
 						seen[p.Msg] = true
-						c.Reportf(arg.Pos(), "%s", p.Msg)
+						c.Reportf(sqlPos(arg, p.Offset), "%s", p.Msg)
 					}
 				}
 			}
@@ -425,4 +425,15 @@ func (c *checker) allowedWhereBuilt(vals *values, arg ast.Expr) bool {
 
 func (c *checker) isTest(f *ast.File) bool {
 	return strings.HasSuffix(c.Fset.File(f.Pos()).Name(), "_test.go")
+}
+
+// sqlPos points into a raw string literal written at the call, so that a
+// problem in a long query is reported on its own line; otherwise it is the
+// argument's position.
+func sqlPos(arg ast.Expr, offset int) token.Pos {
+	lit, ok := ast.Unparen(arg).(*ast.BasicLit)
+	if !ok || lit.Kind != token.STRING || !strings.HasPrefix(lit.Value, "`") || offset < 0 || offset >= len(lit.Value)-2 {
+		return arg.Pos()
+	}
+	return lit.Pos() + token.Pos(1+offset)
 }

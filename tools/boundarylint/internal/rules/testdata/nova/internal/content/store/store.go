@@ -165,3 +165,9 @@ func Clean(ctx context.Context, tx pgx.Tx, id string) error {
 		UPDATE content.posts SET comment_count = 0, updated_at = now() WHERE id IN (SELECT post_id FROM gone)`, id)
 	return err
 }
+
+// MultiLine's problem is reported on the line of the query that has it.
+func MultiLine(ctx context.Context, tx pgx.Tx, id string) (pgx.Rows, error) {
+	return tx.Query(ctx, `SELECT p.id, p.body FROM content.posts p
+		JOIN identity.sessions s ON s.user_id = p.author_id WHERE p.id = $1`, id) // want `content may not read identity.sessions`
+}
