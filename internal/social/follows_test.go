@@ -106,6 +106,9 @@ func TestPrivateAccountRequests(t *testing.T) {
 		t.Fatal("FOLLOWERS post visible to a requester")
 	}
 
+	// The post is fanned out (to its author only) before the approval, so
+	// only the approval's back-fill can bring it to the new follower.
+	eventually(t, "post fanned out", func() bool { return e.feedHas(t, owner, secret.ID) })
 	ok(t, e.social.ApproveFollowRequest(ctx, owner, fan))
 	ok(t, e.social.ApproveFollowRequest(ctx, owner, fan))
 	wantCode(t, e.social.ApproveFollowRequest(ctx, owner, e.user(false)), apperr.NotFound)
@@ -195,6 +198,7 @@ func TestFollowRacesConverge(t *testing.T) {
 	a, b := e.user(false), e.user(false)
 	secretA := e.post(t, a, content.Followers)
 	secretB := e.post(t, b, content.Followers)
+	eventually(t, "posts fanned out", func() bool { return e.feedHas(t, a, secretA.ID) && e.feedHas(t, b, secretB.ID) })
 	var wg sync.WaitGroup
 	for i := range 40 {
 		wg.Add(1)

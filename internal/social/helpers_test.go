@@ -51,7 +51,7 @@ func newEnv(t testing.TB, cfg Config) *env {
 	db := pgtest.New(t)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	bus, err := events.NewBus(db.Pools.For(domains.Events), log, nil, events.Options{
-		MaxAttempts: 5, Workers: 8, RetryBase: 20 * time.Millisecond, RetryMax: 100 * time.Millisecond,
+		MaxAttempts: 5, Workers: 4, RetryBase: 20 * time.Millisecond, RetryMax: 100 * time.Millisecond,
 		FetchPollInterval: 20 * time.Millisecond,
 	})
 	if err != nil {
@@ -128,6 +128,16 @@ func (e *env) storedEntries(t testing.TB, viewer uuid.UUID) int {
 	var n int
 	if err := e.social.pool.QueryRow(context.Background(), `SELECT count(*) FROM social.feeds WHERE user_id = $1`, viewer).Scan(&n); err != nil {
 		t.Fatalf("count feed rows: %v", err)
+	}
+	return n
+}
+
+// handled counts the events consumer has applied.
+func (e *env) handled(t testing.TB, consumer string) int {
+	t.Helper()
+	var n int
+	if err := e.social.pool.QueryRow(context.Background(), `SELECT count(*) FROM social.event_inbox WHERE consumer = $1`, consumer).Scan(&n); err != nil {
+		t.Fatalf("count handled events: %v", err)
 	}
 	return n
 }
