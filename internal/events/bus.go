@@ -33,7 +33,9 @@ type Options struct {
 	// MaxAttempts is how many times one delivery is tried before it is
 	// dead-lettered (default 8).
 	MaxAttempts int
-	// Workers is how many handlers run at once in this replica (default 50).
+	// Workers is how many deliveries this replica holds at once (default
+	// 200). They wait in per-domain batches, so this bounds memory and
+	// batch size, not database connections.
 	Workers int
 	// JobRetention is how long finished delivery jobs are kept; the event log
 	// itself is never pruned (default 24h).
@@ -74,7 +76,7 @@ func (o Options) withDefaults() Options {
 		o.MaxAttempts = 8
 	}
 	if o.Workers <= 0 {
-		o.Workers = 50
+		o.Workers = 200
 	}
 	if o.MaxBatch <= 0 {
 		o.MaxBatch = 50

@@ -113,18 +113,21 @@ GRANT USAGE ON SCHEMA events TO nova_identity, nova_user, nova_media, nova_conte
 GRANT EXECUTE ON FUNCTION events.publish(uuid[], text[], int[], jsonb[], text, int)
     TO nova_identity, nova_user, nova_media, nova_content, nova_social, nova_communication, nova_search;
 
--- River indexes every job's args and metadata with GIN for ad-hoc queries the
--- bus never makes. A delivery's args carry the whole event and a job row is
--- rewritten (no HOT update: its state is indexed) when fetched and when
--- finished, so those indexes cost more than the rest of a delivery's writes.
+-- River indexes every job's args and metadata (GIN) and kind for ad-hoc
+-- queries the bus never makes (it fetches by state and queue, and all its
+-- jobs have one kind). A job row is rewritten, with an entry in every index
+-- (no HOT update: its state is indexed), when inserted, fetched and
+-- finished: those indexes cost more than the rest of a delivery's writes.
 DROP INDEX IF EXISTS events.river_job_args_index;
 DROP INDEX IF EXISTS events.river_job_metadata_index;
+DROP INDEX IF EXISTS events.river_job_kind;
 
 -- The dead-letter queue is listed and retried per consumer.
 CREATE INDEX dead_letter_queue_consumer ON events.dead_letter_queue (consumer, failed_at);
 CREATE INDEX dead_letter_queue_event ON events.dead_letter_queue (event_id);
 
 -- +goose Down
+CREATE INDEX IF NOT EXISTS river_job_kind ON events.river_job USING btree (kind);
 CREATE INDEX IF NOT EXISTS river_job_metadata_index ON events.river_job USING GIN (metadata);
 CREATE INDEX IF NOT EXISTS river_job_args_index ON events.river_job USING GIN (args);
 DROP INDEX events.dead_letter_queue_event;
