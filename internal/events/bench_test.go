@@ -133,12 +133,12 @@ func BenchmarkBus(b *testing.B) {
 // benchSetup is a database with a running bus whose consumers each write a
 // row into a table of their own domain per event.
 type benchSetup struct {
-	name      string
-	f         *fixture
-	bus       *Bus
-	consumers int
-	handled   atomic.Int64
-	elapsed   time.Duration
+	name       string
+	f          *fixture
+	bus        *Bus
+	consumers  int
+	handled    atomic.Int64
+	elapsed    time.Duration
 	pubElapsed time.Duration
 }
 
