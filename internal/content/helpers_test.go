@@ -26,6 +26,7 @@ type env struct {
 	svc    *content.Service
 	bus    *events.Bus
 	social *pgxpool.Pool
+	pool   *pgxpool.Pool
 	// mentions records the MentionIDs of every post and comment event
 	// delivered to a test consumer, by post or comment id.
 	mu       sync.Mutex
@@ -61,7 +62,7 @@ func newEnv(t testing.TB) *env {
 	}
 	svc := content.New(db.Pools.For(domains.Content), bus, content.Options{Log: log, Users: knownUsers})
 	svc.Subscribe(bus)
-	e := &env{svc: svc, bus: bus, social: db.Pools.For(domains.Social), mentions: map[uuid.UUID][]uuid.UUID{}}
+	e := &env{svc: svc, bus: bus, social: db.Pools.For(domains.Social), pool: db.Pools.For(domains.Content), mentions: map[uuid.UUID][]uuid.UUID{}}
 	observer := events.Subscriber{Domain: domains.Search, Pool: db.Pools.For(domains.Search)}
 	events.Subscribe(bus, observer, "search.contenttest", func(_ context.Context, _ pgx.Tx, _ events.Meta, ev events.PostCreated) error {
 		e.record(ev.PostID, ev.MentionIDs)
@@ -119,6 +120,16 @@ func (e *env) publish(t *testing.T, evs ...events.Event) {
 
 func (e *env) follow(t *testing.T, follower, followee uuid.UUID, state string, at time.Time) {
 	e.publish(t, events.FollowCreated{FollowerID: follower, FolloweeID: followee, State: state, At: at})
+}
+
+// handled counts the events consumer has applied.
+func (e *env) handled(t *testing.T, consumer string) int {
+	t.Helper()
+	var n int
+	if err := e.pool.QueryRow(context.Background(), `SELECT count(*) FROM content.event_inbox WHERE consumer = $1`, consumer).Scan(&n); err != nil {
+		t.Fatalf("count handled events: %v", err)
+	}
+	return n
 }
 
 // eventually waits up to 10 s for cond.
