@@ -19,6 +19,7 @@ import (
 
 	"github.com/nova-social/nova/internal/platform/apperr"
 	"github.com/nova-social/nova/internal/platform/logging"
+	"github.com/nova-social/nova/internal/platform/page"
 	"github.com/nova-social/nova/internal/platform/requestid"
 )
 
@@ -35,6 +36,13 @@ func TestPresenter(t *testing.T) {
 	e = present(ctx, apperr.Invalid("password", "too short"))
 	if e.Extensions["code"] != "BAD_USER_INPUT" || e.Extensions["field"] != "password" || e.Message != "too short" {
 		t.Fatalf("invalid = %+v %q", e.Extensions, e.Message)
+	}
+
+	tooMany := 101
+	_, pageErr := page.Parse(&tooMany, nil)
+	e = present(ctx, pageErr)
+	if e.Extensions["code"] != "BAD_USER_INPUT" || e.Extensions["field"] != "first" {
+		t.Fatalf("first over 100 = %+v", e.Extensions)
 	}
 
 	secret := errors.New(`pq: relation "identity.sessions" does not exist`)
