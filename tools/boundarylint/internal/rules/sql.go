@@ -92,7 +92,7 @@ func queryArg(info *types.Info, call *ast.CallExpr) (idx int, kind argKind, meth
 	t := params.At(idx).Type()
 	switch kind {
 	case sqlText:
-		if b, isBasic := t.Underlying().(*types.Basic); !isBasic || b.Kind() != types.String {
+		if !isString(t) {
 			return 0, 0, "", false
 		}
 	case identifier:
@@ -292,9 +292,13 @@ func newValues(info *types.Info, files []*ast.File) *values {
 					if obj == nil {
 						continue
 					}
-					if len(n.Values) == len(n.Names) {
+					switch {
+					case len(n.Values) == len(n.Names):
 						v.assigns[obj] = append(v.assigns[obj], n.Values[i])
-					} else {
+					case len(n.Values) == 0 && isString(obj.Type()):
+						// `var q string`, assigned in the branches of a switch.
+						v.assigns[obj] = append(v.assigns[obj], &ast.BasicLit{ValuePos: id.Pos(), Kind: token.STRING, Value: `""`})
+					default:
 						v.unknown[obj] = true
 					}
 				}
@@ -368,6 +372,9 @@ func (v *values) resolve(e ast.Expr, depth int) ([]string, bool) {
 		}
 		return []string{constant.StringVal(tv.Value)}, true
 	}
+	if lit, ok := e.(*ast.BasicLit); ok && lit.Value == `""` {
+		return []string{""}, true // a string variable's zero value
+	}
 	id, ok := e.(*ast.Ident)
 	if !ok || depth > 8 {
 		return nil, false
@@ -436,4 +443,9 @@ func sqlPos(arg ast.Expr, offset int) token.Pos {
 		return arg.Pos()
 	}
 	return lit.Pos() + token.Pos(1+offset)
+}
+
+func isString(t types.Type) bool {
+	b, ok := t.Underlying().(*types.Basic)
+	return ok && b.Kind() == types.String
 }

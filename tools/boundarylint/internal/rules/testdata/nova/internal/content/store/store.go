@@ -171,3 +171,13 @@ func MultiLine(ctx context.Context, tx pgx.Tx, id string) (pgx.Rows, error) {
 	return tx.Query(ctx, `SELECT p.id, p.body FROM content.posts p
 		JOIN identity.sessions s ON s.user_id = p.author_id WHERE p.id = $1`, id) // want `content may not read identity.sessions`
 }
+
+func Switched(ctx context.Context, tx pgx.Tx, mine bool) (pgx.Rows, error) {
+	var q string
+	if mine {
+		q = `SELECT id FROM content.posts`
+	} else {
+		q = `SELECT id FROM social.likes`
+	}
+	return tx.Query(ctx, q) // want `content may not read social.likes`
+}

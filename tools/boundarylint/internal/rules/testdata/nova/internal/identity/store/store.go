@@ -71,3 +71,14 @@ func Std(ctx context.Context, db *sql.DB) error {
 	_, err := db.ExecContext(ctx, `DELETE FROM identity.sessions WHERE expires_at < now()`)
 	return err
 }
+
+func Ordered(ctx context.Context, db DBTX, newest bool) pgx.Row {
+	var q string
+	switch {
+	case newest:
+		q = `SELECT id FROM identity.sessions ORDER BY created_at DESC LIMIT 1`
+	default:
+		q = `SELECT id FROM identity.sessions ORDER BY created_at LIMIT 1`
+	}
+	return db.QueryRow(ctx, q)
+}
