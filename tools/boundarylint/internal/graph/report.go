@@ -25,14 +25,19 @@ func Allowances(root, directive string) ([]Allowance, error) {
 	var out []Allowance
 	fset := token.NewFileSet()
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
 		rel, _ := filepath.Rel(root, path)
 		rel = filepath.ToSlash(rel)
+		if err != nil {
+			if d != nil && d.IsDir() && rel != "." {
+				return filepath.SkipDir // e.g. a local database directory we may not read
+			}
+			return err
+		}
 		if d.IsDir() {
 			name := d.Name()
-			if rel == "tools" || name == "testdata" || name == "vendor" || (strings.HasPrefix(name, ".") && rel != ".") {
+			switch {
+			case rel == "tools", rel == "bin", rel == "data", name == "testdata", name == "vendor", name == "node_modules",
+				strings.HasPrefix(name, ".") && rel != ".":
 				return filepath.SkipDir
 			}
 			return nil
