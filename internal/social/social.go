@@ -17,7 +17,6 @@ import (
 	"github.com/nova-social/nova/internal/content"
 	"github.com/nova-social/nova/internal/events"
 	"github.com/nova-social/nova/internal/platform/apperr"
-	"github.com/nova-social/nova/internal/social/internal/store"
 )
 
 // Accounts is what social asks the user domain when someone follows or
@@ -108,11 +107,4 @@ func newID() (uuid.UUID, error) {
 		return uuid.Nil, fmt.Errorf("new id: %w", err)
 	}
 	return id, nil
-}
-
-func notFound(err error, what string) error {
-	if errors.Is(err, store.ErrNotFound) {
-		return apperr.NewNotFound(what)
-	}
-	return err
 }

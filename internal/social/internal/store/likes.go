@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/google/uuid"
@@ -103,17 +102,4 @@ func Shares(ctx context.Context, db DB, ids []uuid.UUID) ([]Share, error) {
 		return nil, fmt.Errorf("shares: %w", err)
 	}
 	return out, nil
-}
-
-// PostAuthor returns the author of post from the projection.
-func PostAuthor(ctx context.Context, db DB, post uuid.UUID) (uuid.UUID, error) {
-	var id uuid.UUID
-	err := db.QueryRow(ctx, `SELECT author_id FROM social.posts WHERE post_id = $1`, post).Scan(&id)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return uuid.Nil, ErrNotFound
-	}
-	if err != nil {
-		return uuid.Nil, fmt.Errorf("post author: %w", err)
-	}
-	return id, nil
 }

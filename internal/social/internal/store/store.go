@@ -4,7 +4,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -19,9 +18,6 @@ type DB interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
-
-// ErrNotFound means no row matched.
-var ErrNotFound = errors.New("not found")
 
 // MaxTime stands for "no cursor" in newest-first lists.
 var MaxTime = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
