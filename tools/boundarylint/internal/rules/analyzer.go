@@ -272,7 +272,7 @@ func (c *checker) checkImport(spec *ast.ImportSpec, path string, test bool) {
 		case !inRepo:
 		case target.Kind == decl.DomainPkg:
 			if target.Name != d.Name && !d.Allows(target.Name) {
-				c.Reportf(spec.Pos(), "%s may not import %s (%s): %s's declared dependencies are {%s}; depend the other way, or react to %s's events and keep a projection", d.Name, target.Name, rel, d.Name, strings.Join(d.Deps, ", "), target.Name)
+				c.Reportf(spec.Pos(), "%s may not import %s (%s): %s's declared dependencies are {%s}; call only those, or react to %s's events and keep a projection in %s", d.Name, target.Name, rel, d.Name, strings.Join(d.Deps, ", "), target.Name, d.Name)
 			}
 		case target.Kind == decl.Gateway || target.Kind == decl.Root:
 			c.Reportf(spec.Pos(), "%s may not import %s: domains never depend on the gateway or the composition root; they depend on it", d.Name, rel)
