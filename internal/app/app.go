@@ -165,6 +165,7 @@ func (a *App) wireAccounts(ctx context.Context) error {
 		LoginPerAddrPerMinute:   a.cfg.LoginPerAddrPerMinute,
 		LoginFailuresPerAccount: a.cfg.LoginFailuresPerAccount,
 		LoginFailureWindow:      a.cfg.LoginFailureWindow,
+		HashConcurrency:         a.cfg.HashConcurrency,
 	}, a.log)
 	if err != nil {
 		return fmt.Errorf("identity: %w", err)

@@ -40,8 +40,8 @@ type Config struct {
 	LoginFailureWindow      time.Duration // default 15m
 
 	// HashConcurrency caps the argon2id hashes computed at once (default
-	// runtime.NumCPU()), so that a login storm queues instead of taking
-	// every core from other requests.
+	// one less than the number of CPUs, at least 1), so that a login storm
+	// queues instead of taking every core from other requests.
 	HashConcurrency int
 
 	// Issuer and Audience are the iss and aud of access tokens (default "nova").

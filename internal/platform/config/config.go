@@ -55,6 +55,7 @@ type Config struct {
 	LoginPerAddrPerMinute   int
 	LoginFailuresPerAccount int
 	LoginFailureWindow      time.Duration
+	HashConcurrency         int
 	EventMaxAttempts        int
 	EventWorkers            int
 	EventJobRetention       time.Duration
@@ -201,6 +202,7 @@ var Settings = []Setting{
 	{Env: "NOVA_RATELIMIT_LOGIN_PER_ADDR_PER_MINUTE", Flag: "ratelimit-login-per-addr-per-minute", Default: "60", Usage: "login attempts allowed per client address per minute", apply: integer(1, func(c *Config) *int { return &c.LoginPerAddrPerMinute })},
 	{Env: "NOVA_RATELIMIT_LOGIN_FAILURES_PER_ACCOUNT", Flag: "ratelimit-login-failures-per-account", Default: "10", Usage: "failed logins allowed per account within the failure window", apply: integer(1, func(c *Config) *int { return &c.LoginFailuresPerAccount })},
 	{Env: "NOVA_RATELIMIT_LOGIN_FAILURE_WINDOW", Flag: "ratelimit-login-failure-window", Default: "15m", Usage: "window over which failed logins per account are counted", apply: duration(func(c *Config) *time.Duration { return &c.LoginFailureWindow })},
+	{Env: "NOVA_PASSWORD_HASH_CONCURRENCY", Flag: "password-hash-concurrency", Default: "0", Usage: "password hashes (argon2id, 19 MiB each) computed at once; 0 means one less than the number of CPUs, at least 1", apply: integer(0, func(c *Config) *int { return &c.HashConcurrency })},
 	{Env: "NOVA_EVENTS_MAX_ATTEMPTS", Flag: "events-max-attempts", Default: "8", Usage: "delivery attempts of an event to one consumer before it is dead-lettered", apply: integer(1, func(c *Config) *int { return &c.EventMaxAttempts })},
 	{Env: "NOVA_EVENTS_WORKERS", Flag: "events-workers", Default: "200", Usage: "event deliveries in flight per replica (they wait in per-domain batches; each consuming domain runs at most 2 delivery transactions at once)", apply: integer(1, func(c *Config) *int { return &c.EventWorkers })},
 	{Env: "NOVA_EVENTS_JOB_RETENTION", Flag: "events-job-retention", Default: "24h", Usage: "how long completed delivery jobs are kept (the event log itself is kept)", apply: duration(func(c *Config) *time.Duration { return &c.EventJobRetention })},

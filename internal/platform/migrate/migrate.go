@@ -214,4 +214,3 @@ func (m *Migrator) locked(ctx context.Context, fn func() error) error {
 }
 
 func quote(ident string) string { return `"` + strings.ReplaceAll(ident, `"`, `""`) + `"` }
-

@@ -52,7 +52,9 @@ type Hasher struct {
 // once (runtime.NumCPU() when concurrency ≤ 0).
 func NewHasher(p Params, concurrency int) (*Hasher, error) {
 	if concurrency <= 0 {
-		concurrency = runtime.NumCPU()
+		// Leave one core to everything else: a login storm then queues on
+		// hashing instead of starving the requests that need no hash.
+		concurrency = max(1, runtime.NumCPU()-1)
 	}
 	h := &Hasher{params: p, slots: make(chan struct{}, concurrency)}
 	// The dummy hash is verified when a login names no account, so that an
