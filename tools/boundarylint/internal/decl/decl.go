@@ -276,8 +276,3 @@ func shortestPath(g map[string][]string, froms []string, target string) []string
 	}
 	return nil
 }
-
-// Path finds the shortest path from -> … -> to in g, both ends included.
-func Path(g map[string][]string, from, to string) []string {
-	return shortestPath(g, []string{from}, to)
-}

@@ -7,7 +7,6 @@ package sqlcheck
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 
 	pg "github.com/pganalyze/pg_query_go/v6"
@@ -334,10 +333,4 @@ func (c *checker) grant(g *pg.GrantStmt) {
 	if !c.sc.Migration {
 		c.add(-1, "GRANT/REVOKE belongs in %s's migrations, not in its Go code", c.sc.Domain)
 	}
-}
-
-// Sorted returns problems ordered by offset, for stable output.
-func Sorted(ps []Problem) []Problem {
-	sort.SliceStable(ps, func(i, j int) bool { return ps[i].Offset < ps[j].Offset })
-	return ps
 }
