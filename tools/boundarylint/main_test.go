@@ -323,7 +323,7 @@ func TestEndToEnd(t *testing.T) {
 		others = append(others, line)
 	}
 	if len(others) > 0 {
-		t.Errorf("the repository itself has boundary violations:\n%s", strings.Join(others, "\n"))
+		t.Errorf("the repository itself does not pass (boundary violations or build errors):\n%s", strings.Join(others, "\n"))
 	}
 	if t.Failed() {
 		t.Logf("go vet output:\n%s", text)
