@@ -68,10 +68,11 @@ func (s *Service) fanOut(ctx context.Context, tx pgx.Tx, p store.PostProjection)
 	if err := store.LockAudience(ctx, tx, p.AuthorID, true); err != nil {
 		return err
 	}
-	if err := store.FanOut(ctx, tx, p); err != nil {
+	over, excess, err := store.FanOut(ctx, tx, p, s.cfg.MaxEntriesPerUser)
+	if err != nil {
 		return err
 	}
-	return store.TrimAudience(ctx, tx, p.AuthorID, s.cfg.MaxEntriesPerUser)
+	return store.TrimFeeds(ctx, tx, over, excess)
 }
 
 // onPostDeleted removes the post from every feed and drops its likes and

@@ -81,9 +81,10 @@ func IsBanned(ctx context.Context, db DB, user uuid.UUID) (bool, error) {
 // author, in one set-based statement, and counts the new entries per feed.
 // Feed rows are locked in user id order, so concurrent fan-outs to
 // overlapping audiences cannot deadlock. A feed whose horizon is at or after
-// the post (it would be served by the read-time query) gets no entry.
-func FanOut(ctx context.Context, db DB, p PostProjection) error {
-	_, err := db.Exec(ctx, `WITH targets AS (
+// the post (it would be served by the read-time query) gets no entry. It
+// returns the feeds now holding more than max entries, with their excess.
+func FanOut(ctx context.Context, db DB, p PostProjection, max int) ([]uuid.UUID, []int32, error) {
+	rows, err := db.Query(ctx, `WITH targets AS (
 			SELECT r.follower_id AS user_id FROM social.relationships r
 			WHERE r.followee_id = $2 AND r.state = 'FOLLOWING'
 			UNION ALL SELECT $2::uuid
@@ -93,14 +94,31 @@ func FanOut(ctx context.Context, db DB, p PostProjection) error {
 			WHERE NOT EXISTS (SELECT 1 FROM social.feed_state fs WHERE fs.user_id = t.user_id AND (fs.horizon_at, fs.horizon_id) >= ($3, $1))
 			ON CONFLICT DO NOTHING
 			RETURNING user_id
+		), counted AS (
+			INSERT INTO social.feed_state AS s (user_id, entries)
+			SELECT user_id, 1 FROM ins ORDER BY user_id
+			ON CONFLICT (user_id) DO UPDATE SET entries = s.entries + 1
+			RETURNING s.user_id, s.entries
 		)
-		INSERT INTO social.feed_state AS s (user_id, entries)
-		SELECT user_id, 1 FROM ins ORDER BY user_id
-		ON CONFLICT (user_id) DO UPDATE SET entries = s.entries + 1`, p.PostID, p.AuthorID, p.CreatedAt)
+		SELECT user_id, entries - $4 FROM counted WHERE entries > $4`, p.PostID, p.AuthorID, p.CreatedAt, max)
 	if err != nil {
-		return fmt.Errorf("fan out: %w", err)
+		return nil, nil, fmt.Errorf("fan out: %w", err)
 	}
-	return nil
+	defer rows.Close()
+	var users []uuid.UUID
+	var excess []int32
+	for rows.Next() {
+		var u uuid.UUID
+		var n int32
+		if err := rows.Scan(&u, &n); err != nil {
+			return nil, nil, fmt.Errorf("fan out: %w", err)
+		}
+		users, excess = append(users, u), append(excess, n)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("fan out: %w", err)
+	}
+	return users, excess, nil
 }
 
 // trimTail deletes the oldest entries of each feed in "over" (user_id,
@@ -122,15 +140,16 @@ const trimTail = `, victims AS (
 		horizon_id = CASE WHEN (n.created_at, n.post_id) > (s.horizon_at, s.horizon_id) THEN n.post_id ELSE s.horizon_id END
 	FROM newest n WHERE s.user_id = n.user_id`
 
-// TrimAudience keeps at most max entries in the feeds of author and their
-// followers (the feeds a fan-out of author's post touched).
-func TrimAudience(ctx context.Context, db DB, author uuid.UUID, max int) error {
+// TrimFeeds drops the given number of oldest entries from each feed (as
+// FanOut reports them). The feeds come as a list rather than a join, so
+// the plan cannot go astray on stale estimates of freshly updated rows.
+func TrimFeeds(ctx context.Context, db DB, users []uuid.UUID, excess []int32) error {
+	if len(users) == 0 {
+		return nil
+	}
 	_, err := db.Exec(ctx, `WITH over AS (
-			SELECT s.user_id, s.entries - $2 AS excess FROM social.feed_state s
-			WHERE s.entries > $2 AND s.user_id IN (
-				SELECT r.follower_id FROM social.relationships r WHERE r.followee_id = $1 AND r.state = 'FOLLOWING'
-				UNION ALL SELECT $1::uuid)
-		)`+trimTail, author, max)
+			SELECT u.user_id, u.excess FROM unnest($1::uuid[], $2::int[]) AS u(user_id, excess)
+		)`+trimTail, users, excess)
 	if err != nil {
 		return fmt.Errorf("trim feeds: %w", err)
 	}
