@@ -2,7 +2,7 @@
 // the most common ones.
 //
 // Hashing is deliberately expensive, so the number of hashes computed at once
-// is capped at the number of CPUs: a storm of logins queues here instead of
+// is capped below the number of CPUs: a storm of logins queues here instead of
 // starving every other request of CPU.
 package password
 
@@ -49,26 +49,25 @@ type Hasher struct {
 }
 
 // NewHasher returns a hasher with p computing at most concurrency hashes at
-// once (runtime.NumCPU() when concurrency ≤ 0).
+// once (NumCPU-1, at least 1, when concurrency ≤ 0).
 func NewHasher(p Params, concurrency int) (*Hasher, error) {
 	if concurrency <= 0 {
 		// Leave one core to everything else: a login storm then queues on
 		// hashing instead of starving the requests that need no hash.
 		concurrency = max(1, runtime.NumCPU()-1)
 	}
-	h := &Hasher{params: p, slots: make(chan struct{}, concurrency)}
 	// The dummy hash is verified when a login names no account, so that an
-	// unknown user costs the same time as a wrong password.
-	random := make([]byte, 32)
-	if _, err := rand.Read(random); err != nil {
-		return nil, fmt.Errorf("dummy password: %w", err)
+	// unknown user costs the same time as a wrong password. Its key is random
+	// rather than computed: verifying against it costs one full argon2id run
+	// (and always fails), while building it costs no hash at start-up.
+	salt, key := make([]byte, saltLen), make([]byte, keyLen)
+	if _, err := rand.Read(salt); err != nil {
+		return nil, fmt.Errorf("dummy salt: %w", err)
 	}
-	d, err := h.Hash(context.Background(), base64.RawStdEncoding.EncodeToString(random))
-	if err != nil {
-		return nil, err
+	if _, err := rand.Read(key); err != nil {
+		return nil, fmt.Errorf("dummy key: %w", err)
 	}
-	h.dummy = d
-	return h, nil
+	return &Hasher{params: p, slots: make(chan struct{}, concurrency), dummy: encode(p, salt, key)}, nil
 }
 
 func (h *Hasher) acquire(ctx context.Context) error {
@@ -93,9 +92,12 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 	}
 	key := argon2.IDKey([]byte(password), salt, h.params.Iterations, h.params.MemoryKiB, h.params.Lanes, keyLen)
 	h.release()
-	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version,
-		h.params.MemoryKiB, h.params.Iterations, h.params.Lanes,
-		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key)), nil
+	return encode(h.params, salt, key), nil
+}
+
+func encode(p Params, salt, key []byte) string {
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.MemoryKiB, p.Iterations, p.Lanes,
+		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key))
 }
 
 // Verify checks password against encoded. It returns ErrMismatch for a wrong
