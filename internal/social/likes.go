@@ -104,14 +104,17 @@ type Share struct {
 	CreatedAt time.Time
 }
 
-// SharePost shares a post viewer can see, with an optional comment
-// (1–2,000 characters when given), and emits social.share.created.
+// SharePost shares a post viewer can see, with an optional comment (at
+// most 2,000 characters; blank means none), and emits social.share.created.
 func (s *Service) SharePost(ctx context.Context, viewer, postID uuid.UUID, comment *string) (Share, error) {
 	if err := requireUser(viewer); err != nil {
 		return Share{}, err
 	}
+	if comment != nil && strings.TrimSpace(*comment) == "" {
+		comment = nil // an empty comment is no comment
+	}
 	if comment != nil {
-		if !utf8.ValidString(*comment) || strings.TrimSpace(*comment) == "" || utf8.RuneCountInString(*comment) > MaxShareComment {
+		if !utf8.ValidString(*comment) || utf8.RuneCountInString(*comment) > MaxShareComment {
 			return Share{}, apperr.Invalid("comment", "comment must be 1 to %d characters", MaxShareComment)
 		}
 	}

@@ -83,6 +83,12 @@ func TestLikeAndShareVisibility(t *testing.T) {
 		t.Fatalf("long share comment: %v", err)
 	}
 
+	blank := "  "
+	plain, err := e.social.SharePost(ctx, reader, p.ID, &blank)
+	ok(t, err)
+	if plain.Comment != nil {
+		t.Fatalf("blank share comment kept: %q", *plain.Comment)
+	}
 	note := "look"
 	sh, err := e.social.SharePost(ctx, reader, p.ID, &note)
 	ok(t, err)
@@ -96,7 +102,7 @@ func TestLikeAndShareVisibility(t *testing.T) {
 	ok(t, e.social.LikePost(ctx, reader, p.ID))
 	c, err := e.social.PostCounts(ctx, []uuid.UUID{p.ID, secret.ID})
 	ok(t, err)
-	if c[p.ID] != (PostCounts{Likes: 1, Shares: 2}) || c[secret.ID] != (PostCounts{}) {
+	if c[p.ID] != (PostCounts{Likes: 1, Shares: 3}) || c[secret.ID] != (PostCounts{}) {
 		t.Fatalf("post counts %+v", c)
 	}
 
