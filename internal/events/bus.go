@@ -101,6 +101,7 @@ func (o Options) withDefaults() Options {
 // One Bus per process; several processes on one database share the work.
 type Bus struct {
 	pool    *pgxpool.Pool
+	river   *pgxpool.Pool // River's bookkeeping, see bookkeepingPool
 	log     *slog.Logger
 	opts    Options
 	metrics *metrics
@@ -131,11 +132,17 @@ func NewBus(pool *pgxpool.Pool, log *slog.Logger, reg prometheus.Registerer, opt
 			return nil, fmt.Errorf("register event metrics: %w", err)
 		}
 	}
+	rp, err := bookkeepingPool(pool)
+	if err != nil {
+		return nil, err
+	}
+	b.river = rp
 	workers := river.NewWorkers()
 	if err := river.AddWorkerSafely(workers, &deliveryWorker{bus: b}); err != nil {
+		rp.Close()
 		return nil, fmt.Errorf("register delivery worker: %w", err)
 	}
-	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
+	client, err := river.NewClient(riverpgxv5.New(rp), &river.Config{
 		Schema:                      riverSchema,
 		ID:                          opts.ID,
 		Queues:                      map[string]river.QueueConfig{queueName: {MaxWorkers: opts.Workers}},
@@ -152,10 +159,31 @@ func NewBus(pool *pgxpool.Pool, log *slog.Logger, reg prometheus.Registerer, opt
 		Logger:                      b.log,
 	})
 	if err != nil {
+		rp.Close()
 		return nil, fmt.Errorf("create river client: %w", err)
 	}
 	b.client = client
 	return b, nil
+}
+
+// bookkeepingPool derives from the events domain's pool (same role and
+// credentials) the pool River's own writes run on: fetching, completing and
+// dead-lettering deliveries. They commit asynchronously (no wait for the WAL
+// flush), which is safe because each is only ever a record of work that is
+// redone, and deduplicated by the consumer's inbox, when the record is lost
+// in a crash: a lost fetch or completion leaves the job to be delivered
+// again, a lost dead letter leaves it to fail again. The write that must
+// survive a crash, the event with its jobs, commits synchronously in the
+// producer's own transaction.
+func bookkeepingPool(pool *pgxpool.Pool) (*pgxpool.Pool, error) {
+	cfg := pool.Config()
+	cfg.ConnConfig.RuntimeParams["synchronous_commit"] = "off"
+	cfg.ConnConfig.RuntimeParams["application_name"] = "nova-events"
+	rp, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		return nil, fmt.Errorf("events bookkeeping pool: %w", err)
+	}
+	return rp, nil
 }
 
 // publishSQL appends events to the log and enqueues their deliveries. It is a
@@ -238,6 +266,7 @@ func (b *Bus) Stop(ctx context.Context) error {
 	started := b.started
 	b.started = false
 	b.mu.Unlock()
+	defer b.river.Close()
 	if !started {
 		return nil
 	}

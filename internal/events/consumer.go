@@ -159,13 +159,22 @@ type delivery struct {
 	event    uuid.UUID
 }
 
+// asyncCommitSQL lets a delivery transaction commit without waiting for the
+// WAL flush. That is safe: River records the delivery's completion after
+// this commit, so later in the WAL, and a crash that loses this commit loses
+// the completion too, leaving the delivery to run again.
+const asyncCommitSQL = `SET LOCAL synchronous_commit TO off`
+
 // record inserts the batch's deliveries into the inbox and reports, per
 // member, whether its handler must run: the delivery was new to the inbox,
 // or it is a replay. A second copy of a delivery within one batch is a
-// duplicate.
+// duplicate. It is one round trip, with asyncCommitSQL.
 func (in *inbox) record(ctx context.Context, tx pgx.Tx, batch []*pending) ([]bool, error) {
 	fresh := make([]bool, len(batch))
 	seen := make(map[delivery]bool, len(batch))
+	queries := &pgx.Batch{}
+	queries.Queue(asyncCommitSQL)
+	var groups []bool
 	for _, replay := range []bool{false, true} {
 		var consumers []string
 		var ids []uuid.UUID
@@ -176,10 +185,18 @@ func (in *inbox) record(ctx context.Context, tx pgx.Tx, batch []*pending) ([]boo
 				consumers, ids = append(consumers, d.consumer), append(ids, d.event)
 			}
 		}
-		if len(ids) == 0 {
-			continue
+		if len(ids) > 0 {
+			queries.Queue(in.sql, consumers, ids, replay)
+			groups = append(groups, replay)
 		}
-		rows, err := tx.Query(ctx, in.sql, consumers, ids, replay)
+	}
+	results := tx.SendBatch(ctx, queries)
+	defer results.Close()
+	if _, err := results.Exec(); err != nil {
+		return nil, fmt.Errorf("delivery transaction settings: %w", err)
+	}
+	for _, replay := range groups {
+		rows, err := results.Query()
 		if err != nil {
 			return nil, fmt.Errorf("record deliveries in %s inbox: %w", in.sub.Domain.Schema, err)
 		}
@@ -202,6 +219,9 @@ func (in *inbox) record(ctx context.Context, tx pgx.Tx, batch []*pending) ([]boo
 				delete(isNew, d)
 			}
 		}
+	}
+	if err := results.Close(); err != nil {
+		return nil, fmt.Errorf("record deliveries in %s inbox: %w", in.sub.Domain.Schema, err)
 	}
 	return fresh, nil
 }

@@ -191,7 +191,7 @@ VALUES ($1, $2, $3, $4, $5)`
 // transaction, so a dead letter is written exactly once.
 func (b *Bus) deadLetter(ctx context.Context, job *river.Job[deliveryArgs], cause error) error {
 	ctx = context.WithoutCancel(ctx)
-	tx, err := b.pool.Begin(ctx)
+	tx, err := b.river.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
