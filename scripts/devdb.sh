@@ -39,6 +39,18 @@ for _ in $(seq 1 50); do
 done
 
 psql_admin() { as_postgres psql -X -q -v ON_ERROR_STOP=1 -p "$port" -d postgres "$@"; }
+
+# Each Nova process opens a pool per domain, and the test suite runs several
+# databases at once: Debian's default of 100 connections is too few.
+if [ "$(psql_admin -tAc "SHOW max_connections")" -lt 400 ]; then
+  log "raising max_connections to 400 (restarts the cluster)"
+  psql_admin -c "ALTER SYSTEM SET max_connections = 400" >&2
+  as_root pg_ctlcluster "$version" main restart >&2
+  for _ in $(seq 1 50); do
+    pg_isready -q -h localhost -p "$port" && break
+    sleep 0.2
+  done
+fi
 if [ "$(psql_admin -tAc "SELECT 1 FROM pg_roles WHERE rolname = 'nova'")" != 1 ]; then
   log "creating login role nova"
   psql_admin -c "CREATE ROLE nova LOGIN PASSWORD 'nova' CREATEDB CREATEROLE" >&2
