@@ -143,6 +143,8 @@ func (a *App) mountGateway() {
 	gw := gateway.New(gateway.Options{
 		Identity:        a.identity,
 		Users:           a.users,
+		Content:         a.content,
+		Social:          a.social,
 		Log:             a.log,
 		Dev:             a.cfg.Env == config.Dev,
 		ComplexityLimit: a.cfg.GraphQLComplexityLimit,

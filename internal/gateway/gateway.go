@@ -21,9 +21,11 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
+	"github.com/nova-social/nova/internal/content"
 	"github.com/nova-social/nova/internal/gateway/graph"
 	"github.com/nova-social/nova/internal/identity"
 	"github.com/nova-social/nova/internal/platform/apperr"
+	"github.com/nova-social/nova/internal/social"
 	"github.com/nova-social/nova/internal/user"
 )
 
@@ -31,6 +33,8 @@ import (
 type Options struct {
 	Identity *identity.Service
 	Users    *user.Service
+	Content  *content.Service
+	Social   *social.Service
 	Log      *slog.Logger
 	// Dev turns on introspection, field suggestions and GraphiQL.
 	Dev bool
@@ -63,9 +67,10 @@ const (
 
 // Gateway is the GraphQL API.
 type Gateway struct {
-	opts Options
-	gql  *handler.Server
-	ws   *wsTransport
+	opts     Options
+	resolver *graph.Resolver
+	gql      *handler.Server
+	ws       *wsTransport
 }
 
 // New builds the gateway.
@@ -76,8 +81,8 @@ func New(o Options) *Gateway {
 	if o.WSRecheck == 0 {
 		o.WSRecheck = 30 * time.Second
 	}
-	g := &Gateway{opts: o}
-	srv := handler.New(graph.NewSchema(&graph.Resolver{Identity: o.Identity, Users: o.Users}))
+	g := &Gateway{opts: o, resolver: &graph.Resolver{Identity: o.Identity, Users: o.Users, Content: o.Content, Social: o.Social}}
+	srv := handler.New(graph.NewSchema(g.resolver))
 	g.ws = newWSTransport(o.Log, o.WSInitTimeout, o.WSRecheck, o.MaxMessageBytes, o.AllowedOrigins, g.wsAuthenticate)
 	g.ws.perOperation = g.withLoaders
 	srv.AddTransport(g.ws)
@@ -131,7 +136,7 @@ func (g *Gateway) authenticate(next http.Handler) http.Handler {
 
 // withLoaders gives ctx fresh dataloaders.
 func (g *Gateway) withLoaders(ctx context.Context) context.Context {
-	return graph.WithLoaders(ctx, graph.NewLoaders(g.opts.Users))
+	return graph.WithLoaders(ctx, graph.NewLoaders(g.resolver))
 }
 
 // errBadAuthorization is an Authorization header that is not a bearer token.

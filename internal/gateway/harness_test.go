@@ -20,14 +20,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/nova-social/nova/internal/content"
 	"github.com/nova-social/nova/internal/events"
 	"github.com/nova-social/nova/internal/gateway"
 	"github.com/nova-social/nova/internal/identity"
 	"github.com/nova-social/nova/internal/platform/domains"
 	"github.com/nova-social/nova/internal/platform/httpserver"
 	"github.com/nova-social/nova/internal/platform/pgtest"
+	"github.com/nova-social/nova/internal/social"
 	"github.com/nova-social/nova/internal/user"
 )
 
@@ -38,6 +41,8 @@ type env struct {
 	url   string
 	ids   *identity.Service
 	users *user.Service
+	posts *content.Service
+	soc   *social.Service
 	key   ed25519.PrivateKey
 	db    *pgtest.DB
 	seq   atomic.Int64
@@ -49,6 +54,9 @@ type envOptions struct {
 	maxBody         int64
 	wsInitTimeout   time.Duration
 	identity        identity.Config
+	// tracer, when set, sees every statement of the identity, user,
+	// content and social pools behind the gateway.
+	tracer pgx.QueryTracer
 }
 
 func newEnv(t testing.TB, mods ...func(*envOptions)) *env {
@@ -86,13 +94,25 @@ func newEnv(t testing.TB, mods ...func(*envOptions)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ids, err := identity.New(ctx, db.Pools.For(domains.Identity), bus, o.identity, log)
+	identityPool := db.Pools.For(domains.Identity)
+	if o.tracer != nil {
+		identityPool = tracedPool(t, db, domains.Identity, o.tracer)
+	}
+	ids, err := identity.New(ctx, identityPool, bus, o.identity, log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	users := user.New(db.Pools.For(domains.User), bus, ids, log)
+	userPool, contentPool, socialPool := db.Pools.For(domains.User), db.Pools.For(domains.Content), db.Pools.For(domains.Social)
+	if o.tracer != nil {
+		userPool, contentPool, socialPool = tracedPool(t, db, domains.User, o.tracer), tracedPool(t, db, domains.Content, o.tracer), tracedPool(t, db, domains.Social, o.tracer)
+	}
+	users := user.New(userPool, bus, ids, log)
+	posts := content.New(contentPool, bus, content.Options{Log: log, Users: content.UserDirectory(users)})
+	soc := social.New(socialPool, bus, posts, social.UserAccounts(users), social.Config{Log: log})
 	ids.Subscribe(bus)
 	users.Subscribe(bus)
+	posts.Subscribe(bus)
+	soc.Subscribe(bus)
 	if err := bus.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -108,14 +128,14 @@ func newEnv(t testing.TB, mods ...func(*envOptions)) *env {
 		Ready: func(context.Context) error { return nil },
 	})
 	gw := gateway.New(gateway.Options{
-		Identity: ids, Users: users, Log: log, Dev: o.dev, ComplexityLimit: o.complexityLimit,
+		Identity: ids, Users: users, Content: posts, Social: soc, Log: log, Dev: o.dev, ComplexityLimit: o.complexityLimit,
 		MaxMessageBytes: o.maxBody, WSInitTimeout: o.wsInitTimeout, WSRecheck: 100 * time.Millisecond,
 	})
 	gw.Mount(srv.Router())
 	hs := httptest.NewServer(srv.Router())
 	t.Cleanup(hs.Close)
 	t.Cleanup(gw.Shutdown)
-	return &env{t: t, url: hs.URL, ids: ids, users: users, key: priv, db: db}
+	return &env{t: t, url: hs.URL, ids: ids, users: users, posts: posts, soc: soc, key: priv, db: db}
 }
 
 // gqlError is one error of a response.

@@ -93,6 +93,14 @@ func (l *Loader[K, V]) Prime(key K, value V) {
 	l.mu.Unlock()
 }
 
+// Forget drops what the loader knows of key, so that the next load fetches
+// it again: a mutation that changed it calls this.
+func (l *Loader[K, V]) Forget(key K) {
+	l.mu.Lock()
+	delete(l.cache, key)
+	l.mu.Unlock()
+}
+
 // enqueue adds key to the pending batch; l.mu is held.
 func (l *Loader[K, V]) enqueue(ctx context.Context, key K, r *result[V]) {
 	if l.pending == nil {

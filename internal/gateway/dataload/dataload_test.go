@@ -99,4 +99,11 @@ func TestErrorsAreNotCached(t *testing.T) {
 	if v, found, _ := l.Load(context.Background(), 9); !found || v != 99 {
 		t.Fatalf("primed = %d, %v", v, found)
 	}
+	l.Forget(9)
+	if _, _, cached := l.Cached(9); cached {
+		t.Fatal("Cached reports a forgotten key")
+	}
+	if v, found, err := l.Load(context.Background(), 9); err != nil || !found || v != 7 {
+		t.Fatalf("load after Forget = %d, %v, %v; want a fresh fetch", v, found, err)
+	}
 }

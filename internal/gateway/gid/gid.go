@@ -17,6 +17,10 @@ const (
 	User    = "User"
 	Session = "Session"
 	Media   = "Media"
+	Post    = "Post"
+	Comment = "Comment"
+	Article = "Article"
+	Share   = "Share"
 )
 
 // maxLen bounds what Decode accepts: the longest type name plus a UUID,

@@ -6,8 +6,10 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/nova-social/nova/internal/content"
 	"github.com/nova-social/nova/internal/gateway/dataload"
 	"github.com/nova-social/nova/internal/identity"
+	"github.com/nova-social/nova/internal/social"
 	"github.com/nova-social/nova/internal/user"
 )
 
@@ -47,19 +49,52 @@ func clientFrom(ctx context.Context) identity.ClientInfo {
 	return c
 }
 
-// Loaders are the request's dataloaders.
+// Loaders are the request's dataloaders. The post and relationship loaders
+// answer for the request's viewer, which every fetch reads from its context.
 type Loaders struct {
 	Users *dataload.Loader[uuid.UUID, user.User]
+	// Posts holds the posts the viewer may see; an invisible post is absent.
+	Posts    *dataload.Loader[uuid.UUID, content.Post]
+	Comments *dataload.Loader[uuid.UUID, content.Comment]
+	Versions *dataload.Loader[uuid.UUID, []content.Version]
+	// PostStats are likeCount and shareCount; Liked is viewerHasLiked.
+	PostStats *dataload.Loader[uuid.UUID, social.PostCounts]
+	Liked     *dataload.Loader[uuid.UUID, bool]
+	// PostCounts is User.postCount; UserCounts the follow counters.
+	PostCounts   *dataload.Loader[uuid.UUID, int]
+	UserCounts   *dataload.Loader[uuid.UUID, social.Counts]
+	FollowStates *dataload.Loader[uuid.UUID, social.FollowState]
 }
 
 // loaderWait is how long a loader gathers keys before fetching. Resolvers
 // of one list run concurrently and ask within microseconds of each other.
 const loaderWait = 500 * time.Microsecond
 
+// loaderBatch is the most keys of one fetch: a page holds at most 100 items.
+const loaderBatch = 100
+
 // NewLoaders makes the loaders of one request.
-func NewLoaders(users *user.Service) *Loaders {
+func NewLoaders(r *Resolver) *Loaders {
 	return &Loaders{
-		Users: dataload.New(users.GetMany, loaderWait, 100),
+		Users: dataload.New(r.Users.GetMany, loaderWait, loaderBatch),
+		Posts: dataload.New(func(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]content.Post, error) {
+			return r.Content.PostsByIDs(ctx, viewerID(ctx), ids)
+		}, loaderWait, loaderBatch),
+		Comments: dataload.New(func(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]content.Comment, error) {
+			return r.Content.CommentsByIDs(ctx, viewerID(ctx), ids)
+		}, loaderWait, loaderBatch),
+		Versions: dataload.New(func(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID][]content.Version, error) {
+			return r.Content.Versions(ctx, viewerID(ctx), ids)
+		}, loaderWait, loaderBatch),
+		PostStats: dataload.New(r.Social.PostCounts, loaderWait, loaderBatch),
+		Liked: dataload.New(func(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]bool, error) {
+			return r.Social.HasLiked(ctx, viewerID(ctx), ids)
+		}, loaderWait, loaderBatch),
+		PostCounts: dataload.New(r.Content.PostCounts, loaderWait, loaderBatch),
+		UserCounts: dataload.New(r.Social.UserCounts, loaderWait, loaderBatch),
+		FollowStates: dataload.New(func(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]social.FollowState, error) {
+			return r.Social.FollowStates(ctx, viewerID(ctx), ids)
+		}, loaderWait, loaderBatch),
 	}
 }
 

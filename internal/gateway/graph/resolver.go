@@ -11,10 +11,12 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/google/uuid"
 
+	"github.com/nova-social/nova/internal/content"
 	"github.com/nova-social/nova/internal/gateway/gid"
 	"github.com/nova-social/nova/internal/gateway/graph/model"
 	"github.com/nova-social/nova/internal/identity"
 	"github.com/nova-social/nova/internal/platform/apperr"
+	"github.com/nova-social/nova/internal/social"
 	"github.com/nova-social/nova/internal/user"
 )
 
@@ -22,6 +24,8 @@ import (
 type Resolver struct {
 	Identity *identity.Service
 	Users    *user.Service
+	Content  *content.Service
+	Social   *social.Service
 }
 
 // NewSchema builds the executable schema with its directives.

@@ -25,6 +25,8 @@ func (r *queryResolver) Node(ctx context.Context, id string) (model.Node, error)
 			return nil, err
 		}
 		return u, nil
+	case gid.Post, gid.Comment, gid.Article, gid.Share:
+		return r.contentNode(ctx, typ, uid)
 	}
 	return nil, nil
 }

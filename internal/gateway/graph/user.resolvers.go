@@ -101,3 +101,7 @@ func (r *queryResolver) User(ctx context.Context, id *string, username *string) 
 	primeUser(ctx, u)
 	return toUser(u), nil
 }
+
+func (r *Resolver) User() UserResolver { return &userResolver{r} }
+
+type userResolver struct{ *Resolver }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"time"
 )
 
 // An object with a global, opaque id, refetchable through Query.node.
@@ -17,6 +18,39 @@ type Node interface {
 type ChangePasswordInput struct {
 	CurrentPassword string `json:"currentPassword"`
 	NewPassword     string `json:"newPassword"`
+}
+
+type CommentConnection struct {
+	Edges    []CommentEdge `json:"edges"`
+	PageInfo *PageInfo     `json:"pageInfo"`
+}
+
+type CommentEdge struct {
+	Cursor string   `json:"cursor"`
+	Node   *Comment `json:"node"`
+}
+
+type ContentVersion struct {
+	Body      string    `json:"body"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+type CreateArticleInput struct {
+	Title string `json:"title"`
+	Body  string `json:"body"`
+}
+
+type CreateCommentInput struct {
+	PostID string `json:"postId"`
+	Body   string `json:"body"`
+	// Makes the comment a reply to another comment on the same post.
+	ParentID *string `json:"parentId,omitempty"`
+}
+
+type CreatePostInput struct {
+	Body string `json:"body"`
+	// PUBLIC when omitted.
+	Visibility *Visibility `json:"visibility,omitempty"`
 }
 
 type LoginInput struct {
@@ -34,6 +68,16 @@ type PageInfo struct {
 	HasPreviousPage bool    `json:"hasPreviousPage"`
 	StartCursor     *string `json:"startCursor,omitempty"`
 	EndCursor       *string `json:"endCursor,omitempty"`
+}
+
+type PostConnection struct {
+	Edges    []PostEdge `json:"edges"`
+	PageInfo *PageInfo  `json:"pageInfo"`
+}
+
+type PostEdge struct {
+	Cursor string `json:"cursor"`
+	Node   *Post  `json:"node"`
 }
 
 type Query struct {
@@ -61,10 +105,188 @@ type UpdateSettingsInput struct {
 	PushNotifications  *bool `json:"pushNotifications,omitempty"`
 }
 
+type UserConnection struct {
+	Edges    []UserEdge `json:"edges"`
+	PageInfo *PageInfo  `json:"pageInfo"`
+}
+
+type UserEdge struct {
+	Cursor string `json:"cursor"`
+	Node   *User  `json:"node"`
+}
+
 type UserSettings struct {
 	IsPrivate          bool `json:"isPrivate"`
 	EmailNotifications bool `json:"emailNotifications"`
 	PushNotifications  bool `json:"pushNotifications"`
+}
+
+type ArticleStatus string
+
+const (
+	ArticleStatusDraft     ArticleStatus = "DRAFT"
+	ArticleStatusPublished ArticleStatus = "PUBLISHED"
+)
+
+var AllArticleStatus = []ArticleStatus{
+	ArticleStatusDraft,
+	ArticleStatusPublished,
+}
+
+func (e ArticleStatus) IsValid() bool {
+	switch e {
+	case ArticleStatusDraft, ArticleStatusPublished:
+		return true
+	}
+	return false
+}
+
+func (e ArticleStatus) String() string {
+	return string(e)
+}
+
+func (e *ArticleStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ArticleStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ArticleStatus", str)
+	}
+	return nil
+}
+
+func (e ArticleStatus) MarshalGQL(w io.Writer) {
+	fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ArticleStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ArticleStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type FollowState string
+
+const (
+	FollowStateNone FollowState = "NONE"
+	// Waiting for a private account to approve.
+	FollowStateRequested FollowState = "REQUESTED"
+	FollowStateFollowing FollowState = "FOLLOWING"
+)
+
+var AllFollowState = []FollowState{
+	FollowStateNone,
+	FollowStateRequested,
+	FollowStateFollowing,
+}
+
+func (e FollowState) IsValid() bool {
+	switch e {
+	case FollowStateNone, FollowStateRequested, FollowStateFollowing:
+		return true
+	}
+	return false
+}
+
+func (e FollowState) String() string {
+	return string(e)
+}
+
+func (e *FollowState) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = FollowState(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid FollowState", str)
+	}
+	return nil
+}
+
+func (e FollowState) MarshalGQL(w io.Writer) {
+	fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *FollowState) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e FollowState) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type ModerationAction string
+
+const (
+	ModerationActionHide    ModerationAction = "HIDE"
+	ModerationActionRestore ModerationAction = "RESTORE"
+)
+
+var AllModerationAction = []ModerationAction{
+	ModerationActionHide,
+	ModerationActionRestore,
+}
+
+func (e ModerationAction) IsValid() bool {
+	switch e {
+	case ModerationActionHide, ModerationActionRestore:
+		return true
+	}
+	return false
+}
+
+func (e ModerationAction) String() string {
+	return string(e)
+}
+
+func (e *ModerationAction) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ModerationAction(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ModerationAction", str)
+	}
+	return nil
+}
+
+func (e ModerationAction) MarshalGQL(w io.Writer) {
+	fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ModerationAction) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ModerationAction) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
 
 type Role string
@@ -119,6 +341,62 @@ func (e *Role) UnmarshalJSON(b []byte) error {
 }
 
 func (e Role) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type Visibility string
+
+const (
+	VisibilityPublic Visibility = "PUBLIC"
+	// Only the author and approved followers.
+	VisibilityFollowers Visibility = "FOLLOWERS"
+)
+
+var AllVisibility = []Visibility{
+	VisibilityPublic,
+	VisibilityFollowers,
+}
+
+func (e Visibility) IsValid() bool {
+	switch e {
+	case VisibilityPublic, VisibilityFollowers:
+		return true
+	}
+	return false
+}
+
+func (e Visibility) String() string {
+	return string(e)
+}
+
+func (e *Visibility) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = Visibility(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid Visibility", str)
+	}
+	return nil
+}
+
+func (e Visibility) MarshalGQL(w io.Writer) {
+	fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *Visibility) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e Visibility) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

@@ -1,0 +1,254 @@
+package graph
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/google/uuid"
+
+	"github.com/nova-social/nova/internal/content"
+	"github.com/nova-social/nova/internal/gateway/gid"
+	"github.com/nova-social/nova/internal/gateway/graph/model"
+	"github.com/nova-social/nova/internal/platform/apperr"
+	"github.com/nova-social/nova/internal/platform/page"
+	"github.com/nova-social/nova/internal/social"
+)
+
+// This file holds the helpers of the content and social resolvers. They
+// live outside the *.resolvers.go files, which gqlgen rewrites.
+
+// actor is the viewer with their role, for the operations moderators may
+// take on others' content. The role is read at once, not from the token, so
+// a demotion applies immediately.
+func (r *Resolver) actor(ctx context.Context) (content.Actor, error) {
+	id := viewerID(ctx)
+	u, found, err := r.viewerUser(ctx, id)
+	if err != nil {
+		return content.Actor{}, err
+	}
+	a := content.Actor{ID: id, Role: content.RoleUser}
+	if found && !u.Banned {
+		a.Role = string(u.Role)
+	}
+	return a, nil
+}
+
+// loadPost returns a post the viewer may see through the request's loader;
+// nil when it is invisible or does not exist.
+func (r *Resolver) loadPost(ctx context.Context, id uuid.UUID) (*model.Post, error) {
+	p, found, err := r.loaders(ctx).Posts.Load(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("load post %s: %w", id, err)
+	}
+	if !found {
+		return nil, nil
+	}
+	return toPost(p), nil
+}
+
+// mustLoadPost is loadPost for a non-null field: an invisible post is NOT_FOUND.
+func (r *Resolver) mustLoadPost(ctx context.Context, id uuid.UUID) (*model.Post, error) {
+	p, err := r.loadPost(ctx, id)
+	if err == nil && p == nil {
+		err = apperr.NewNotFound("post")
+	}
+	return p, err
+}
+
+// mustLoadUser loads a user for a non-null field.
+func (r *Resolver) mustLoadUser(ctx context.Context, id uuid.UUID) (*model.User, error) {
+	u, found, err := r.loadUser(ctx, id)
+	if err == nil && !found {
+		err = apperr.NewNotFound("user")
+	}
+	return u, err
+}
+
+// loaders returns the request's loaders, or fresh ones for a caller that
+// came without (every transport of the gateway attaches them).
+func (r *Resolver) loaders(ctx context.Context) *Loaders {
+	if l := loadersFrom(ctx); l != nil {
+		return l
+	}
+	return NewLoaders(r)
+}
+
+// primePosts records posts a list or mutation produced, so that later
+// lookups of them in this request need no query.
+func primePosts(ctx context.Context, posts ...content.Post) {
+	if l := loadersFrom(ctx); l != nil {
+		for _, p := range posts {
+			l.Posts.Prime(p.ID, p)
+		}
+	}
+}
+
+// forgetPost drops what the request knows of a post a mutation changed.
+func forgetPost(ctx context.Context, id uuid.UUID) {
+	if l := loadersFrom(ctx); l != nil {
+		l.Posts.Forget(id)
+		l.PostStats.Forget(id)
+		l.Liked.Forget(id)
+		l.Versions.Forget(id)
+	}
+}
+
+// forgetRelationship drops what the request knows of two users whose
+// relationship a mutation changed.
+func forgetRelationship(ctx context.Context, a, b uuid.UUID) {
+	if l := loadersFrom(ctx); l != nil {
+		for _, id := range []uuid.UUID{a, b} {
+			l.FollowStates.Forget(id)
+			l.UserCounts.Forget(id)
+		}
+	}
+}
+
+// pageInfo is the Relay page information of p.
+func pageInfo[T any](p page.Page[T]) *model.PageInfo {
+	pi := &model.PageInfo{HasNextPage: p.HasNext, HasPreviousPage: p.HasPrevious}
+	if n := len(p.Keys); n > 0 {
+		start, end := page.Encode(p.Keys[0]), page.Encode(p.Keys[n-1])
+		pi.StartCursor, pi.EndCursor = &start, &end
+	}
+	return pi
+}
+
+// postConnection turns a page of posts into a connection.
+func postConnection(ctx context.Context, p page.Page[content.Post]) *model.PostConnection {
+	primePosts(ctx, p.Items...)
+	c := &model.PostConnection{Edges: make([]model.PostEdge, len(p.Items)), PageInfo: pageInfo(p)}
+	for i, post := range p.Items {
+		c.Edges[i] = model.PostEdge{Cursor: page.Encode(p.Keys[i]), Node: toPost(post)}
+	}
+	return c
+}
+
+// feedConnection loads the posts of a feed page in one query. Entries whose
+// post became invisible since they were written are left out; the cursors
+// still advance past them.
+func (r *Resolver) feedConnection(ctx context.Context, p page.Page[social.FeedEntry]) (*model.PostConnection, error) {
+	ids := make([]uuid.UUID, len(p.Items))
+	for i, e := range p.Items {
+		ids[i] = e.PostID
+	}
+	posts, err := r.Content.PostsByIDs(ctx, viewerID(ctx), ids)
+	if err != nil {
+		return nil, fmt.Errorf("load feed posts: %w", err)
+	}
+	c := &model.PostConnection{Edges: make([]model.PostEdge, 0, len(ids)), PageInfo: pageInfo(p)}
+	for i, id := range ids {
+		post, ok := posts[id]
+		if !ok {
+			continue
+		}
+		primePosts(ctx, post)
+		c.Edges = append(c.Edges, model.PostEdge{Cursor: page.Encode(p.Keys[i]), Node: toPost(post)})
+	}
+	return c, nil
+}
+
+// userConnection loads the users of a followers, following or requests
+// page in one query; users gone since (none are deleted today) are left out.
+func (r *Resolver) userConnection(ctx context.Context, p page.Page[social.Edge]) (*model.UserConnection, error) {
+	ids := make([]uuid.UUID, len(p.Items))
+	for i, e := range p.Items {
+		ids[i] = e.UserID
+	}
+	users, err := r.Users.GetMany(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("load users: %w", err)
+	}
+	c := &model.UserConnection{Edges: make([]model.UserEdge, 0, len(ids)), PageInfo: pageInfo(p)}
+	for i, id := range ids {
+		u, ok := users[id]
+		if !ok {
+			continue
+		}
+		primeUser(ctx, u)
+		c.Edges = append(c.Edges, model.UserEdge{Cursor: page.Encode(p.Keys[i]), Node: toUser(u)})
+	}
+	return c, nil
+}
+
+// parseContentID decodes the id of a post, comment or article.
+func parseContentID(field, s string) (uuid.UUID, error) {
+	typ, id, ok := gid.Decode(s)
+	if !ok || (typ != gid.Post && typ != gid.Comment && typ != gid.Article) {
+		return uuid.Nil, apperr.Invalid(field, "%s is not the id of a post, comment or article", field)
+	}
+	return id, nil
+}
+
+func toPost(p content.Post) *model.Post {
+	return &model.Post{PostID: p.ID, AuthorID: p.AuthorID, Body: p.Body, Visibility: model.Visibility(p.Visibility),
+		CreatedAt: p.CreatedAt, EditedAt: p.EditedAt, CommentCount: p.CommentCount}
+}
+
+func toComment(c content.Comment) *model.Comment {
+	return &model.Comment{CommentID: c.ID, PostID: c.PostID, AuthorID: c.AuthorID, ParentID: c.ParentID,
+		Body: c.Body, CreatedAt: c.CreatedAt}
+}
+
+func toArticle(a content.Article) *model.Article {
+	return &model.Article{ArticleID: a.ID, AuthorID: a.AuthorID, Title: a.Title, Body: a.Body,
+		Status: model.ArticleStatus(a.Status), PublishedAt: a.PublishedAt}
+}
+
+func toShare(s social.Share) *model.Share {
+	return &model.Share{ShareID: s.ID, PostID: s.PostID, UserID: s.UserID, Comment: s.Comment, CreatedAt: s.CreatedAt}
+}
+
+// followState is the viewer's state towards user: NONE when anonymous or
+// towards oneself, without a query.
+func (r *Resolver) followState(ctx context.Context, user uuid.UUID) (social.FollowState, error) {
+	viewer := viewerID(ctx)
+	if viewer == uuid.Nil || viewer == user {
+		return social.None, nil
+	}
+	st, found, err := r.loaders(ctx).FollowStates.Load(ctx, user)
+	if err != nil || !found {
+		return social.None, err
+	}
+	return st, nil
+}
+
+// contentNode is Query.node for the content and social types: null for
+// what does not exist or the viewer may not see (a share of an invisible
+// post included).
+func (r *Resolver) contentNode(ctx context.Context, typ string, id uuid.UUID) (model.Node, error) {
+	l := r.loaders(ctx)
+	switch typ {
+	case gid.Post:
+		if p, err := r.loadPost(ctx, id); p != nil || err != nil {
+			return p, err
+		}
+	case gid.Comment:
+		c, found, err := l.Comments.Load(ctx, id)
+		if found || err != nil {
+			return toComment(c), err
+		}
+	case gid.Article:
+		a, err := r.Content.Article(ctx, viewerID(ctx), id)
+		if err == nil {
+			return toArticle(a), nil
+		}
+		if !apperr.Is(err, apperr.NotFound) {
+			return nil, err
+		}
+	case gid.Share:
+		shares, err := r.Social.SharesByIDs(ctx, []uuid.UUID{id})
+		if err != nil {
+			return nil, err
+		}
+		s, found := shares[id]
+		if !found {
+			return nil, nil
+		}
+		if p, err := r.loadPost(ctx, s.PostID); p == nil || err != nil {
+			return nil, err
+		}
+		return toShare(s), nil
+	}
+	return nil, nil
+}
