@@ -23,6 +23,8 @@ type Loader[K comparable, V any] struct {
 	mu      sync.Mutex
 	cache   map[K]*result[V]
 	pending *batch[K, V]
+	// hints are keys likely to be asked for; the next fetch includes them.
+	hints map[K]struct{}
 }
 
 type result[V any] struct {
@@ -41,7 +43,7 @@ type batch[K comparable, V any] struct {
 // New returns a loader that waits up to wait for more keys before fetching,
 // and fetches at once when maxBatch keys are pending.
 func New[K comparable, V any](fetch Fetch[K, V], wait time.Duration, maxBatch int) *Loader[K, V] {
-	return &Loader[K, V]{fetch: fetch, wait: wait, maxBatch: maxBatch, cache: map[K]*result[V]{}}
+	return &Loader[K, V]{fetch: fetch, wait: wait, maxBatch: maxBatch, cache: map[K]*result[V]{}, hints: map[K]struct{}{}}
 }
 
 // Load returns the value of key; found is false when it does not exist.
@@ -101,6 +103,20 @@ func (l *Loader[K, V]) Forget(key K) {
 	l.mu.Unlock()
 }
 
+// Hint announces keys that are likely to be loaded soon, e.g. the items of
+// a page just read: the next fetch, whenever some key is loaded, takes them
+// along. The batch then no longer depends on every resolver asking within
+// the wait, and keys never asked for cost nothing unless another is.
+func (l *Loader[K, V]) Hint(keys ...K) {
+	l.mu.Lock()
+	for _, k := range keys {
+		if _, ok := l.cache[k]; !ok {
+			l.hints[k] = struct{}{}
+		}
+	}
+	l.mu.Unlock()
+}
+
 // enqueue adds key to the pending batch; l.mu is held.
 func (l *Loader[K, V]) enqueue(ctx context.Context, key K, r *result[V]) {
 	if l.pending == nil {
@@ -131,6 +147,17 @@ func (l *Loader[K, V]) flush(ctx context.Context, b *batch[K, V]) {
 }
 
 func (l *Loader[K, V]) run(ctx context.Context, b *batch[K, V]) {
+	l.mu.Lock()
+	for k := range l.hints {
+		if _, ok := l.cache[k]; !ok {
+			r := &result[V]{done: make(chan struct{})}
+			l.cache[k] = r
+			b.keys = append(b.keys, k)
+			b.results = append(b.results, r)
+		}
+	}
+	clear(l.hints)
+	l.mu.Unlock()
 	values, err := l.fetch(context.WithoutCancel(ctx), b.keys)
 	for i, k := range b.keys {
 		r := b.results[i]

@@ -107,3 +107,35 @@ func TestErrorsAreNotCached(t *testing.T) {
 		t.Fatalf("load after Forget = %d, %v, %v; want a fresh fetch", v, found, err)
 	}
 }
+
+func TestHintedKeysJoinTheNextFetch(t *testing.T) {
+	var calls atomic.Int32
+	var got []int
+	l := New(func(_ context.Context, keys []int) (map[int]int, error) {
+		calls.Add(1)
+		got = append(got, keys...)
+		m := map[int]int{}
+		for _, k := range keys {
+			m[k] = k * 10
+		}
+		return m, nil
+	}, time.Millisecond, 100)
+	l.Prime(3, 33)
+	l.Hint(1, 2, 3, 4)
+	if calls.Load() != 0 {
+		t.Fatal("a hint fetched")
+	}
+	if v, found, err := l.Load(context.Background(), 2); err != nil || !found || v != 20 {
+		t.Fatalf("Load(2) = %d, %v, %v", v, found, err)
+	}
+	// The late loads come from the same fetch, well after the wait.
+	time.Sleep(5 * time.Millisecond)
+	for _, k := range []int{1, 4} {
+		if v, _, err := l.Load(context.Background(), k); err != nil || v != k*10 {
+			t.Fatalf("Load(%d) = %d, %v", k, v, err)
+		}
+	}
+	if v, _, _ := l.Load(context.Background(), 3); calls.Load() != 1 || len(got) != 3 || v != 33 {
+		t.Fatalf("fetches = %d of keys %v (primed 3 = %d); want one fetch of 2, 1 and 4", calls.Load(), got, v)
+	}
+}

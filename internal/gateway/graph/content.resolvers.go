@@ -8,6 +8,8 @@ package graph
 import (
 	"context"
 
+	"github.com/google/uuid"
+
 	"github.com/nova-social/nova/internal/content"
 	"github.com/nova-social/nova/internal/gateway/gid"
 	"github.com/nova-social/nova/internal/gateway/graph/model"
@@ -182,6 +184,11 @@ func (r *postResolver) Comments(ctx context.Context, obj *model.Post, first *int
 	}
 	c := &model.CommentConnection{Edges: make([]model.CommentEdge, len(p.Items)), PageInfo: pageInfo(p)}
 	l := r.loaders(ctx)
+	authors := make([]uuid.UUID, len(p.Items))
+	for i, cm := range p.Items {
+		authors[i] = cm.AuthorID
+	}
+	l.Users.Hint(authors...)
 	for i, cm := range p.Items {
 		l.Comments.Prime(cm.ID, cm)
 		c.Edges[i] = model.CommentEdge{Cursor: page.Encode(p.Keys[i]), Node: toComment(cm)}

@@ -83,6 +83,34 @@ func primePosts(ctx context.Context, posts ...content.Post) {
 	}
 }
 
+// hintPosts tells the loaders which posts a list holds, so that each of
+// their fields (author, counters, viewerHasLiked, versions) costs one fetch
+// for the whole list however the resolvers are scheduled.
+func hintPosts(ctx context.Context, posts ...content.Post) {
+	l := loadersFrom(ctx)
+	if l == nil {
+		return
+	}
+	ids := make([]uuid.UUID, len(posts))
+	authors := make([]uuid.UUID, len(posts))
+	for i, p := range posts {
+		ids[i], authors[i] = p.ID, p.AuthorID
+	}
+	l.Users.Hint(authors...)
+	l.PostStats.Hint(ids...)
+	l.Liked.Hint(ids...)
+	l.Versions.Hint(ids...)
+}
+
+// hintUsers is hintPosts for the users of a list.
+func hintUsers(ctx context.Context, ids []uuid.UUID) {
+	if l := loadersFrom(ctx); l != nil {
+		l.UserCounts.Hint(ids...)
+		l.FollowStates.Hint(ids...)
+		l.PostCounts.Hint(ids...)
+	}
+}
+
 // forgetPost drops what the request knows of a post a mutation changed.
 func forgetPost(ctx context.Context, id uuid.UUID) {
 	if l := loadersFrom(ctx); l != nil {
@@ -117,6 +145,7 @@ func pageInfo[T any](p page.Page[T]) *model.PageInfo {
 // postConnection turns a page of posts into a connection.
 func postConnection(ctx context.Context, p page.Page[content.Post]) *model.PostConnection {
 	primePosts(ctx, p.Items...)
+	hintPosts(ctx, p.Items...)
 	c := &model.PostConnection{Edges: make([]model.PostEdge, len(p.Items)), PageInfo: pageInfo(p)}
 	for i, post := range p.Items {
 		c.Edges[i] = model.PostEdge{Cursor: page.Encode(p.Keys[i]), Node: toPost(post)}
@@ -137,14 +166,17 @@ func (r *Resolver) feedConnection(ctx context.Context, p page.Page[social.FeedEn
 		return nil, fmt.Errorf("load feed posts: %w", err)
 	}
 	c := &model.PostConnection{Edges: make([]model.PostEdge, 0, len(ids)), PageInfo: pageInfo(p)}
+	loaded := make([]content.Post, 0, len(ids))
 	for i, id := range ids {
 		post, ok := posts[id]
 		if !ok {
 			continue
 		}
-		primePosts(ctx, post)
+		loaded = append(loaded, post)
 		c.Edges = append(c.Edges, model.PostEdge{Cursor: page.Encode(p.Keys[i]), Node: toPost(post)})
 	}
+	primePosts(ctx, loaded...)
+	hintPosts(ctx, loaded...)
 	return c, nil
 }
 
@@ -159,6 +191,7 @@ func (r *Resolver) userConnection(ctx context.Context, p page.Page[social.Edge])
 	if err != nil {
 		return nil, fmt.Errorf("load users: %w", err)
 	}
+	hintUsers(ctx, ids)
 	c := &model.UserConnection{Edges: make([]model.UserEdge, 0, len(ids)), PageInfo: pageInfo(p)}
 	for i, id := range ids {
 		u, ok := users[id]
