@@ -216,5 +216,9 @@ func (a *App) Close() {
 	if a.migrator != nil {
 		a.migrator.Close()
 	}
+	if a.bus != nil {
+		// Run has stopped a started bus; this releases one never started.
+		_ = a.bus.Stop(context.Background())
+	}
 	a.pools.Close()
 }

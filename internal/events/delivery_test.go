@@ -361,8 +361,10 @@ func TestSubscribeWiringErrorsAreReportedByStart(t *testing.T) {
 		}
 		subscribe(b)
 		if err := b.Start(context.Background()); err == nil {
-			_ = b.Stop(context.Background())
 			t.Errorf("%s: Start succeeded", name)
+		}
+		if err := b.Stop(context.Background()); err != nil {
+			t.Errorf("%s: Stop: %v", name, err)
 		}
 	}
 }
