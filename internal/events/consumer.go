@@ -12,7 +12,6 @@ import (
 // consumer is one named consumer: one decoder per subscribed topic, and the
 // inbox of its domain.
 type consumer struct {
-	name     string
 	inbox    *inbox
 	handlers map[Topic]decodeFunc
 }

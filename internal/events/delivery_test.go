@@ -221,12 +221,10 @@ func TestTwoReplicasHandleEachEventOncePerConsumer(t *testing.T) {
 	const n = 100
 	consumers := []string{"user.a", "user.b"}
 	type counter = map[string]*atomic.Int64
-	var regs []*prometheus.Registry
 	var buses []*Bus
 	perReplica := []counter{{}, {}}
 	for r := range 2 {
 		reg := prometheus.NewRegistry()
-		regs = append(regs, reg)
 		opts := testOptions()
 		opts.ID = []string{"replica-1", "replica-2"}[r]
 		buses = append(buses, f.newBus(t, opts, reg, func(b *Bus) {

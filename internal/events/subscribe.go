@@ -56,6 +56,9 @@ func (e *undecodableError) Unwrap() error { return e.err }
 // h runs in a transaction on s.Pool in which the bus has already recorded the
 // event in s.Domain's inbox; a redelivered event is skipped, so h's effect is
 // applied once. Returning an error rolls everything back and retries later.
+// The transaction may also carry other deliveries to s.Domain, committed
+// together; h must neither commit nor roll it back, and may run again for
+// the same event when a delivery sharing its transaction fails.
 // Call Subscribe before Start; mistakes are reported by Start.
 func Subscribe[E Event](b *Bus, s Subscriber, consumer string, h func(ctx context.Context, tx pgx.Tx, m Meta, e E) error) {
 	var zero E
@@ -96,7 +99,7 @@ func (b *Bus) addHandler(s Subscriber, name string, topic Topic, h decodeFunc) e
 	}
 	c, ok := b.consumers[name]
 	if !ok {
-		c = &consumer{name: name, inbox: in, handlers: make(map[Topic]decodeFunc)}
+		c = &consumer{inbox: in, handlers: make(map[Topic]decodeFunc)}
 		b.consumers[name] = c
 	}
 	if _, dup := c.handlers[topic]; dup {
