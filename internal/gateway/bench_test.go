@@ -2,6 +2,8 @@ package gateway_test
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"testing"
@@ -19,6 +21,40 @@ func BenchmarkViewer(b *testing.B) {
 			req, _ := http.NewRequest(http.MethodPost, e.url+"/graphql", bytes.NewReader(body))
 			req.Header.Set("Content-Type", "application/json")
 			req.Header.Set("Authorization", "Bearer "+a.Access)
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			_, _ = io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			if res.StatusCode != 200 {
+				b.Fatalf("status %d", res.StatusCode)
+			}
+		}
+	})
+}
+
+// BenchmarkFeedPage measures a home-feed page of 20 posts with their
+// authors, counters and viewerHasLiked over HTTP, 16 clients at once.
+func BenchmarkFeedPage(b *testing.B) {
+	e := newEnv(b)
+	reader := e.register("reader")
+	for i := range 4 {
+		author := e.register("author")
+		e.follow(reader, author)
+		for j := range 8 {
+			e.createPost(author, fmt.Sprintf("post %d/%d", i, j), "")
+		}
+	}
+	eventually(b, "fan-out", func() bool { return len(e.feedIDs(reader, 20)) == 20 })
+	body, _ := json.Marshal(map[string]any{"query": feedPage, "variables": map[string]any{"n": 20}})
+	b.SetParallelism(8)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			req, _ := http.NewRequest(http.MethodPost, e.url+"/graphql", bytes.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", "Bearer "+reader.Access)
 			res, err := http.DefaultClient.Do(req)
 			if err != nil {
 				b.Fatal(err)

@@ -52,12 +52,17 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	warmup := fs.Duration("warmup", 2*time.Second, "unmeasured run before the measured phase")
 	maxRequests := fs.Int64("max-requests", 5_000_000, "stop after this many requests in all")
 	report := fs.String("out", "", "write the JSON report to this file")
+	followers := fs.Int("followers", fanoutFollowers, "followers of the fanout scenario's author (at most 10,000)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *duration <= 0 || *duration > maxDuration {
 		return fmt.Errorf("-duration must be within (0, %v]", maxDuration)
 	}
+	if *followers < 1 || *followers > 10_000 {
+		return fmt.Errorf("-followers must be within [1, 10000]")
+	}
+	fanoutFollowers = *followers
 	if err := checkLoopback(*target); err != nil {
 		return err
 	}

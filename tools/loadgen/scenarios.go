@@ -19,12 +19,14 @@ type Scenario interface {
 	Run(ctx context.Context, c *Client, vu int, rec *recorder) error
 }
 
-// scenarios are the known scenarios by name. Feed and post scenarios join
-// here as those parts of the API land.
+// scenarios are the known scenarios by name.
 var scenarios = map[string]func() Scenario{
 	"viewer":   func() Scenario { return &viewerScenario{} },
 	"login":    func() Scenario { return &loginScenario{} },
 	"register": func() Scenario { return &registerScenario{} },
+	"feed":     func() Scenario { return &feedScenario{} },
+	"post":     func() Scenario { return &postScenario{} },
+	"fanout":   func() Scenario { return &fanoutScenario{} },
 }
 
 const password = "loadgen password 1234"

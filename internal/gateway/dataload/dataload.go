@@ -50,12 +50,23 @@ func New[K comparable, V any](fetch Fetch[K, V], wait time.Duration, maxBatch in
 func (l *Loader[K, V]) Load(ctx context.Context, key K) (value V, found bool, err error) {
 	l.mu.Lock()
 	r, ok := l.cache[key]
+	var now *batch[K, V]
 	if !ok {
 		r = &result[V]{done: make(chan struct{})}
 		l.cache[key] = r
-		l.enqueue(ctx, key, r)
+		if _, hinted := l.hints[key]; hinted {
+			// The hints are the batch: waiting for more keys gains nothing.
+			delete(l.hints, key)
+			now = &batch[K, V]{keys: []K{key}, results: []*result[V]{r}}
+			l.takeHints(now)
+		} else {
+			l.enqueue(ctx, key, r)
+		}
 	}
 	l.mu.Unlock()
+	if now != nil {
+		l.run(ctx, now)
+	}
 	select {
 	case <-r.done:
 		return r.value, r.found, r.err
@@ -104,9 +115,10 @@ func (l *Loader[K, V]) Forget(key K) {
 }
 
 // Hint announces keys that are likely to be loaded soon, e.g. the items of
-// a page just read: the next fetch, whenever some key is loaded, takes them
-// along. The batch then no longer depends on every resolver asking within
-// the wait, and keys never asked for cost nothing unless another is.
+// a page just read: the next fetch takes them along, and a load of a hinted
+// key fetches at once instead of waiting for more keys. The batch then no
+// longer depends on every resolver asking within the wait, and keys never
+// asked for cost nothing unless another is.
 func (l *Loader[K, V]) Hint(keys ...K) {
 	l.mu.Lock()
 	for _, k := range keys {
@@ -146,8 +158,8 @@ func (l *Loader[K, V]) flush(ctx context.Context, b *batch[K, V]) {
 	l.run(ctx, b)
 }
 
-func (l *Loader[K, V]) run(ctx context.Context, b *batch[K, V]) {
-	l.mu.Lock()
+// takeHints moves the hinted keys not cached yet into b; l.mu is held.
+func (l *Loader[K, V]) takeHints(b *batch[K, V]) {
 	for k := range l.hints {
 		if _, ok := l.cache[k]; !ok {
 			r := &result[V]{done: make(chan struct{})}
@@ -157,6 +169,11 @@ func (l *Loader[K, V]) run(ctx context.Context, b *batch[K, V]) {
 		}
 	}
 	clear(l.hints)
+}
+
+func (l *Loader[K, V]) run(ctx context.Context, b *batch[K, V]) {
+	l.mu.Lock()
+	l.takeHints(b)
 	l.mu.Unlock()
 	values, err := l.fetch(context.WithoutCancel(ctx), b.keys)
 	for i, k := range b.keys {
