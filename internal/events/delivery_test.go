@@ -408,3 +408,37 @@ func TestBatchedDeliveriesIsolateAFailingHandler(t *testing.T) {
 	}
 	t.Logf("120 deliveries in %d transactions", len(txs))
 }
+
+func TestMetricsAreExported(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	reg := prometheus.NewRegistry()
+	b := f.newBus(t, testOptions(), reg, func(b *Bus) {
+		Subscribe(b, f.sub, "user.a", project("user.a"))
+	})
+	ids := newIDs(3)
+	f.publish(t, b, ids...)
+	waitFor(t, "applied", 10*time.Second, func() bool { return allOnce(f.applied(t, "user.a"), ids) })
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, mf := range families {
+		got[mf.GetName()] = true
+	}
+	for _, name := range []string{
+		"nova_events_published_total", "nova_events_handled_total", "nova_events_handle_duration_seconds",
+		"nova_events_delivery_lag_seconds", "nova_events_queue_depth", "nova_events_dead_letter_queue_size",
+	} {
+		if !got[name] {
+			t.Errorf("metric %s not exported (have %v)", name, got)
+		}
+	}
+	if v := counterValue(b.metrics.published.WithLabelValues(string(TopicUserVerified))); v != 3 {
+		t.Errorf("published = %v, want 3", v)
+	}
+	if v := counterValue(b.metrics.handled.WithLabelValues("user.a", string(TopicUserVerified), outcomeOK)); v != 3 {
+		t.Errorf("handled ok = %v, want 3", v)
+	}
+}
