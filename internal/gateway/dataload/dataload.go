@@ -176,6 +176,18 @@ func (l *Loader[K, V]) run(ctx context.Context, b *batch[K, V]) {
 	l.takeHints(b)
 	l.mu.Unlock()
 	values, err := l.fetch(context.WithoutCancel(ctx), b.keys)
+	if err != nil {
+		// A failed fetch is not remembered: a later load may succeed. The
+		// entries go before the waiters wake, so none of them can see the
+		// failure again.
+		l.mu.Lock()
+		for i, k := range b.keys {
+			if l.cache[k] == b.results[i] {
+				delete(l.cache, k)
+			}
+		}
+		l.mu.Unlock()
+	}
 	for i, k := range b.keys {
 		r := b.results[i]
 		if err != nil {
@@ -184,15 +196,5 @@ func (l *Loader[K, V]) run(ctx context.Context, b *batch[K, V]) {
 			r.value, r.found = values[k]
 		}
 		close(r.done)
-	}
-	if err != nil {
-		// A failed fetch is not remembered: a later load may succeed.
-		l.mu.Lock()
-		for i, k := range b.keys {
-			if l.cache[k] == b.results[i] {
-				delete(l.cache, k)
-			}
-		}
-		l.mu.Unlock()
 	}
 }
