@@ -435,7 +435,30 @@ func TestFirstOutOfRange(t *testing.T) {
 		}
 	}
 	wantError(t, e.gql(a.Access, `{ feed(after: "not a cursor") { edges { cursor } } }`, nil), http.StatusOK, "BAD_USER_INPUT", "after")
+	// Nested pages multiply: 100 posts with 100 comments each is over the limit.
+	wantError(t, e.gql(a.Access, `{ feed(first: 100) { edges { node { comments(first: 100) { edges { node { id body } } } } } } }`, nil),
+		http.StatusUnprocessableEntity, "QUERY_TOO_COMPLEX", "")
 	if r := ok(t, e.gql(a.Access, `{ feed(first: 100) { edges { cursor } } }`, nil)); len(nodeIDs(r, "feed")) > 100 {
 		t.Fatalf("first 100 = %s", r.Raw)
 	}
+}
+
+// TestBannedAuthorDisappears: a ban removes the user's posts from every
+// read and feed.
+func TestBannedAuthorDisappears(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	alice, bob, mod := e.register("alice"), e.register("bob"), e.register("mod")
+	if _, err := e.users.GrantRole(context.Background(), mod.Username, user.RoleModerator); err != nil {
+		t.Fatal(err)
+	}
+	e.follow(bob, alice)
+	postID := e.createPost(alice, "soon gone", "")
+	eventually(t, "fan-out", func() bool { return contains(e.feedIDs(bob, 10), postID) })
+	ok(t, e.gql(mod.Access, `mutation($id: ID!) { banUser(userId: $id, reason: "spam") { id } }`, map[string]any{"id": alice.ID}))
+	eventually(t, "banned author's post disappears", func() bool {
+		r := ok(t, e.gql(bob.Access, `query($id: ID!) { post(id: $id) { id } }`, map[string]any{"id": postID}))
+		return r.get("post") == nil && !contains(e.feedIDs(bob, 10), postID)
+	})
+	wantError(t, e.gql(bob.Access, `mutation($id: ID!) { likePost(postId: $id) { id } }`, map[string]any{"id": postID}), http.StatusOK, "NOT_FOUND", "")
 }
