@@ -19,6 +19,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"golang.org/x/tools/go/analysis/unitchecker"
 
@@ -143,19 +144,29 @@ func version() int {
 		return 1
 	}
 	if root := moduleRoot(); root != "" {
-		if set, err := decl.Load(root); err == nil {
-			for _, name := range set.Names() {
-				d := set.Domains[name]
-				fmt.Fprintf(h, "%s %s %v\n", d.Name, d.Schema, d.Deps)
-			}
-			for _, p := range set.Problems {
-				fmt.Fprintf(h, "problem %s\n", p.Msg)
-			}
-			fmt.Fprintf(h, "undeclared %v\n", set.Undeclared)
-		}
+		io.WriteString(h, declarations(root))
 	}
 	fmt.Printf("%s version devel comments-go-here buildID=%02x\n", exe, h.Sum(nil))
 	return 0
+}
+
+// declarations renders what the rules read from the domain declarations
+// of the repository at root.
+func declarations(root string) string {
+	set, err := decl.Load(root)
+	if err != nil {
+		return "error " + err.Error()
+	}
+	var b strings.Builder
+	for _, name := range set.Names() {
+		d := set.Domains[name]
+		fmt.Fprintf(&b, "%s %s %v\n", d.Name, d.Schema, d.Deps)
+	}
+	for _, p := range set.Problems {
+		fmt.Fprintf(&b, "problem %s %s\n", p.Dir, p.Msg)
+	}
+	fmt.Fprintf(&b, "undeclared %v\n", set.Undeclared)
+	return b.String()
 }
 
 // moduleRoot is the directory of the go.mod above the working directory.

@@ -357,3 +357,28 @@ func copyRepo(src, dst string) error {
 		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
 	})
 }
+
+// TestDeclarationsInToolID: a changed declaration changes the tool's
+// -V=full answer, hence the cache key of every vet result, so packages
+// that do not import their domain's root package are checked again.
+func TestDeclarationsInToolID(t *testing.T) {
+	dir := t.TempDir()
+	doc := filepath.Join(dir, "internal", "social", "doc.go")
+	if err := os.MkdirAll(filepath.Dir(doc), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write := func(deps string) string {
+		text := "//nova:domain social schema=social deps=" + deps + "\npackage social\n"
+		if err := os.WriteFile(doc, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return declarations(dir)
+	}
+	a, b := write("content,user,events"), write("content,events")
+	if a == b || !strings.Contains(a, "[content events user]") {
+		t.Errorf("declarations do not reflect deps=: %q then %q", a, b)
+	}
+	if c := write("content,events"); c != b {
+		t.Errorf("not deterministic: %q then %q", b, c)
+	}
+}
