@@ -35,7 +35,10 @@ type Options struct {
 	MaxAttempts int
 	// Workers is how many deliveries this replica holds at once (default
 	// 200). They wait in per-domain batches, so this bounds memory and
-	// batch size, not database connections.
+	// batch size, not database connections. One consuming domain holding a
+	// quarter of them and finishing no batch for 250ms gets its further
+	// deliveries put back for later, so a stuck domain cannot starve the
+	// others.
 	Workers int
 	// JobRetention is how long finished delivery jobs are kept; the event log
 	// itself is never pruned (default 24h).

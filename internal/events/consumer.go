@@ -2,8 +2,11 @@ package events
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"sync"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -28,11 +31,26 @@ type inbox struct {
 	sql      string
 	maxBatch int
 	runners  int
+	share    int // most deliveries held at once, see errBusy
 
-	mu      sync.Mutex
-	queue   []*pending
-	running int
+	mu       sync.Mutex
+	queue    []*pending
+	running  int
+	held     int       // deliveries queued or in a running batch
+	progress time.Time // when a batch last finished, or draining began
 }
+
+// errBusy refuses a delivery to a domain that holds its share of the
+// replica's workers and has finished no batch for stallAfter (its handlers
+// or its database are slow): the job is put back for later instead of
+// waiting, so that a slow domain cannot starve the others of workers. A
+// domain that merely has a lot to do keeps finishing batches and is not
+// refused.
+var errBusy = errors.New("consuming domain busy")
+
+// stallAfter is how long a domain holding its share may go without finishing
+// a batch before it is refused more deliveries.
+const stallAfter = 250 * time.Millisecond
 
 // pending is a decoded delivery waiting for its batch's outcome.
 type pending struct {
@@ -55,6 +73,7 @@ func newInbox(s Subscriber, o Options) *inbox {
 		sql:      `INSERT INTO ` + pgx.Identifier{s.Domain.Schema, "event_inbox"}.Sanitize() + ` (consumer, event_id) SELECT * FROM unnest($1::text[], $2::uuid[]) ON CONFLICT (consumer, event_id) DO UPDATE SET handled_at = now() WHERE $3::boolean RETURNING consumer, event_id`, //boundarylint:allow inbox of the consuming domain, schema from its declaration
 		maxBatch: o.MaxBatch,
 		runners:  o.DomainConcurrency,
+		share:    max(1, o.Workers/4),
 	}
 }
 
@@ -62,14 +81,52 @@ func newInbox(s Subscriber, o Options) *inbox {
 func (in *inbox) apply(ctx context.Context, a deliveryArgs, apply applyFunc) (string, error) {
 	p := &pending{ctx: ctx, args: a, apply: apply, done: make(chan result, 1)}
 	in.mu.Lock()
+	if in.held >= in.share && time.Since(in.progress) > stallAfter {
+		in.mu.Unlock()
+		return outcomeDeferred, errBusy
+	}
+	in.held++
 	in.queue = append(in.queue, p)
 	if in.running < in.runners {
+		if in.running == 0 {
+			in.progress = time.Now()
+		}
 		in.running++
 		go in.drain()
 	}
 	in.mu.Unlock()
-	r := <-p.done
-	return r.outcome, r.err
+	tick := time.NewTicker(stallAfter)
+	defer tick.Stop()
+	for {
+		select {
+		case r := <-p.done:
+			in.mu.Lock()
+			in.held--
+			in.mu.Unlock()
+			return r.outcome, r.err
+		case <-tick.C:
+			if in.withdrawIfStalled(p) {
+				return outcomeDeferred, errBusy
+			}
+		}
+	}
+}
+
+// withdrawIfStalled takes p out of the queue, if no batch has taken it yet
+// and the domain is stalled while holding more than its share.
+func (in *inbox) withdrawIfStalled(p *pending) bool {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.held <= in.share || time.Since(in.progress) <= stallAfter {
+		return false
+	}
+	i := slices.Index(in.queue, p)
+	if i < 0 {
+		return false
+	}
+	in.queue = slices.Delete(in.queue, i, i+1)
+	in.held--
+	return true
 }
 
 // drain applies queued deliveries, a batch at a time, until none is left.
@@ -86,6 +143,9 @@ func (in *inbox) drain() {
 		in.queue = in.queue[n:]
 		in.mu.Unlock()
 		in.runBatch(batch)
+		in.mu.Lock()
+		in.progress = time.Now()
+		in.mu.Unlock()
 	}
 }
 

@@ -11,6 +11,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/nova-social/nova/internal/platform/domains"
 )
 
 func TestHandlerFailingTwiceIsAppliedOnce(t *testing.T) {
@@ -375,7 +377,9 @@ func TestBatchedDeliveriesIsolateAFailingHandler(t *testing.T) {
 	var failed atomic.Bool
 	var mu sync.Mutex
 	txs := map[pgx.Tx]bool{}
-	f.newBus(t, testOptions(), nil, func(b *Bus) {
+	opts := testOptions()
+	opts.Workers = 64
+	f.newBus(t, opts, nil, func(b *Bus) {
 		for _, c := range []string{"user.a", "user.b"} {
 			apply := project(c)
 			Subscribe(b, f.sub, c, func(ctx context.Context, tx pgx.Tx, m Meta, e UserVerified) error {
@@ -441,4 +445,39 @@ func TestMetricsAreExported(t *testing.T) {
 	if v := counterValue(b.metrics.handled.WithLabelValues("user.a", string(TopicUserVerified), outcomeOK)); v != 3 {
 		t.Errorf("handled ok = %v, want 3", v)
 	}
+}
+
+func TestSlowDomainDoesNotStarveOthers(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	release := make(chan struct{})
+	var slowDone sync.Map
+	opts := testOptions()
+	opts.Workers = 8 // a domain may hold 2 of them
+	search := Subscriber{Domain: domains.Search, Pool: f.db.Pools.For(domains.Search)}
+	b := f.newBus(t, opts, nil, func(b *Bus) {
+		Subscribe(b, f.sub, "user.fast", project("user.fast"))
+		Subscribe(b, search, "search.slow", func(ctx context.Context, tx pgx.Tx, m Meta, e UserVerified) error {
+			select {
+			case <-release:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			slowDone.Store(e.UserID, true)
+			return nil
+		})
+	})
+	ids := newIDs(40)
+	for i := 0; i < len(ids); i += 4 {
+		f.publish(t, b, ids[i:i+4]...)
+	}
+	waitFor(t, "fast consumer applied everything while the slow one is stuck", 10*time.Second, func() bool {
+		return allOnce(f.applied(t, "user.fast"), ids)
+	})
+	close(release)
+	waitFor(t, "slow consumer done", 20*time.Second, func() bool {
+		n := 0
+		slowDone.Range(func(any, any) bool { n++; return true })
+		return n == len(ids)
+	})
 }

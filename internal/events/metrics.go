@@ -28,7 +28,7 @@ func newMetrics(pool *pgxpool.Pool) *metrics {
 		}, []string{"topic"}),
 		handled: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "nova_events_handled_total",
-			Help: "Delivery attempts by consumer, topic and outcome (ok, duplicate, error, dead).",
+			Help: "Delivery attempts by consumer, topic and outcome (ok, duplicate, error, dead, deferred: the domain was busy).",
 		}, []string{"consumer", "topic", "outcome"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "nova_events_handle_duration_seconds",

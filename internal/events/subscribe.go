@@ -132,21 +132,31 @@ type deliveryWorker struct {
 	bus *Bus
 }
 
-// Outcomes of one delivery attempt, the "outcome" metric label.
+// Outcomes of one delivery attempt, the "outcome" metric label; deferred
+// means put back because the consuming domain was busy (no attempt spent).
 const (
 	outcomeOK        = "ok"
 	outcomeDuplicate = "duplicate"
 	outcomeError     = "error"
 	outcomeDead      = "dead"
+	outcomeDeferred  = "deferred"
 )
+
+// busyDelay is the least a delivery refused by a busy domain waits before
+// it is fetched again.
+const busyDelay = 100 * time.Millisecond
 
 func (w *deliveryWorker) Work(ctx context.Context, job *river.Job[deliveryArgs]) error {
 	b, a := w.bus, job.Args
 	start := time.Now()
+	outcome, err := b.deliver(ctx, a)
+	if errors.Is(err, errBusy) {
+		b.metrics.handled.WithLabelValues(a.Consumer, string(a.Topic), outcomeDeferred).Inc()
+		return river.JobSnooze(busyDelay + rand.N(busyDelay))
+	}
 	if job.Attempt == 1 && !a.Replay {
 		b.metrics.lag.WithLabelValues(a.Consumer).Observe(start.Sub(a.OccurredAt).Seconds())
 	}
-	outcome, err := b.deliver(ctx, a)
 	b.metrics.duration.WithLabelValues(a.Consumer).Observe(time.Since(start).Seconds())
 	var undecodable *undecodableError
 	if err != nil && (errors.As(err, &undecodable) || job.Attempt >= job.MaxAttempts) {
