@@ -210,6 +210,9 @@ func TestStoppedMidFlightThenRestartedHandlesEachOnce(t *testing.T) {
 	if len(f.applied(t, "user.slow")) == n {
 		t.Fatal("everything handled before the stop: the test proves nothing")
 	}
+	if n := count(t, f.events, `SELECT count(*) FROM events.river_job WHERE attempt > 1 OR errors IS NOT NULL`); n != 0 {
+		t.Errorf("%d deliveries cancelled by the stop spent an attempt", n)
+	}
 	f.newBus(t, opts, nil, subscribe)
 	waitFor(t, "all handled after restart", 20*time.Second, func() bool { return allOnce(f.applied(t, "user.slow"), ids) })
 	if c := count(t, f.sub.Pool, inboxCount, "user.slow"); c != n {
