@@ -183,9 +183,9 @@ type TopicStats struct {
 	Last      time.Time
 }
 
-// ConsumerStats is one consumer's backlog. Pending deliveries wait for a
-// worker, Running ones are being handled, Failed ones failed at least once
-// and wait for a retry, Dead ones are in the dead-letter queue.
+// ConsumerStats is one consumer's backlog. Pending deliveries wait for
+// their first attempt, Running ones are being handled, Failed ones failed at
+// least once and wait for a retry, Dead ones are in the dead-letter queue.
 type ConsumerStats struct {
 	Consumer      string
 	Topics        int
@@ -200,9 +200,9 @@ const topicStatsSQL = `SELECT topic, count(*), max(occurred_at) FROM events.doma
 
 const consumerStatsSQL = `WITH jobs AS (
     SELECT args->>'consumer' AS consumer,
-           count(*) FILTER (WHERE state IN ('available', 'scheduled')) AS pending,
+           count(*) FILTER (WHERE state <> 'running' AND errors IS NULL) AS pending,
            count(*) FILTER (WHERE state = 'running') AS running,
-           count(*) FILTER (WHERE state = 'retryable') AS failed,
+           count(*) FILTER (WHERE state <> 'running' AND errors IS NOT NULL) AS failed,
            min(created_at) FILTER (WHERE state IN ('available', 'scheduled', 'retryable')) AS oldest
     FROM events.river_job
     WHERE queue = 'events' AND state IN ('available', 'scheduled', 'running', 'retryable')

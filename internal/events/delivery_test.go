@@ -331,6 +331,10 @@ func TestStatsReportsBacklogPerConsumer(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.publish(t, b, newIDs(4)...)
+	// One delivery failed once and waits for its retry.
+	if _, err := f.events.Exec(context.Background(), `UPDATE events.river_job SET errors = ARRAY['{"error": "x"}'::jsonb] WHERE id = (SELECT min(id) FROM events.river_job)`); err != nil {
+		t.Fatal(err)
+	}
 	st, err := NewAdmin(f.events, 5).Stats(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -342,7 +346,7 @@ func TestStatsReportsBacklogPerConsumer(t *testing.T) {
 		t.Fatalf("consumers = %+v", st.Consumers)
 	}
 	c := st.Consumers[0]
-	if c.Consumer != "user.idle" || c.Topics != 1 || c.Pending != 4 || c.Running != 0 || c.Dead != 0 || c.OldestPending < 0 {
+	if c.Consumer != "user.idle" || c.Topics != 1 || c.Pending != 3 || c.Failed != 1 || c.Running != 0 || c.Dead != 0 || c.OldestPending < 0 {
 		t.Fatalf("consumer stats = %+v", c)
 	}
 }
