@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nova-social/nova/internal/platform/testkit"
+
 	"github.com/nova-social/nova/internal/app"
 	"github.com/nova-social/nova/internal/platform/config"
 	"github.com/nova-social/nova/internal/platform/pgtest"
@@ -139,17 +141,6 @@ func status(t *testing.T, u string) int {
 	return resp.StatusCode
 }
 
-func eventually(t *testing.T, what string, f func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !f() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s", what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
 func TestReadinessFollowsTheDatabase(t *testing.T) {
 	t.Parallel()
 	db := pgtest.New(t)
@@ -169,12 +160,12 @@ func TestReadinessFollowsTheDatabase(t *testing.T) {
 		t.Fatalf("/readyz = %d with the database up", code)
 	}
 	p.cut()
-	eventually(t, "/readyz reports 503", func() bool { return status(t, base+"/readyz") == 503 })
+	testkit.Eventually(t, "/readyz reports 503", func() bool { return status(t, base+"/readyz") == 503 })
 	if code := status(t, base+"/healthz"); code != 200 {
 		t.Fatalf("/healthz = %d: liveness must not depend on the database", code)
 	}
 	p.restore(t)
-	eventually(t, "/readyz recovers", func() bool { return status(t, base+"/readyz") == 200 })
+	testkit.Eventually(t, "/readyz recovers", func() bool { return status(t, base+"/readyz") == 200 })
 }
 
 func TestRefusesToStartWhenMigrationsAreBehind(t *testing.T) {

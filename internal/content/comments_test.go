@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nova-social/nova/internal/platform/testkit"
+
 	"github.com/google/uuid"
 
 	"github.com/nova-social/nova/internal/content"
@@ -20,11 +22,11 @@ func TestCommentsAndReplies(t *testing.T) {
 	other := e.post(t, author, "elsewhere", content.Public)
 
 	_, err := e.svc.CreateComment(ctx, uuid.Nil, content.CreateCommentInput{PostID: p.ID, Body: "x"})
-	wantCode(t, err, apperr.Unauthenticated)
+	testkit.WantCode(t, err, apperr.Unauthenticated)
 	_, err = e.svc.CreateComment(ctx, a, content.CreateCommentInput{PostID: p.ID, Body: strings.Repeat("c", 2001)})
-	wantField(t, err, "body")
+	testkit.WantCode(t, err, apperr.BadInput, "body")
 	_, err = e.svc.CreateComment(ctx, a, content.CreateCommentInput{PostID: user(), Body: "x"})
-	wantCode(t, err, apperr.NotFound)
+	testkit.WantCode(t, err, apperr.NotFound)
 
 	c1 := must(e.svc.CreateComment(ctx, a, content.CreateCommentInput{PostID: p.ID, Body: "first @someone"}))(t)
 	c2 := must(e.svc.CreateComment(ctx, b, content.CreateCommentInput{PostID: p.ID, Body: "reply", ParentID: &c1.ID}))(t)
@@ -32,7 +34,7 @@ func TestCommentsAndReplies(t *testing.T) {
 	c4 := must(e.svc.CreateComment(ctx, b, content.CreateCommentInput{PostID: p.ID, Body: "second"}))(t)
 	oc := must(e.svc.CreateComment(ctx, b, content.CreateCommentInput{PostID: other.ID, Body: "x"}))(t)
 	_, err = e.svc.CreateComment(ctx, a, content.CreateCommentInput{PostID: p.ID, Body: "x", ParentID: &oc.ID})
-	wantField(t, err, "parentId")
+	testkit.WantCode(t, err, apperr.BadInput, "parentId")
 	if len(c1.Mentions) != 1 || c1.Mentions[0] != "someone" {
 		t.Fatalf("comment mentions %q", c1.Mentions)
 	}
@@ -69,7 +71,7 @@ func TestCommentsAndReplies(t *testing.T) {
 	}
 
 	// Deleting a comment removes its replies too, and the count follows.
-	ok(t, e.svc.DeleteComment(ctx, content.Actor{ID: b}, c2.ID))
+	testkit.Must(t, e.svc.DeleteComment(ctx, content.Actor{ID: b}, c2.ID))
 	if _, err := e.svc.Comment(ctx, uuid.Nil, c3.ID); !apperr.Is(err, apperr.NotFound) {
 		t.Fatalf("reply of a deleted comment: %v", err)
 	}
@@ -77,7 +79,7 @@ func TestCommentsAndReplies(t *testing.T) {
 		t.Fatalf("comment count after deleting a thread: %d", n)
 	}
 	// Deleting the post deletes its comments.
-	ok(t, e.svc.DeletePost(ctx, content.Actor{ID: author}, p.ID))
+	testkit.Must(t, e.svc.DeletePost(ctx, content.Actor{ID: author}, p.ID))
 	if _, err := e.svc.Comment(ctx, uuid.Nil, c1.ID); !apperr.Is(err, apperr.NotFound) {
 		t.Fatalf("comment of a deleted post: %v", err)
 	}
@@ -88,11 +90,11 @@ func TestArticles(t *testing.T) {
 	ctx := context.Background()
 	author, reader := user(), user()
 	_, err := e.svc.CreateArticle(ctx, author, content.CreateArticleInput{Title: strings.Repeat("t", 201), Body: "b"})
-	wantField(t, err, "title")
+	testkit.WantCode(t, err, apperr.BadInput, "title")
 	_, err = e.svc.CreateArticle(ctx, author, content.CreateArticleInput{Title: "t", Body: strings.Repeat("b", 100_001)})
-	wantField(t, err, "body")
+	testkit.WantCode(t, err, apperr.BadInput, "body")
 	_, err = e.svc.CreateArticle(ctx, uuid.Nil, content.CreateArticleInput{Title: "t", Body: "b"})
-	wantCode(t, err, apperr.Unauthenticated)
+	testkit.WantCode(t, err, apperr.Unauthenticated)
 
 	a := must(e.svc.CreateArticle(ctx, author, content.CreateArticleInput{Title: "Title", Body: strings.Repeat("b", 100_000)}))(t)
 	if a.Status != content.Draft || a.PublishedAt != nil {
@@ -104,7 +106,7 @@ func TestArticles(t *testing.T) {
 	if _, err := e.svc.Article(ctx, author, a.ID); err != nil {
 		t.Fatalf("draft invisible to its author: %v", err)
 	}
-	wantCode(t, e.svc.ReportContent(ctx, reader, a.ID, "x"), apperr.NotFound)
+	testkit.WantCode(t, e.svc.ReportContent(ctx, reader, a.ID, "x"), apperr.NotFound)
 	pub := must(e.svc.PublishArticle(ctx, author, a.ID))(t)
 	if pub.Status != content.Published || pub.PublishedAt == nil {
 		t.Fatalf("published %+v", pub)
@@ -117,5 +119,5 @@ func TestArticles(t *testing.T) {
 	if m[a.ID].Title != "Title" {
 		t.Fatalf("ArticlesByIDs %+v", m)
 	}
-	ok(t, e.svc.ReportContent(ctx, reader, a.ID, "plagiarism"))
+	testkit.Must(t, e.svc.ReportContent(ctx, reader, a.ID, "plagiarism"))
 }

@@ -8,13 +8,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nova-social/nova/internal/platform/testkit"
+
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/nova-social/nova/internal/content"
 	"github.com/nova-social/nova/internal/events"
-	"github.com/nova-social/nova/internal/platform/apperr"
 	"github.com/nova-social/nova/internal/platform/domains"
 	"github.com/nova-social/nova/internal/platform/pgtest"
 )
@@ -97,7 +98,7 @@ func (e *env) record(id uuid.UUID, mentions []uuid.UUID) {
 func (e *env) mentioned(t *testing.T, id uuid.UUID) []uuid.UUID {
 	t.Helper()
 	var got []uuid.UUID
-	eventually(t, "event observed", func() bool {
+	testkit.Eventually(t, "event observed", func() bool {
 		e.mu.Lock()
 		defer e.mu.Unlock()
 		var ok bool
@@ -132,34 +133,7 @@ func (e *env) handled(t *testing.T, consumer string) int {
 	return n
 }
 
-// eventually waits up to 10 s for cond.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 func user() uuid.UUID { return uuid.Must(uuid.NewV7()) }
-
-func wantCode(t *testing.T, err error, code apperr.Code) {
-	t.Helper()
-	if !apperr.Is(err, code) {
-		t.Fatalf("got error %v, want code %s", err, code)
-	}
-}
-
-func wantField(t *testing.T, err error, field string) {
-	t.Helper()
-	e, ok := apperr.As(err)
-	if !ok || e.Code != apperr.BadInput || e.Field != field {
-		t.Fatalf("got error %v, want BAD_USER_INPUT on %q", err, field)
-	}
-}
 
 // must(f())(t) returns f's value, failing t on f's error.
 func must[T any](v T, err error) func(t *testing.T) T {
@@ -169,13 +143,6 @@ func must[T any](v T, err error) func(t *testing.T) T {
 			t.Fatalf("unexpected error: %v", err)
 		}
 		return v
-	}
-}
-
-func ok(t *testing.T, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatalf("unexpected error: %v", err)
 	}
 }
 

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nova-social/nova/internal/platform/testkit"
+
 	"github.com/google/uuid"
 
 	"github.com/nova-social/nova/internal/content"
@@ -21,15 +23,15 @@ func TestPostValidationAndEdits(t *testing.T) {
 	alice := user()
 
 	_, err := e.svc.CreatePost(ctx, uuid.Nil, content.CreatePostInput{Body: "hi"})
-	wantCode(t, err, apperr.Unauthenticated)
+	testkit.WantCode(t, err, apperr.Unauthenticated)
 	for _, body := range []string{"", "   ", strings.Repeat("é", 5001), "bad \xff utf8"} {
 		_, err := e.svc.CreatePost(ctx, alice, content.CreatePostInput{Body: body})
-		wantField(t, err, "body")
+		testkit.WantCode(t, err, apperr.BadInput, "body")
 	}
 	_, err = e.svc.CreatePost(ctx, alice, content.CreatePostInput{Body: "x", Visibility: "FRIENDS"})
-	wantField(t, err, "visibility")
+	testkit.WantCode(t, err, apperr.BadInput, "visibility")
 	_, err = e.svc.CreatePost(ctx, alice, content.CreatePostInput{Body: "x", MediaIDs: []uuid.UUID{user()}})
-	wantField(t, err, "mediaIds")
+	testkit.WantCode(t, err, apperr.BadInput, "mediaIds")
 
 	long := e.post(t, alice, strings.Repeat("é", 5000), "")
 	if long.Visibility != content.Public {
@@ -52,7 +54,7 @@ func TestPostValidationAndEdits(t *testing.T) {
 	}
 
 	_, err = e.svc.UpdatePost(ctx, alice, p.ID, strings.Repeat("a", 5001))
-	wantField(t, err, "body")
+	testkit.WantCode(t, err, apperr.BadInput, "body")
 	u1 := must(e.svc.UpdatePost(ctx, alice, p.ID, "second #edit"))(t)
 	if u1.EditedAt == nil || !reflect.DeepEqual(u1.Tags, []string{"edit"}) {
 		t.Fatalf("after edit: %+v", u1)
@@ -77,13 +79,13 @@ func TestPostValidationAndEdits(t *testing.T) {
 		t.Fatalf("post counts %v", counts)
 	}
 
-	ok(t, e.svc.DeletePost(ctx, content.Actor{ID: alice, Role: content.RoleUser}, p.ID))
+	testkit.Must(t, e.svc.DeletePost(ctx, content.Actor{ID: alice, Role: content.RoleUser}, p.ID))
 	if e.visible(alice, p.ID) {
 		t.Fatal("deleted post still visible")
 	}
 	_, err = e.svc.UpdatePost(ctx, alice, p.ID, "again")
-	wantCode(t, err, apperr.NotFound)
-	wantCode(t, e.svc.DeletePost(ctx, content.Actor{ID: alice}, p.ID), apperr.NotFound)
+	testkit.WantCode(t, err, apperr.NotFound)
+	testkit.WantCode(t, e.svc.DeletePost(ctx, content.Actor{ID: alice}, p.ID), apperr.NotFound)
 	if n := must(e.svc.PostCounts(ctx, []uuid.UUID{alice}))(t)[alice]; n != 2 {
 		t.Fatalf("post count after delete %d", n)
 	}
@@ -100,37 +102,37 @@ func TestAuthorizationMatrix(t *testing.T) {
 
 	p := e.post(t, author, "post", content.Public)
 	_, err := e.svc.UpdatePost(ctx, other, p.ID, "mine now")
-	wantCode(t, err, apperr.Forbidden)
-	wantCode(t, e.svc.DeletePost(ctx, plain, p.ID), apperr.Forbidden)
+	testkit.WantCode(t, err, apperr.Forbidden)
+	testkit.WantCode(t, e.svc.DeletePost(ctx, plain, p.ID), apperr.Forbidden)
 	_, err = e.svc.UpdatePost(ctx, mod.ID, p.ID, "moderators do not edit")
-	wantCode(t, err, apperr.Forbidden)
+	testkit.WantCode(t, err, apperr.Forbidden)
 	_, err = e.svc.ModeratePost(ctx, plain, p.ID, content.Hide)
-	wantCode(t, err, apperr.Forbidden)
+	testkit.WantCode(t, err, apperr.Forbidden)
 	_, err = e.svc.ModeratePost(ctx, mod, p.ID, "DELETE")
-	wantField(t, err, "action")
+	testkit.WantCode(t, err, apperr.BadInput, "action")
 	_, err = e.svc.UpdatePost(ctx, other, user(), "missing")
-	wantCode(t, err, apperr.NotFound)
-	wantCode(t, e.svc.DeletePost(ctx, content.Actor{}, p.ID), apperr.Unauthenticated)
+	testkit.WantCode(t, err, apperr.NotFound)
+	testkit.WantCode(t, e.svc.DeletePost(ctx, content.Actor{}, p.ID), apperr.Unauthenticated)
 
 	c := must(e.svc.CreateComment(ctx, commenter, content.CreateCommentInput{PostID: p.ID, Body: "c"}))(t)
-	wantCode(t, e.svc.DeleteComment(ctx, plain, c.ID), apperr.Forbidden)
-	ok(t, e.svc.DeleteComment(ctx, content.Actor{ID: commenter}, c.ID))
+	testkit.WantCode(t, e.svc.DeleteComment(ctx, plain, c.ID), apperr.Forbidden)
+	testkit.Must(t, e.svc.DeleteComment(ctx, content.Actor{ID: commenter}, c.ID))
 	c = must(e.svc.CreateComment(ctx, commenter, content.CreateCommentInput{PostID: p.ID, Body: "c2"}))(t)
-	ok(t, e.svc.DeleteComment(ctx, content.Actor{ID: author}, c.ID))
+	testkit.Must(t, e.svc.DeleteComment(ctx, content.Actor{ID: author}, c.ID))
 	c = must(e.svc.CreateComment(ctx, commenter, content.CreateCommentInput{PostID: p.ID, Body: "c3"}))(t)
-	ok(t, e.svc.DeleteComment(ctx, mod, c.ID))
-	wantCode(t, e.svc.DeleteComment(ctx, mod, c.ID), apperr.NotFound)
+	testkit.Must(t, e.svc.DeleteComment(ctx, mod, c.ID))
+	testkit.WantCode(t, e.svc.DeleteComment(ctx, mod, c.ID), apperr.NotFound)
 
-	ok(t, e.svc.DeletePost(ctx, mod, p.ID))
+	testkit.Must(t, e.svc.DeletePost(ctx, mod, p.ID))
 	p2 := e.post(t, author, "post 2", content.Public)
-	ok(t, e.svc.DeletePost(ctx, admin, p2.ID))
+	testkit.Must(t, e.svc.DeletePost(ctx, admin, p2.ID))
 
 	draft := must(e.svc.CreateArticle(ctx, author, content.CreateArticleInput{Title: "t", Body: "b"}))(t)
 	_, err = e.svc.PublishArticle(ctx, other, draft.ID)
-	wantCode(t, err, apperr.NotFound) // someone else's draft does not exist for them
+	testkit.WantCode(t, err, apperr.NotFound) // someone else's draft does not exist for them
 	pub := must(e.svc.PublishArticle(ctx, author, draft.ID))(t)
 	_, err = e.svc.PublishArticle(ctx, other, pub.ID)
-	wantCode(t, err, apperr.Forbidden)
+	testkit.WantCode(t, err, apperr.Forbidden)
 }
 
 func TestFollowersVisibilityFromProjection(t *testing.T) {
@@ -157,27 +159,27 @@ func TestFollowersVisibilityFromProjection(t *testing.T) {
 		t.Fatalf("User.posts leaked: %+v", list.Items)
 	}
 	_, err := e.svc.UpdatePost(ctx, stranger, p.ID, "x")
-	wantCode(t, err, apperr.NotFound)
+	testkit.WantCode(t, err, apperr.NotFound)
 	_, err = e.svc.CreateComment(ctx, stranger, content.CreateCommentInput{PostID: p.ID, Body: "x"})
-	wantCode(t, err, apperr.NotFound)
-	wantCode(t, e.svc.ReportContent(ctx, stranger, p.ID, "spam"), apperr.NotFound)
+	testkit.WantCode(t, err, apperr.NotFound)
+	testkit.WantCode(t, e.svc.ReportContent(ctx, stranger, p.ID, "spam"), apperr.NotFound)
 
 	t0 := time.Now()
 	e.follow(t, fan, author, "REQUESTED", t0)
 	e.follow(t, stranger, author, "FOLLOWING", t0) // marker: once applied, the request was too
-	eventually(t, "stranger's follow applied", func() bool { return e.visible(stranger, p.ID) })
+	testkit.Eventually(t, "stranger's follow applied", func() bool { return e.visible(stranger, p.ID) })
 	if e.visible(fan, p.ID) {
 		t.Fatal("a pending request must not grant FOLLOWERS visibility")
 	}
 	e.follow(t, fan, author, "FOLLOWING", t0.Add(time.Second))
-	eventually(t, "approval applied", func() bool { return e.visible(fan, p.ID) })
+	testkit.Eventually(t, "approval applied", func() bool { return e.visible(fan, p.ID) })
 	must(e.svc.CreateComment(ctx, fan, content.CreateCommentInput{PostID: p.ID, Body: "seen"}))(t)
 
 	// Unfollow delivered before the (older) follow it undoes: still converges.
 	e.publish(t, events.FollowDeleted{FollowerID: stranger, FolloweeID: author, At: t0.Add(2 * time.Second)})
 	e.follow(t, stranger, author, "FOLLOWING", t0.Add(time.Second))
 	e.publish(t, events.FollowDeleted{FollowerID: fan, FolloweeID: author, At: t0.Add(3 * time.Second)})
-	eventually(t, "all six follow events applied", func() bool { return e.handled(t, "content.relationships") == 6 })
+	testkit.Eventually(t, "all six follow events applied", func() bool { return e.handled(t, "content.relationships") == 6 })
 	if e.visible(fan, p.ID) {
 		t.Fatal("unfollow not applied")
 	}
@@ -197,18 +199,18 @@ func TestBlocksAndBans(t *testing.T) {
 
 	at := time.Now()
 	e.publish(t, events.BlockCreated{BlockerID: author, BlockedID: blocked, At: at})
-	eventually(t, "block applied", func() bool { return !e.visible(blocked, p.ID) })
+	testkit.Eventually(t, "block applied", func() bool { return !e.visible(blocked, p.ID) })
 	if !e.visible(reader, p.ID) || !e.visible(author, p.ID) {
 		t.Fatal("a block hides content from the blocked user only")
 	}
 	_, err := e.svc.Article(ctx, blocked, a.ID)
-	wantCode(t, err, apperr.NotFound)
+	testkit.WantCode(t, err, apperr.NotFound)
 	_, err = e.svc.CreateComment(ctx, blocked, content.CreateCommentInput{PostID: p.ID, Body: "let me in"})
-	wantCode(t, err, apperr.Forbidden)
+	testkit.WantCode(t, err, apperr.Forbidden)
 	_, err = e.svc.PostForInteraction(ctx, blocked, p.ID)
-	wantCode(t, err, apperr.Forbidden)
+	testkit.WantCode(t, err, apperr.Forbidden)
 	_, err = e.svc.PostForInteraction(ctx, reader, user())
-	wantCode(t, err, apperr.NotFound)
+	testkit.WantCode(t, err, apperr.NotFound)
 	// The blocker no longer sees the blocked user's comment either way round:
 	// only the blocked user's view of the blocker's content changes.
 	if _, err := e.svc.Comment(ctx, reader, c.ID); err != nil {
@@ -216,10 +218,10 @@ func TestBlocksAndBans(t *testing.T) {
 	}
 
 	e.publish(t, events.BlockDeleted{BlockerID: author, BlockedID: blocked, At: at.Add(time.Second)})
-	eventually(t, "unblock applied", func() bool { return e.visible(blocked, p.ID) })
+	testkit.Eventually(t, "unblock applied", func() bool { return e.visible(blocked, p.ID) })
 
 	e.publish(t, events.UserBanned{UserID: author, Reason: "spam", By: user()})
-	eventually(t, "ban applied", func() bool { return !e.visible(reader, p.ID) })
+	testkit.Eventually(t, "ban applied", func() bool { return !e.visible(reader, p.ID) })
 	if e.visible(author, p.ID) {
 		t.Fatal("banned author's post still visible to the author")
 	}
@@ -238,10 +240,10 @@ func TestModeration(t *testing.T) {
 	mod := content.Actor{ID: user(), Role: content.RoleModerator}
 	p := e.post(t, author, "questionable", content.Public)
 
-	wantCode(t, e.svc.ReportContent(ctx, uuid.Nil, p.ID, "spam"), apperr.Unauthenticated)
-	wantField(t, e.svc.ReportContent(ctx, reader, p.ID, strings.Repeat("r", 1001)), "reason")
-	ok(t, e.svc.ReportContent(ctx, reader, p.ID, "spam"))
-	ok(t, e.svc.ReportContent(ctx, reader, p.ID, "spam again"))
+	testkit.WantCode(t, e.svc.ReportContent(ctx, uuid.Nil, p.ID, "spam"), apperr.Unauthenticated)
+	testkit.WantCode(t, e.svc.ReportContent(ctx, reader, p.ID, strings.Repeat("r", 1001)), apperr.BadInput, "reason")
+	testkit.Must(t, e.svc.ReportContent(ctx, reader, p.ID, "spam"))
+	testkit.Must(t, e.svc.ReportContent(ctx, reader, p.ID, "spam again"))
 
 	hidden := must(e.svc.ModeratePost(ctx, mod, p.ID, content.Hide))(t)
 	if !hidden.Hidden {
@@ -256,9 +258,9 @@ func TestModeration(t *testing.T) {
 		t.Fatalf("hidden post still counted: %d", n)
 	}
 	_, err := e.svc.UpdatePost(ctx, author, p.ID, "edit")
-	wantCode(t, err, apperr.NotFound)
+	testkit.WantCode(t, err, apperr.NotFound)
 	_, err = e.svc.ModeratePost(ctx, content.Actor{ID: reader}, p.ID, content.Restore)
-	wantCode(t, err, apperr.NotFound)
+	testkit.WantCode(t, err, apperr.NotFound)
 	again := must(e.svc.ModeratePost(ctx, mod, p.ID, content.Hide))(t)
 	if !again.Hidden {
 		t.Fatal("second HIDE restored")

@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"testing"
+
+	"github.com/nova-social/nova/internal/platform/testkit"
 )
 
 // BenchmarkViewer measures the viewer query with a valid token over HTTP:
@@ -46,7 +48,7 @@ func BenchmarkFeedPage(b *testing.B) {
 			e.createPost(author, fmt.Sprintf("post %d/%d", i, j), "")
 		}
 	}
-	eventually(b, "fan-out", func() bool { return len(e.feedIDs(reader, 20)) == 20 })
+	testkit.Eventually(b, "fan-out", func() bool { return len(e.feedIDs(reader, 20)) == 20 })
 	body, _ := json.Marshal(map[string]any{"query": feedPage, "variables": map[string]any{"n": 20}})
 	b.SetParallelism(8)
 	b.ResetTimer()

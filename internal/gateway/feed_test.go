@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/nova-social/nova/internal/platform/testkit"
 )
 
 const feedPage = `query($n: Int, $after: String) { feed(first: $n, after: $after) {
@@ -28,12 +30,12 @@ func TestFeedPageStatements(t *testing.T) {
 			e.createPost(author, fmt.Sprintf("post %d of author %d", j, i), "")
 		}
 	}
-	eventually(t, "fan-out of 24 posts", func() bool { return len(e.feedIDs(viewer, 30)) == 24 })
+	testkit.Eventually(t, "fan-out of 24 posts", func() bool { return len(e.feedIDs(viewer, 30)) == 24 })
 	// Some likes so that viewerHasLiked and the counters have rows to read.
 	for _, id := range e.feedIDs(viewer, 3) {
 		ok(t, e.gql(viewer.Access, `mutation($id: ID!) { likePost(postId: $id) { id } }`, map[string]any{"id": id}))
 	}
-	eventually(t, "event deliveries settle", func() bool {
+	testkit.Eventually(t, "event deliveries settle", func() bool {
 		before := stmts.n.Load()
 		time.Sleep(300 * time.Millisecond)
 		return stmts.n.Load() == before
@@ -149,7 +151,7 @@ func TestFeedPaginationWhileInserting(t *testing.T) {
 	for i := range 25 {
 		initial = append(initial, e.createPost(author, fmt.Sprintf("old %d", i), ""))
 	}
-	eventually(t, "fan-out", func() bool { return len(e.feedIDs(reader, 30)) == 25 })
+	testkit.Eventually(t, "fan-out", func() bool { return len(e.feedIDs(reader, 30)) == 25 })
 
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
@@ -202,7 +204,7 @@ func TestFeedPaginationWhileInserting(t *testing.T) {
 		t.Fatal("no posts were added while paging")
 	}
 	newest := added[len(added)-1]
-	eventually(t, "newest post on a fresh first page", func() bool {
+	testkit.Eventually(t, "newest post on a fresh first page", func() bool {
 		ids := e.feedIDs(reader, 1)
 		return len(ids) == 1 && ids[0] == newest
 	})

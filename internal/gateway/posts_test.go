@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nova-social/nova/internal/platform/testkit"
+
 	"github.com/google/uuid"
 
 	"github.com/nova-social/nova/internal/gateway/gid"
@@ -226,7 +228,7 @@ func TestFollowersVisibilityAndFeed(t *testing.T) {
 	private := e.createPost(alice, "for followers", "FOLLOWERS")
 	own := e.createPost(bob, "bob's own", "")
 	// Content learns the follow from social's event: wait for bob to see it.
-	eventually(t, "bob sees the FOLLOWERS post", func() bool {
+	testkit.Eventually(t, "bob sees the FOLLOWERS post", func() bool {
 		return ok(t, e.gql(bob.Access, `query($id: ID!) { post(id: $id) { id } }`, map[string]any{"id": private})).str("post.id") == private
 	})
 	for _, who := range []*account{carol, {}} {
@@ -240,7 +242,7 @@ func TestFollowersVisibilityAndFeed(t *testing.T) {
 	wantError(t, e.gql(carol.Access, `mutation($in: CreateCommentInput!) { createComment(input: $in) { id } }`,
 		map[string]any{"in": map[string]any{"postId": private, "body": "hi"}}), http.StatusOK, "NOT_FOUND", "")
 
-	eventually(t, "feed fan-out", func() bool { return len(e.feedIDs(bob, 10)) == 3 })
+	testkit.Eventually(t, "feed fan-out", func() bool { return len(e.feedIDs(bob, 10)) == 3 })
 	feed := e.feedIDs(bob, 10)
 	if feed[0] != own || feed[1] != private || feed[2] != public {
 		t.Fatalf("bob's feed = %v, want own, followers-only, public (newest first)", feed)
@@ -258,7 +260,7 @@ func TestFollowersVisibilityAndFeed(t *testing.T) {
 	if f := e.feedIDs(bob, 10); len(f) != 1 || f[0] != own {
 		t.Fatalf("bob's feed after unfollow = %v, want only his own post", f)
 	}
-	eventually(t, "FOLLOWERS post invisible after unfollow", func() bool {
+	testkit.Eventually(t, "FOLLOWERS post invisible after unfollow", func() bool {
 		return ok(t, e.gql(bob.Access, `query($id: ID!) { post(id: $id) { id } }`, map[string]any{"id": private})).get("post") == nil
 	})
 }
@@ -316,7 +318,7 @@ func TestBlocks(t *testing.T) {
 	e.follow(bob, alice)
 	e.follow(alice, bob)
 	postID := e.createPost(alice, "before the block", "")
-	eventually(t, "fan-out", func() bool { return contains(e.feedIDs(bob, 10), postID) })
+	testkit.Eventually(t, "fan-out", func() bool { return contains(e.feedIDs(bob, 10), postID) })
 
 	const block = `mutation($id: ID!) { blockUser(userId: $id) }`
 	wantError(t, e.gql(alice.Access, block, map[string]any{"id": alice.ID}), http.StatusOK, "BAD_USER_INPUT", "userId")
@@ -334,7 +336,7 @@ func TestBlocks(t *testing.T) {
 	wantError(t, e.gql(bob.Access, `mutation($id: ID!) { likePost(postId: $id) { id } }`, map[string]any{"id": postID}), http.StatusOK, "FORBIDDEN", "")
 	wantError(t, e.gql(bob.Access, `mutation($id: ID!) { sharePost(postId: $id) { id } }`, map[string]any{"id": postID}), http.StatusOK, "FORBIDDEN", "")
 	// Content learns of the block through an event: comments and reads follow.
-	eventually(t, "blocked user's reads turn null", func() bool {
+	testkit.Eventually(t, "blocked user's reads turn null", func() bool {
 		return ok(t, e.gql(bob.Access, `query($id: ID!) { post(id: $id) { id } }`, map[string]any{"id": postID})).get("post") == nil
 	})
 	wantError(t, e.gql(bob.Access, `mutation($in: CreateCommentInput!) { createComment(input: $in) { id } }`,
@@ -454,9 +456,9 @@ func TestBannedAuthorDisappears(t *testing.T) {
 	}
 	e.follow(bob, alice)
 	postID := e.createPost(alice, "soon gone", "")
-	eventually(t, "fan-out", func() bool { return contains(e.feedIDs(bob, 10), postID) })
+	testkit.Eventually(t, "fan-out", func() bool { return contains(e.feedIDs(bob, 10), postID) })
 	ok(t, e.gql(mod.Access, `mutation($id: ID!) { banUser(userId: $id, reason: "spam") { id } }`, map[string]any{"id": alice.ID}))
-	eventually(t, "banned author's post disappears", func() bool {
+	testkit.Eventually(t, "banned author's post disappears", func() bool {
 		r := ok(t, e.gql(bob.Access, `query($id: ID!) { post(id: $id) { id } }`, map[string]any{"id": postID}))
 		return r.get("post") == nil && !contains(e.feedIDs(bob, 10), postID)
 	})

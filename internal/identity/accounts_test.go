@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nova-social/nova/internal/platform/testkit"
+
 	"github.com/google/uuid"
 
 	"github.com/nova-social/nova/internal/identity"
@@ -28,7 +30,7 @@ func TestRegisterLoginRefreshLogout(t *testing.T) {
 		t.Fatalf("ids are not UUIDv7: %v %v", reg.UserID, reg.SessionID)
 	}
 	p, err := e.svc.Authenticate(ctx, reg.AccessToken)
-	must(t, err)
+	testkit.Must(t, err)
 	if p.UserID != reg.UserID || p.SessionID != reg.SessionID {
 		t.Fatalf("principal %+v, want %v/%v", p, reg.UserID, reg.SessionID)
 	}
@@ -44,7 +46,7 @@ func TestRegisterLoginRefreshLogout(t *testing.T) {
 		}
 	}
 	sessions, err := e.svc.Sessions(ctx, reg.UserID)
-	must(t, err)
+	testkit.Must(t, err)
 	if len(sessions) != 5 {
 		t.Fatalf("%d sessions, want 5", len(sessions))
 	}
@@ -54,7 +56,7 @@ func TestRegisterLoginRefreshLogout(t *testing.T) {
 
 	// Refresh rotates: a new pair, same session.
 	next, err := e.svc.Refresh(ctx, reg.RefreshToken, client)
-	must(t, err)
+	testkit.Must(t, err)
 	if next.SessionID != reg.SessionID || next.UserID != reg.UserID || next.RefreshToken == reg.RefreshToken {
 		t.Fatalf("refresh = %+v", next)
 	}
@@ -63,30 +65,30 @@ func TestRegisterLoginRefreshLogout(t *testing.T) {
 	}
 
 	// Logout: the session's access and refresh tokens stop working at once.
-	must(t, e.svc.Logout(ctx, identity.Principal{UserID: reg.UserID, SessionID: reg.SessionID}))
+	testkit.Must(t, e.svc.Logout(ctx, identity.Principal{UserID: reg.UserID, SessionID: reg.SessionID}))
 	_, err = e.svc.Authenticate(ctx, next.AccessToken)
-	wantCode(t, err, apperr.Unauthenticated)
+	testkit.WantCode(t, err, apperr.Unauthenticated)
 	_, err = e.svc.Authenticate(ctx, reg.AccessToken)
-	wantCode(t, err, apperr.Unauthenticated)
+	testkit.WantCode(t, err, apperr.Unauthenticated)
 	_, err = e.svc.Refresh(ctx, next.RefreshToken, client)
-	wantCode(t, err, apperr.Unauthenticated)
-	must(t, e.svc.Logout(ctx, identity.Principal{UserID: reg.UserID, SessionID: reg.SessionID})) // idempotent
+	testkit.WantCode(t, err, apperr.Unauthenticated)
+	testkit.Must(t, e.svc.Logout(ctx, identity.Principal{UserID: reg.UserID, SessionID: reg.SessionID})) // idempotent
 
 	sessions, err = e.svc.Sessions(ctx, reg.UserID)
-	must(t, err)
+	testkit.Must(t, err)
 	if len(sessions) != 4 || slices.ContainsFunc(sessions, func(s identity.Session) bool { return s.ID == reg.SessionID }) {
 		t.Fatalf("sessions after logout: %+v", sessions)
 	}
 
 	// LogoutAll ends the rest.
-	must(t, e.svc.LogoutAll(ctx, reg.UserID))
+	testkit.Must(t, e.svc.LogoutAll(ctx, reg.UserID))
 	sessions, err = e.svc.Sessions(ctx, reg.UserID)
-	must(t, err)
+	testkit.Must(t, err)
 	if len(sessions) != 0 {
 		t.Fatalf("sessions after logoutAll: %+v", sessions)
 	}
 
-	got := e.topics(t, reg.UserID)
+	got := e.db.Topics(t, "userId", reg.UserID.String())
 	want := []string{"identity.user.registered", "identity.user.logged_in", "identity.user.logged_in", "identity.user.logged_in", "identity.user.logged_in", "identity.session.revoked", "identity.session.revoked"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("events %v, want %v", got, want)
@@ -125,7 +127,7 @@ func TestRegisterValidation(t *testing.T) {
 		in := registration()
 		c.change(&in)
 		_, err := e.svc.Register(ctx, in, client)
-		if ae := wantCode(t, err, apperr.BadInput, c.field); ae.Message == "" {
+		if ae := testkit.WantCode(t, err, apperr.BadInput, c.field); ae.Message == "" {
 			t.Fatalf("%s: empty message", c.name)
 		}
 	}
@@ -136,11 +138,11 @@ func TestRegisterValidation(t *testing.T) {
 	in.Password = strings.Repeat("🔑", 128) // 512 bytes
 	in.DisplayName = strings.Repeat("ß", 64)
 	reg, err := e.svc.Register(ctx, in, client)
-	must(t, err)
+	testkit.Must(t, err)
 	_, err = e.svc.Login(ctx, identity.LoginInput{Login: in.Username, Password: strings.Repeat("🔑", 127)}, client)
-	wantCode(t, err, apperr.Unauthenticated)
+	testkit.WantCode(t, err, apperr.Unauthenticated)
 	tok, err := e.svc.Login(ctx, identity.LoginInput{Login: in.Username, Password: in.Password}, client)
-	must(t, err)
+	testkit.Must(t, err)
 	if tok.UserID != reg.UserID {
 		t.Fatal("login found another account")
 	}
@@ -149,7 +151,7 @@ func TestRegisterValidation(t *testing.T) {
 	in.Password = "12345678x"
 	in.DisplayName = ""
 	_, err = e.svc.Register(ctx, in, client)
-	must(t, err)
+	testkit.Must(t, err)
 }
 
 func TestRegisterConflicts(t *testing.T) {
@@ -161,12 +163,12 @@ func TestRegisterConflicts(t *testing.T) {
 	in := registration()
 	in.Email = strings.ToUpper(first.Email)
 	_, err := e.svc.Register(ctx, in, client)
-	wantCode(t, err, apperr.Conflict, "email")
+	testkit.WantCode(t, err, apperr.Conflict, "email")
 
 	in = registration()
 	in.Username = strings.ToLower(first.Username)
 	_, err = e.svc.Register(ctx, in, client)
-	wantCode(t, err, apperr.Conflict, "username")
+	testkit.WantCode(t, err, apperr.Conflict, "username")
 
 	// Concurrent registrations of one username: exactly one wins, the other
 	// gets CONFLICT from the unique index.
@@ -181,14 +183,14 @@ func TestRegisterConflicts(t *testing.T) {
 		t.Fatalf("want one success and one conflict, got %v and %v", e1, e2)
 	}
 	if e1 != nil {
-		wantCode(t, e1, apperr.Conflict, "username")
+		testkit.WantCode(t, e1, apperr.Conflict, "username")
 	} else {
-		wantCode(t, e2, apperr.Conflict, "username")
+		testkit.WantCode(t, e2, apperr.Conflict, "username")
 	}
 	// The loser's transaction rolled back whole: one account, one event.
 	var accounts, registered int
-	must(t, e.pool.QueryRow(ctx, `SELECT count(*) FROM identity.credentials WHERE username_key = lower($1)`, a.Username).Scan(&accounts))
-	must(t, e.db.Pools.Login().QueryRow(ctx, `SELECT count(*) FROM events.domain_events
+	testkit.Must(t, e.pool.QueryRow(ctx, `SELECT count(*) FROM identity.credentials WHERE username_key = lower($1)`, a.Username).Scan(&accounts))
+	testkit.Must(t, e.db.Pools.Login().QueryRow(ctx, `SELECT count(*) FROM events.domain_events
 		WHERE topic = 'identity.user.registered' AND lower(payload->>'username') = lower($1)`, a.Username).Scan(&registered)) //boundarylint:allow test reads the event log
 	if accounts != 1 || registered != 1 {
 		t.Fatalf("%d accounts and %d registration events, want 1 and 1", accounts, registered)
@@ -204,7 +206,7 @@ func TestLoginUnknownUserAndWrongPasswordAreIndistinguishable(t *testing.T) {
 	login := func(l, p string) (time.Duration, *apperr.Error) {
 		start := time.Now()
 		_, err := e.svc.Login(ctx, identity.LoginInput{Login: l, Password: p}, identity.ClientInfo{Addr: uuid.NewString()})
-		return time.Since(start), wantCode(t, err, apperr.Unauthenticated)
+		return time.Since(start), testkit.WantCode(t, err, apperr.Unauthenticated)
 	}
 	var wrong, unknown []time.Duration
 	var msgs []string
@@ -234,7 +236,7 @@ func TestPasswordHashIsArgon2idWithOWASPParameters(t *testing.T) {
 	e := newEnv(t, nil)
 	_, reg := e.register(t)
 	var hash string
-	must(t, e.pool.QueryRow(context.Background(), `SELECT password_hash FROM identity.credentials WHERE user_id = $1`, reg.UserID).Scan(&hash))
+	testkit.Must(t, e.pool.QueryRow(context.Background(), `SELECT password_hash FROM identity.credentials WHERE user_id = $1`, reg.UserID).Scan(&hash))
 	if !strings.HasPrefix(hash, "$argon2id$v=19$m=19456,t=2,p=1$") {
 		t.Fatalf("hash %q", hash)
 	}
@@ -249,29 +251,29 @@ func TestChangePassword(t *testing.T) {
 	ctx := context.Background()
 	in, reg := e.register(t)
 	other, err := e.svc.Login(ctx, identity.LoginInput{Login: in.Email, Password: in.Password}, client)
-	must(t, err)
+	testkit.Must(t, err)
 	p := identity.Principal{UserID: reg.UserID, SessionID: reg.SessionID}
 
-	wantCode(t, e.svc.ChangePassword(ctx, p, "not the password", "a brand new secret"), apperr.BadInput, "currentPassword")
-	wantCode(t, e.svc.ChangePassword(ctx, p, in.Password, "short"), apperr.BadInput, "newPassword")
-	wantCode(t, e.svc.ChangePassword(ctx, p, in.Password, "qwertyuiop"), apperr.BadInput, "newPassword")
-	wantCode(t, e.svc.ChangePassword(ctx, p, "", "a brand new secret"), apperr.BadInput, "currentPassword")
+	testkit.WantCode(t, e.svc.ChangePassword(ctx, p, "not the password", "a brand new secret"), apperr.BadInput, "currentPassword")
+	testkit.WantCode(t, e.svc.ChangePassword(ctx, p, in.Password, "short"), apperr.BadInput, "newPassword")
+	testkit.WantCode(t, e.svc.ChangePassword(ctx, p, in.Password, "qwertyuiop"), apperr.BadInput, "newPassword")
+	testkit.WantCode(t, e.svc.ChangePassword(ctx, p, "", "a brand new secret"), apperr.BadInput, "currentPassword")
 
-	must(t, e.svc.ChangePassword(ctx, p, in.Password, "a brand new secret"))
+	testkit.Must(t, e.svc.ChangePassword(ctx, p, in.Password, "a brand new secret"))
 	// The calling session lives on; the other one is gone, tokens and all.
 	if _, err := e.svc.Authenticate(ctx, reg.AccessToken); err != nil {
 		t.Fatalf("calling session revoked: %v", err)
 	}
 	_, err = e.svc.Authenticate(ctx, other.AccessToken)
-	wantCode(t, err, apperr.Unauthenticated)
+	testkit.WantCode(t, err, apperr.Unauthenticated)
 	_, err = e.svc.Refresh(ctx, other.RefreshToken, client)
-	wantCode(t, err, apperr.Unauthenticated)
+	testkit.WantCode(t, err, apperr.Unauthenticated)
 
 	_, err = e.svc.Login(ctx, identity.LoginInput{Login: in.Email, Password: in.Password}, client)
-	wantCode(t, err, apperr.Unauthenticated)
+	testkit.WantCode(t, err, apperr.Unauthenticated)
 	_, err = e.svc.Login(ctx, identity.LoginInput{Login: in.Email, Password: "a brand new secret"}, client)
-	must(t, err)
-	got := e.topics(t, reg.UserID)
+	testkit.Must(t, err)
+	got := e.db.Topics(t, "userId", reg.UserID.String())
 	if !slices.Contains(got, "identity.password.changed") || !slices.Contains(got, "identity.session.revoked") {
 		t.Fatalf("events %v", got)
 	}
@@ -281,7 +283,7 @@ func TestLoginInputRequired(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, nil)
 	_, err := e.svc.Login(context.Background(), identity.LoginInput{Password: "whatever1"}, client)
-	wantCode(t, err, apperr.BadInput, "login")
+	testkit.WantCode(t, err, apperr.BadInput, "login")
 	_, err = e.svc.Login(context.Background(), identity.LoginInput{Login: "someone"}, client)
-	wantCode(t, err, apperr.BadInput, "password")
+	testkit.WantCode(t, err, apperr.BadInput, "password")
 }

@@ -15,12 +15,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/nova-social/nova/internal/events"
 	"github.com/nova-social/nova/internal/identity"
-	"github.com/nova-social/nova/internal/platform/apperr"
 	"github.com/nova-social/nova/internal/platform/domains"
 	"github.com/nova-social/nova/internal/platform/pgtest"
 )
@@ -118,59 +116,4 @@ func (e *env) register(t testing.TB) (identity.RegisterInput, identity.Tokens) {
 		t.Fatalf("Register: %v", err)
 	}
 	return in, tok
-}
-
-// wantCode fails unless err is an *apperr.Error with code (and field, if given).
-func wantCode(t testing.TB, err error, code apperr.Code, field ...string) *apperr.Error {
-	t.Helper()
-	ae, ok := apperr.As(err)
-	if !ok {
-		t.Fatalf("want %s error, got %v", code, err)
-	}
-	if ae.Code != code {
-		t.Fatalf("want code %s, got %s (%v)", code, ae.Code, err)
-	}
-	if len(field) > 0 && ae.Field != field[0] {
-		t.Fatalf("want field %q, got %q (%v)", field[0], ae.Field, err)
-	}
-	return ae
-}
-
-func must(t testing.TB, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
-// topics returns the topics of the events published about userID, in order.
-// The test reads the event log directly through the login role.
-func (e *env) topics(t testing.TB, userID uuid.UUID) []string {
-	t.Helper()
-	rows, err := e.db.Pools.Login().Query(context.Background(),
-		`SELECT topic FROM events.domain_events WHERE payload->>'userId' = $1 ORDER BY occurred_at, id`, userID.String()) //boundarylint:allow test reads the event log
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		must(t, rows.Scan(&s))
-		out = append(out, s)
-	}
-	must(t, rows.Err())
-	return out
-}
-
-// eventually polls cond until it holds or 10 s pass.
-func eventually(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }

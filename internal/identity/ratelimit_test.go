@@ -5,13 +5,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nova-social/nova/internal/platform/testkit"
+
 	"github.com/nova-social/nova/internal/identity"
 	"github.com/nova-social/nova/internal/platform/apperr"
 )
 
 func wantRateLimited(t *testing.T, err error, max time.Duration) {
 	t.Helper()
-	ae := wantCode(t, err, apperr.RateLimited)
+	ae := testkit.WantCode(t, err, apperr.RateLimited)
 	if ae.RetryAfter < time.Second || ae.RetryAfter > max || ae.RetryAfter%time.Second != 0 {
 		t.Fatalf("RetryAfter %v, want whole seconds in [1s, %v]", ae.RetryAfter, max)
 	}
@@ -51,7 +53,7 @@ func TestFailedLoginLimitPerAccount(t *testing.T) {
 	// Three failures from three addresses, by email and by username.
 	for i, login := range []string{in.Email, in.Username, in.Email} {
 		_, err := e.svc.Login(ctx, identity.LoginInput{Login: login, Password: "wrong password"}, identity.ClientInfo{Addr: "203.0.113." + string(rune('2'+i))})
-		wantCode(t, err, apperr.Unauthenticated)
+		testkit.WantCode(t, err, apperr.Unauthenticated)
 	}
 	// Now even the right password from a fresh address is refused.
 	_, err := e.svc.Login(ctx, identity.LoginInput{Login: in.Username, Password: in.Password}, identity.ClientInfo{Addr: "203.0.113.9"})
@@ -63,20 +65,20 @@ func TestFailedLoginLimitPerAccount(t *testing.T) {
 	// An unknown login is limited alike, so the limit does not reveal which accounts exist.
 	for range 3 {
 		_, err := e.svc.Login(ctx, identity.LoginInput{Login: "ghost_user", Password: "wrong password"}, identity.ClientInfo{Addr: "203.0.113.20"})
-		wantCode(t, err, apperr.Unauthenticated)
+		testkit.WantCode(t, err, apperr.Unauthenticated)
 	}
 	_, err = e.svc.Login(ctx, identity.LoginInput{Login: "ghost_user", Password: "wrong password"}, identity.ClientInfo{Addr: "203.0.113.21"})
 	wantRateLimited(t, err, time.Hour)
 
 	// The counters live in Postgres: a second service (another replica) sees them.
 	replica, err := identity.New(ctx, e.pool, e.bus, e.cfg, quietLog())
-	must(t, err)
+	testkit.Must(t, err)
 	_, err = replica.Login(ctx, identity.LoginInput{Login: in.Email, Password: in.Password}, identity.ClientInfo{Addr: "203.0.113.30"})
 	wantRateLimited(t, err, time.Hour)
 
 	// When the window has passed, the account logs in again.
 	_, err = e.pool.Exec(ctx, `UPDATE identity.rate_limits SET window_start = window_start - interval '1 hour', expires_at = expires_at - interval '1 hour'`)
-	must(t, err)
+	testkit.Must(t, err)
 	if _, err := e.svc.Login(ctx, identity.LoginInput{Login: in.Email, Password: in.Password}, identity.ClientInfo{Addr: "203.0.113.31"}); err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nova-social/nova/internal/platform/testkit"
+
 	"github.com/jackc/pgx/v5"
 
 	"github.com/nova-social/nova/internal/events"
@@ -21,37 +23,37 @@ func TestRefreshReuseRevokesTheFamily(t *testing.T) {
 	ctx := context.Background()
 	in, reg := e.register(t)
 	other, err := e.svc.Login(ctx, identity.LoginInput{Login: in.Username, Password: in.Password}, client)
-	must(t, err)
+	testkit.Must(t, err)
 
 	second, err := e.svc.Refresh(ctx, reg.RefreshToken, client)
-	must(t, err)
+	testkit.Must(t, err)
 	third, err := e.svc.Refresh(ctx, second.RefreshToken, client)
-	must(t, err)
+	testkit.Must(t, err)
 
 	// An attacker replays the first, already rotated token.
 	_, err = e.svc.Refresh(ctx, reg.RefreshToken, client)
-	wantCode(t, err, apperr.Unauthenticated)
+	testkit.WantCode(t, err, apperr.Unauthenticated)
 	// The whole family is dead: the latest refresh token and the access token too.
 	_, err = e.svc.Refresh(ctx, third.RefreshToken, client)
-	wantCode(t, err, apperr.Unauthenticated)
+	testkit.WantCode(t, err, apperr.Unauthenticated)
 	_, err = e.svc.Authenticate(ctx, third.AccessToken)
-	wantCode(t, err, apperr.Unauthenticated)
+	testkit.WantCode(t, err, apperr.Unauthenticated)
 	// Another session (another family) is untouched.
 	if _, err := e.svc.Refresh(ctx, other.RefreshToken, client); err != nil {
 		t.Fatalf("unrelated session affected: %v", err)
 	}
-	if got := e.topics(t, reg.UserID); !slices.Contains(got, "identity.session.revoked") {
+	if got := e.db.Topics(t, "userId", reg.UserID.String()); !slices.Contains(got, "identity.session.revoked") {
 		t.Fatalf("no identity.session.revoked in %v", got)
 	}
 	var reason string
-	must(t, e.pool.QueryRow(ctx, `SELECT revoked_reason FROM identity.sessions WHERE id = $1`, reg.SessionID).Scan(&reason))
+	testkit.Must(t, e.pool.QueryRow(ctx, `SELECT revoked_reason FROM identity.sessions WHERE id = $1`, reg.SessionID).Scan(&reason))
 	if reason != identity.ReasonRefreshReuse {
 		t.Fatalf("revoked reason %q", reason)
 	}
 
 	for _, tok := range []string{"", "unknown-token", reg.AccessToken} {
 		_, err = e.svc.Refresh(ctx, tok, client)
-		wantCode(t, err, apperr.Unauthenticated)
+		testkit.WantCode(t, err, apperr.Unauthenticated)
 	}
 }
 
@@ -85,30 +87,30 @@ func TestSessionExpiry(t *testing.T) {
 	ctx := context.Background()
 	in, idle := e.register(t)
 	absolute, err := e.svc.Login(ctx, identity.LoginInput{Login: in.Username, Password: in.Password}, client)
-	must(t, err)
+	testkit.Must(t, err)
 	active, err := e.svc.Login(ctx, identity.LoginInput{Login: in.Username, Password: in.Password}, client)
-	must(t, err)
+	testkit.Must(t, err)
 
 	// Idle for just over 7 days: the refresh token expired.
 	_, err = e.pool.Exec(ctx, `UPDATE identity.sessions SET last_used_at = now() - interval '7 days 1 minute' WHERE id = $1`, idle.SessionID)
-	must(t, err)
+	testkit.Must(t, err)
 	// Used recently but opened 30 days ago: past the absolute limit.
 	_, err = e.pool.Exec(ctx, `UPDATE identity.sessions SET created_at = now() - interval '30 days', expires_at = now() - interval '1 second' WHERE id = $1`, absolute.SessionID)
-	must(t, err)
+	testkit.Must(t, err)
 	// Idle for 6 days: still fine, and refreshing resets the idle clock.
 	_, err = e.pool.Exec(ctx, `UPDATE identity.sessions SET last_used_at = now() - interval '6 days' WHERE id = $1`, active.SessionID)
-	must(t, err)
+	testkit.Must(t, err)
 
 	_, err = e.svc.Refresh(ctx, idle.RefreshToken, client)
-	wantCode(t, err, apperr.Unauthenticated)
+	testkit.WantCode(t, err, apperr.Unauthenticated)
 	_, err = e.svc.Refresh(ctx, absolute.RefreshToken, client)
-	wantCode(t, err, apperr.Unauthenticated)
+	testkit.WantCode(t, err, apperr.Unauthenticated)
 	_, err = e.svc.Authenticate(ctx, absolute.AccessToken)
-	wantCode(t, err, apperr.Unauthenticated)
+	testkit.WantCode(t, err, apperr.Unauthenticated)
 	next, err := e.svc.Refresh(ctx, active.RefreshToken, client)
-	must(t, err)
+	testkit.Must(t, err)
 	sessions, err := e.svc.Sessions(ctx, next.UserID)
-	must(t, err)
+	testkit.Must(t, err)
 	if len(sessions) != 1 || sessions[0].ID != active.SessionID || time.Since(sessions[0].LastUsedAt) > time.Minute {
 		t.Fatalf("live sessions %+v", sessions)
 	}
@@ -122,23 +124,23 @@ func TestBanThroughTheBus(t *testing.T) {
 	bystanderIn, bystander := e.register(t)
 
 	// The user domain's ban, as it arrives on the bus.
-	must(t, pgx.BeginFunc(ctx, e.db.Pools.For(domains.User), func(tx pgx.Tx) error {
+	testkit.Must(t, pgx.BeginFunc(ctx, e.db.Pools.For(domains.User), func(tx pgx.Tx) error {
 		return e.bus.Publish(ctx, tx, events.UserBanned{UserID: reg.UserID, Reason: "spam"})
 	}))
-	eventually(t, "sessions revoked after user.banned", func() bool {
+	testkit.Eventually(t, "sessions revoked after user.banned", func() bool {
 		_, err := e.svc.Authenticate(ctx, reg.AccessToken)
 		return apperr.Is(err, apperr.Unauthenticated)
 	})
 	_, err := e.svc.Refresh(ctx, reg.RefreshToken, client)
-	wantCode(t, err, apperr.Unauthenticated)
+	testkit.WantCode(t, err, apperr.Unauthenticated)
 
 	// The right password: FORBIDDEN, account suspended. A wrong one reveals nothing.
 	_, err = e.svc.Login(ctx, identity.LoginInput{Login: in.Email, Password: in.Password}, client)
-	if ae := wantCode(t, err, apperr.Forbidden); ae.Message != "account suspended" {
+	if ae := testkit.WantCode(t, err, apperr.Forbidden); ae.Message != "account suspended" {
 		t.Fatalf("message %q", ae.Message)
 	}
 	_, err = e.svc.Login(ctx, identity.LoginInput{Login: in.Email, Password: "wrong password!"}, client)
-	wantCode(t, err, apperr.Unauthenticated)
+	testkit.WantCode(t, err, apperr.Unauthenticated)
 
 	if _, err := e.svc.Authenticate(ctx, bystander.AccessToken); err != nil {
 		t.Fatalf("bystander affected: %v", err)
@@ -146,7 +148,7 @@ func TestBanThroughTheBus(t *testing.T) {
 	if _, err := e.svc.Login(ctx, identity.LoginInput{Login: bystanderIn.Email, Password: bystanderIn.Password}, client); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "identity.session.revoked published", func() bool {
-		return slices.Contains(e.topics(t, reg.UserID), "identity.session.revoked")
+	testkit.Eventually(t, "identity.session.revoked published", func() bool {
+		return slices.Contains(e.db.Topics(t, "userId", reg.UserID.String()), "identity.session.revoked")
 	})
 }

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nova-social/nova/internal/platform/testkit"
+
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
 
@@ -36,7 +38,7 @@ func sign(t *testing.T, k ed25519.PrivateKey, c jwt.MapClaims) string {
 	tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, c)
 	tok.Header["kid"] = token.KeyID(k.Public().(ed25519.PublicKey))
 	s, err := tok.SignedString(k)
-	must(t, err)
+	testkit.Must(t, err)
 	return s
 }
 
@@ -52,7 +54,7 @@ func TestAccessTokenAttacks(t *testing.T) {
 	_, reg := e.register(t)
 	pub := e.key.Public().(ed25519.PublicKey)
 	pubDER, err := x509.MarshalPKIXPublicKey(pub)
-	must(t, err)
+	testkit.Must(t, err)
 
 	// A forgery made with the real key proves the test's claims are right.
 	if _, err := e.svc.Authenticate(ctx, sign(t, e.key, claims(reg))); err != nil {
@@ -65,7 +67,7 @@ func TestAccessTokenAttacks(t *testing.T) {
 		tok := jwt.NewWithClaims(jwt.SigningMethodHS256, claims(reg))
 		tok.Header["kid"] = e.svc.KeyID()
 		s, err := tok.SignedString(secret)
-		must(t, err)
+		testkit.Must(t, err)
 		return s
 	}
 	with := func(change func(jwt.MapClaims)) string {
@@ -111,7 +113,7 @@ func TestAccessTokenAttacks(t *testing.T) {
 	}
 	// The access token is no refresh token either.
 	_, err = e.svc.Refresh(ctx, reg.AccessToken, client)
-	wantCode(t, err, apperr.Unauthenticated)
+	testkit.WantCode(t, err, apperr.Unauthenticated)
 }
 
 func TestAccessTokenClaims(t *testing.T) {
@@ -119,7 +121,7 @@ func TestAccessTokenClaims(t *testing.T) {
 	e := newEnv(t, func(c *identity.Config) { c.Issuer, c.Audience = "https://nova.test", "nova-api" })
 	_, reg := e.register(t)
 	tok, _, err := jwt.NewParser().ParseUnverified(reg.AccessToken, jwt.MapClaims{})
-	must(t, err)
+	testkit.Must(t, err)
 	c := tok.Claims.(jwt.MapClaims)
 	if tok.Method.Alg() != "EdDSA" || tok.Header["kid"] != token.KeyID(e.key.Public().(ed25519.PublicKey)) {
 		t.Fatalf("header %v", tok.Header)
@@ -146,12 +148,12 @@ func TestKeyRotationAcceptsPreviousKey(t *testing.T) {
 	// The same database, a new signing key, the old public key kept for verification.
 	dir := t.TempDir()
 	pubPEM, err := token.EncodePublicKey(old.key.Public().(ed25519.PublicKey))
-	must(t, err)
+	testkit.Must(t, err)
 	prevFile := filepath.Join(dir, "previous.pem")
-	must(t, os.WriteFile(prevFile, pubPEM, 0o600))
+	testkit.Must(t, os.WriteFile(prevFile, pubPEM, 0o600))
 	newKeyFile := writeKey(t, dir, newKey(t))
 	rotated, err := identity.New(ctx, old.pool, old.bus, identity.Config{PrivateKeyFile: newKeyFile, PreviousPublicKeyFile: prevFile}, quietLog())
-	must(t, err)
+	testkit.Must(t, err)
 	if rotated.KeyID() == old.svc.KeyID() {
 		t.Fatal("kid did not change with the key")
 	}
@@ -159,12 +161,12 @@ func TestKeyRotationAcceptsPreviousKey(t *testing.T) {
 		t.Fatalf("token of the previous key refused: %v", err)
 	}
 	fresh, err := rotated.Refresh(ctx, reg.RefreshToken, client)
-	must(t, err)
+	testkit.Must(t, err)
 	// Without the previous key, old tokens fail; new ones verify.
 	noPrev, err := identity.New(ctx, old.pool, old.bus, identity.Config{PrivateKeyFile: newKeyFile}, quietLog())
-	must(t, err)
+	testkit.Must(t, err)
 	_, err = noPrev.Authenticate(ctx, reg.AccessToken)
-	wantCode(t, err, apperr.Unauthenticated)
+	testkit.WantCode(t, err, apperr.Unauthenticated)
 	if _, err := noPrev.Authenticate(ctx, fresh.AccessToken); err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +183,7 @@ func TestSigningKeyConfiguration(t *testing.T) {
 	}
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.pem")
-	must(t, os.WriteFile(bad, []byte("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"), 0o600))
+	testkit.Must(t, os.WriteFile(bad, []byte("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"), 0o600))
 	if _, err := identity.New(ctx, nil, nil, identity.Config{PrivateKeyFile: bad}, quietLog()); !errors.As(err, &cfgErr) {
 		t.Fatalf("bad key: want a configuration error, got %v", err)
 	}
@@ -197,14 +199,14 @@ func TestSigningKeyConfiguration(t *testing.T) {
 	// Dev: generated once into the data dir, then reused.
 	data := filepath.Join(dir, "data")
 	a, err := identity.New(ctx, nil, nil, identity.Config{Dev: true, DataDir: data}, quietLog())
-	must(t, err)
+	testkit.Must(t, err)
 	st, err := os.Stat(filepath.Join(data, token.DevKeyFile))
-	must(t, err)
+	testkit.Must(t, err)
 	if st.Mode().Perm() != 0o600 {
 		t.Fatalf("dev key mode %v", st.Mode())
 	}
 	b, err := identity.New(ctx, nil, nil, identity.Config{Dev: true, DataDir: data}, quietLog())
-	must(t, err)
+	testkit.Must(t, err)
 	if a.KeyID() != b.KeyID() {
 		t.Fatal("dev key regenerated instead of reused")
 	}
@@ -219,7 +221,7 @@ MC4CAQAwBQYDK2VwBCIEIJ1hsZ3v/VpguoRK9JLsLMREScVpezJpGXA7rAMcrn9g
 
 func TestOpenSSLKeyAndKeyID(t *testing.T) {
 	k, err := token.ParsePrivateKey([]byte(opensslKey))
-	must(t, err)
+	testkit.Must(t, err)
 	// RFC 8037 A.3: the JWK thumbprint of that key.
 	if got := token.KeyID(k.Public().(ed25519.PublicKey)); got != "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k" {
 		t.Fatalf("kid %s", got)

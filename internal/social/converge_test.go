@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/nova-social/nova/internal/platform/testkit"
+
 	"github.com/google/uuid"
 
 	"github.com/nova-social/nova/internal/content"
@@ -28,7 +30,7 @@ func TestConcurrentFanOutConverges(t *testing.T) {
 		followers[i] = e.user(false)
 		for _, a := range authors {
 			_, err := e.social.Follow(ctx, followers[i], a)
-			ok(t, err)
+			testkit.Must(t, err)
 		}
 	}
 	var mu sync.Mutex
@@ -72,7 +74,7 @@ func TestConcurrentFanOutConverges(t *testing.T) {
 
 	for _, f := range followers {
 		states, err := e.social.FollowStates(ctx, f, authors)
-		ok(t, err)
+		testkit.Must(t, err)
 		var want []content.Post
 		for _, a := range authors {
 			if states[a] == Following {
@@ -89,9 +91,9 @@ func TestConcurrentFanOutConverges(t *testing.T) {
 		for i, p := range want {
 			ids[i] = p.ID
 		}
-		eventually(t, "feed converges", func() bool { return slices.Equal(e.feed(t, f, 50), ids) })
+		testkit.Eventually(t, "feed converges", func() bool { return slices.Equal(e.feed(t, f, 50), ids) })
 		pg, err := e.social.Feed(ctx, f, page.Request{Size: 100})
-		ok(t, err)
+		testkit.Must(t, err)
 		if len(pg.Items) != e.storedEntries(t, f) {
 			t.Fatalf("stored entries %d, feed %d: leftovers", e.storedEntries(t, f), len(pg.Items))
 		}

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/nova-social/nova/internal/platform/testkit"
+
 	"github.com/google/uuid"
 
 	"github.com/nova-social/nova/internal/content"
@@ -19,15 +21,15 @@ func TestFeedFanOutAndRemovals(t *testing.T) {
 	author, f1, f2, stranger := e.user(false), e.user(false), e.user(false), e.user(false)
 	for _, f := range []uuid.UUID{f1, f2} {
 		_, err := e.social.Follow(ctx, f, author)
-		ok(t, err)
+		testkit.Must(t, err)
 	}
 	_, err := e.social.Feed(ctx, uuid.Nil, page.Request{Size: 10})
-	wantCode(t, err, apperr.Unauthenticated)
+	testkit.WantCode(t, err, apperr.Unauthenticated)
 
 	p := e.post(t, author, content.Public)
 	secret := e.post(t, author, content.Followers)
 	own := e.post(t, f1, content.Public)
-	eventually(t, "fan-out", func() bool {
+	testkit.Eventually(t, "fan-out", func() bool {
 		return slices.Equal(e.feed(t, f1, 10), []uuid.UUID{own.ID, secret.ID, p.ID}) &&
 			slices.Equal(e.feed(t, f2, 10), []uuid.UUID{secret.ID, p.ID}) &&
 			slices.Equal(e.feed(t, author, 10), []uuid.UUID{secret.ID, p.ID})
@@ -40,7 +42,7 @@ func TestFeedFanOutAndRemovals(t *testing.T) {
 	// inbox cannot catch it): still one entry per feed.
 	e.publish(t, events.PostCreated{PostID: p.ID, AuthorID: author, Body: p.Body, Visibility: "PUBLIC", CreatedAt: p.CreatedAt})
 	marker := e.post(t, author, content.Public)
-	eventually(t, "redelivery handled", func() bool { return e.handled(t, "social.feeds") == 5 && e.feedHas(t, f2, marker.ID) })
+	testkit.Eventually(t, "redelivery handled", func() bool { return e.handled(t, "social.feeds") == 5 && e.feedHas(t, f2, marker.ID) })
 	for _, u := range []uuid.UUID{author, f1, f2} {
 		if n := count(e.feed(t, u, 10), p.ID); n != 1 {
 			t.Fatalf("post appears %d times in a feed after redelivery", n)
@@ -54,24 +56,24 @@ func TestFeedFanOutAndRemovals(t *testing.T) {
 		}
 	}
 
-	ok(t, e.social.Unfollow(ctx, f2, author))
+	testkit.Must(t, e.social.Unfollow(ctx, f2, author))
 	if got := e.feed(t, f2, 10); len(got) != 0 {
 		t.Fatalf("feed after unfollow %v", got)
 	}
 
-	ok(t, e.content.DeletePost(ctx, content.Actor{ID: author}, marker.ID))
-	eventually(t, "deletion leaves feeds", func() bool { return !e.feedHas(t, f1, marker.ID) })
+	testkit.Must(t, e.content.DeletePost(ctx, content.Actor{ID: author}, marker.ID))
+	testkit.Eventually(t, "deletion leaves feeds", func() bool { return !e.feedHas(t, f1, marker.ID) })
 
 	mod := content.Actor{ID: e.user(false), Role: content.RoleModerator}
 	_, err = e.content.ModeratePost(ctx, mod, p.ID, content.Hide)
-	ok(t, err)
-	eventually(t, "hidden post leaves feeds", func() bool { return !e.feedHas(t, f1, p.ID) && !e.feedHas(t, author, p.ID) })
+	testkit.Must(t, err)
+	testkit.Eventually(t, "hidden post leaves feeds", func() bool { return !e.feedHas(t, f1, p.ID) && !e.feedHas(t, author, p.ID) })
 	_, err = e.content.ModeratePost(ctx, mod, p.ID, content.Restore)
-	ok(t, err)
-	eventually(t, "restored post returns", func() bool { return e.feedHas(t, f1, p.ID) })
+	testkit.Must(t, err)
+	testkit.Eventually(t, "restored post returns", func() bool { return e.feedHas(t, f1, p.ID) })
 
 	e.publish(t, events.UserBanned{UserID: author, Reason: "spam", By: mod.ID})
-	eventually(t, "banned author leaves feeds", func() bool { return !e.feedHas(t, f1, p.ID) && !e.feedHas(t, f1, secret.ID) })
+	testkit.Eventually(t, "banned author leaves feeds", func() bool { return !e.feedHas(t, f1, p.ID) && !e.feedHas(t, f1, secret.ID) })
 	if !e.feedHas(t, f1, own.ID) {
 		t.Fatal("ban removed someone else's post")
 	}
@@ -95,9 +97,9 @@ func TestFollowBackfills(t *testing.T) {
 	for range 8 {
 		posts = append([]uuid.UUID{e.post(t, author, content.Public).ID}, posts...)
 	}
-	eventually(t, "author's posts projected", func() bool { return len(e.feed(t, author, 100)) == 8 })
+	testkit.Eventually(t, "author's posts projected", func() bool { return len(e.feed(t, author, 100)) == 8 })
 	_, err := e.social.Follow(ctx, reader, author)
-	ok(t, err)
+	testkit.Must(t, err)
 	if got := e.feed(t, reader, 3); !slices.Equal(got, posts) {
 		t.Fatalf("back-filled feed %v, want %v", got, posts)
 	}
@@ -115,14 +117,14 @@ func TestFeedCapAndDeepPages(t *testing.T) {
 	authors := []uuid.UUID{e.user(false), e.user(false), e.user(false)}
 	for _, a := range authors {
 		_, err := e.social.Follow(ctx, reader, a)
-		ok(t, err)
+		testkit.Must(t, err)
 	}
 	var want []uuid.UUID
 	for i := range 24 {
 		want = append([]uuid.UUID{e.post(t, authors[i%3], content.Public).ID}, want...)
 	}
-	eventually(t, "fan-out", func() bool { return e.feedHas(t, reader, want[0]) })
-	eventually(t, "all fanned out", func() bool { return slices.Equal(e.feed(t, reader, 7), want) })
+	testkit.Eventually(t, "fan-out", func() bool { return e.feedHas(t, reader, want[0]) })
+	testkit.Eventually(t, "all fanned out", func() bool { return slices.Equal(e.feed(t, reader, 7), want) })
 	if n := e.storedEntries(t, reader); n > 10 {
 		t.Fatalf("feed keeps %d entries, cap is 10", n)
 	}
@@ -132,7 +134,7 @@ func TestFeedCapAndDeepPages(t *testing.T) {
 		}
 	}
 	// Unfollowing one author removes their posts from deep pages too.
-	ok(t, e.social.Unfollow(ctx, reader, authors[0]))
+	testkit.Must(t, e.social.Unfollow(ctx, reader, authors[0]))
 	var rest []uuid.UUID
 	for i, id := range want {
 		if (23-i)%3 != 0 {
@@ -153,10 +155,10 @@ func TestBigAuthorsMergedAtReadTime(t *testing.T) {
 	fans := []uuid.UUID{e.user(false), e.user(false), e.user(false)}
 	for _, f := range fans {
 		_, err := e.social.Follow(ctx, f, big)
-		ok(t, err)
+		testkit.Must(t, err)
 	}
 	_, err := e.social.Follow(ctx, fans[0], small)
-	ok(t, err)
+	testkit.Must(t, err)
 	var want []uuid.UUID
 	for i := range 6 {
 		a := big
@@ -165,7 +167,7 @@ func TestBigAuthorsMergedAtReadTime(t *testing.T) {
 		}
 		want = append([]uuid.UUID{e.post(t, a, content.Followers).ID}, want...)
 	}
-	eventually(t, "feeds settle", func() bool { return slices.Equal(e.feed(t, fans[0], 100), want) })
+	testkit.Eventually(t, "feeds settle", func() bool { return slices.Equal(e.feed(t, fans[0], 100), want) })
 	for _, size := range []int{1, 2, 5} {
 		if got := e.feed(t, fans[0], size); !slices.Equal(got, want) {
 			t.Fatalf("page size %d: %v, want %v", size, got, want)
@@ -180,7 +182,7 @@ func TestBigAuthorsMergedAtReadTime(t *testing.T) {
 	if got := e.feed(t, big, 2); len(got) != 3 {
 		t.Fatalf("big author's own feed %v", got)
 	}
-	ok(t, e.social.Unfollow(ctx, fans[1], big))
+	testkit.Must(t, e.social.Unfollow(ctx, fans[1], big))
 	if got := e.feed(t, fans[1], 10); len(got) != 0 {
 		t.Fatalf("merged posts after unfollow %v", got)
 	}
@@ -195,19 +197,19 @@ func TestFeedPaginationWhileNewPostsArrive(t *testing.T) {
 	authors := []uuid.UUID{e.user(false), e.user(false)}
 	for _, a := range authors {
 		_, err := e.social.Follow(ctx, reader, a)
-		ok(t, err)
+		testkit.Must(t, err)
 	}
 	var want []uuid.UUID
 	for i := range 20 {
 		want = append([]uuid.UUID{e.post(t, authors[i%2], content.Public).ID}, want...)
 	}
-	eventually(t, "fan-out", func() bool { return slices.Equal(e.feed(t, reader, 100), want) })
+	testkit.Eventually(t, "fan-out", func() bool { return slices.Equal(e.feed(t, reader, 100), want) })
 
 	var got []uuid.UUID
 	req := page.Request{Size: 3}
 	for {
 		pg, err := e.social.Feed(ctx, reader, req)
-		ok(t, err)
+		testkit.Must(t, err)
 		for _, it := range pg.Items {
 			got = append(got, it.PostID)
 		}

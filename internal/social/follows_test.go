@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/nova-social/nova/internal/platform/testkit"
+
 	"github.com/google/uuid"
 
 	"github.com/nova-social/nova/internal/content"
@@ -19,25 +21,25 @@ func TestFollowUnfollow(t *testing.T) {
 	a, b, c := e.user(false), e.user(false), e.user(false)
 
 	_, err := e.social.Follow(ctx, uuid.Nil, b)
-	wantCode(t, err, apperr.Unauthenticated)
+	testkit.WantCode(t, err, apperr.Unauthenticated)
 	_, err = e.social.Follow(ctx, a, a)
 	if ae, _ := apperr.As(err); ae == nil || ae.Code != apperr.BadInput || ae.Field != "userId" {
 		t.Fatalf("follow oneself: %v", err)
 	}
 	_, err = e.social.Follow(ctx, a, uuid.Must(uuid.NewV7()))
-	wantCode(t, err, apperr.NotFound)
+	testkit.WantCode(t, err, apperr.NotFound)
 
 	for range 2 {
 		st, err := e.social.Follow(ctx, a, b)
-		ok(t, err)
+		testkit.Must(t, err)
 		if st != Following {
 			t.Fatalf("follow state %s", st)
 		}
 	}
 	_, err = e.social.Follow(ctx, c, b)
-	ok(t, err)
+	testkit.Must(t, err)
 	_, err = e.social.Follow(ctx, a, c)
-	ok(t, err)
+	testkit.Must(t, err)
 	if got := e.counts(t, b); got != (Counts{Followers: 2}) {
 		t.Fatalf("b counts %+v", got)
 	}
@@ -48,23 +50,23 @@ func TestFollowUnfollow(t *testing.T) {
 		t.Fatal("follow states")
 	}
 	fl, err := e.social.Followers(ctx, b, page.Request{Size: 1})
-	ok(t, err)
+	testkit.Must(t, err)
 	if len(fl.Items) != 1 || fl.Items[0].UserID != c || !fl.HasNext {
 		t.Fatalf("followers page 1 (newest first): %+v", fl)
 	}
 	fl, err = e.social.Followers(ctx, b, page.Request{Size: 1, After: &fl.Keys[0]})
-	ok(t, err)
+	testkit.Must(t, err)
 	if len(fl.Items) != 1 || fl.Items[0].UserID != a || fl.HasNext {
 		t.Fatalf("followers page 2: %+v", fl)
 	}
 	fg, err := e.social.Following(ctx, a, page.Request{Size: 10})
-	ok(t, err)
+	testkit.Must(t, err)
 	if len(fg.Items) != 2 || fg.Items[0].UserID != c || fg.Items[1].UserID != b {
 		t.Fatalf("following %+v", fg.Items)
 	}
 
 	for range 2 {
-		ok(t, e.social.Unfollow(ctx, a, b))
+		testkit.Must(t, e.social.Unfollow(ctx, a, b))
 	}
 	if got := e.counts(t, b); got != (Counts{Followers: 1}) {
 		t.Fatalf("b counts after unfollow %+v", got)
@@ -81,41 +83,41 @@ func TestPrivateAccountRequests(t *testing.T) {
 	secret := e.post(t, owner, content.Followers)
 
 	st, err := e.social.Follow(ctx, fan, owner)
-	ok(t, err)
+	testkit.Must(t, err)
 	if st != Requested || e.state(t, fan, owner) != Requested {
 		t.Fatalf("follow of a private account: %s", st)
 	}
 	st, err = e.social.Follow(ctx, fan, owner)
-	ok(t, err)
+	testkit.Must(t, err)
 	if st != Requested {
 		t.Fatalf("second follow: %s", st)
 	}
 	_, err = e.social.Follow(ctx, other, owner)
-	ok(t, err)
+	testkit.Must(t, err)
 	if got := e.counts(t, owner); got.Followers != 0 {
 		t.Fatalf("a request counted as follower: %+v", got)
 	}
 	reqs, err := e.social.FollowRequests(ctx, owner, page.Request{Size: 10})
-	ok(t, err)
+	testkit.Must(t, err)
 	if len(reqs.Items) != 2 || reqs.Items[0].UserID != other || reqs.Items[1].UserID != fan {
 		t.Fatalf("requests newest first: %+v", reqs.Items)
 	}
 	_, err = e.social.FollowRequests(ctx, uuid.Nil, page.Request{Size: 10})
-	wantCode(t, err, apperr.Unauthenticated)
+	testkit.WantCode(t, err, apperr.Unauthenticated)
 	if _, err := e.content.Post(ctx, fan, secret.ID); err == nil {
 		t.Fatal("FOLLOWERS post visible to a requester")
 	}
 
 	// The post is fanned out (to its author only) before the approval, so
 	// only the approval's back-fill can bring it to the new follower.
-	eventually(t, "post fanned out", func() bool { return e.feedHas(t, owner, secret.ID) })
-	ok(t, e.social.ApproveFollowRequest(ctx, owner, fan))
-	ok(t, e.social.ApproveFollowRequest(ctx, owner, fan))
-	wantCode(t, e.social.ApproveFollowRequest(ctx, owner, e.user(false)), apperr.NotFound)
+	testkit.Eventually(t, "post fanned out", func() bool { return e.feedHas(t, owner, secret.ID) })
+	testkit.Must(t, e.social.ApproveFollowRequest(ctx, owner, fan))
+	testkit.Must(t, e.social.ApproveFollowRequest(ctx, owner, fan))
+	testkit.WantCode(t, e.social.ApproveFollowRequest(ctx, owner, e.user(false)), apperr.NotFound)
 	if e.state(t, fan, owner) != Following || e.counts(t, owner).Followers != 1 {
 		t.Fatal("approval did not make a follower")
 	}
-	eventually(t, "content learns the approval", func() bool {
+	testkit.Eventually(t, "content learns the approval", func() bool {
 		_, err := e.content.Post(ctx, fan, secret.ID)
 		return err == nil
 	})
@@ -123,13 +125,13 @@ func TestPrivateAccountRequests(t *testing.T) {
 		t.Fatal("approval did not back-fill the feed")
 	}
 
-	ok(t, e.social.RejectFollowRequest(ctx, owner, other))
-	wantCode(t, e.social.RejectFollowRequest(ctx, owner, other), apperr.NotFound)
+	testkit.Must(t, e.social.RejectFollowRequest(ctx, owner, other))
+	testkit.WantCode(t, e.social.RejectFollowRequest(ctx, owner, other), apperr.NotFound)
 	if e.state(t, other, owner) != None {
 		t.Fatal("rejected request still pending")
 	}
 	reqs, err = e.social.FollowRequests(ctx, owner, page.Request{Size: 10})
-	ok(t, err)
+	testkit.Must(t, err)
 	if len(reqs.Items) != 0 {
 		t.Fatalf("requests after handling: %+v", reqs.Items)
 	}
@@ -140,16 +142,16 @@ func TestBlocks(t *testing.T) {
 	ctx := context.Background()
 	a, b := e.user(false), e.user(false)
 	_, err := e.social.Follow(ctx, a, b)
-	ok(t, err)
+	testkit.Must(t, err)
 	_, err = e.social.Follow(ctx, b, a)
-	ok(t, err)
+	testkit.Must(t, err)
 	pa := e.post(t, a, content.Public)
 	pb := e.post(t, b, content.Public)
-	eventually(t, "fan-out", func() bool { return e.feedHas(t, a, pb.ID) && e.feedHas(t, b, pa.ID) })
+	testkit.Eventually(t, "fan-out", func() bool { return e.feedHas(t, a, pb.ID) && e.feedHas(t, b, pa.ID) })
 
-	wantCode(t, e.social.Block(ctx, a, a), apperr.BadInput)
-	ok(t, e.social.Block(ctx, a, b))
-	ok(t, e.social.Block(ctx, a, b))
+	testkit.WantCode(t, e.social.Block(ctx, a, a), apperr.BadInput)
+	testkit.Must(t, e.social.Block(ctx, a, b))
+	testkit.Must(t, e.social.Block(ctx, a, b))
 	if e.state(t, a, b) != None || e.state(t, b, a) != None {
 		t.Fatal("block kept a follow")
 	}
@@ -160,30 +162,30 @@ func TestBlocks(t *testing.T) {
 		t.Fatal("blocked user's posts still in the feed")
 	}
 	_, err = e.social.Follow(ctx, b, a)
-	wantCode(t, err, apperr.Forbidden)
+	testkit.WantCode(t, err, apperr.Forbidden)
 	_, err = e.social.Follow(ctx, a, b)
-	wantCode(t, err, apperr.Forbidden)
+	testkit.WantCode(t, err, apperr.Forbidden)
 	// Social refuses at once, even before content's projection knows.
-	wantCode(t, e.social.LikePost(ctx, b, pa.ID), apperr.Forbidden)
+	testkit.WantCode(t, e.social.LikePost(ctx, b, pa.ID), apperr.Forbidden)
 	_, err = e.social.SharePost(ctx, b, pa.ID, nil)
-	wantCode(t, err, apperr.Forbidden)
-	eventually(t, "content learns the block", func() bool {
+	testkit.WantCode(t, err, apperr.Forbidden)
+	testkit.Eventually(t, "content learns the block", func() bool {
 		_, err := e.content.Post(ctx, b, pa.ID)
 		return apperr.Is(err, apperr.NotFound)
 	})
 	_, err = e.content.CreateComment(ctx, b, content.CreateCommentInput{PostID: pa.ID, Body: "hey"})
-	wantCode(t, err, apperr.Forbidden)
+	testkit.WantCode(t, err, apperr.Forbidden)
 	// The blocker may still like the blocked user's post.
-	ok(t, e.social.LikePost(ctx, a, pb.ID))
+	testkit.Must(t, e.social.LikePost(ctx, a, pb.ID))
 
-	ok(t, e.social.Unblock(ctx, a, b))
-	ok(t, e.social.Unblock(ctx, a, b))
+	testkit.Must(t, e.social.Unblock(ctx, a, b))
+	testkit.Must(t, e.social.Unblock(ctx, a, b))
 	if e.state(t, b, a) != None {
 		t.Fatal("unblock restored a follow")
 	}
 	_, err = e.social.Follow(ctx, b, a)
-	ok(t, err)
-	eventually(t, "content learns the unblock", func() bool {
+	testkit.Must(t, err)
+	testkit.Eventually(t, "content learns the unblock", func() bool {
 		_, err := e.content.Post(ctx, b, pa.ID)
 		return err == nil
 	})
@@ -198,7 +200,7 @@ func TestFollowRacesConverge(t *testing.T) {
 	a, b := e.user(false), e.user(false)
 	secretA := e.post(t, a, content.Followers)
 	secretB := e.post(t, b, content.Followers)
-	eventually(t, "posts fanned out", func() bool { return e.feedHas(t, a, secretA.ID) && e.feedHas(t, b, secretB.ID) })
+	testkit.Eventually(t, "posts fanned out", func() bool { return e.feedHas(t, a, secretA.ID) && e.feedHas(t, b, secretB.ID) })
 	var wg sync.WaitGroup
 	for i := range 40 {
 		wg.Add(1)
@@ -230,11 +232,11 @@ func TestFollowRacesConverge(t *testing.T) {
 			t.Fatalf("counts disagree with state %v: %+v %+v", following, e.counts(t, followee), e.counts(t, follower))
 		}
 		fl, err := e.social.Followers(ctx, followee, page.Request{Size: 10})
-		ok(t, err)
+		testkit.Must(t, err)
 		if len(fl.Items) != n {
 			t.Fatalf("followers list disagrees with state %v: %+v", following, fl.Items)
 		}
-		eventually(t, "content projection converges", func() bool {
+		testkit.Eventually(t, "content projection converges", func() bool {
 			_, err := e.content.Post(ctx, follower, secret)
 			return (err == nil) == following
 		})

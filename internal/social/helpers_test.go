@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nova-social/nova/internal/platform/testkit"
+
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
@@ -153,41 +155,16 @@ func (e *env) publish(t testing.TB, evs ...events.Event) {
 	}
 }
 
-func eventually(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-func wantCode(t testing.TB, err error, code apperr.Code) {
-	t.Helper()
-	if !apperr.Is(err, code) {
-		t.Fatalf("got error %v, want code %s", err, code)
-	}
-}
-
-func ok(t testing.TB, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatalf("unexpected error: %v", err)
-	}
-}
-
 func (e *env) counts(t testing.TB, id uuid.UUID) Counts {
 	t.Helper()
 	m, err := e.social.UserCounts(context.Background(), []uuid.UUID{id})
-	ok(t, err)
+	testkit.Must(t, err)
 	return m[id]
 }
 
 func (e *env) state(t testing.TB, viewer, id uuid.UUID) FollowState {
 	t.Helper()
 	m, err := e.social.FollowStates(context.Background(), viewer, []uuid.UUID{id})
-	ok(t, err)
+	testkit.Must(t, err)
 	return m[id]
 }

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/nova-social/nova/internal/platform/testkit"
+
 	"github.com/google/uuid"
 
 	"github.com/nova-social/nova/internal/content"
@@ -35,14 +37,14 @@ func TestConcurrentLikesAreExact(t *testing.T) {
 	}
 	wg.Wait()
 	c, err := e.social.PostCounts(ctx, []uuid.UUID{p.ID})
-	ok(t, err)
+	testkit.Must(t, err)
 	if c[p.ID].Likes != 100 {
 		t.Fatalf("likeCount = %d, want 100", c[p.ID].Likes)
 	}
 	liked, err := e.social.HasLiked(ctx, likers[0], []uuid.UUID{p.ID})
-	ok(t, err)
+	testkit.Must(t, err)
 	none, err := e.social.HasLiked(ctx, author, []uuid.UUID{p.ID})
-	ok(t, err)
+	testkit.Must(t, err)
 	if !liked[p.ID] || none[p.ID] {
 		t.Fatal("viewerHasLiked")
 	}
@@ -56,9 +58,9 @@ func TestConcurrentLikesAreExact(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	ok(t, e.social.UnlikePost(ctx, likers[0], p.ID))
+	testkit.Must(t, e.social.UnlikePost(ctx, likers[0], p.ID))
 	c, err = e.social.PostCounts(ctx, []uuid.UUID{p.ID})
-	ok(t, err)
+	testkit.Must(t, err)
 	if c[p.ID].Likes != 50 {
 		t.Fatalf("likeCount after unlikes = %d, want 50", c[p.ID].Likes)
 	}
@@ -71,12 +73,12 @@ func TestLikeAndShareVisibility(t *testing.T) {
 	secret := e.post(t, author, content.Followers)
 	p := e.post(t, author, content.Public)
 
-	wantCode(t, e.social.LikePost(ctx, uuid.Nil, p.ID), apperr.Unauthenticated)
-	wantCode(t, e.social.LikePost(ctx, reader, secret.ID), apperr.NotFound)
-	wantCode(t, e.social.LikePost(ctx, reader, uuid.Must(uuid.NewV7())), apperr.NotFound)
-	wantCode(t, e.social.UnlikePost(ctx, reader, secret.ID), apperr.NotFound)
+	testkit.WantCode(t, e.social.LikePost(ctx, uuid.Nil, p.ID), apperr.Unauthenticated)
+	testkit.WantCode(t, e.social.LikePost(ctx, reader, secret.ID), apperr.NotFound)
+	testkit.WantCode(t, e.social.LikePost(ctx, reader, uuid.Must(uuid.NewV7())), apperr.NotFound)
+	testkit.WantCode(t, e.social.UnlikePost(ctx, reader, secret.ID), apperr.NotFound)
 	_, err := e.social.SharePost(ctx, reader, secret.ID, nil)
-	wantCode(t, err, apperr.NotFound)
+	testkit.WantCode(t, err, apperr.NotFound)
 	long := strings.Repeat("x", MaxShareComment+1)
 	_, err = e.social.SharePost(ctx, reader, p.ID, &long)
 	if ae, _ := apperr.As(err); ae == nil || ae.Field != "comment" {
@@ -85,32 +87,32 @@ func TestLikeAndShareVisibility(t *testing.T) {
 
 	blank := "  "
 	plain, err := e.social.SharePost(ctx, reader, p.ID, &blank)
-	ok(t, err)
+	testkit.Must(t, err)
 	if plain.Comment != nil {
 		t.Fatalf("blank share comment kept: %q", *plain.Comment)
 	}
 	note := "look"
 	sh, err := e.social.SharePost(ctx, reader, p.ID, &note)
-	ok(t, err)
+	testkit.Must(t, err)
 	_, err = e.social.SharePost(ctx, author, p.ID, nil)
-	ok(t, err)
+	testkit.Must(t, err)
 	got, err := e.social.SharesByIDs(ctx, []uuid.UUID{sh.ID})
-	ok(t, err)
+	testkit.Must(t, err)
 	if got[sh.ID].Comment == nil || *got[sh.ID].Comment != "look" || got[sh.ID].UserID != reader {
 		t.Fatalf("share %+v", got[sh.ID])
 	}
-	ok(t, e.social.LikePost(ctx, reader, p.ID))
+	testkit.Must(t, e.social.LikePost(ctx, reader, p.ID))
 	c, err := e.social.PostCounts(ctx, []uuid.UUID{p.ID, secret.ID})
-	ok(t, err)
+	testkit.Must(t, err)
 	if c[p.ID] != (PostCounts{Likes: 1, Shares: 3}) || c[secret.ID] != (PostCounts{}) {
 		t.Fatalf("post counts %+v", c)
 	}
 
 	// Deleting the post drops its likes and shares.
-	ok(t, e.content.DeletePost(ctx, content.Actor{ID: author}, p.ID))
-	eventually(t, "deletion reaches social", func() bool {
+	testkit.Must(t, e.content.DeletePost(ctx, content.Actor{ID: author}, p.ID))
+	testkit.Eventually(t, "deletion reaches social", func() bool {
 		c, err := e.social.PostCounts(ctx, []uuid.UUID{p.ID})
-		ok(t, err)
+		testkit.Must(t, err)
 		return c[p.ID] == PostCounts{}
 	})
 }

@@ -5,6 +5,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/nova-social/nova/internal/platform/testkit"
+
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -52,12 +54,12 @@ func TestFeedPageStatements(t *testing.T) {
 	for range 5 {
 		a := e.user(false)
 		_, err := e.social.Follow(ctx, viewer, a)
-		ok(t, err)
+		testkit.Must(t, err)
 		for range 6 {
 			e.post(t, a, content.Public)
 		}
 	}
-	eventually(t, "fan-out", func() bool { return len(e.feed(t, viewer, 100)) == 30 })
+	testkit.Eventually(t, "fan-out", func() bool { return len(e.feed(t, viewer, 100)) == 30 })
 
 	var c counter
 	posts := content.New(tracedPool(t, e, domains.Content, &c), e.bus, content.Options{})
@@ -65,20 +67,20 @@ func TestFeedPageStatements(t *testing.T) {
 	readPage := func(size int) int64 {
 		c.n.Store(0)
 		pg, err := soc.Feed(ctx, viewer, page.Request{Size: size})
-		ok(t, err)
+		testkit.Must(t, err)
 		ids := make([]uuid.UUID, len(pg.Items))
 		for i, it := range pg.Items {
 			ids[i] = it.PostID
 		}
 		loaded, err := posts.PostsByIDs(ctx, viewer, ids)
-		ok(t, err)
+		testkit.Must(t, err)
 		if len(loaded) != size {
 			t.Fatalf("loaded %d posts, want %d", len(loaded), size)
 		}
 		_, err = soc.PostCounts(ctx, ids)
-		ok(t, err)
+		testkit.Must(t, err)
 		_, err = soc.HasLiked(ctx, viewer, ids)
-		ok(t, err)
+		testkit.Must(t, err)
 		return c.n.Load()
 	}
 	small, large := readPage(5), readPage(20)

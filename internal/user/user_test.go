@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nova-social/nova/internal/platform/testkit"
+
 	"github.com/google/uuid"
 
 	"github.com/nova-social/nova/internal/identity"
@@ -22,7 +24,7 @@ func TestRegistrationSagaCreatesProfile(t *testing.T) {
 	in.Username = "MixedCase_Name"
 	start := time.Now()
 	tok, err := e.ids.Register(ctx, in, client)
-	must(t, err)
+	testkit.Must(t, err)
 	u := e.waitUser(t, tok.UserID)
 	t.Logf("profile visible %v after register returned", time.Since(start))
 
@@ -31,27 +33,27 @@ func TestRegistrationSagaCreatesProfile(t *testing.T) {
 		t.Fatalf("user %+v", u)
 	}
 	st, err := e.users.Settings(ctx, u.ID)
-	must(t, err)
+	testkit.Must(t, err)
 	if st != (user.Settings{IsPrivate: false, EmailNotifications: true, PushNotifications: true}) {
 		t.Fatalf("default settings %+v", st)
 	}
 	for _, name := range []string{"mixedcase_name", "MIXEDCASE_NAME", "MixedCase_Name"} {
 		got, err := e.users.ByUsername(ctx, name)
-		must(t, err)
+		testkit.Must(t, err)
 		if got.ID != u.ID || got.Username != "MixedCase_Name" {
 			t.Fatalf("ByUsername(%q) = %+v", name, got)
 		}
 	}
 	_, err = e.users.ByUsername(ctx, "nobody_here")
-	wantCode(t, err, apperr.NotFound)
+	testkit.WantCode(t, err, apperr.NotFound)
 	_, err = e.users.Get(ctx, uuid.New())
-	wantCode(t, err, apperr.NotFound)
+	testkit.WantCode(t, err, apperr.NotFound)
 
 	// An empty display name at registration takes the username.
 	in = registration()
 	in.DisplayName = ""
 	tok, err = e.ids.Register(ctx, in, client)
-	must(t, err)
+	testkit.Must(t, err)
 	if u := e.waitUser(t, tok.UserID); u.DisplayName != in.Username {
 		t.Fatalf("display name %q", u.DisplayName)
 	}
@@ -63,7 +65,7 @@ func TestCreateUserIsSynchronousAndTheEventChangesNothing(t *testing.T) {
 	ctx := context.Background()
 	in := registration()
 	u, err := e.users.CreateUser(ctx, in)
-	must(t, err)
+	testkit.Must(t, err)
 	if u.Username != in.Username || u.DisplayName != in.DisplayName || u.Role != user.RoleUser {
 		t.Fatalf("CreateUser = %+v", u)
 	}
@@ -71,11 +73,11 @@ func TestCreateUserIsSynchronousAndTheEventChangesNothing(t *testing.T) {
 	// handler must not overwrite it.
 	bio := "set before the event"
 	_, err = e.users.UpdateProfile(ctx, u.ID, user.ProfileUpdate{Bio: &bio})
-	must(t, err)
+	testkit.Must(t, err)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		var n int
-		must(t, e.db.Pools.Login().QueryRow(ctx, `SELECT count(*) FROM users.event_inbox WHERE consumer = 'user.accounts'`).Scan(&n)) //boundarylint:allow test inspects the inbox
+		testkit.Must(t, e.db.Pools.Login().QueryRow(ctx, `SELECT count(*) FROM users.event_inbox WHERE consumer = 'user.accounts'`).Scan(&n)) //boundarylint:allow test inspects the inbox
 		if n == 1 {
 			break
 		}
@@ -85,7 +87,7 @@ func TestCreateUserIsSynchronousAndTheEventChangesNothing(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	got, err := e.users.Get(ctx, u.ID)
-	must(t, err)
+	testkit.Must(t, err)
 	if got.Bio != bio {
 		t.Fatalf("bio %q after the event", got.Bio)
 	}
@@ -94,7 +96,7 @@ func TestCreateUserIsSynchronousAndTheEventChangesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = e.users.CreateUser(ctx, in)
-	wantCode(t, err, apperr.Conflict, "email")
+	testkit.WantCode(t, err, apperr.Conflict, "email")
 }
 
 func TestGetMany(t *testing.T) {
@@ -105,20 +107,20 @@ func TestGetMany(t *testing.T) {
 	_, _, b := e.register(t)
 	missing := uuid.New()
 	got, err := e.users.GetMany(ctx, []uuid.UUID{a.ID, b.ID, missing, a.ID})
-	must(t, err)
+	testkit.Must(t, err)
 	if len(got) != 2 || got[a.ID].Username != a.Username || got[b.ID].Username != b.Username {
 		t.Fatalf("GetMany = %+v", got)
 	}
 	empty, err := e.users.GetMany(ctx, nil)
-	must(t, err)
+	testkit.Must(t, err)
 	if len(empty) != 0 {
 		t.Fatal("GetMany(nil) not empty")
 	}
 	private := true
 	_, err = e.users.UpdateSettings(ctx, b.ID, user.SettingsUpdate{IsPrivate: &private})
-	must(t, err)
+	testkit.Must(t, err)
 	sm, err := e.users.SettingsMany(ctx, []uuid.UUID{a.ID, b.ID, missing})
-	must(t, err)
+	testkit.Must(t, err)
 	if len(sm) != 2 || sm[a.ID].IsPrivate || !sm[b.ID].IsPrivate {
 		t.Fatalf("SettingsMany = %+v", sm)
 	}
@@ -136,25 +138,25 @@ func TestUpdateProfile(t *testing.T) {
 	name := "Zoë 🚀 \u05e9\u05dc\u05d5\u05dd e\u0301"
 	bio := "Line one\nLine two\twith tab — 日本語 " + strings.Repeat("x", 400)
 	got, err := e.users.UpdateProfile(ctx, u.ID, user.ProfileUpdate{DisplayName: &name, Bio: &bio})
-	must(t, err)
+	testkit.Must(t, err)
 	if got.DisplayName != name || got.Bio != bio {
 		t.Fatalf("profile %+v", got)
 	}
 	// Omitted fields keep their value.
 	avatar := uuid.Must(uuid.NewV7())
 	got, err = e.users.UpdateProfile(ctx, u.ID, user.ProfileUpdate{AvatarMediaID: &avatar})
-	must(t, err)
+	testkit.Must(t, err)
 	if got.DisplayName != name || got.Bio != bio || got.AvatarMediaID == nil || *got.AvatarMediaID != avatar {
 		t.Fatalf("after avatar update %+v", got)
 	}
 	got, err = e.users.UpdateProfile(ctx, u.ID, user.ProfileUpdate{Bio: ptr("")})
-	must(t, err)
+	testkit.Must(t, err)
 	if got.Bio != "" || got.DisplayName != name {
 		t.Fatalf("after clearing bio %+v", got)
 	}
 	// Limits: 64 and 500 code points, inclusive.
 	_, err = e.users.UpdateProfile(ctx, u.ID, user.ProfileUpdate{DisplayName: ptr(strings.Repeat("é", 64)), Bio: ptr(strings.Repeat("🙂", 500))})
-	must(t, err)
+	testkit.Must(t, err)
 
 	bad := []struct {
 		in    user.ProfileUpdate
@@ -171,19 +173,19 @@ func TestUpdateProfile(t *testing.T) {
 	}
 	for _, c := range bad {
 		_, err := e.users.UpdateProfile(ctx, u.ID, c.in)
-		wantCode(t, err, apperr.BadInput, c.field)
+		testkit.WantCode(t, err, apperr.BadInput, c.field)
 	}
 	after, err := e.users.Get(ctx, u.ID)
-	must(t, err)
+	testkit.Must(t, err)
 	if after.DisplayName != strings.Repeat("é", 64) {
 		t.Fatalf("a refused update changed the profile: %+v", after)
 	}
 
 	_, err = e.users.UpdateProfile(ctx, uuid.Nil, user.ProfileUpdate{Bio: ptr("x")})
-	wantCode(t, err, apperr.Unauthenticated)
+	testkit.WantCode(t, err, apperr.Unauthenticated)
 	_, err = e.users.UpdateProfile(ctx, uuid.New(), user.ProfileUpdate{Bio: ptr("x")})
-	wantCode(t, err, apperr.NotFound)
-	if n := count(e.topics(t, u.ID), "user.profile.updated"); n != 4 {
+	testkit.WantCode(t, err, apperr.NotFound)
+	if n := count(e.db.Topics(t, "userId", u.ID.String()), "user.profile.updated"); n != 4 {
 		t.Fatalf("%d user.profile.updated events, want 4", n)
 	}
 }
@@ -204,27 +206,27 @@ func TestUpdateSettings(t *testing.T) {
 	ctx := context.Background()
 	_, _, u := e.register(t)
 	st, err := e.users.UpdateSettings(ctx, u.ID, user.SettingsUpdate{IsPrivate: ptr(true), PushNotifications: ptr(false)})
-	must(t, err)
+	testkit.Must(t, err)
 	if st != (user.Settings{IsPrivate: true, EmailNotifications: true, PushNotifications: false}) {
 		t.Fatalf("settings %+v", st)
 	}
 	st, err = e.users.UpdateSettings(ctx, u.ID, user.SettingsUpdate{EmailNotifications: ptr(false)})
-	must(t, err)
+	testkit.Must(t, err)
 	if st != (user.Settings{IsPrivate: true, EmailNotifications: false, PushNotifications: false}) {
 		t.Fatalf("settings %+v", st)
 	}
 	st, err = e.users.UpdateSettings(ctx, u.ID, user.SettingsUpdate{})
-	must(t, err)
+	testkit.Must(t, err)
 	if got, _ := e.users.Settings(ctx, u.ID); got != st {
 		t.Fatalf("Settings %+v, UpdateSettings %+v", got, st)
 	}
 	_, err = e.users.UpdateSettings(ctx, uuid.Nil, user.SettingsUpdate{IsPrivate: ptr(true)})
-	wantCode(t, err, apperr.Unauthenticated)
+	testkit.WantCode(t, err, apperr.Unauthenticated)
 	_, err = e.users.UpdateSettings(ctx, uuid.New(), user.SettingsUpdate{IsPrivate: ptr(true)})
-	wantCode(t, err, apperr.NotFound)
+	testkit.WantCode(t, err, apperr.NotFound)
 	_, err = e.users.Settings(ctx, uuid.New())
-	wantCode(t, err, apperr.NotFound)
-	if n := count(e.topics(t, u.ID), "user.settings.updated"); n != 2 {
+	testkit.WantCode(t, err, apperr.NotFound)
+	if n := count(e.db.Topics(t, "userId", u.ID.String()), "user.settings.updated"); n != 2 {
 		t.Fatalf("%d user.settings.updated events, want 2", n)
 	}
 }
@@ -240,32 +242,32 @@ func TestRoles(t *testing.T) {
 
 	for _, actor := range []uuid.UUID{plain.ID, mod.ID} {
 		_, err := e.users.AssignRole(ctx, actor, target.ID, user.RoleModerator)
-		wantCode(t, err, apperr.Forbidden)
+		testkit.WantCode(t, err, apperr.Forbidden)
 		_, err = e.users.Verify(ctx, actor, target.ID)
-		wantCode(t, err, apperr.Forbidden)
+		testkit.WantCode(t, err, apperr.Forbidden)
 	}
 	_, err := e.users.AssignRole(ctx, uuid.Nil, target.ID, user.RoleModerator)
-	wantCode(t, err, apperr.Unauthenticated)
+	testkit.WantCode(t, err, apperr.Unauthenticated)
 	_, err = e.users.AssignRole(ctx, admin.ID, target.ID, user.Role("ROOT"))
-	wantCode(t, err, apperr.BadInput, "role")
+	testkit.WantCode(t, err, apperr.BadInput, "role")
 	_, err = e.users.AssignRole(ctx, admin.ID, uuid.New(), user.RoleModerator)
-	wantCode(t, err, apperr.NotFound)
+	testkit.WantCode(t, err, apperr.NotFound)
 
 	got, err := e.users.AssignRole(ctx, admin.ID, target.ID, user.RoleModerator)
-	must(t, err)
+	testkit.Must(t, err)
 	if got.Role != user.RoleModerator {
 		t.Fatalf("role %s", got.Role)
 	}
 	_, err = e.users.AssignRole(ctx, admin.ID, target.ID, user.RoleModerator) // no change, no event
-	must(t, err)
+	testkit.Must(t, err)
 	got, err = e.users.Verify(ctx, admin.ID, target.ID)
-	must(t, err)
+	testkit.Must(t, err)
 	if !got.Verified {
 		t.Fatal("not verified")
 	}
 	_, err = e.users.Verify(ctx, admin.ID, uuid.New())
-	wantCode(t, err, apperr.NotFound)
-	topics := e.topics(t, target.ID)
+	testkit.WantCode(t, err, apperr.NotFound)
+	topics := e.db.Topics(t, "userId", target.ID.String())
 	if count(topics, "user.role.changed") != 1 || count(topics, "user.verified") != 1 {
 		t.Fatalf("events %v", topics)
 	}
@@ -285,7 +287,7 @@ func TestRoles(t *testing.T) {
 		}
 	}
 	_, err = e.users.GrantRole(ctx, "no_such_user", user.RoleAdmin)
-	wantCode(t, err, apperr.NotFound)
+	testkit.WantCode(t, err, apperr.NotFound)
 }
 
 func TestBanFlow(t *testing.T) {
@@ -298,25 +300,25 @@ func TestBanFlow(t *testing.T) {
 	_, _, plain := e.register(t)
 	in, tok, victim := e.register(t)
 	second, err := e.ids.Login(ctx, identity.LoginInput{Login: in.Email, Password: in.Password}, client)
-	must(t, err)
+	testkit.Must(t, err)
 
 	_, err = e.users.Ban(ctx, plain.ID, victim.ID, "spam")
-	wantCode(t, err, apperr.Forbidden)
+	testkit.WantCode(t, err, apperr.Forbidden)
 	_, err = e.users.Ban(ctx, mod.ID, admin.ID, "coup")
-	wantCode(t, err, apperr.Forbidden)
+	testkit.WantCode(t, err, apperr.Forbidden)
 	_, err = e.users.Ban(ctx, mod.ID, otherMod.ID, "rivalry")
-	wantCode(t, err, apperr.Forbidden)
+	testkit.WantCode(t, err, apperr.Forbidden)
 	_, err = e.users.Ban(ctx, mod.ID, mod.ID, "oops")
-	wantCode(t, err, apperr.Forbidden)
+	testkit.WantCode(t, err, apperr.Forbidden)
 	_, err = e.users.Ban(ctx, mod.ID, victim.ID, "  ")
-	wantCode(t, err, apperr.BadInput, "reason")
+	testkit.WantCode(t, err, apperr.BadInput, "reason")
 	_, err = e.users.Ban(ctx, mod.ID, victim.ID, strings.Repeat("r", 1001))
-	wantCode(t, err, apperr.BadInput, "reason")
+	testkit.WantCode(t, err, apperr.BadInput, "reason")
 	_, err = e.users.Ban(ctx, mod.ID, uuid.New(), "ghost")
-	wantCode(t, err, apperr.NotFound)
+	testkit.WantCode(t, err, apperr.NotFound)
 
 	got, err := e.users.Ban(ctx, mod.ID, victim.ID, "spam")
-	must(t, err)
+	testkit.Must(t, err)
 	if !got.Banned {
 		t.Fatal("not banned")
 	}
@@ -334,24 +336,24 @@ func TestBanFlow(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	_, err = e.ids.Login(ctx, identity.LoginInput{Login: in.Username, Password: in.Password}, client)
-	if ae := wantCode(t, err, apperr.Forbidden); !strings.Contains(ae.Message, "suspended") {
+	if ae := testkit.WantCode(t, err, apperr.Forbidden); !strings.Contains(ae.Message, "suspended") {
 		t.Fatalf("message %q", ae.Message)
 	}
 	_, err = e.ids.Login(ctx, identity.LoginInput{Login: in.Username, Password: "not the password"}, client)
-	wantCode(t, err, apperr.Unauthenticated)
+	testkit.WantCode(t, err, apperr.Unauthenticated)
 
 	// Banning again changes nothing and publishes nothing.
 	_, err = e.users.Ban(ctx, admin.ID, victim.ID, "again")
-	must(t, err)
-	if n := count(e.topics(t, victim.ID), "user.banned"); n != 1 {
+	testkit.Must(t, err)
+	if n := count(e.db.Topics(t, "userId", victim.ID.String()), "user.banned"); n != 1 {
 		t.Fatalf("%d user.banned events", n)
 	}
 	// A banned moderator loses its powers.
 	_, err = e.users.Ban(ctx, admin.ID, mod.ID, "abuse of power")
-	must(t, err)
+	testkit.Must(t, err)
 	_, err = e.users.Ban(ctx, mod.ID, plain.ID, "spam")
-	wantCode(t, err, apperr.Forbidden)
-	if !slices.Contains(e.topics(t, victim.ID), "identity.session.revoked") {
+	testkit.WantCode(t, err, apperr.Forbidden)
+	if !slices.Contains(e.db.Topics(t, "userId", victim.ID.String()), "identity.session.revoked") {
 		t.Fatal("no identity.session.revoked for the banned user")
 	}
 }

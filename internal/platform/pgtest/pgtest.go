@@ -235,3 +235,20 @@ func redact(s string) string {
 	}
 	return strings.Replace(u.Redacted(), "xxxxx", "***", 1)
 }
+
+// Topics returns, oldest first, the topics of the logged events whose JSON
+// payload has key equal to value. Tests read the log through the login role,
+// which may read every schema.
+func (db *DB) Topics(t testing.TB, key, value string) []string {
+	t.Helper()
+	rows, err := db.Pools.Login().Query(context.Background(),
+		`SELECT topic FROM events.domain_events WHERE payload->>$1 = $2 ORDER BY occurred_at, id`, key, value)
+	if err != nil {
+		t.Fatalf("pgtest: read the event log: %v", err)
+	}
+	topics, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatalf("pgtest: read the event log: %v", err)
+	}
+	return topics
+}

@@ -1,0 +1,49 @@
+// Package testkit holds the assertions that every domain's tests share, so
+// each test package does not grow its own copy.
+package testkit
+
+import (
+	"testing"
+	"time"
+
+	"github.com/nova-social/nova/internal/platform/apperr"
+)
+
+// Eventually polls cond every 10 ms until it holds, failing t after 10 s.
+// It is for state that events propagate, never a substitute for a result
+// the code returns synchronously.
+func Eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting until %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// WantCode fails t unless err is an *apperr.Error with code and, when
+// given, the input field; it returns that error for further checks.
+func WantCode(t testing.TB, err error, code apperr.Code, field ...string) *apperr.Error {
+	t.Helper()
+	ae, ok := apperr.As(err)
+	if !ok {
+		t.Fatalf("want a %s error, got %v", code, err)
+	}
+	if ae.Code != code {
+		t.Fatalf("want code %s, got %s (%v)", code, ae.Code, err)
+	}
+	if len(field) > 0 && ae.Field != field[0] {
+		t.Fatalf("want field %q, got %q (%v)", field[0], ae.Field, err)
+	}
+	return ae
+}
+
+// Must fails t on a non-nil err.
+func Must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("unexpected error: %v", err)
+	}
+}
