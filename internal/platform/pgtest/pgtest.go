@@ -142,7 +142,7 @@ func template(ctx context.Context, base string) (string, error) {
 	defer func() { _, _ = admin.Exec(context.Background(), "SELECT pg_advisory_unlock($1)", int64(templateLock)) }()
 
 	var ready bool
-	err = admin.QueryRow(ctx, `SELECT coalesce(shobj_description(oid, 'pg_database') = 'ready', false)
+	err = admin.QueryRow(ctx, `SELECT coalesce(shobj_description(oid, 'pg_database') LIKE 'ready %', false)
 		FROM pg_database WHERE datname = $1`, name).Scan(&ready)
 	if err == nil && ready {
 		return name, nil
@@ -150,8 +150,12 @@ func template(ctx context.Context, base string) (string, error) {
 	if err != nil && err != pgx.ErrNoRows {
 		return "", fmt.Errorf("look up template: %w", err)
 	}
-	// Drop stale templates (older migrations) and half-built ones.
-	rows, err := admin.Query(ctx, `SELECT datname FROM pg_database WHERE datname LIKE 'nova\_tpl\_%'`)
+	// Drop half-built templates (no one builds while we hold the lock) and
+	// those of other migration sets unused for a day. A newer template may
+	// belong to another checkout whose tests are running now.
+	rows, err := admin.Query(ctx, `SELECT datname FROM pg_database, coalesce(shobj_description(oid, 'pg_database'), '') AS note
+		WHERE datname LIKE 'nova\_tpl\_%' AND datname <> $1
+		  AND (note NOT LIKE 'ready %' OR substr(note, 7)::timestamptz < now() - interval '1 day')`, name)
 	if err != nil {
 		return "", fmt.Errorf("list templates: %w", err)
 	}
@@ -164,13 +168,16 @@ func template(ctx context.Context, base string) (string, error) {
 			return "", fmt.Errorf("drop stale template %s: %w", s, err)
 		}
 	}
+	if _, err := admin.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
+		return "", fmt.Errorf("drop half-built template: %w", err)
+	}
 	if _, err := admin.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
 		return "", fmt.Errorf("create template: %w", err)
 	}
 	if err := migrateDatabase(ctx, withDatabase(base, name)); err != nil {
 		return "", err
 	}
-	if _, err := admin.Exec(ctx, "COMMENT ON DATABASE "+pgx.Identifier{name}.Sanitize()+" IS 'ready'"); err != nil {
+	if _, err := admin.Exec(ctx, "COMMENT ON DATABASE "+pgx.Identifier{name}.Sanitize()+" IS 'ready "+time.Now().UTC().Format(time.RFC3339)+"'"); err != nil {
 		return "", fmt.Errorf("mark template ready: %w", err)
 	}
 	return name, nil
