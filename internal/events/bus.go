@@ -105,6 +105,7 @@ func (o Options) withDefaults() Options {
 type Bus struct {
 	pool    *pgxpool.Pool
 	river   *pgxpool.Pool // River's bookkeeping, see bookkeepingPool
+	events  *eventLog     // reads delivered events, on pool
 	log     *slog.Logger
 	opts    Options
 	metrics *metrics
@@ -127,6 +128,7 @@ func NewBus(pool *pgxpool.Pool, log *slog.Logger, reg prometheus.Registerer, opt
 		log:       log.With("component", "events"),
 		opts:      opts,
 		metrics:   newMetrics(pool),
+		events:    &eventLog{pool: pool},
 		consumers: make(map[string]*consumer),
 		inboxes:   make(map[string]*inbox),
 	}

@@ -56,6 +56,7 @@ const stallAfter = 250 * time.Millisecond
 type pending struct {
 	ctx   context.Context
 	args  deliveryArgs
+	meta  Meta
 	apply applyFunc
 	done  chan result
 }
@@ -78,8 +79,8 @@ func newInbox(s Subscriber, o Options) *inbox {
 }
 
 // apply queues a decoded delivery and waits for its outcome.
-func (in *inbox) apply(ctx context.Context, a deliveryArgs, apply applyFunc) (string, error) {
-	p := &pending{ctx: ctx, args: a, apply: apply, done: make(chan result, 1)}
+func (in *inbox) apply(ctx context.Context, a deliveryArgs, m Meta, apply applyFunc) (string, error) {
+	p := &pending{ctx: ctx, args: a, meta: m, apply: apply, done: make(chan result, 1)}
 	in.mu.Lock()
 	if in.held >= in.share && time.Since(in.progress) > stallAfter {
 		in.mu.Unlock()
@@ -199,9 +200,7 @@ func (in *inbox) transact(batch []*pending) ([]string, error) {
 			outcomes[i] = outcomeDuplicate
 			continue
 		}
-		a := p.args
-		m := Meta{EventID: a.EventID, Topic: a.Topic, Producer: a.Producer, OccurredAt: a.OccurredAt, RequestID: a.RequestID}
-		if err := p.apply(ctx, tx, m); err != nil {
+		if err := p.apply(ctx, tx, p.meta); err != nil {
 			return nil, err
 		}
 		outcomes[i] = outcomeOK

@@ -109,18 +109,16 @@ func (b *Bus) addHandler(s Subscriber, name string, topic Topic, h decodeFunc) e
 	return nil
 }
 
-// deliveryArgs is a delivery job: one event for one consumer. Its JSON shape
-// is built by the SQL function events.delivery_args.
+// deliveryArgs is a delivery job: one event for one consumer. It names the
+// event and the worker reads it from the log (see eventLog), so that the job
+// row River writes three times stays small. Its JSON shape is built by the
+// SQL function events.delivery_args; fields other jobs may carry (those
+// enqueued before the args were slimmed down carried the whole event) are
+// ignored.
 type deliveryArgs struct {
-	EventID    uuid.UUID       `json:"event_id"`
-	Consumer   string          `json:"consumer"`
-	Topic      Topic           `json:"topic"`
-	Version    int             `json:"version"`
-	Producer   string          `json:"producer"`
-	OccurredAt time.Time       `json:"occurred_at"`
-	RequestID  string          `json:"request_id"`
-	Replay     bool            `json:"replay"`
-	Payload    json.RawMessage `json:"payload"`
+	EventID  uuid.UUID `json:"event_id"`
+	Consumer string    `json:"consumer"`
+	Replay   bool      `json:"replay,omitempty"`
 }
 
 func (deliveryArgs) Kind() string { return jobKind }
@@ -149,52 +147,59 @@ const busyDelay = 100 * time.Millisecond
 func (w *deliveryWorker) Work(ctx context.Context, job *river.Job[deliveryArgs]) error {
 	b, a := w.bus, job.Args
 	start := time.Now()
-	outcome, err := b.deliver(ctx, a)
+	ev, err := b.events.get(ctx, a.EventID)
+	if err != nil {
+		b.metrics.handled.WithLabelValues(a.Consumer, "", outcomeError).Inc()
+		return err
+	}
+	topic := string(ev.Topic)
+	outcome, err := b.deliver(ctx, a, ev)
 	if errors.Is(err, errBusy) {
-		b.metrics.handled.WithLabelValues(a.Consumer, string(a.Topic), outcomeDeferred).Inc()
+		b.metrics.handled.WithLabelValues(a.Consumer, topic, outcomeDeferred).Inc()
 		return river.JobSnooze(busyDelay + rand.N(busyDelay))
 	}
 	if job.Attempt == 1 && !a.Replay {
-		b.metrics.lag.WithLabelValues(a.Consumer).Observe(start.Sub(a.OccurredAt).Seconds())
+		b.metrics.lag.WithLabelValues(a.Consumer).Observe(start.Sub(ev.OccurredAt).Seconds())
 	}
 	b.metrics.duration.WithLabelValues(a.Consumer).Observe(time.Since(start).Seconds())
 	var undecodable *undecodableError
 	if err != nil && (errors.As(err, &undecodable) || job.Attempt >= job.MaxAttempts) {
-		if dlqErr := b.deadLetter(ctx, job, err); dlqErr != nil {
-			b.metrics.handled.WithLabelValues(a.Consumer, string(a.Topic), outcomeError).Inc()
+		if dlqErr := b.deadLetter(ctx, job, ev.Topic, err); dlqErr != nil {
+			b.metrics.handled.WithLabelValues(a.Consumer, topic, outcomeError).Inc()
 			return fmt.Errorf("%w (and dead-lettering failed: %v)", err, dlqErr)
 		}
-		b.metrics.handled.WithLabelValues(a.Consumer, string(a.Topic), outcomeDead).Inc()
-		b.metrics.deadLetters.WithLabelValues(a.Consumer, string(a.Topic)).Inc()
-		b.log.Error("event dead-lettered", "consumer", a.Consumer, "topic", a.Topic, "event_id", a.EventID, "attempt", job.Attempt, "err", err)
+		b.metrics.handled.WithLabelValues(a.Consumer, topic, outcomeDead).Inc()
+		b.metrics.deadLetters.WithLabelValues(a.Consumer, topic).Inc()
+		b.log.Error("event dead-lettered", "consumer", a.Consumer, "topic", topic, "event_id", a.EventID, "attempt", job.Attempt, "err", err)
 		return nil
 	}
-	b.metrics.handled.WithLabelValues(a.Consumer, string(a.Topic), outcome).Inc()
+	b.metrics.handled.WithLabelValues(a.Consumer, topic, outcome).Inc()
 	if err != nil {
-		b.log.Warn("event handler failed", "consumer", a.Consumer, "topic", a.Topic, "event_id", a.EventID, "attempt", job.Attempt, "max_attempts", job.MaxAttempts, "err", err)
+		b.log.Warn("event handler failed", "consumer", a.Consumer, "topic", topic, "event_id", a.EventID, "attempt", job.Attempt, "max_attempts", job.MaxAttempts, "err", err)
 	}
 	return err
 }
 
-// deliver decodes one delivery and hands it to its consumer, which applies
-// it in a transaction together with the inbox row that makes a redelivery a
-// no-op.
-func (b *Bus) deliver(ctx context.Context, a deliveryArgs) (string, error) {
+// deliver decodes one delivery of ev and hands it to its consumer, which
+// applies it in a transaction together with the inbox row that makes a
+// redelivery a no-op.
+func (b *Bus) deliver(ctx context.Context, a deliveryArgs, ev loggedEvent) (string, error) {
 	b.mu.Lock()
 	c := b.consumers[a.Consumer]
 	b.mu.Unlock()
 	if c == nil {
 		return outcomeError, fmt.Errorf("no consumer %q in this process", a.Consumer)
 	}
-	decode := c.handlers[a.Topic]
+	decode := c.handlers[ev.Topic]
 	if decode == nil {
-		return outcomeError, fmt.Errorf("consumer %s has no handler for %s in this process", a.Consumer, a.Topic)
+		return outcomeError, fmt.Errorf("consumer %s has no handler for %s in this process", a.Consumer, ev.Topic)
 	}
-	apply, err := decode(a.Version, a.Payload)
+	apply, err := decode(ev.Version, ev.Payload)
 	if err != nil {
 		return outcomeError, err
 	}
-	return c.inbox.apply(ctx, a, apply)
+	m := Meta{EventID: a.EventID, Topic: ev.Topic, Producer: ev.Producer, OccurredAt: ev.OccurredAt, RequestID: ev.RequestID}
+	return c.inbox.apply(ctx, a, m, apply)
 }
 
 const deadLetterSQL = `INSERT INTO events.dead_letter_queue (event_id, consumer, topic, attempts, error)
@@ -202,7 +207,7 @@ VALUES ($1, $2, $3, $4, $5)`
 
 // deadLetter records the failed delivery and finishes its job in one
 // transaction, so a dead letter is written exactly once.
-func (b *Bus) deadLetter(ctx context.Context, job *river.Job[deliveryArgs], cause error) error {
+func (b *Bus) deadLetter(ctx context.Context, job *river.Job[deliveryArgs], topic Topic, cause error) error {
 	ctx = context.WithoutCancel(ctx)
 	tx, err := b.river.Begin(ctx)
 	if err != nil {
@@ -210,7 +215,7 @@ func (b *Bus) deadLetter(ctx context.Context, job *river.Job[deliveryArgs], caus
 	}
 	defer func() { _ = tx.Rollback(ctx) }()
 	a := job.Args
-	if _, err := tx.Exec(ctx, deadLetterSQL, a.EventID, a.Consumer, string(a.Topic), job.Attempt, cause.Error()); err != nil {
+	if _, err := tx.Exec(ctx, deadLetterSQL, a.EventID, a.Consumer, string(topic), job.Attempt, cause.Error()); err != nil {
 		return fmt.Errorf("insert dead letter: %w", err)
 	}
 	if _, err := river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, job); err != nil {
