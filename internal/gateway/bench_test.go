@@ -17,23 +17,7 @@ func BenchmarkViewer(b *testing.B) {
 	e := newEnv(b)
 	a := e.register("bench")
 	body := []byte(`{"query":"{ viewer { id username displayName bio verified role createdAt } }"}`)
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			req, _ := http.NewRequest(http.MethodPost, e.url+"/graphql", bytes.NewReader(body))
-			req.Header.Set("Content-Type", "application/json")
-			req.Header.Set("Authorization", "Bearer "+a.Access)
-			res, err := http.DefaultClient.Do(req)
-			if err != nil {
-				b.Fatal(err)
-			}
-			_, _ = io.Copy(io.Discard, res.Body)
-			res.Body.Close()
-			if res.StatusCode != 200 {
-				b.Fatalf("status %d", res.StatusCode)
-			}
-		}
-	})
+	postLoop(b, e.url, a.Access, body)
 }
 
 // BenchmarkFeedPage measures a home-feed page of 20 posts with their
@@ -51,12 +35,18 @@ func BenchmarkFeedPage(b *testing.B) {
 	testkit.Eventually(b, "fan-out", func() bool { return len(e.feedIDs(reader, 20)) == 20 })
 	body, _ := json.Marshal(map[string]any{"query": feedPage, "variables": map[string]any{"n": 20}})
 	b.SetParallelism(8)
+	postLoop(b, e.url, reader.Access, body)
+}
+
+// postLoop sends body to the GraphQL endpoint with token from parallel
+// clients, b.N times in all, failing on any status but 200.
+func postLoop(b *testing.B, url, token string, body []byte) {
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			req, _ := http.NewRequest(http.MethodPost, e.url+"/graphql", bytes.NewReader(body))
+			req, _ := http.NewRequest(http.MethodPost, url+"/graphql", bytes.NewReader(body))
 			req.Header.Set("Content-Type", "application/json")
-			req.Header.Set("Authorization", "Bearer "+reader.Access)
+			req.Header.Set("Authorization", "Bearer "+token)
 			res, err := http.DefaultClient.Do(req)
 			if err != nil {
 				b.Fatal(err)
