@@ -12,11 +12,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nova-social/nova/internal/platform/testkit"
-
 	"github.com/nova-social/nova/internal/app"
 	"github.com/nova-social/nova/internal/platform/config"
 	"github.com/nova-social/nova/internal/platform/pgtest"
+	"github.com/nova-social/nova/internal/platform/testkit"
 )
 
 // proxy forwards TCP connections to Postgres and can cut them all, to make

@@ -5,10 +5,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nova-social/nova/internal/platform/testkit"
-
 	"github.com/nova-social/nova/internal/identity"
 	"github.com/nova-social/nova/internal/platform/apperr"
+	"github.com/nova-social/nova/internal/platform/testkit"
 )
 
 func wantRateLimited(t *testing.T, err error, max time.Duration) {

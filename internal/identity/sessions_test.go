@@ -7,14 +7,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nova-social/nova/internal/platform/testkit"
-
 	"github.com/jackc/pgx/v5"
 
 	"github.com/nova-social/nova/internal/events"
 	"github.com/nova-social/nova/internal/identity"
 	"github.com/nova-social/nova/internal/platform/apperr"
 	"github.com/nova-social/nova/internal/platform/domains"
+	"github.com/nova-social/nova/internal/platform/testkit"
 )
 
 func TestRefreshReuseRevokesTheFamily(t *testing.T) {

@@ -13,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nova-social/nova/internal/platform/testkit"
-
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
 
@@ -22,6 +20,7 @@ import (
 	"github.com/nova-social/nova/internal/identity/internal/token"
 	"github.com/nova-social/nova/internal/platform/apperr"
 	"github.com/nova-social/nova/internal/platform/config"
+	"github.com/nova-social/nova/internal/platform/testkit"
 )
 
 // claims builds the claims of a valid access token for reg.

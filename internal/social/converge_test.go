@@ -7,12 +7,11 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/nova-social/nova/internal/platform/testkit"
-
 	"github.com/google/uuid"
 
 	"github.com/nova-social/nova/internal/content"
 	"github.com/nova-social/nova/internal/platform/page"
+	"github.com/nova-social/nova/internal/platform/testkit"
 )
 
 // TestConcurrentFanOutConverges: authors post while their followers

@@ -5,14 +5,13 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/nova-social/nova/internal/platform/testkit"
-
 	"github.com/google/uuid"
 
 	"github.com/nova-social/nova/internal/content"
 	"github.com/nova-social/nova/internal/events"
 	"github.com/nova-social/nova/internal/platform/apperr"
 	"github.com/nova-social/nova/internal/platform/page"
+	"github.com/nova-social/nova/internal/platform/testkit"
 )
 
 func TestFeedFanOutAndRemovals(t *testing.T) {

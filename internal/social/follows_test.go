@@ -6,13 +6,12 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/nova-social/nova/internal/platform/testkit"
-
 	"github.com/google/uuid"
 
 	"github.com/nova-social/nova/internal/content"
 	"github.com/nova-social/nova/internal/platform/apperr"
 	"github.com/nova-social/nova/internal/platform/page"
+	"github.com/nova-social/nova/internal/platform/testkit"
 )
 
 func TestFollowUnfollow(t *testing.T) {

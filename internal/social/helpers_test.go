@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nova-social/nova/internal/platform/testkit"
-
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
@@ -19,6 +17,7 @@ import (
 	"github.com/nova-social/nova/internal/platform/domains"
 	"github.com/nova-social/nova/internal/platform/page"
 	"github.com/nova-social/nova/internal/platform/pgtest"
+	"github.com/nova-social/nova/internal/platform/testkit"
 )
 
 // accounts stands in for the user domain's answers (existence and privacy);

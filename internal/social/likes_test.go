@@ -6,12 +6,11 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/nova-social/nova/internal/platform/testkit"
-
 	"github.com/google/uuid"
 
 	"github.com/nova-social/nova/internal/content"
 	"github.com/nova-social/nova/internal/platform/apperr"
+	"github.com/nova-social/nova/internal/platform/testkit"
 )
 
 func TestConcurrentLikesAreExact(t *testing.T) {

@@ -5,8 +5,6 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/nova-social/nova/internal/platform/testkit"
-
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -14,6 +12,7 @@ import (
 	"github.com/nova-social/nova/internal/content"
 	"github.com/nova-social/nova/internal/platform/domains"
 	"github.com/nova-social/nova/internal/platform/page"
+	"github.com/nova-social/nova/internal/platform/testkit"
 )
 
 // counter counts the SQL statements run through a pool.

@@ -7,12 +7,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nova-social/nova/internal/platform/testkit"
-
 	"github.com/google/uuid"
 
 	"github.com/nova-social/nova/internal/identity"
 	"github.com/nova-social/nova/internal/platform/apperr"
+	"github.com/nova-social/nova/internal/platform/testkit"
 	"github.com/nova-social/nova/internal/user"
 )
 
