@@ -75,8 +75,8 @@ func TestFailedLoginLimitPerAccount(t *testing.T) {
 	_, err = replica.Login(ctx, identity.LoginInput{Login: in.Email, Password: in.Password}, identity.ClientInfo{Addr: "203.0.113.30"})
 	wantRateLimited(t, err, time.Hour)
 
-	// When the window has passed, the account logs in again.
-	_, err = e.pool.Exec(ctx, `UPDATE identity.rate_limits SET window_start = window_start - interval '1 hour', expires_at = expires_at - interval '1 hour'`)
+	// When the sliding window has passed (two fixed windows), the account logs in again.
+	_, err = e.pool.Exec(ctx, `UPDATE identity.rate_limits SET window_start = window_start - interval '2 hours', expires_at = expires_at - interval '2 hours'`)
 	testkit.Must(t, err)
 	if _, err := e.svc.Login(ctx, identity.LoginInput{Login: in.Email, Password: in.Password}, identity.ClientInfo{Addr: "203.0.113.31"}); err != nil {
 		t.Fatal(err)

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"math"
 	"testing"
 	"time"
 
@@ -60,11 +61,23 @@ func TestHitCountsPerWindow(t *testing.T) {
 	if n, _, _ := Hit(ctx, pool, "other", time.Hour); n != 1 {
 		t.Fatalf("buckets share counts: %d", n)
 	}
-	// A past window does not count.
+	// The previous window still counts, weighted by how much of it the
+	// sliding window covers; an older one does not count at all.
 	if _, err := pool.Exec(ctx, `UPDATE identity.rate_limits SET window_start = window_start - interval '1 hour' WHERE bucket = 'b'`); err != nil {
 		t.Fatal(err)
 	}
+	var elapsed float64
+	if err := pool.QueryRow(ctx, `SELECT extract(epoch FROM now() - date_bin('1 hour', now(), 'epoch')) / 3600`).Scan(&elapsed); err != nil {
+		t.Fatal(err)
+	}
+	want := 1 + int(math.Round(3*(1-elapsed)))
+	if n, _, _ := Hit(ctx, pool, "b", time.Hour); n < want-1 || n > want {
+		t.Fatalf("sliding count %d, want %d (previous window 3 hits, %.2f of this window elapsed)", n, want, elapsed)
+	}
+	if _, err := pool.Exec(ctx, `UPDATE identity.rate_limits SET window_start = window_start - interval '2 hours' WHERE bucket = 'b'`); err != nil {
+		t.Fatal(err)
+	}
 	if n, _, _ := Hit(ctx, pool, "b", time.Hour); n != 1 {
-		t.Fatalf("new window counts %d, want 1", n)
+		t.Fatalf("a window two back counts: %d, want 1", n)
 	}
 }
