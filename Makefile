@@ -4,7 +4,7 @@ SHELL := /bin/bash
 GO ?= go
 BIN := bin
 
-.PHONY: dev test lint build tools clean
+.PHONY: dev test lint build clean
 .PHONY: boundarylint graph
 
 build:
