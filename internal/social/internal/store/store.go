@@ -9,15 +9,12 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/nova-social/nova/internal/platform/postgres"
 )
 
 // DB is a pool or a transaction.
-type DB interface {
-	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-}
+type DB = postgres.Querier
 
 // MaxTime stands for "no cursor" in newest-first lists.
 var MaxTime = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)

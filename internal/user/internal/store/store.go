@@ -9,15 +9,12 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/nova-social/nova/internal/platform/postgres"
 )
 
-// Querier is what both a pool and a transaction offer.
-type Querier interface {
-	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-}
+// Querier is a pool or a transaction.
+type Querier = postgres.Querier
 
 // ErrNotFound is a user (or its profile) that does not exist.
 var ErrNotFound = errors.New("not found")
