@@ -25,19 +25,22 @@ func TestBatchesConcurrentLoads(t *testing.T) {
 			}
 		}
 		return m, nil
-	}, 5*time.Millisecond, 100)
+	}, 500*time.Millisecond, 100) // a window far longer than starting 50 goroutines takes, even under -race on a busy machine
 
 	var wg sync.WaitGroup
+	start := make(chan struct{})
 	for i := range 50 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			<-start
 			v, found, err := l.Load(context.Background(), i%25)
 			if err != nil || found != (i%25%2 == 0) || (found && v != "v") {
 				t.Errorf("Load(%d) = %q, %v, %v", i%25, v, found, err)
 			}
 		}()
 	}
+	close(start)
 	wg.Wait()
 	if calls.Load() != 1 || sizes[0] != 25 {
 		t.Fatalf("fetch calls = %d, sizes %v; want one batch of the 25 distinct keys", calls.Load(), sizes)
