@@ -73,8 +73,10 @@ func TestWebsocket(t *testing.T) {
 		if code := closeCode(t, c, 5*time.Second); code != 4408 {
 			t.Fatalf("close code %d, want 4408", code)
 		}
-		if time.Since(start) < 250*time.Millisecond {
-			t.Fatalf("closed after %v, before the init timeout", time.Since(start))
+		// The server's 300 ms clock started at the upgrade, a little before
+		// start; allow for a slow return from the dial on a busy machine.
+		if time.Since(start) < 150*time.Millisecond {
+			t.Fatalf("closed after %v, well before the init timeout", time.Since(start))
 		}
 	})
 	t.Run("bad token closes with 4403", func(t *testing.T) {
