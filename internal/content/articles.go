@@ -112,9 +112,5 @@ func (s *Service) ArticlesByIDs(ctx context.Context, viewer uuid.UUID, ids []uui
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[uuid.UUID]Article, len(rows))
-	for _, r := range rows {
-		out[r.ID] = articleOf(r)
-	}
-	return out, nil
+	return keyed(rows, func(r store.Article) (uuid.UUID, Article) { return r.ID, articleOf(r) }), nil
 }

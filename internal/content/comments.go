@@ -143,11 +143,7 @@ func (s *Service) CommentsByIDs(ctx context.Context, viewer uuid.UUID, ids []uui
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[uuid.UUID]Comment, len(rows))
-	for _, r := range rows {
-		out[r.ID] = commentOf(r)
-	}
-	return out, nil
+	return keyed(rows, func(r store.Comment) (uuid.UUID, Comment) { return r.ID, commentOf(r) }), nil
 }
 
 // Comments is Post.comments: the comments of post viewer may see, oldest

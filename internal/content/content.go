@@ -111,6 +111,17 @@ func requireUser(viewer uuid.UUID) error {
 	return nil
 }
 
+// keyed turns the rows of a batch read into values keyed by id, as the
+// dataloaders of the gateway want them.
+func keyed[R, T any](rows []R, kv func(R) (uuid.UUID, T)) map[uuid.UUID]T {
+	out := make(map[uuid.UUID]T, len(rows))
+	for _, r := range rows {
+		k, v := kv(r)
+		out[k] = v
+	}
+	return out
+}
+
 // notFound turns store.ErrNotFound into the client's NOT_FOUND for what.
 func notFound(err error, what string) error {
 	if errors.Is(err, store.ErrNotFound) {

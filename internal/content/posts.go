@@ -199,11 +199,7 @@ func (s *Service) PostsByIDs(ctx context.Context, viewer uuid.UUID, ids []uuid.U
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[uuid.UUID]Post, len(rows))
-	for _, r := range rows {
-		out[r.ID] = postOf(r)
-	}
-	return out, nil
+	return keyed(rows, func(r store.Post) (uuid.UUID, Post) { return r.ID, postOf(r) }), nil
 }
 
 // PostsByAuthor is User.posts: author's posts that viewer may see, newest first.

@@ -62,21 +62,7 @@ func Liked(ctx context.Context, db DB, viewer uuid.UUID, posts []uuid.UUID) (map
 
 // PostStats returns like and share counts of the posts among ids that have any.
 func PostStats(ctx context.Context, db DB, ids []uuid.UUID) (map[uuid.UUID][2]int, error) {
-	rows, err := db.Query(ctx, `SELECT post_id, like_count, share_count FROM social.post_stats WHERE post_id = ANY($1)`, ids)
-	if err != nil {
-		return nil, fmt.Errorf("post stats: %w", err)
-	}
-	defer rows.Close()
-	out := make(map[uuid.UUID][2]int, len(ids))
-	for rows.Next() {
-		var id uuid.UUID
-		var a, b int
-		if err := rows.Scan(&id, &a, &b); err != nil {
-			return nil, fmt.Errorf("post stats: %w", err)
-		}
-		out[id] = [2]int{a, b}
-	}
-	return out, rows.Err()
+	return countPairs(ctx, db, "post stats", `SELECT post_id, like_count, share_count FROM social.post_stats WHERE post_id = ANY($1)`, ids)
 }
 
 // InsertShare stores a share and counts it.

@@ -101,9 +101,15 @@ func AddUserStats(ctx context.Context, db DB, deltas map[uuid.UUID]StatDelta) er
 // UserStats returns follower and following counts of the users among ids
 // that have any.
 func UserStats(ctx context.Context, db DB, ids []uuid.UUID) (map[uuid.UUID][2]int, error) {
-	rows, err := db.Query(ctx, `SELECT user_id, follower_count, following_count FROM social.user_stats WHERE user_id = ANY($1)`, ids)
+	return countPairs(ctx, db, "user stats", `SELECT user_id, follower_count, following_count FROM social.user_stats WHERE user_id = ANY($1)`, ids)
+}
+
+// countPairs runs query, which selects an id and two counters for the ids
+// in $1, and keys the counters by id.
+func countPairs(ctx context.Context, db DB, what, query string, ids []uuid.UUID) (map[uuid.UUID][2]int, error) {
+	rows, err := db.Query(ctx, query, ids)
 	if err != nil {
-		return nil, fmt.Errorf("user stats: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	defer rows.Close()
 	out := make(map[uuid.UUID][2]int, len(ids))
@@ -111,7 +117,7 @@ func UserStats(ctx context.Context, db DB, ids []uuid.UUID) (map[uuid.UUID][2]in
 		var id uuid.UUID
 		var a, b int
 		if err := rows.Scan(&id, &a, &b); err != nil {
-			return nil, fmt.Errorf("user stats: %w", err)
+			return nil, fmt.Errorf("%s: %w", what, err)
 		}
 		out[id] = [2]int{a, b}
 	}
