@@ -154,11 +154,11 @@ func newBenchSetup(b *testing.B, name string, consumerDomains []domains.Domain) 
 			table := pgx.Identifier{d.Schema, "t_bench"}.Sanitize()
 			if !created[d.Name] {
 				created[d.Name] = true
-				if _, err := pool.Exec(ctx, `CREATE TABLE `+table+` (consumer text, id uuid, PRIMARY KEY (consumer, id))`); err != nil { //boundarylint:allow benchmark table in each consuming domain
+				if _, err := pool.Exec(ctx, `CREATE TABLE `+table+` (consumer text, id uuid, PRIMARY KEY (consumer, id))`); err != nil {
 					b.Fatal(err)
 				}
 			}
-			insert := `INSERT INTO ` + table + ` (consumer, id) VALUES ($1, $2)` //boundarylint:allow benchmark table in each consuming domain
+			insert := `INSERT INTO ` + table + ` (consumer, id) VALUES ($1, $2)`
 			name := fmt.Sprintf("%s.bench%d", d.Name, i)
 			Subscribe(bus, Subscriber{Domain: d, Pool: pool}, name, func(ctx context.Context, tx pgx.Tx, m Meta, e UserVerified) error {
 				if _, err := tx.Exec(ctx, insert, name, e.UserID); err != nil {

@@ -22,13 +22,13 @@ import (
 // plus the event), user consumes into a projection counting applications per
 // user id. Both tables are test fixtures created in the test database.
 const (
-	producerTableSQL = `CREATE TABLE identity.t_rows (id uuid PRIMARY KEY)`                                                                                            //boundarylint:allow test fixture of the producing domain
-	producerInsert   = `INSERT INTO identity.t_rows (id) VALUES ($1)`                                                                                                  //boundarylint:allow test fixture of the producing domain
-	projectionSQL    = `CREATE TABLE users.t_applied (consumer text, user_id uuid, n int NOT NULL, PRIMARY KEY (consumer, user_id))`                                   //boundarylint:allow test projection of the consuming domain
-	projectionApply  = `INSERT INTO users.t_applied (consumer, user_id, n) VALUES ($1, $2, 1) ON CONFLICT (consumer, user_id) DO UPDATE SET n = users.t_applied.n + 1` //boundarylint:allow test projection of the consuming domain
-	projectionRead   = `SELECT user_id, n FROM users.t_applied WHERE consumer = $1`                                                                                    //boundarylint:allow test projection of the consuming domain
-	projectionDrop   = `DELETE FROM users.t_applied WHERE consumer = $1`                                                                                               //boundarylint:allow test projection of the consuming domain
-	inboxCount       = `SELECT count(*) FROM users.event_inbox WHERE consumer = $1`                                                                                    //boundarylint:allow inbox of the consuming test domain
+	producerTableSQL = `CREATE TABLE identity.t_rows (id uuid PRIMARY KEY)`
+	producerInsert   = `INSERT INTO identity.t_rows (id) VALUES ($1)`
+	projectionSQL    = `CREATE TABLE users.t_applied (consumer text, user_id uuid, n int NOT NULL, PRIMARY KEY (consumer, user_id))`
+	projectionApply  = `INSERT INTO users.t_applied (consumer, user_id, n) VALUES ($1, $2, 1) ON CONFLICT (consumer, user_id) DO UPDATE SET n = users.t_applied.n + 1`
+	projectionRead   = `SELECT user_id, n FROM users.t_applied WHERE consumer = $1`
+	projectionDrop   = `DELETE FROM users.t_applied WHERE consumer = $1`
+	inboxCount       = `SELECT count(*) FROM users.event_inbox WHERE consumer = $1`
 )
 
 type fixture struct {

@@ -76,7 +76,7 @@ func TestCreateUserIsSynchronousAndTheEventChangesNothing(t *testing.T) {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		var n int
-		testkit.Must(t, e.db.Pools.Login().QueryRow(ctx, `SELECT count(*) FROM users.event_inbox WHERE consumer = 'user.accounts'`).Scan(&n)) //boundarylint:allow test inspects the inbox
+		testkit.Must(t, e.db.Pools.Login().QueryRow(ctx, `SELECT count(*) FROM users.event_inbox WHERE consumer = 'user.accounts'`).Scan(&n))
 		if n == 1 {
 			break
 		}
