@@ -28,7 +28,9 @@ const benchRounds = 5
 //   - throughput: the plain single-row INSERT commit rate (the physical
 //     ceiling: an event needs at least two commits) and the end-to-end rate
 //     of events published in a transaction with a domain row until every
-//     consumer applied each (with its inbox): one consumer, eight consumers
+//     consumer applied each (with its inbox): one consumer (also with the
+//     domain row and the publication sent as one pipelined batch, see
+//     QueuePublish), eight consumers
 //     in one domain and eight consumers spread over the seven consuming
 //     domains; reported as events/s, as a fraction of the ceiling and as
 //     the cost of fan-out (time per event with eight consumers ÷ with one,
@@ -42,6 +44,7 @@ func BenchmarkBus(b *testing.B) {
 		ceiling := newFixture(b)
 		setups := []*benchSetup{
 			newBenchSetup(b, "one", []domains.Domain{domains.User}),
+			newBenchSetup(b, "one-pipelined", []domains.Domain{domains.User}),
 			newBenchSetup(b, "eight-one-domain", slices.Repeat([]domains.Domain{domains.User}, 8)),
 			newBenchSetup(b, "eight-seven-domains", []domains.Domain{
 				domains.Identity, domains.User, domains.Media, domains.Content,
@@ -71,10 +74,13 @@ func BenchmarkBus(b *testing.B) {
 		one := setups[0].rate(b.N)
 		b.ReportMetric(one, "events/s")
 		b.ReportMetric(one/ceilingRate, "x-ceiling")
+		pipelined := setups[1].rate(b.N)
+		b.ReportMetric(pipelined, "events/s-pipelined")
+		b.ReportMetric(pipelined/ceilingRate, "x-ceiling-pipelined")
 		for _, s := range setups {
 			b.Logf("%s: publish %.0f/s, end-to-end %.0f/s", s.name, float64(b.N)/s.pubElapsed.Seconds(), s.rate(b.N))
 		}
-		for _, s := range setups[1:] {
+		for _, s := range setups[2:] {
 			b.ReportMetric(one/s.rate(b.N), "fanout-cost-"+s.name)
 			b.ReportMetric(s.pubElapsed.Seconds()/setups[0].pubElapsed.Seconds(), "publish-fanout-cost-"+s.name)
 		}
@@ -176,7 +182,11 @@ func newBenchSetup(b *testing.B, name string, consumerDomains []domains.Domain) 
 func (s *benchSetup) round(b *testing.B, n int) {
 	want := s.handled.Load() + int64(n*s.consumers)
 	start := time.Now()
-	parallel(n, func(int) error { return publishOne(s.f, s.bus, uuid.New()) })
+	publish := publishOne
+	if s.name == "one-pipelined" {
+		publish = publishPipelined
+	}
+	parallel(n, func(int) error { return publish(s.f, s.bus, uuid.New()) })
 	s.pubElapsed += time.Since(start)
 	deadline := time.Now().Add(time.Minute)
 	for s.handled.Load() < want {
@@ -199,6 +209,18 @@ func publishOne(f *fixture, bus *Bus, id uuid.UUID) error {
 		}
 		return bus.Publish(ctx, tx, UserVerified{UserID: id})
 	})
+}
+
+// publishPipelined sends a domain row and one event as one batch: one round
+// trip, one implicit transaction.
+func publishPipelined(f *fixture, bus *Bus, id uuid.UUID) error {
+	ctx := context.Background()
+	batch := &pgx.Batch{}
+	batch.Queue(producerInsert, id)
+	if err := bus.QueuePublish(ctx, batch, UserVerified{UserID: id}); err != nil {
+		return err
+	}
+	return f.producer.SendBatch(ctx, batch).Close()
 }
 
 // parallel runs fn n times on benchProducers goroutines and panics on error

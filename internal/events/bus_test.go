@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -70,6 +71,48 @@ func TestRollbackLeavesNoEventAndNoJob(t *testing.T) {
 	}
 	if n := count(t, f.events, `SELECT count(*) FROM events.river_job`); n != 0 {
 		t.Fatalf("jobs after rollback = %d", n)
+	}
+}
+
+func TestQueuePublishCommitsWithTheBatch(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	b := f.newBus(t, testOptions(), nil, func(b *Bus) {
+		Subscribe(b, f.sub, "user.a", project("user.a"))
+	})
+	ctx := context.Background()
+	send := func(id uuid.UUID, failAfter bool) error {
+		batch := &pgx.Batch{}
+		batch.Queue(producerInsert, id)
+		if err := b.QueuePublish(ctx, batch, UserVerified{UserID: id}); err != nil {
+			t.Fatal(err)
+		}
+		if failAfter {
+			batch.Queue(`SELECT 1/0`)
+		}
+		return f.producer.SendBatch(ctx, batch).Close()
+	}
+
+	failed := newIDs(1)[0]
+	if err := send(failed, true); err == nil {
+		t.Fatal("batch with a failing statement succeeded")
+	}
+	if n := count(t, f.events, `SELECT count(*) FROM events.domain_events`); n != 0 {
+		t.Fatalf("log entries after a failed batch = %d", n)
+	}
+	if n := count(t, f.events, `SELECT count(*) FROM events.river_job`); n != 0 {
+		t.Fatalf("jobs after a failed batch = %d", n)
+	}
+
+	ids := newIDs(5)
+	for _, id := range ids {
+		if err := send(id, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "applied", 10*time.Second, func() bool { return allOnce(f.applied(t, "user.a"), ids) })
+	if n := count(t, f.producer, `SELECT count(*) FROM identity.t_rows`); n != 5 {
+		t.Fatalf("producer rows = %d, want 5", n)
 	}
 }
 
