@@ -3,6 +3,7 @@ package gateway
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -142,4 +143,35 @@ func FuzzDecodeRequest(f *testing.F) {
 			t.Fatalf("body of %d bytes: status %d", len(body), status)
 		}
 	})
+}
+
+// TestEncodeResponseMatchesEncodingJSON compares the hand-built envelope
+// with what encoding/json makes of the same members.
+func TestEncodeResponseMatchesEncodingJSON(t *testing.T) {
+	type envelope struct {
+		Errors     gqlerror.List   `json:"errors,omitempty"`
+		Data       json.RawMessage `json:"data,omitempty"`
+		Extensions map[string]any  `json:"extensions,omitempty"`
+	}
+	errs := gqlerror.List{{Message: `bad "input"`, Extensions: map[string]any{"code": "BAD_USER_INPUT"}}}
+	for _, resp := range []graphql.Response{
+		{},
+		{Data: json.RawMessage(`{"viewer":{"id":"VXNlcjox","bio":"a\nb"}}`)},
+		{Data: json.RawMessage(`null`), Errors: errs},
+		{Errors: errs},
+		{Errors: errs, Extensions: map[string]any{"persistedQuery": true}},
+		{Data: json.RawMessage(`{"a":1}`), Extensions: map[string]any{"cost": 3}},
+	} {
+		got, err := encodeResponse(&resp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := json.Marshal(envelope{Errors: resp.Errors, Data: resp.Data, Extensions: resp.Extensions})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("encodeResponse = %s, want %s", got, want)
+		}
+	}
 }

@@ -463,3 +463,55 @@ func TestBannedAuthorDisappears(t *testing.T) {
 	})
 	wantError(t, e.gql(bob.Access, `mutation($id: ID!) { likePost(postId: $id) { id } }`, map[string]any{"id": postID}), http.StatusOK, "NOT_FOUND", "")
 }
+
+// TestPostFieldsOnEveryPath selects a post's author, counters and
+// viewerHasLiked through every field that returns posts, directly, in
+// fragments and under @include: each path must load them (a path that did
+// not would answer with an internal error).
+func TestPostFieldsOnEveryPath(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	alice, bob := e.register("alice"), e.register("bob")
+	e.follow(bob, alice)
+	postID := e.createPost(alice, "every path", "")
+	ok(t, e.gql(bob.Access, `mutation($id: ID!) { likePost(postId: $id) { id } }`, map[string]any{"id": postID}))
+	share := ok(t, e.gql(bob.Access, `mutation($id: ID!) { sharePost(postId: $id) { id } }`, map[string]any{"id": postID})).str("sharePost.id")
+	comment := ok(t, e.gql(bob.Access, `mutation($id: ID!) { createComment(input: {postId: $id, body: "hi"}) { id } }`, map[string]any{"id": postID})).str("createComment.id")
+	testkit.Eventually(t, "post in the follower's feed", func() bool { return contains(e.feedIDs(bob, 5), postID) })
+
+	const fields = `fragment F on Post { a: author { username } likeCount shareCount viewerHasLiked }`
+	vars := map[string]any{"id": postID, "user": alice.ID, "share": share, "comment": comment, "yes": true}
+	for name, q := range map[string]string{
+		"post":         `query($id: ID!) { x: post(id: $id) { ...F } }`,
+		"node":         `query($id: ID!) { x: node(id: $id) { ... on Post { ...F } } }`,
+		"feed":         `query { x: feed(first: 5) { edges { node { ... on Post { ...F } } } } }`,
+		"user posts":   `query($user: ID!) { x: node(id: $user) { ... on User { posts(first: 5) { edges { node { ...F } } } } } }`,
+		"share post":   `query($share: ID!) { x: node(id: $share) { ... on Share { post { ...F } } } }`,
+		"comment post": `query($comment: ID!) { x: node(id: $comment) { ... on Comment { post { ...F } } } }`,
+		"include":      `query($id: ID!, $yes: Boolean!) { x: post(id: $id) { id ... @include(if: $yes) { ...F } } }`,
+		"like":         `mutation($id: ID!) { x: likePost(postId: $id) { ...F } }`,
+	} {
+		r := ok(t, e.gql(bob.Access, q+" "+fields, vars))
+		raw := string(r.Raw)
+		for _, want := range []string{`"username":"` + alice.Username + `"`, `"likeCount":1`, `"shareCount":1`} {
+			if !strings.Contains(raw, want) {
+				t.Errorf("%s: %s lacks %s", name, raw, want)
+			}
+		}
+		if wantLiked := `"viewerHasLiked":true`; !strings.Contains(raw, wantLiked) {
+			t.Errorf("%s: %s lacks %s", name, raw, wantLiked)
+		}
+	}
+	updated := ok(t, e.gql(alice.Access, `mutation($id: ID!) { updatePost(id: $id, body: "edited") { ...F } } `+fields, map[string]any{"id": postID}))
+	if !strings.Contains(string(updated.Raw), `"likeCount":1,"shareCount":1,"viewerHasLiked":false`) {
+		t.Errorf("updatePost = %s", updated.Raw)
+	}
+	created := ok(t, e.gql(alice.Access, `mutation { createPost(input: {body: "fresh"}) { ...F } } `+fields, nil))
+	if !strings.Contains(string(created.Raw), `"likeCount":0,"shareCount":0,"viewerHasLiked":false`) {
+		t.Errorf("createPost = %s", created.Raw)
+	}
+	anon := ok(t, e.gql("", `query($id: ID!) { post(id: $id) { ...F } } `+fields, map[string]any{"id": postID}))
+	if !strings.Contains(string(anon.Raw), `"viewerHasLiked":false`) {
+		t.Errorf("anonymous post = %s", anon.Raw)
+	}
+}

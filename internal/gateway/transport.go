@@ -177,16 +177,41 @@ func responseType(r *http.Request) string {
 	return mediaJSON
 }
 
-// envelope is a response as sent: data is absent, not null, when the
-// operation did not execute.
-type envelope struct {
-	Errors     gqlerror.List   `json:"errors,omitempty"`
-	Data       json.RawMessage `json:"data,omitempty"`
-	Extensions map[string]any  `json:"extensions,omitempty"`
+// encodeResponse is resp as sent: data is absent, not null, when the
+// operation did not execute. The data gqlgen produced is copied as it is:
+// encoding/json would re-scan and compact all of it (a json.RawMessage is
+// validated), which was a twentieth of the CPU of a feed page.
+func encodeResponse(resp *graphql.Response) ([]byte, error) {
+	b := make([]byte, 0, len(resp.Data)+64)
+	b = append(b, '{')
+	if len(resp.Errors) > 0 {
+		errs, err := json.Marshal(resp.Errors)
+		if err != nil {
+			return nil, err
+		}
+		b = append(append(b, `"errors":`...), errs...)
+	}
+	if len(resp.Data) > 0 {
+		if len(b) > 1 {
+			b = append(b, ',')
+		}
+		b = append(append(b, `"data":`...), resp.Data...)
+	}
+	if len(resp.Extensions) > 0 {
+		ext, err := json.Marshal(resp.Extensions)
+		if err != nil {
+			return nil, err
+		}
+		if len(b) > 1 {
+			b = append(b, ',')
+		}
+		b = append(append(b, `"extensions":`...), ext...)
+	}
+	return append(b, '}'), nil
 }
 
 func writeResponse(w http.ResponseWriter, r *http.Request, status int, resp *graphql.Response) {
-	b, err := json.Marshal(envelope{Errors: resp.Errors, Data: resp.Data, Extensions: resp.Extensions})
+	b, err := encodeResponse(resp)
 	if err != nil {
 		status = http.StatusInternalServerError
 		b = []byte(`{"errors":[{"message":"` + internalMessage + `","extensions":{"code":"` + codeInternal + `"}}]}`)

@@ -76,6 +76,48 @@ func (l *Loader[K, V]) Load(ctx context.Context, key K) (value V, found bool, er
 	}
 }
 
+// LoadMany returns the values of the keys that exist. The keys no load has
+// asked for yet are fetched in one batch at once, with the hinted ones: a
+// list resolver that knows all its keys has nothing to wait for.
+func (l *Loader[K, V]) LoadMany(ctx context.Context, keys []K) (map[K]V, error) {
+	results := make([]*result[V], len(keys))
+	var now *batch[K, V]
+	l.mu.Lock()
+	for i, k := range keys {
+		r, ok := l.cache[k]
+		if !ok {
+			r = &result[V]{done: make(chan struct{})}
+			l.cache[k] = r
+			delete(l.hints, k)
+			if now == nil {
+				now = &batch[K, V]{}
+			}
+			now.keys = append(now.keys, k)
+			now.results = append(now.results, r)
+		}
+		results[i] = r
+	}
+	l.mu.Unlock()
+	if now != nil {
+		l.run(ctx, now)
+	}
+	out := make(map[K]V, len(keys))
+	for i, r := range results {
+		select {
+		case <-r.done:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		if r.err != nil {
+			return nil, r.err
+		}
+		if r.found {
+			out[keys[i]] = r.value
+		}
+	}
+	return out, nil
+}
+
 // Cached returns the value of key if a finished load or Prime holds it;
 // cached is false when key would need a fetch.
 func (l *Loader[K, V]) Cached(key K) (value V, found, cached bool) {

@@ -3,6 +3,9 @@ package dataload
 import (
 	"context"
 	"errors"
+	"fmt"
+	"maps"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -140,5 +143,40 @@ func TestHintedKeysJoinTheNextFetch(t *testing.T) {
 	}
 	if v, _, _ := l.Load(context.Background(), 3); calls.Load() != 1 || len(got) != 3 || v != 33 {
 		t.Fatalf("fetches = %d of keys %v (primed 3 = %d); want one fetch of 2, 1 and 4", calls.Load(), got, v)
+	}
+}
+
+func TestLoadManyFetchesTheUnknownKeysAtOnce(t *testing.T) {
+	var fetched [][]int
+	l := New(func(_ context.Context, keys []int) (map[int]string, error) {
+		fetched = append(fetched, append([]int(nil), keys...))
+		m := map[int]string{}
+		for _, k := range keys {
+			if k != 3 {
+				m[k] = fmt.Sprint("v", k)
+			}
+		}
+		return m, nil
+	}, time.Hour, 100) // a window no test waits for: LoadMany must not wait
+	l.Prime(1, "primed")
+	l.Hint(9)
+	got, err := l.LoadMany(context.Background(), []int{1, 2, 3, 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[int]string{1: "primed", 2: "v2"}
+	if !maps.Equal(got, want) {
+		t.Fatalf("LoadMany = %v, want %v", got, want)
+	}
+	if len(fetched) != 1 {
+		t.Fatalf("fetches = %v, want one", fetched)
+	}
+	slices.Sort(fetched[0])
+	if !slices.Equal(fetched[0], []int{2, 3, 9}) {
+		t.Fatalf("fetched keys = %v, want the unknown ones and the hint", fetched[0])
+	}
+	// Everything is known now, the absent key included: no further fetch.
+	if _, err := l.LoadMany(context.Background(), []int{2, 3, 9}); err != nil || len(fetched) != 1 {
+		t.Fatalf("second LoadMany: err %v, fetches %d", err, len(fetched))
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"context"
 
 	"github.com/google/uuid"
-
 	"github.com/nova-social/nova/internal/content"
 	"github.com/nova-social/nova/internal/gateway/gid"
 	"github.com/nova-social/nova/internal/gateway/graph/model"
@@ -49,8 +48,7 @@ func (r *mutationResolver) CreatePost(ctx context.Context, input model.CreatePos
 	if err != nil {
 		return nil, err
 	}
-	primePosts(ctx, p)
-	return toPost(p), nil
+	return r.postModel(ctx, p)
 }
 
 func (r *mutationResolver) UpdatePost(ctx context.Context, id string, body string) (*model.Post, error) {
@@ -63,8 +61,7 @@ func (r *mutationResolver) UpdatePost(ctx context.Context, id string, body strin
 		return nil, err
 	}
 	forgetPost(ctx, pid)
-	primePosts(ctx, p)
-	return toPost(p), nil
+	return r.postModel(ctx, p)
 }
 
 func (r *mutationResolver) DeletePost(ctx context.Context, id string) (bool, error) {
@@ -166,11 +163,7 @@ func (r *mutationResolver) ModeratePost(ctx context.Context, id string, action m
 	}
 	// The moderator sees the post they acted on, hidden or not.
 	forgetPost(ctx, pid)
-	return toPost(p), nil
-}
-
-func (r *postResolver) Author(ctx context.Context, obj *model.Post) (*model.User, error) {
-	return r.mustLoadUser(ctx, obj.AuthorID)
+	return r.postModel(ctx, p)
 }
 
 func (r *postResolver) Comments(ctx context.Context, obj *model.Post, first *int, after *string) (*model.CommentConnection, error) {
@@ -245,7 +238,7 @@ func (r *userResolver) Posts(ctx context.Context, obj *model.User, first *int, a
 	if err != nil {
 		return nil, err
 	}
-	return postConnection(ctx, p), nil
+	return r.postConnection(ctx, p)
 }
 
 func (r *Resolver) Article() ArticleResolver { return &articleResolver{r} }

@@ -2,16 +2,21 @@ package graph
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sync"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/google/uuid"
 
 	"github.com/nova-social/nova/internal/content"
+	"github.com/nova-social/nova/internal/gateway/dataload"
 	"github.com/nova-social/nova/internal/gateway/gid"
 	"github.com/nova-social/nova/internal/gateway/graph/model"
 	"github.com/nova-social/nova/internal/platform/apperr"
 	"github.com/nova-social/nova/internal/platform/page"
 	"github.com/nova-social/nova/internal/social"
+	"github.com/nova-social/nova/internal/user"
 )
 
 // This file holds the helpers of the content and social resolvers. They
@@ -33,17 +38,24 @@ func (r *Resolver) actor(ctx context.Context) (content.Actor, error) {
 	return a, nil
 }
 
-// loadPost returns a post the viewer may see through the request's loader;
-// nil when it is invisible or does not exist.
-func (r *Resolver) loadPost(ctx context.Context, id uuid.UUID) (*model.Post, error) {
-	p, found, err := r.loaders(ctx).Posts.Load(ctx, id)
+// visiblePost returns a post the viewer may see through the request's
+// loader; found is false when it is invisible or does not exist.
+func (r *Resolver) visiblePost(ctx context.Context, id uuid.UUID) (p content.Post, found bool, err error) {
+	p, found, err = r.loaders(ctx).Posts.Load(ctx, id)
 	if err != nil {
-		return nil, fmt.Errorf("load post %s: %w", id, err)
+		return p, false, fmt.Errorf("load post %s: %w", id, err)
 	}
-	if !found {
-		return nil, nil
+	return p, found, nil
+}
+
+// loadPost is visiblePost as the value of the current field: nil when
+// invisible.
+func (r *Resolver) loadPost(ctx context.Context, id uuid.UUID) (*model.Post, error) {
+	p, found, err := r.visiblePost(ctx, id)
+	if err != nil || !found {
+		return nil, err
 	}
-	return toPost(p), nil
+	return r.postModel(ctx, p)
 }
 
 // mustLoadPost is loadPost for a non-null field: an invisible post is NOT_FOUND.
@@ -73,36 +85,116 @@ func (r *Resolver) loaders(ctx context.Context) *Loaders {
 	return NewLoaders(r)
 }
 
-// primePosts records posts a list or mutation produced, so that later
-// lookups of them in this request need no query.
-func primePosts(ctx context.Context, posts ...content.Post) {
-	if l := loadersFrom(ctx); l != nil {
-		for _, p := range posts {
-			l.Posts.Prime(p.ID, p)
+// postTypes are the type names a fragment may name on a post, its edge or
+// its connection.
+var postTypes = []string{"Post", "Node", "PostEdge", "PostConnection"}
+
+// postExtras says which of model.PostExtras a query selects.
+type postExtras struct{ author, counts, liked bool }
+
+// selectedExtras reports the extras the query selects on the posts below
+// the current field, reached through path (e.g. "edges", "node" from a
+// connection), fragments and @skip/@include applied.
+func selectedExtras(ctx context.Context, path ...string) postExtras {
+	if graphql.GetFieldContext(ctx) == nil {
+		return postExtras{author: true, counts: true, liked: true}
+	}
+	op := graphql.GetOperationContext(ctx)
+	fields := graphql.CollectFieldsCtx(ctx, postTypes)
+	for _, name := range path {
+		var next []graphql.CollectedField
+		for _, f := range fields {
+			if f.Name == name {
+				next = append(next, graphql.CollectFields(op, f.Selections, postTypes)...)
+			}
+		}
+		fields = next
+	}
+	var e postExtras
+	for _, f := range fields {
+		switch f.Name {
+		case "author":
+			e.author = true
+		case "likeCount", "shareCount":
+			e.counts = true
+		case "viewerHasLiked":
+			e.liked = true
 		}
 	}
+	return e
 }
 
-// hintPosts tells the loaders which posts a list holds, so that each of
-// their fields (author, counters, viewerHasLiked, versions) costs one fetch
-// for the whole list however the resolvers are scheduled.
-func hintPosts(ctx context.Context, posts ...content.Post) {
-	l := loadersFrom(ctx)
-	if l == nil {
-		return
+// postModel is postModels for the post that is the current field's value.
+func (r *Resolver) postModel(ctx context.Context, p content.Post) (*model.Post, error) {
+	posts, err := r.postModels(ctx, selectedExtras(ctx), []content.Post{p})
+	if err != nil {
+		return nil, err
 	}
+	return posts[0], nil
+}
+
+// postModels turns posts into the response's Post objects with the extras
+// the query selects, each kind loaded for all posts at once and the kinds
+// concurrently. The posts are primed in the request's post loader.
+func (r *Resolver) postModels(ctx context.Context, want postExtras, posts []content.Post) ([]*model.Post, error) {
+	l := r.loaders(ctx)
+	out := make([]*model.Post, len(posts))
 	ids := make([]uuid.UUID, len(posts))
 	authors := make([]uuid.UUID, len(posts))
 	for i, p := range posts {
+		l.Posts.Prime(p.ID, p)
+		out[i] = toPost(p)
 		ids[i], authors[i] = p.ID, p.AuthorID
 	}
-	l.Users.Hint(authors...)
-	l.PostStats.Hint(ids...)
-	l.Liked.Hint(ids...)
 	l.Versions.Hint(ids...)
+	var (
+		wg     sync.WaitGroup
+		users  map[uuid.UUID]user.User
+		counts map[uuid.UUID]social.PostCounts
+		liked  map[uuid.UUID]bool
+		errs   [3]error
+	)
+	if want.author {
+		wg.Go(func() { users, errs[0] = loadMany(ctx, l.Users, authors) })
+	}
+	if want.counts {
+		wg.Go(func() { counts, errs[1] = loadMany(ctx, l.PostStats, ids) })
+	}
+	if want.liked && viewerID(ctx) != uuid.Nil {
+		wg.Go(func() { liked, errs[2] = loadMany(ctx, l.Liked, ids) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs[:]...); err != nil {
+		return nil, fmt.Errorf("load post fields: %w", err)
+	}
+	for _, p := range out {
+		e := &p.Extras
+		if u, ok := users[p.AuthorID]; ok {
+			e.Author = toUser(u)
+		}
+		c := counts[p.PostID]
+		e.AuthorLoaded, e.CountsLoaded, e.ViewerHasLikedLoaded = want.author, want.counts, want.liked
+		e.LikeCount, e.ShareCount, e.ViewerHasLiked = c.Likes, c.Shares, liked[p.PostID]
+	}
+	return out, nil
 }
 
-// hintUsers is hintPosts for the users of a list.
+// loadMany loads keys through l: a list's keys in one fetch at once, and a
+// single key batched with the loads of concurrent resolvers (the post of
+// every comment of a page).
+func loadMany[V any](ctx context.Context, l *dataload.Loader[uuid.UUID, V], keys []uuid.UUID) (map[uuid.UUID]V, error) {
+	if len(keys) != 1 {
+		return l.LoadMany(ctx, keys)
+	}
+	v, found, err := l.Load(ctx, keys[0])
+	if err != nil || !found {
+		return nil, err
+	}
+	return map[uuid.UUID]V{keys[0]: v}, nil
+}
+
+// hintUsers tells the loaders which users a list holds, so that each of
+// their counters costs one fetch for the whole list.
 func hintUsers(ctx context.Context, ids []uuid.UUID) {
 	if l := loadersFrom(ctx); l != nil {
 		l.UserCounts.Hint(ids...)
@@ -143,14 +235,8 @@ func pageInfo[T any](p page.Page[T]) *model.PageInfo {
 }
 
 // postConnection turns a page of posts into a connection.
-func postConnection(ctx context.Context, p page.Page[content.Post]) *model.PostConnection {
-	primePosts(ctx, p.Items...)
-	hintPosts(ctx, p.Items...)
-	c := &model.PostConnection{Edges: make([]model.PostEdge, len(p.Items)), PageInfo: pageInfo(p)}
-	for i, post := range p.Items {
-		c.Edges[i] = model.PostEdge{Cursor: page.Encode(p.Keys[i]), Node: toPost(post)}
-	}
-	return c
+func (r *Resolver) postConnection(ctx context.Context, p page.Page[content.Post]) (*model.PostConnection, error) {
+	return r.connectionOf(ctx, p.Items, p.Keys, pageInfo(p))
 }
 
 // feedConnection loads the posts of a feed page in one query. Entries whose
@@ -161,22 +247,30 @@ func (r *Resolver) feedConnection(ctx context.Context, p page.Page[social.FeedEn
 	for i, e := range p.Items {
 		ids[i] = e.PostID
 	}
-	posts, err := r.Content.PostsByIDs(ctx, viewerID(ctx), ids)
+	byID, err := r.Content.PostsByIDs(ctx, viewerID(ctx), ids)
 	if err != nil {
 		return nil, fmt.Errorf("load feed posts: %w", err)
 	}
-	c := &model.PostConnection{Edges: make([]model.PostEdge, 0, len(ids)), PageInfo: pageInfo(p)}
-	loaded := make([]content.Post, 0, len(ids))
+	posts := make([]content.Post, 0, len(ids))
+	keys := make([]page.Key, 0, len(ids))
 	for i, id := range ids {
-		post, ok := posts[id]
-		if !ok {
-			continue
+		if post, ok := byID[id]; ok {
+			posts, keys = append(posts, post), append(keys, p.Keys[i])
 		}
-		loaded = append(loaded, post)
-		c.Edges = append(c.Edges, model.PostEdge{Cursor: page.Encode(p.Keys[i]), Node: toPost(post)})
 	}
-	primePosts(ctx, loaded...)
-	hintPosts(ctx, loaded...)
+	return r.connectionOf(ctx, posts, keys, pageInfo(p))
+}
+
+// connectionOf is the connection of posts, keys their cursors.
+func (r *Resolver) connectionOf(ctx context.Context, posts []content.Post, keys []page.Key, info *model.PageInfo) (*model.PostConnection, error) {
+	nodes, err := r.postModels(ctx, selectedExtras(ctx, "edges", "node"), posts)
+	if err != nil {
+		return nil, err
+	}
+	c := &model.PostConnection{Edges: make([]model.PostEdge, len(nodes)), PageInfo: info}
+	for i, n := range nodes {
+		c.Edges[i] = model.PostEdge{Cursor: page.Encode(keys[i]), Node: n}
+	}
 	return c, nil
 }
 
@@ -278,7 +372,7 @@ func (r *Resolver) contentNode(ctx context.Context, typ string, id uuid.UUID) (m
 		if !found {
 			return nil, nil
 		}
-		if p, err := r.loadPost(ctx, s.PostID); p == nil || err != nil {
+		if _, found, err := r.visiblePost(ctx, s.PostID); !found || err != nil {
 			return nil, err
 		}
 		return toShare(s), nil

@@ -8,7 +8,6 @@ package graph
 import (
 	"context"
 
-	"github.com/google/uuid"
 	"github.com/nova-social/nova/internal/gateway/gid"
 	"github.com/nova-social/nova/internal/gateway/graph/model"
 	"github.com/nova-social/nova/internal/platform/page"
@@ -129,24 +128,6 @@ func (r *mutationResolver) RejectFollowRequest(ctx context.Context, userID strin
 	}
 	forgetRelationship(ctx, viewer, requester)
 	return true, nil
-}
-
-func (r *postResolver) LikeCount(ctx context.Context, obj *model.Post) (int, error) {
-	c, _, err := r.loaders(ctx).PostStats.Load(ctx, obj.PostID)
-	return c.Likes, err
-}
-
-func (r *postResolver) ShareCount(ctx context.Context, obj *model.Post) (int, error) {
-	c, _, err := r.loaders(ctx).PostStats.Load(ctx, obj.PostID)
-	return c.Shares, err
-}
-
-func (r *postResolver) ViewerHasLiked(ctx context.Context, obj *model.Post) (bool, error) {
-	if viewerID(ctx) == uuid.Nil {
-		return false, nil
-	}
-	liked, _, err := r.loaders(ctx).Liked.Load(ctx, obj.PostID)
-	return liked, err
 }
 
 func (r *queryResolver) FollowRequests(ctx context.Context, first *int, after *string) (*model.UserConnection, error) {
