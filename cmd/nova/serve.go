@@ -4,11 +4,20 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"runtime/debug"
 
 	"github.com/nova-social/nova/internal/app"
 	"github.com/nova-social/nova/internal/platform/config"
 	"github.com/nova-social/nova/internal/platform/logging"
 )
+
+// serveGCPercent is the garbage collector's target for nova serve unless
+// GOGC is set. With Go's default, 100, a server whose live heap is small
+// collects all the time: at 400, 16 clients reading feed pages got 17% more
+// pages through (two runs each, 635-715 against 749-838 a second) for 35 MB
+// more memory under that load (45 MB against 80 MB); idle memory does not
+// change, the live heap being small.
+const serveGCPercent = 400
 
 func runServe(ctx context.Context, env *environment, args []string) error {
 	cfg, err := config.Load("nova serve", args, env.getenv, env.stderr)
@@ -19,6 +28,9 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 		return err
 	}
 	log := logging.New(env.stderr, cfg.Env == config.Production, cfg.LogLevel)
+	if env.getenv("GOGC") == "" {
+		debug.SetGCPercent(serveGCPercent)
+	}
 	a, err := app.New(ctx, cfg, log)
 	if err != nil {
 		return err
