@@ -69,28 +69,22 @@ func (s *Service) UnlikePost(ctx context.Context, viewer, postID uuid.UUID) erro
 	})
 }
 
-// HasLiked returns which of postIDs viewer likes (Post.viewerHasLiked).
-func (s *Service) HasLiked(ctx context.Context, viewer uuid.UUID, postIDs []uuid.UUID) (map[uuid.UUID]bool, error) {
-	if viewer == uuid.Nil {
-		return map[uuid.UUID]bool{}, nil
-	}
-	return store.Liked(ctx, s.pool, viewer, postIDs)
-}
-
-// PostCounts are a post's social counters.
-type PostCounts struct {
+// PostStats are a post's social counters and whether the viewer likes it.
+type PostStats struct {
 	Likes, Shares int
+	ViewerLiked   bool
 }
 
-// PostCounts returns likeCount and shareCount for each of postIDs.
-func (s *Service) PostCounts(ctx context.Context, postIDs []uuid.UUID) (map[uuid.UUID]PostCounts, error) {
-	m, err := store.PostStats(ctx, s.pool, postIDs)
+// PostStats returns likeCount, shareCount and viewerHasLiked for each of
+// postIDs, in one statement; viewer is uuid.Nil when signed out.
+func (s *Service) PostStats(ctx context.Context, viewer uuid.UUID, postIDs []uuid.UUID) (map[uuid.UUID]PostStats, error) {
+	m, err := store.PostStats(ctx, s.pool, viewer, postIDs)
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[uuid.UUID]PostCounts, len(postIDs))
-	for _, id := range postIDs {
-		out[id] = PostCounts{Likes: m[id][0], Shares: m[id][1]}
+	out := make(map[uuid.UUID]PostStats, len(m))
+	for id, r := range m {
+		out[id] = PostStats{Likes: r.Likes, Shares: r.Shares, ViewerLiked: r.Liked}
 	}
 	return out, nil
 }

@@ -35,17 +35,17 @@ func TestConcurrentLikesAreExact(t *testing.T) {
 		}
 	}
 	wg.Wait()
-	c, err := e.social.PostCounts(ctx, []uuid.UUID{p.ID})
+	c, err := e.social.PostStats(ctx, likers[0], []uuid.UUID{p.ID})
 	testkit.Must(t, err)
-	if c[p.ID].Likes != 100 {
-		t.Fatalf("likeCount = %d, want 100", c[p.ID].Likes)
+	if c[p.ID] != (PostStats{Likes: 100, ViewerLiked: true}) {
+		t.Fatalf("stats seen by a liker = %+v, want 100 likes, liked", c[p.ID])
 	}
-	liked, err := e.social.HasLiked(ctx, likers[0], []uuid.UUID{p.ID})
-	testkit.Must(t, err)
-	none, err := e.social.HasLiked(ctx, author, []uuid.UUID{p.ID})
-	testkit.Must(t, err)
-	if !liked[p.ID] || none[p.ID] {
-		t.Fatal("viewerHasLiked")
+	for _, viewer := range []uuid.UUID{author, uuid.Nil} {
+		c, err := e.social.PostStats(ctx, viewer, []uuid.UUID{p.ID})
+		testkit.Must(t, err)
+		if c[p.ID] != (PostStats{Likes: 100}) {
+			t.Fatalf("stats seen by %s = %+v, want 100 likes, not liked", viewer, c[p.ID])
+		}
 	}
 	for _, u := range likers[:50] {
 		wg.Add(1)
@@ -58,10 +58,10 @@ func TestConcurrentLikesAreExact(t *testing.T) {
 	}
 	wg.Wait()
 	testkit.Must(t, e.social.UnlikePost(ctx, likers[0], p.ID))
-	c, err = e.social.PostCounts(ctx, []uuid.UUID{p.ID})
+	c, err = e.social.PostStats(ctx, likers[0], []uuid.UUID{p.ID})
 	testkit.Must(t, err)
-	if c[p.ID].Likes != 50 {
-		t.Fatalf("likeCount after unlikes = %d, want 50", c[p.ID].Likes)
+	if c[p.ID] != (PostStats{Likes: 50}) {
+		t.Fatalf("stats after unlikes = %+v, want 50 likes, not liked", c[p.ID])
 	}
 }
 
@@ -101,17 +101,17 @@ func TestLikeAndShareVisibility(t *testing.T) {
 		t.Fatalf("share %+v", got[sh.ID])
 	}
 	testkit.Must(t, e.social.LikePost(ctx, reader, p.ID))
-	c, err := e.social.PostCounts(ctx, []uuid.UUID{p.ID, secret.ID})
+	c, err := e.social.PostStats(ctx, reader, []uuid.UUID{p.ID, secret.ID})
 	testkit.Must(t, err)
-	if c[p.ID] != (PostCounts{Likes: 1, Shares: 3}) || c[secret.ID] != (PostCounts{}) {
-		t.Fatalf("post counts %+v", c)
+	if c[p.ID] != (PostStats{Likes: 1, Shares: 3, ViewerLiked: true}) || c[secret.ID] != (PostStats{}) {
+		t.Fatalf("post stats %+v", c)
 	}
 
 	// Deleting the post drops its likes and shares.
 	testkit.Must(t, e.content.DeletePost(ctx, content.Actor{ID: author}, p.ID))
 	testkit.Eventually(t, "deletion reaches social", func() bool {
-		c, err := e.social.PostCounts(ctx, []uuid.UUID{p.ID})
+		c, err := e.social.PostStats(ctx, reader, []uuid.UUID{p.ID})
 		testkit.Must(t, err)
-		return c[p.ID] == PostCounts{}
+		return c[p.ID] == PostStats{}
 	})
 }

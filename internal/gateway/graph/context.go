@@ -57,9 +57,8 @@ type Loaders struct {
 	Posts    *dataload.Loader[uuid.UUID, content.Post]
 	Comments *dataload.Loader[uuid.UUID, content.Comment]
 	Versions *dataload.Loader[uuid.UUID, []content.Version]
-	// PostStats are likeCount and shareCount; Liked is viewerHasLiked.
-	PostStats *dataload.Loader[uuid.UUID, social.PostCounts]
-	Liked     *dataload.Loader[uuid.UUID, bool]
+	// PostStats are likeCount, shareCount and viewerHasLiked.
+	PostStats *dataload.Loader[uuid.UUID, social.PostStats]
 	// PostCounts is User.postCount; UserCounts the follow counters.
 	PostCounts   *dataload.Loader[uuid.UUID, int]
 	UserCounts   *dataload.Loader[uuid.UUID, social.Counts]
@@ -86,9 +85,8 @@ func NewLoaders(r *Resolver) *Loaders {
 		Versions: dataload.New(func(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID][]content.Version, error) {
 			return r.Content.Versions(ctx, viewerID(ctx), ids)
 		}, loaderWait, loaderBatch),
-		PostStats: dataload.New(r.Social.PostCounts, loaderWait, loaderBatch),
-		Liked: dataload.New(func(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]bool, error) {
-			return r.Social.HasLiked(ctx, viewerID(ctx), ids)
+		PostStats: dataload.New(func(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]social.PostStats, error) {
+			return r.Social.PostStats(ctx, viewerID(ctx), ids)
 		}, loaderWait, loaderBatch),
 		PostCounts: dataload.New(r.Content.PostCounts, loaderWait, loaderBatch),
 		UserCounts: dataload.New(r.Social.UserCounts, loaderWait, loaderBatch),

@@ -134,8 +134,9 @@ func (r *Resolver) postModel(ctx context.Context, p content.Post) (*model.Post, 
 }
 
 // postModels turns posts into the response's Post objects with the extras
-// the query selects, each kind loaded for all posts at once and the kinds
-// concurrently. The posts are primed in the request's post loader.
+// the query selects, the authors and the stats (counters and
+// viewerHasLiked) each loaded for all posts at once, concurrently. The
+// posts are primed in the request's post loader.
 func (r *Resolver) postModels(ctx context.Context, want postExtras, posts []content.Post) ([]*model.Post, error) {
 	l := r.loaders(ctx)
 	out := make([]*model.Post, len(posts))
@@ -148,20 +149,16 @@ func (r *Resolver) postModels(ctx context.Context, want postExtras, posts []cont
 	}
 	l.Versions.Hint(ids...)
 	var (
-		wg     sync.WaitGroup
-		users  map[uuid.UUID]user.User
-		counts map[uuid.UUID]social.PostCounts
-		liked  map[uuid.UUID]bool
-		errs   [3]error
+		wg    sync.WaitGroup
+		users map[uuid.UUID]user.User
+		stats map[uuid.UUID]social.PostStats
+		errs  [2]error
 	)
 	if want.author {
 		wg.Go(func() { users, errs[0] = loadMany(ctx, l.Users, authors) })
 	}
-	if want.counts {
-		wg.Go(func() { counts, errs[1] = loadMany(ctx, l.PostStats, ids) })
-	}
-	if want.liked && viewerID(ctx) != uuid.Nil {
-		wg.Go(func() { liked, errs[2] = loadMany(ctx, l.Liked, ids) })
+	if want.counts || want.liked {
+		wg.Go(func() { stats, errs[1] = loadMany(ctx, l.PostStats, ids) })
 	}
 	wg.Wait()
 	if err := errors.Join(errs[:]...); err != nil {
@@ -172,9 +169,9 @@ func (r *Resolver) postModels(ctx context.Context, want postExtras, posts []cont
 		if u, ok := users[p.AuthorID]; ok {
 			e.Author = toUser(u)
 		}
-		c := counts[p.PostID]
+		st := stats[p.PostID]
 		e.AuthorLoaded, e.CountsLoaded, e.ViewerHasLikedLoaded = want.author, want.counts, want.liked
-		e.LikeCount, e.ShareCount, e.ViewerHasLiked = c.Likes, c.Shares, liked[p.PostID]
+		e.LikeCount, e.ShareCount, e.ViewerHasLiked = st.Likes, st.Shares, st.ViewerLiked
 	}
 	return out, nil
 }
@@ -208,7 +205,6 @@ func forgetPost(ctx context.Context, id uuid.UUID) {
 	if l := loadersFrom(ctx); l != nil {
 		l.Posts.Forget(id)
 		l.PostStats.Forget(id)
-		l.Liked.Forget(id)
 		l.Versions.Forget(id)
 	}
 }

@@ -43,26 +43,36 @@ func addPostStats(ctx context.Context, db DB, post uuid.UUID, likes, shares int)
 	return nil
 }
 
-// Liked returns which of posts viewer likes.
-func Liked(ctx context.Context, db DB, viewer uuid.UUID, posts []uuid.UUID) (map[uuid.UUID]bool, error) {
-	rows, err := db.Query(ctx, `SELECT post_id FROM social.likes WHERE user_id = $1 AND post_id = ANY($2)`, viewer, posts)
+// PostStats returns, for each of posts, its like and share counts and
+// whether viewer likes it, in one statement (uuid.Nil: nobody).
+func PostStats(ctx context.Context, db DB, viewer uuid.UUID, posts []uuid.UUID) (map[uuid.UUID]PostStatsRow, error) {
+	rows, err := db.Query(ctx, `SELECT p.id, coalesce(s.like_count, 0), coalesce(s.share_count, 0), l.post_id IS NOT NULL
+FROM unnest($2::uuid[]) AS p(id)
+LEFT JOIN social.post_stats s ON s.post_id = p.id
+LEFT JOIN social.likes l ON l.post_id = p.id AND l.user_id = $1`, viewer, posts)
 	if err != nil {
-		return nil, fmt.Errorf("likes: %w", err)
+		return nil, fmt.Errorf("post stats: %w", err)
 	}
-	got, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
-	if err != nil {
-		return nil, fmt.Errorf("likes: %w", err)
+	defer rows.Close()
+	out := make(map[uuid.UUID]PostStatsRow, len(posts))
+	for rows.Next() {
+		var id uuid.UUID
+		var r PostStatsRow
+		if err := rows.Scan(&id, &r.Likes, &r.Shares, &r.Liked); err != nil {
+			return nil, fmt.Errorf("post stats: %w", err)
+		}
+		out[id] = r
 	}
-	out := make(map[uuid.UUID]bool, len(got))
-	for _, id := range got {
-		out[id] = true
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("post stats: %w", err)
 	}
 	return out, nil
 }
 
-// PostStats returns like and share counts of the posts among ids that have any.
-func PostStats(ctx context.Context, db DB, ids []uuid.UUID) (map[uuid.UUID][2]int, error) {
-	return countPairs(ctx, db, "post stats", `SELECT post_id, like_count, share_count FROM social.post_stats WHERE post_id = ANY($1)`, ids)
+// PostStatsRow is one post's row of PostStats.
+type PostStatsRow struct {
+	Likes, Shares int
+	Liked         bool
 }
 
 // InsertShare stores a share and counts it.
