@@ -12,12 +12,14 @@ import (
 	"github.com/nova-social/nova/internal/social/internal/store"
 )
 
-// FeedEntry is one post of a home feed. The gateway loads the posts through
+// FeedEntry is one post of a home feed, with the post's stats as seen by
+// the feed's reader. The gateway loads the posts through
 // content.PostsByIDs, which also drops any that became invisible meanwhile.
 type FeedEntry struct {
 	PostID    uuid.UUID
 	AuthorID  uuid.UUID
 	CreatedAt time.Time
+	Stats     PostStats
 }
 
 // Key is the entry's cursor position: post time, then post id.
@@ -37,7 +39,7 @@ func (s *Service) Feed(ctx context.Context, viewer uuid.UUID, req page.Request) 
 	}
 	out := make([]FeedEntry, len(rows))
 	for i, r := range rows {
-		out[i] = FeedEntry(r)
+		out[i] = FeedEntry{PostID: r.PostID, AuthorID: r.AuthorID, CreatedAt: r.CreatedAt, Stats: postStats(r.Stats)}
 	}
 	return page.Trim(req, out, FeedEntry.Key), nil
 }

@@ -84,9 +84,13 @@ func (s *Service) PostStats(ctx context.Context, viewer uuid.UUID, postIDs []uui
 	}
 	out := make(map[uuid.UUID]PostStats, len(m))
 	for id, r := range m {
-		out[id] = PostStats{Likes: r.Likes, Shares: r.Shares, ViewerLiked: r.Liked}
+		out[id] = postStats(r)
 	}
 	return out, nil
+}
+
+func postStats(r store.PostStatsRow) PostStats {
+	return PostStats{Likes: r.Likes, Shares: r.Shares, ViewerLiked: r.Liked}
 }
 
 // Share is a user's share of a post.

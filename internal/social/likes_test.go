@@ -10,6 +10,7 @@ import (
 
 	"github.com/nova-social/nova/internal/content"
 	"github.com/nova-social/nova/internal/platform/apperr"
+	"github.com/nova-social/nova/internal/platform/page"
 	"github.com/nova-social/nova/internal/platform/testkit"
 )
 
@@ -105,6 +106,17 @@ func TestLikeAndShareVisibility(t *testing.T) {
 	testkit.Must(t, err)
 	if c[p.ID] != (PostStats{Likes: 1, Shares: 3, ViewerLiked: true}) || c[secret.ID] != (PostStats{}) {
 		t.Fatalf("post stats %+v", c)
+	}
+	// A feed page carries the same stats, as its reader sees them.
+	testkit.Must(t, e.social.LikePost(ctx, author, p.ID))
+	testkit.Eventually(t, "post in its author's feed", func() bool { return e.feedHas(t, author, p.ID) })
+	pg, err := e.social.Feed(ctx, author, page.Request{Size: 10})
+	testkit.Must(t, err)
+	for _, it := range pg.Items {
+		want := map[uuid.UUID]PostStats{p.ID: {Likes: 2, Shares: 3, ViewerLiked: true}, secret.ID: {}}[it.PostID]
+		if it.Stats != want {
+			t.Fatalf("feed entry %s stats %+v, want %+v", it.PostID, it.Stats, want)
+		}
 	}
 
 	// Deleting the post drops its likes and shares.

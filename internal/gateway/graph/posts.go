@@ -235,9 +235,9 @@ func (r *Resolver) postConnection(ctx context.Context, p page.Page[content.Post]
 	return r.connectionOf(ctx, p.Items, p.Keys, pageInfo(p))
 }
 
-// feedConnection loads the posts of a feed page in one query. Entries whose
-// post became invisible since they were written are left out; the cursors
-// still advance past them.
+// feedConnection loads the posts of a feed page in one query; their stats
+// came with the page. Entries whose post became invisible since they were
+// written are left out; the cursors still advance past them.
 func (r *Resolver) feedConnection(ctx context.Context, p page.Page[social.FeedEntry]) (*model.PostConnection, error) {
 	ids := make([]uuid.UUID, len(p.Items))
 	for i, e := range p.Items {
@@ -246,6 +246,10 @@ func (r *Resolver) feedConnection(ctx context.Context, p page.Page[social.FeedEn
 	byID, err := r.Content.PostsByIDs(ctx, viewerID(ctx), ids)
 	if err != nil {
 		return nil, fmt.Errorf("load feed posts: %w", err)
+	}
+	l := r.loaders(ctx)
+	for _, e := range p.Items {
+		l.PostStats.Prime(e.PostID, e.Stats)
 	}
 	posts := make([]content.Post, 0, len(ids))
 	keys := make([]page.Key, 0, len(ids))

@@ -308,16 +308,24 @@ func Feed(ctx context.Context, db DB, user uuid.UUID, afterAt time.Time, afterID
 				ORDER BY p.created_at DESC, p.post_id DESC LIMIT $4) d
 			-- Only when the stored entries cannot fill the page.
 			WHERE hz.at > '-infinity' AND (SELECT count(*) FROM stored) < $4
-		)
-		SELECT post_id, author_id, created_at FROM (
+		), page AS (
 			SELECT * FROM stored UNION ALL SELECT * FROM merged UNION ALL SELECT * FROM deep
-		) x ORDER BY created_at DESC, post_id DESC LIMIT $4`, user, afterAt, afterID, limit)
+			ORDER BY created_at DESC, post_id DESC LIMIT $4
+		)
+		-- The page carries its posts' counters and the reader's likes: the
+		-- page is shown with them, and they are social's rows too.
+		SELECT x.post_id, x.author_id, x.created_at,
+		       coalesce(s.like_count, 0), coalesce(s.share_count, 0), l.post_id IS NOT NULL
+		FROM page x
+		LEFT JOIN social.post_stats s ON s.post_id = x.post_id
+		LEFT JOIN social.likes l ON l.post_id = x.post_id AND l.user_id = $1
+		ORDER BY x.created_at DESC, x.post_id DESC`, user, afterAt, afterID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("feed: %w", err)
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (FeedItem, error) {
 		var it FeedItem
-		return it, r.Scan(&it.PostID, &it.AuthorID, &it.CreatedAt)
+		return it, r.Scan(&it.PostID, &it.AuthorID, &it.CreatedAt, &it.Stats.Likes, &it.Stats.Shares, &it.Stats.Liked)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("feed: %w", err)

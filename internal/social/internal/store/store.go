@@ -52,6 +52,7 @@ type FeedItem struct {
 	PostID    uuid.UUID
 	AuthorID  uuid.UUID
 	CreatedAt time.Time
+	Stats     PostStatsRow
 }
 
 func scanEdges(rows pgx.Rows, err error, what string) ([]Edge, error) {
