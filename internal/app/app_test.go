@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"io"
@@ -8,6 +9,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -18,18 +21,19 @@ import (
 	"github.com/nova-social/nova/internal/platform/testkit"
 )
 
-// proxy forwards TCP connections to Postgres and can cut them all, to make
-// the database unreachable without touching the server other tests share.
+// proxy forwards TCP connections to Postgres (over TCP or its Unix socket)
+// and can cut them all, to make the database unreachable without touching
+// the server other tests share.
 type proxy struct {
-	target string
-	addr   string
-	mu     sync.Mutex
-	ln     net.Listener
-	conns  map[net.Conn]struct{}
+	network, target string
+	addr            string
+	mu              sync.Mutex
+	ln              net.Listener
+	conns           map[net.Conn]struct{}
 }
 
-func newProxy(t *testing.T, target string) *proxy {
-	p := &proxy{target: target, conns: map[net.Conn]struct{}{}}
+func newProxy(t *testing.T, network, target string) *proxy {
+	p := &proxy{network: network, target: target, conns: map[net.Conn]struct{}{}}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -50,7 +54,7 @@ func (p *proxy) serve(ln net.Listener) {
 			if err != nil {
 				return
 			}
-			up, err := net.Dial("tcp", p.target)
+			up, err := net.Dial(p.network, p.target)
 			if err != nil {
 				c.Close()
 				continue
@@ -147,11 +151,19 @@ func TestReadinessFollowsTheDatabase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	host := u.Host
-	if u.Port() == "" {
-		host = net.JoinHostPort(u.Hostname(), "5432")
+	// Point the URL at the proxy, which dials where the URL pointed.
+	network, target := "tcp", u.Host
+	q := u.Query()
+	if dir := q.Get("host"); strings.HasPrefix(dir, "/") {
+		port := cmp.Or(q.Get("port"), "5432")
+		network, target = "unix", filepath.Join(dir, ".s.PGSQL."+port)
+		q.Del("host")
+		q.Del("port")
+		u.RawQuery = q.Encode()
+	} else if u.Port() == "" {
+		target = net.JoinHostPort(u.Hostname(), "5432")
 	}
-	p := newProxy(t, host)
+	p := newProxy(t, network, target)
 	u.Host = p.addr
 	base := serve(t, testConfig(t, u.String(), nil))
 
