@@ -60,19 +60,4 @@ if [ "$(psql_admin -tAc "SELECT 1 FROM pg_database WHERE datname = 'nova'")" != 
   psql_admin -c "CREATE DATABASE nova OWNER nova" >&2
 fi
 
-# Nova talks to a local Postgres over its Unix socket: no TCP stack on either
-# side, which measured about a fifth more feed pages a second than loopback
-# TCP. Debian's pg_hba.conf lets local socket users in by peer (OS user)
-# only, so the nova role gets a password rule ahead of it.
-hba=$(psql_admin -tAc "SHOW hba_file")
-if ! as_root grep -Eq '^local[[:space:]]+all[[:space:]]+nova[[:space:]]' "$hba"; then
-  log "allowing the nova role over the Unix socket with its password ($hba)"
-  as_root sed -i '0,/^local[[:space:]]/s//local   all             nova                                    scram-sha-256\n&/' "$hba"
-  psql_admin -c "SELECT pg_reload_conf()" >/dev/null
-fi
-socket_dir=$(psql_admin -tAc "SHOW unix_socket_directories" | cut -d, -f1 | tr -d ' ')
-if [ -n "$socket_dir" ]; then
-  echo "postgres://nova:nova@/nova?host=$socket_dir&port=$port&sslmode=disable"
-else
-  echo "postgres://nova:nova@localhost:$port/nova?sslmode=disable"
-fi
+echo "postgres://nova:nova@localhost:$port/nova?sslmode=disable"
