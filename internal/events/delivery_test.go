@@ -488,3 +488,42 @@ func TestSlowDomainDoesNotStarveOthers(t *testing.T) {
 		return n == len(ids)
 	})
 }
+
+// TestFinishedJobsArePrunedAndTheLogKept: River's cleaner deletes finished
+// deliveries older than JobRetention; the events stay in the log. The
+// cleaner runs when a client becomes leader and then every 30 s, so a second
+// client with a short retention takes over from the first.
+func TestFinishedJobsArePrunedAndTheLogKept(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	subscribe := func(b *Bus) { Subscribe(b, f.sub, "user.a", project("user.a")) }
+	first, err := NewBus(f.events, quietLog(), nil, testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	subscribe(first)
+	if err := first.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ids := newIDs(5)
+	f.publish(t, first, ids...)
+	waitFor(t, "deliveries completed", 10*time.Second, func() bool {
+		return count(t, f.events, `SELECT count(*) FROM events.river_job WHERE state = 'completed'`) == 5
+	})
+	if err := first.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+
+	opts := testOptions()
+	opts.JobRetention = time.Millisecond
+	f.newBus(t, opts, nil, subscribe)
+	waitFor(t, "finished jobs pruned", 20*time.Second, func() bool {
+		return count(t, f.events, `SELECT count(*) FROM events.river_job`) == 0
+	})
+	if n := count(t, f.events, `SELECT count(*) FROM events.domain_events`); n != 5 {
+		t.Fatalf("log entries after pruning = %d, want 5", n)
+	}
+	if !allOnce(f.applied(t, "user.a"), ids) {
+		t.Fatal("projection changed by the pruning")
+	}
+}
