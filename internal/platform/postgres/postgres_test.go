@@ -3,13 +3,17 @@ package postgres_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgerrcode"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/nova-social/nova/internal/platform/domains"
 	"github.com/nova-social/nova/internal/platform/pgtest"
+	"github.com/nova-social/nova/internal/platform/postgres"
 )
 
 // A domain's pool can use its own schema and nothing else: the isolation the
@@ -47,5 +51,27 @@ func TestRoleIsolation(t *testing.T) {
 		if !errors.As(err, &pgErr) || pgErr.Code != pgerrcode.InsufficientPrivilege {
 			t.Errorf("content running %q: got %v, want permission denied", q, err)
 		}
+	}
+}
+
+func TestCollectByID(t *testing.T) {
+	t.Parallel()
+	pool := pgtest.New(t).Pools.For(domains.Content)
+	ctx := context.Background()
+	a, b := uuid.New(), uuid.New()
+	scan := func(r pgx.Row) (id uuid.UUID, n int, err error) { return id, n, r.Scan(&id, &n) }
+
+	rows, err := pool.Query(ctx, `SELECT * FROM unnest($1::uuid[], $2::int[])`, []uuid.UUID{a, b}, []int32{1, 2})
+	got, err := postgres.CollectByID(rows, err, "pairs", scan)
+	if err != nil || len(got) != 2 || got[a] != 1 || got[b] != 2 {
+		t.Fatalf("CollectByID = %v, %v", got, err)
+	}
+	rows, err = pool.Query(ctx, `SELECT nosuchcolumn`)
+	if _, err := postgres.CollectByID(rows, err, "broken read", scan); err == nil || !strings.Contains(err.Error(), "broken read") {
+		t.Fatalf("failed query: err = %v, want it named", err)
+	}
+	rows, err = pool.Query(ctx, `SELECT $1::uuid, 'x'`, a)
+	if _, err := postgres.CollectByID(rows, err, "bad scan", scan); err == nil || !strings.Contains(err.Error(), "bad scan") {
+		t.Fatalf("failed scan: err = %v, want it named", err)
 	}
 }

@@ -7,6 +7,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+
+	"github.com/nova-social/nova/internal/platform/postgres"
 )
 
 // MaxTime stands for "no cursor": every row sorts before it.
@@ -138,21 +140,7 @@ func PostCounts(ctx context.Context, db DB, ids []uuid.UUID) (map[uuid.UUID]int,
 
 func counts(ctx context.Context, db DB, sql string, ids []uuid.UUID, what string) (map[uuid.UUID]int, error) {
 	rows, err := db.Query(ctx, sql, ids)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
-	}
-	defer rows.Close()
-	out := make(map[uuid.UUID]int, len(ids))
-	for rows.Next() {
-		var id uuid.UUID
-		var n int
-		if err := rows.Scan(&id, &n); err != nil {
-			return nil, fmt.Errorf("%s: %w", what, err)
-		}
-		out[id] = n
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
-	}
-	return out, nil
+	return postgres.CollectByID(rows, err, what, func(r pgx.Row) (id uuid.UUID, n int, err error) {
+		return id, n, r.Scan(&id, &n)
+	})
 }

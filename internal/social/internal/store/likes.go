@@ -6,6 +6,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+
+	"github.com/nova-social/nova/internal/platform/postgres"
 )
 
 // InsertLike records user's like of post; it reports whether it is new and,
@@ -50,23 +52,9 @@ func PostStats(ctx context.Context, db DB, viewer uuid.UUID, posts []uuid.UUID) 
 FROM unnest($2::uuid[]) AS p(id)
 LEFT JOIN social.post_stats s ON s.post_id = p.id
 LEFT JOIN social.likes l ON l.post_id = p.id AND l.user_id = $1`, viewer, posts)
-	if err != nil {
-		return nil, fmt.Errorf("post stats: %w", err)
-	}
-	defer rows.Close()
-	out := make(map[uuid.UUID]PostStatsRow, len(posts))
-	for rows.Next() {
-		var id uuid.UUID
-		var r PostStatsRow
-		if err := rows.Scan(&id, &r.Likes, &r.Shares, &r.Liked); err != nil {
-			return nil, fmt.Errorf("post stats: %w", err)
-		}
-		out[id] = r
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("post stats: %w", err)
-	}
-	return out, nil
+	return postgres.CollectByID(rows, err, "post stats", func(r pgx.Row) (id uuid.UUID, st PostStatsRow, err error) {
+		return id, st, r.Scan(&id, &st.Likes, &st.Shares, &st.Liked)
+	})
 }
 
 // PostStatsRow is one post's row of PostStats.

@@ -10,6 +10,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+
+	"github.com/nova-social/nova/internal/platform/postgres"
 )
 
 // RelState returns the state of follower → followee, "" when none.
@@ -101,20 +103,9 @@ func Following(ctx context.Context, db DB, user uuid.UUID, afterAt time.Time, af
 // States returns viewer's relationship state towards each of ids that has one.
 func States(ctx context.Context, db DB, viewer uuid.UUID, ids []uuid.UUID) (map[uuid.UUID]string, error) {
 	rows, err := db.Query(ctx, `SELECT followee_id, state FROM social.relationships WHERE follower_id = $1 AND followee_id = ANY($2)`, viewer, ids)
-	if err != nil {
-		return nil, fmt.Errorf("follow states: %w", err)
-	}
-	defer rows.Close()
-	out := make(map[uuid.UUID]string, len(ids))
-	for rows.Next() {
-		var id uuid.UUID
-		var st string
-		if err := rows.Scan(&id, &st); err != nil {
-			return nil, fmt.Errorf("follow states: %w", err)
-		}
-		out[id] = st
-	}
-	return out, rows.Err()
+	return postgres.CollectByID(rows, err, "follow states", func(r pgx.Row) (id uuid.UUID, st string, err error) {
+		return id, st, r.Scan(&id, &st)
+	})
 }
 
 // InsertBlock records that blocker blocks blocked; it reports whether the

@@ -109,20 +109,9 @@ func UserStats(ctx context.Context, db DB, ids []uuid.UUID) (map[uuid.UUID][2]in
 // in $1, and keys the counters by id.
 func countPairs(ctx context.Context, db DB, what, query string, ids []uuid.UUID) (map[uuid.UUID][2]int, error) {
 	rows, err := db.Query(ctx, query, ids)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
-	}
-	defer rows.Close()
-	out := make(map[uuid.UUID][2]int, len(ids))
-	for rows.Next() {
-		var id uuid.UUID
-		var a, b int
-		if err := rows.Scan(&id, &a, &b); err != nil {
-			return nil, fmt.Errorf("%s: %w", what, err)
-		}
-		out[id] = [2]int{a, b}
-	}
-	return out, rows.Err()
+	return postgres.CollectByID(rows, err, what, func(r pgx.Row) (id uuid.UUID, c [2]int, err error) {
+		return id, c, r.Scan(&id, &c[0], &c[1])
+	})
 }
 
 // FollowerCount is one user's follower count.

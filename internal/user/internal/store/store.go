@@ -146,22 +146,7 @@ func GetSettings(ctx context.Context, q Querier, id uuid.UUID) (Settings, error)
 func GetManySettings(ctx context.Context, q Querier, ids []uuid.UUID) (map[uuid.UUID]Settings, error) {
 	rows, err := q.Query(ctx, `SELECT user_id, is_private, email_notifications, push_notifications
 		FROM users.user_settings WHERE user_id = ANY($1)`, ids)
-	if err != nil {
-		return nil, fmt.Errorf("read settings: %w", err)
-	}
-	defer rows.Close()
-	out := make(map[uuid.UUID]Settings, len(ids))
-	for rows.Next() {
-		id, s, err := scanSettings(rows)
-		if err != nil {
-			return nil, fmt.Errorf("read settings: %w", err)
-		}
-		out[id] = s
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read settings: %w", err)
-	}
-	return out, nil
+	return postgres.CollectByID(rows, err, "read settings", scanSettings)
 }
 
 // UpdateSettings changes the non-nil fields and returns the result.
