@@ -187,7 +187,7 @@ func encodeResponse(resp *graphql.Response) ([]byte, error) {
 	if len(resp.Errors) > 0 {
 		errs, err := json.Marshal(resp.Errors)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("encode errors: %w", err)
 		}
 		b = append(append(b, `"errors":`...), errs...)
 	}
@@ -200,7 +200,7 @@ func encodeResponse(resp *graphql.Response) ([]byte, error) {
 	if len(resp.Extensions) > 0 {
 		ext, err := json.Marshal(resp.Extensions)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("encode extensions: %w", err)
 		}
 		if len(b) > 1 {
 			b = append(b, ',')
