@@ -87,7 +87,7 @@ func New(o Options) *Gateway {
 	g.ws.perOperation = g.withLoaders
 	srv.AddTransport(g.ws)
 	srv.AddTransport(multipartTransport{maxMemory: 8 << 20})
-	srv.AddTransport(httpTransport{log: o.Log})
+	srv.AddTransport(httpTransport{})
 	srv.AddTransport(refuseTransport{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](queryCacheSize))
 	srv.SetParserTokenLimit(parserTokenLimit)

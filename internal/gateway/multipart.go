@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"mime"
@@ -44,21 +43,7 @@ func (t multipartTransport) Do(w http.ResponseWriter, r *http.Request, exec grap
 		writeResponse(w, r, http.StatusBadRequest, requestError(err.Error()))
 		return
 	}
-	params.Headers = r.Header
-	params.ReadTime = graphql.TraceTiming{Start: start, End: graphql.Now()}
-	ctx := r.Context()
-	opCtx, errs := exec.CreateOperationContext(ctx, params)
-	if errs != nil {
-		status := statusForErrors(errs)
-		writeResponse(w, r, status, exec.DispatchError(graphql.WithOperationContext(ctx, opCtx), errs))
-		return
-	}
-	responses, ctx := exec.DispatchOperation(ctx, opCtx)
-	resp := responses(ctx)
-	if resp.Data == nil {
-		resp.Data = json.RawMessage("null")
-	}
-	writeResponse(w, r, http.StatusOK, resp)
+	execute(w, r, exec, params, start)
 }
 
 // multipartParams decodes "operations" and places each mapped file at its

@@ -6,11 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"mime"
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
@@ -29,9 +29,7 @@ const (
 // httpTransport serves GraphQL over HTTP per the GraphQL-over-HTTP
 // specification: POST with a JSON body for every operation, GET for
 // queries only, with the status codes of the public API.
-type httpTransport struct {
-	log *slog.Logger
-}
+type httpTransport struct{}
 
 var _ graphql.Transport = httpTransport{}
 
@@ -46,17 +44,23 @@ func (httpTransport) Supports(r *http.Request) bool {
 	return r.Method == http.MethodPost && err == nil && mt == mediaJSON
 }
 
-func (t httpTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
-	ctx := r.Context()
+func (httpTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
 	start := graphql.Now()
 	params, status, err := decodeRequest(r)
 	if err != nil {
 		writeResponse(w, r, status, requestError(err.Error()))
 		return
 	}
+	execute(w, r, exec, params, start)
+}
+
+// execute runs params, read from r since start, and writes the response.
+// Every HTTP transport ends here, so an operation gets the same status codes
+// whatever carried it.
+func execute(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor, params *graphql.RawParams, start time.Time) {
+	ctx := r.Context()
 	params.Headers = r.Header
 	params.ReadTime = graphql.TraceTiming{Start: start, End: graphql.Now()}
-
 	opCtx, errs := exec.CreateOperationContext(ctx, params)
 	if errs != nil {
 		status := statusForErrors(errs)
