@@ -29,11 +29,6 @@ type Comment struct {
 // Key is the comment's position in oldest-first lists.
 func (c Comment) Key() page.Key { return page.Key{Time: c.CreatedAt, ID: c.ID} }
 
-func commentOf(r store.Comment) Comment {
-	return Comment{ID: r.ID, PostID: r.PostID, AuthorID: r.AuthorID, ParentID: r.ParentID, Body: r.Body,
-		Mentions: r.Mentions, CreatedAt: r.CreatedAt}
-}
-
 // CreateCommentInput is createComment's input.
 type CreateCommentInput struct {
 	PostID   uuid.UUID
@@ -89,7 +84,7 @@ func (s *Service) CreateComment(ctx context.Context, viewer uuid.UUID, in Create
 	if err != nil {
 		return Comment{}, err
 	}
-	return commentOf(row), nil
+	return Comment(row), nil
 }
 
 // DeleteComment deletes a comment and its replies. Allowed to the comment's
@@ -134,7 +129,7 @@ func (s *Service) Comment(ctx context.Context, viewer, id uuid.UUID) (Comment, e
 	if err != nil {
 		return Comment{}, notFound(err, "comment")
 	}
-	return commentOf(c), nil
+	return Comment(c), nil
 }
 
 // CommentsByIDs returns the comments among ids that viewer may see, keyed by id.
@@ -143,7 +138,7 @@ func (s *Service) CommentsByIDs(ctx context.Context, viewer uuid.UUID, ids []uui
 	if err != nil {
 		return nil, err
 	}
-	return keyed(rows, func(r store.Comment) (uuid.UUID, Comment) { return r.ID, commentOf(r) }), nil
+	return keyed(rows, func(r store.Comment) (uuid.UUID, Comment) { return r.ID, Comment(r) }), nil
 }
 
 // Comments is Post.comments: the comments of post viewer may see, oldest
@@ -159,7 +154,7 @@ func (s *Service) Comments(ctx context.Context, viewer, post uuid.UUID, req page
 	}
 	out := make([]Comment, len(rows))
 	for i, r := range rows {
-		out[i] = commentOf(r)
+		out[i] = Comment(r)
 	}
 	return page.Trim(req, out, Comment.Key), nil
 }

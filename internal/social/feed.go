@@ -39,7 +39,7 @@ func (s *Service) Feed(ctx context.Context, viewer uuid.UUID, req page.Request) 
 	}
 	out := make([]FeedEntry, len(rows))
 	for i, r := range rows {
-		out[i] = FeedEntry{PostID: r.PostID, AuthorID: r.AuthorID, CreatedAt: r.CreatedAt, Stats: postStats(r.Stats)}
+		out[i] = FeedEntry{PostID: r.PostID, AuthorID: r.AuthorID, CreatedAt: r.CreatedAt, Stats: PostStats(r.Stats)}
 	}
 	return page.Trim(req, out, FeedEntry.Key), nil
 }

@@ -84,13 +84,9 @@ func (s *Service) PostStats(ctx context.Context, viewer uuid.UUID, postIDs []uui
 	}
 	out := make(map[uuid.UUID]PostStats, len(m))
 	for id, r := range m {
-		out[id] = postStats(r)
+		out[id] = PostStats(r)
 	}
 	return out, nil
-}
-
-func postStats(r store.PostStatsRow) PostStats {
-	return PostStats{Likes: r.Likes, Shares: r.Shares, ViewerLiked: r.Liked}
 }
 
 // Share is a user's share of a post.

@@ -325,7 +325,7 @@ func Feed(ctx context.Context, db DB, user uuid.UUID, afterAt time.Time, afterID
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (FeedItem, error) {
 		var it FeedItem
-		return it, r.Scan(&it.PostID, &it.AuthorID, &it.CreatedAt, &it.Stats.Likes, &it.Stats.Shares, &it.Stats.Liked)
+		return it, r.Scan(&it.PostID, &it.AuthorID, &it.CreatedAt, &it.Stats.Likes, &it.Stats.Shares, &it.Stats.ViewerLiked)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("feed: %w", err)

@@ -53,14 +53,14 @@ FROM unnest($2::uuid[]) AS p(id)
 LEFT JOIN social.post_stats s ON s.post_id = p.id
 LEFT JOIN social.likes l ON l.post_id = p.id AND l.user_id = $1`, viewer, posts)
 	return postgres.CollectByID(rows, err, "post stats", func(r pgx.Row) (id uuid.UUID, st PostStatsRow, err error) {
-		return id, st, r.Scan(&id, &st.Likes, &st.Shares, &st.Liked)
+		return id, st, r.Scan(&id, &st.Likes, &st.Shares, &st.ViewerLiked)
 	})
 }
 
 // PostStatsRow is one post's row of PostStats.
 type PostStatsRow struct {
 	Likes, Shares int
-	Liked         bool
+	ViewerLiked   bool
 }
 
 // InsertShare stores a share and counts it.
