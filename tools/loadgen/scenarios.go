@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -79,24 +78,15 @@ func waitVisible(ctx context.Context, c *Client, s session) (time.Duration, erro
 // profiles.
 func accounts(ctx context.Context, c *Client, n int) ([]session, error) {
 	out := make([]session, n)
-	errs := make([]error, n)
-	sem := make(chan struct{}, 8)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			s, err := register(ctx, c)
-			if err == nil {
-				_, err = waitVisible(ctx, c, s)
-			}
-			out[i], errs[i] = s, err
-		}()
-	}
-	wg.Wait()
-	return out, errors.Join(errs...)
+	err := forEach(n, func(i int) error {
+		s, err := register(ctx, c)
+		if err == nil {
+			_, err = waitVisible(ctx, c, s)
+		}
+		out[i] = s
+		return err
+	})
+	return out, err
 }
 
 // viewerScenario: signed-in users reading their own profile.
