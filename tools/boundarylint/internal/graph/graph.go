@@ -15,6 +15,7 @@ import (
 	"golang.org/x/tools/go/packages"
 	"golang.org/x/tools/go/types/typeutil"
 
+	"github.com/nova-social/nova/tools/boundarylint/internal/callee"
 	"github.com/nova-social/nova/tools/boundarylint/internal/decl"
 )
 
@@ -211,7 +212,7 @@ func (x *extractor) call(p *packages.Package, call *ast.CallExpr, domain string)
 			}
 		}
 	case fn.Name() == "Subscribe" && sig.Recv() == nil:
-		inst := p.TypesInfo.Instances[calleeIdent(call.Fun)]
+		inst := p.TypesInfo.Instances[callee.Ident(call.Fun)]
 		if inst.TypeArgs == nil || inst.TypeArgs.Len() != 1 {
 			return
 		}
@@ -227,20 +228,6 @@ func (x *extractor) call(p *packages.Package, call *ast.CallExpr, domain string)
 			add(x.sub, topic, sub)
 		}
 	}
-}
-
-func calleeIdent(e ast.Expr) *ast.Ident {
-	switch e := ast.Unparen(e).(type) {
-	case *ast.Ident:
-		return e
-	case *ast.SelectorExpr:
-		return e.Sel
-	case *ast.IndexExpr:
-		return calleeIdent(e.X)
-	case *ast.IndexListExpr:
-		return calleeIdent(e.X)
-	}
-	return nil
 }
 
 // subscriberDomain reads the domain from a Subscriber{Domain: domains.X}

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/tools/go/types/typeutil"
 
+	"github.com/nova-social/nova/tools/boundarylint/internal/callee"
 	"github.com/nova-social/nova/tools/boundarylint/internal/decl"
 	"github.com/nova-social/nova/tools/boundarylint/internal/sqlcheck"
 )
@@ -283,7 +284,7 @@ func newValues(info *types.Info, files []*ast.File) *values {
 		ast.Inspect(f, func(n ast.Node) bool {
 			switch n := n.(type) {
 			case *ast.CallExpr:
-				if id := calleeIdent(n.Fun); id != nil {
+				if id := callee.Ident(n.Fun); id != nil {
 					callees[id] = true
 				}
 			case *ast.ValueSpec:
@@ -348,20 +349,6 @@ func newValues(info *types.Info, files []*ast.File) *values {
 		}
 	}
 	return v
-}
-
-func calleeIdent(e ast.Expr) *ast.Ident {
-	switch e := ast.Unparen(e).(type) {
-	case *ast.Ident:
-		return e
-	case *ast.SelectorExpr:
-		return e.Sel
-	case *ast.IndexExpr:
-		return calleeIdent(e.X)
-	case *ast.IndexListExpr:
-		return calleeIdent(e.X)
-	}
-	return nil
 }
 
 func (v *values) resolve(e ast.Expr, depth int) ([]string, bool) {
