@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nova-social/nova/internal/platform/pgtest"
 	"github.com/nova-social/nova/internal/platform/testkit"
 )
 
@@ -20,7 +21,7 @@ const feedPage = `query($n: Int, $after: String) { feed(first: $n, after: $after
 // page of 5 as for a page of 20.
 func TestFeedPageStatements(t *testing.T) {
 	t.Parallel()
-	var stmts statements
+	var stmts pgtest.StatementCounter
 	e := newEnv(t, func(o *envOptions) { o.tracer = &stmts })
 	viewer := e.register("reader")
 	for i := range 4 {
@@ -36,18 +37,18 @@ func TestFeedPageStatements(t *testing.T) {
 		ok(t, e.gql(viewer.Access, `mutation($id: ID!) { likePost(postId: $id) { id } }`, map[string]any{"id": id}))
 	}
 	testkit.Eventually(t, "event deliveries settle", func() bool {
-		before := stmts.n.Load()
+		before := stmts.Count()
 		time.Sleep(300 * time.Millisecond)
-		return stmts.n.Load() == before
+		return stmts.Count() == before
 	})
 
 	count := func(n int) int64 {
-		before := stmts.n.Load()
+		before := stmts.Count()
 		r := ok(t, e.gql(viewer.Access, feedPage, map[string]any{"n": n}))
 		if got := len(nodeIDs(r, "feed")); got != n {
 			t.Fatalf("feed page of %d has %d posts", n, got)
 		}
-		return stmts.n.Load() - before
+		return stmts.Count() - before
 	}
 	for range 3 {
 		small, large := count(5), count(20)

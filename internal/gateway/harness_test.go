@@ -94,18 +94,16 @@ func newEnv(t testing.TB, mods ...func(*envOptions)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	identityPool := db.Pools.For(domains.Identity)
+	pools := db.Pools
 	if o.tracer != nil {
-		identityPool = tracedPool(t, db, domains.Identity, o.tracer)
+		pools = db.Traced(t, o.tracer)
 	}
+	identityPool := pools.For(domains.Identity)
 	ids, err := identity.New(ctx, identityPool, bus, o.identity, log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	userPool, contentPool, socialPool := db.Pools.For(domains.User), db.Pools.For(domains.Content), db.Pools.For(domains.Social)
-	if o.tracer != nil {
-		userPool, contentPool, socialPool = tracedPool(t, db, domains.User, o.tracer), tracedPool(t, db, domains.Content, o.tracer), tracedPool(t, db, domains.Social, o.tracer)
-	}
+	userPool, contentPool, socialPool := pools.For(domains.User), pools.For(domains.Content), pools.For(domains.Social)
 	users := user.New(userPool, bus, ids, log)
 	posts := content.New(contentPool, bus, content.Options{Log: log, Users: content.UserDirectory(users)})
 	soc := social.New(socialPool, bus, posts, social.UserAccounts(users), social.Config{Log: log})

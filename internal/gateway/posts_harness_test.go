@@ -1,47 +1,10 @@
 package gateway_test
 
 import (
-	"context"
 	"sync"
-	"sync/atomic"
-	"testing"
-
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
-
-	"github.com/nova-social/nova/internal/platform/domains"
-	"github.com/nova-social/nova/internal/platform/pgtest"
 )
 
 // Helpers of the posts, follows and feeds tests.
-
-// statements counts the SQL statements run through the pools it traces.
-type statements struct{ n atomic.Int64 }
-
-func (c *statements) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
-	c.n.Add(1)
-	return ctx
-}
-
-func (*statements) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
-
-// tracedPool connects to db as d's role with tracer on every connection.
-func tracedPool(t testing.TB, db *pgtest.DB, d domains.Domain, tracer pgx.QueryTracer) *pgxpool.Pool {
-	t.Helper()
-	cfg, err := pgxpool.ParseConfig(db.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.ConnConfig.RuntimeParams["role"] = d.Role()
-	cfg.ConnConfig.Tracer = tracer
-	cfg.MaxConns = 8
-	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	return pool
-}
 
 const postFields = `id body visibility createdAt editedAt likeCount commentCount shareCount viewerHasLiked author { id username }`
 

@@ -2,46 +2,16 @@ package social
 
 import (
 	"context"
-	"sync/atomic"
 	"testing"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/nova-social/nova/internal/content"
 	"github.com/nova-social/nova/internal/platform/domains"
 	"github.com/nova-social/nova/internal/platform/page"
+	"github.com/nova-social/nova/internal/platform/pgtest"
 	"github.com/nova-social/nova/internal/platform/testkit"
 )
-
-// counter counts the SQL statements run through a pool.
-type counter struct{ n atomic.Int64 }
-
-func (c *counter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
-	c.n.Add(1)
-	return ctx
-}
-
-func (c *counter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
-
-// tracedPool connects to the test database as d's role, counting statements.
-func tracedPool(t *testing.T, e *env, d domains.Domain, c *counter) *pgxpool.Pool {
-	t.Helper()
-	cfg, err := pgxpool.ParseConfig(e.db.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.ConnConfig.RuntimeParams["role"] = d.Role()
-	cfg.ConnConfig.Tracer = c
-	cfg.MaxConns = 2
-	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	return pool
-}
 
 // TestFeedPageStatements: a feed page with its posts, like and share
 // counts and viewerHasLiked costs the same few statements whatever its size
@@ -61,11 +31,12 @@ func TestFeedPageStatements(t *testing.T) {
 	}
 	testkit.Eventually(t, "fan-out", func() bool { return len(e.feed(t, viewer, 100)) == 30 })
 
-	var c counter
-	posts := content.New(tracedPool(t, e, domains.Content, &c), e.bus, content.Options{})
-	soc := New(tracedPool(t, e, domains.Social, &c), e.bus, posts, e.acc, Config{})
+	var c pgtest.StatementCounter
+	traced := e.db.Traced(t, &c)
+	posts := content.New(traced.For(domains.Content), e.bus, content.Options{})
+	soc := New(traced.For(domains.Social), e.bus, posts, e.acc, Config{})
 	readPage := func(size int) int64 {
-		c.n.Store(0)
+		c.Reset()
 		pg, err := soc.Feed(ctx, viewer, page.Request{Size: size})
 		testkit.Must(t, err)
 		ids := make([]uuid.UUID, len(pg.Items))
@@ -77,7 +48,7 @@ func TestFeedPageStatements(t *testing.T) {
 		if len(loaded) != size {
 			t.Fatalf("loaded %d posts, want %d", len(loaded), size)
 		}
-		return c.n.Load()
+		return c.Count()
 	}
 	small, large := readPage(5), readPage(20)
 	if small != 2 || large != 2 {

@@ -13,6 +13,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -242,6 +243,34 @@ func redact(s string) string {
 	}
 	return strings.Replace(u.Redacted(), "xxxxx", "***", 1)
 }
+
+// Traced opens a second set of pools on db, acting as the same roles, whose
+// statements tracer sees; they close when t ends.
+func (db *DB) Traced(t testing.TB, tracer pgx.QueryTracer) *postgres.Pools {
+	t.Helper()
+	pools, err := postgres.Open(context.Background(), postgres.Options{URL: db.URL, MaxConns: 8, Tracer: tracer})
+	if err != nil {
+		t.Fatalf("pgtest: open traced pools: %v", err)
+	}
+	t.Cleanup(pools.Close)
+	return pools
+}
+
+// StatementCounter is a pgx tracer counting the statements it sees.
+type StatementCounter struct{ n atomic.Int64 }
+
+func (c *StatementCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	c.n.Add(1)
+	return ctx
+}
+
+func (*StatementCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+// Count is how many statements were seen so far.
+func (c *StatementCounter) Count() int64 { return c.n.Load() }
+
+// Reset starts counting again from zero.
+func (c *StatementCounter) Reset() { c.n.Store(0) }
 
 // Topics returns, oldest first, the topics of the logged events whose JSON
 // payload has key equal to value. Tests read the log through the login role,

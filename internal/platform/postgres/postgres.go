@@ -34,13 +34,16 @@ type Options struct {
 	// domain's role directly (production credentials per domain).
 	PerDomain map[string]string
 	MaxConns  int32
+	// Tracer, when set, sees every statement of every pool (tests count
+	// statements with it).
+	Tracer pgx.QueryTracer
 }
 
 // Open connects every pool. It does not wait for the database: pools connect
 // lazily, so Nova can start (and report not-ready) while Postgres is down.
 func Open(ctx context.Context, o Options) (*Pools, error) {
 	p := &Pools{byName: make(map[string]*pgxpool.Pool, len(domains.All))}
-	login, err := newPool(ctx, o.URL, "", o.MaxConns)
+	login, err := newPool(ctx, o, o.URL, "")
 	if err != nil {
 		return nil, fmt.Errorf("login pool: %w", err)
 	}
@@ -50,7 +53,7 @@ func Open(ctx context.Context, o Options) (*Pools, error) {
 		if u, ok := o.PerDomain[d.Name]; ok {
 			url, role = u, ""
 		}
-		pool, err := newPool(ctx, url, role, o.MaxConns)
+		pool, err := newPool(ctx, o, url, role)
 		if err != nil {
 			p.Close()
 			return nil, fmt.Errorf("%s pool: %w", d.Name, err)
@@ -62,7 +65,7 @@ func Open(ctx context.Context, o Options) (*Pools, error) {
 
 // newPool builds a pool whose sessions act as role. The role travels as a
 // startup parameter, so no SQL in the code base ever switches roles.
-func newPool(ctx context.Context, url, role string, maxConns int32) (*pgxpool.Pool, error) {
+func newPool(ctx context.Context, o Options, url, role string) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("parse connection string: %w", err)
@@ -70,9 +73,10 @@ func newPool(ctx context.Context, url, role string, maxConns int32) (*pgxpool.Po
 	if role != "" {
 		cfg.ConnConfig.RuntimeParams["role"] = role
 	}
-	if maxConns > 0 {
-		cfg.MaxConns = maxConns
+	if o.MaxConns > 0 {
+		cfg.MaxConns = o.MaxConns
 	}
+	cfg.ConnConfig.Tracer = o.Tracer
 	cfg.ConnConfig.RuntimeParams["application_name"] = "nova"
 	cfg.AfterConnect = registerUUID
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
