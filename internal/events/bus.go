@@ -11,7 +11,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
@@ -129,7 +128,7 @@ func NewBus(pool *pgxpool.Pool, log *slog.Logger, reg prometheus.Registerer, opt
 		log:       log.With("component", "events"),
 		opts:      opts,
 		metrics:   newMetrics(pool),
-		events:    &eventLog{pool: pool},
+		events:    newEventLog(pool),
 		consumers: make(map[string]*consumer),
 		inboxes:   make(map[string]*inbox),
 	}
@@ -192,10 +191,11 @@ func bookkeepingPool(pool *pgxpool.Pool) (*pgxpool.Pool, error) {
 	return rp, nil
 }
 
-// publishSQL appends events to the log and enqueues their deliveries. It is a
-// SECURITY DEFINER function: the producer's role may execute it but cannot
-// read or write the events schema's tables itself.
-const publishSQL = `SELECT events.publish($1::uuid[], $2::text[], $3::int[], $4::jsonb[], $5::text, $6::int)`
+// publishSQL appends events to the log and enqueues their deliveries, and
+// returns the producer and time it recorded. It is a SECURITY DEFINER
+// function: the producer's role may execute it but cannot read or write the
+// events schema's tables itself.
+const publishSQL = `SELECT producer, occurred_at FROM events.publish($1::uuid[], $2::text[], $3::int[], $4::jsonb[], $5::text, $6::int)`
 
 // Publish appends evs to the event log and enqueues one delivery per
 // subscribed consumer, inside tx, the producer's own transaction: the
@@ -204,14 +204,13 @@ func (b *Bus) Publish(ctx context.Context, tx pgx.Tx, evs ...Event) error {
 	if len(evs) == 0 {
 		return nil
 	}
-	args, err := b.publishArgs(ctx, evs)
+	p, err := b.newPublication(ctx, evs)
 	if err != nil {
 		return err
 	}
-	if _, err := tx.Exec(ctx, publishSQL, args...); err != nil {
+	if err := p.recorded(tx.QueryRow(ctx, publishSQL, p.args()...)); err != nil {
 		return fmt.Errorf("publish %s: %w", evs[0].Topic(), err)
 	}
-	b.countPublished(evs)
 	return nil
 }
 
@@ -225,24 +224,34 @@ func (b *Bus) QueuePublish(ctx context.Context, batch *pgx.Batch, evs ...Event) 
 	if len(evs) == 0 {
 		return nil
 	}
-	args, err := b.publishArgs(ctx, evs)
+	p, err := b.newPublication(ctx, evs)
 	if err != nil {
 		return err
 	}
-	batch.Queue(publishSQL, args...).Exec(func(pgconn.CommandTag) error {
-		b.countPublished(evs)
-		return nil
-	})
+	batch.Queue(publishSQL, p.args()...).QueryRow(p.recorded)
 	return nil
 }
 
-// publishArgs encodes evs as publishSQL's arguments, each with a new
-// time-ordered id.
-func (b *Bus) publishArgs(ctx context.Context, evs []Event) ([]any, error) {
-	ids := make([]uuid.UUID, len(evs))
-	topics := make([]string, len(evs))
-	versions := make([]int32, len(evs))
-	payloads := make([]string, len(evs))
+// publication is one call of publishSQL.
+type publication struct {
+	bus       *Bus
+	ids       []uuid.UUID
+	topics    []string
+	versions  []int32
+	payloads  [][]byte
+	requestID string
+}
+
+// newPublication encodes evs, each with a new time-ordered id.
+func (b *Bus) newPublication(ctx context.Context, evs []Event) (*publication, error) {
+	p := &publication{
+		bus:       b,
+		ids:       make([]uuid.UUID, len(evs)),
+		topics:    make([]string, len(evs)),
+		versions:  make([]int32, len(evs)),
+		payloads:  make([][]byte, len(evs)),
+		requestID: requestid.From(ctx),
+	}
 	for i, ev := range evs {
 		id, err := uuid.NewV7()
 		if err != nil {
@@ -252,15 +261,35 @@ func (b *Bus) publishArgs(ctx context.Context, evs []Event) ([]any, error) {
 		if err != nil {
 			return nil, fmt.Errorf("encode %s: %w", ev.Topic(), err)
 		}
-		ids[i], topics[i], versions[i], payloads[i] = id, string(ev.Topic()), int32(ev.Version()), string(payload)
+		p.ids[i], p.topics[i], p.versions[i], p.payloads[i] = id, string(ev.Topic()), int32(ev.Version()), payload
 	}
-	return []any{ids, topics, versions, payloads, requestid.From(ctx), b.opts.MaxAttempts}, nil
+	return p, nil
 }
 
-func (b *Bus) countPublished(evs []Event) {
-	for _, ev := range evs {
-		b.metrics.published.WithLabelValues(string(ev.Topic())).Inc()
+func (p *publication) args() []any {
+	payloads := make([]string, len(p.payloads))
+	for i, pl := range p.payloads {
+		payloads[i] = string(pl)
 	}
+	return []any{p.ids, p.topics, p.versions, payloads, p.requestID, p.bus.opts.MaxAttempts}
+}
+
+// recorded reads what publishSQL recorded, counts the events and keeps them
+// for delivery in this replica.
+func (p *publication) recorded(row pgx.Row) error {
+	var producer string
+	var at time.Time
+	if err := row.Scan(&producer, &at); err != nil {
+		return err
+	}
+	for i, id := range p.ids {
+		p.bus.metrics.published.WithLabelValues(p.topics[i]).Inc()
+		p.bus.events.keep(id, loggedEvent{
+			Topic: Topic(p.topics[i]), Version: int(p.versions[i]), Payload: p.payloads[i],
+			Producer: producer, OccurredAt: at, RequestID: p.requestID,
+		})
+	}
+	return nil
 }
 
 const subscribeSQL = `INSERT INTO events.event_subscriptions (consumer, topic)

@@ -2,7 +2,9 @@ package events
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"reflect"
 	"testing"
 	"time"
 
@@ -10,6 +12,8 @@ import (
 	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/nova-social/nova/internal/platform/requestid"
 )
 
 func TestPublishCommitsLogAndOneJobPerConsumer(t *testing.T) {
@@ -171,5 +175,82 @@ func TestMetaCarriesProducerAndRequestID(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("handler not called")
+	}
+}
+
+// A delivery in the publishing replica takes the event from memory: it must
+// be the logged event, field for field, as a delivery elsewhere reads it.
+func TestPublishedEventsKeptAsLogged(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	b, err := NewBus(f.events, quietLog(), nil, testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := newIDs(2)
+	ctx := requestid.With(context.Background(), "req-kept")
+	err = pgx.BeginFunc(ctx, f.producer, func(tx pgx.Tx) error {
+		return b.Publish(ctx, tx, UserVerified{UserID: ids[0]}, UserVerified{UserID: ids[1]})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch := &pgx.Batch{}
+	if err := b.QueuePublish(context.Background(), batch, UserBanned{UserID: ids[0]}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.producer.SendBatch(context.Background(), batch).Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	var eventIDs []uuid.UUID
+	for id := range b.events.recent.byID {
+		eventIDs = append(eventIDs, id)
+	}
+	if len(eventIDs) != 3 {
+		t.Fatalf("kept %d events, want 3", len(eventIDs))
+	}
+	logged, err := b.events.query(eventIDs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range eventIDs {
+		kept, _ := b.events.kept(id)
+		got, ok := logged[id]
+		if !ok {
+			t.Fatalf("kept event %s is not in the log", id)
+		}
+		if kept.Topic != got.Topic || kept.Version != got.Version || kept.Producer != got.Producer ||
+			!kept.OccurredAt.Equal(got.OccurredAt) || kept.RequestID != got.RequestID {
+			t.Errorf("kept %+v, logged %+v", kept, got)
+		}
+		var k, g any
+		if json.Unmarshal(kept.Payload, &k) != nil || json.Unmarshal(got.Payload, &g) != nil || !reflect.DeepEqual(k, g) {
+			t.Errorf("kept payload %s, logged %s", kept.Payload, got.Payload)
+		}
+	}
+}
+
+func TestRecentEventsAreBounded(t *testing.T) {
+	t.Parallel()
+	l := newEventLog(nil)
+	l.recent.maxBytes = 10
+	ids := newIDs(4)
+	for _, id := range ids[:3] {
+		l.keep(id, loggedEvent{Payload: []byte("1234")})
+	}
+	if _, ok := l.kept(ids[0]); ok {
+		t.Error("the oldest event is kept beyond maxBytes")
+	}
+	for _, id := range ids[1:3] {
+		if _, ok := l.kept(id); !ok {
+			t.Errorf("event %s within maxBytes was dropped", id)
+		}
+	}
+	l.recent.maxAge = time.Millisecond
+	time.Sleep(5 * time.Millisecond)
+	l.keep(ids[3], loggedEvent{Payload: []byte("1")})
+	if len(l.recent.byID) != 1 || len(l.recent.order) != 1 || l.recent.bytes != 1 {
+		t.Errorf("after maxAge kept %d events (%d in order, %d bytes), want only the new one", len(l.recent.byID), len(l.recent.order), l.recent.bytes)
 	}
 }

@@ -23,17 +23,79 @@ type loggedEvent struct {
 
 // eventLog reads delivered events from events.domain_events. Delivery jobs
 // carry only the event id (a job row is written three times, once per
-// consumer), so every delivery needs its event read back; the deliveries
-// River hands out together ask for theirs together, and eventLog answers
-// all the ids asked for while a read was running with one query, like the
-// inbox's group commit. An event fanned out to several consumers is read
-// once per batch.
+// consumer), so every delivery needs its event. Most are published by this
+// replica moments before, and eventLog keeps those in memory (see recent).
+// The others are read back: the deliveries River hands out together ask for
+// theirs together, and eventLog answers all the ids asked for while a read
+// was running with one query, like the inbox's group commit. An event
+// fanned out to several consumers is read once per batch.
 type eventLog struct {
-	pool *pgxpool.Pool
+	pool   *pgxpool.Pool
+	recent recentEvents
 
 	mu      sync.Mutex
 	next    *eventRead // ids waiting for the next query
 	reading bool
+}
+
+func newEventLog(pool *pgxpool.Pool) *eventLog {
+	return &eventLog{pool: pool, recent: recentEvents{
+		maxAge: recentMaxAge, maxBytes: recentMaxBytes, byID: make(map[uuid.UUID]loggedEvent),
+	}}
+}
+
+// Bounds of recentEvents: a delivery normally starts milliseconds after its
+// event was published; later ones (retries, a backlog) read the log.
+const (
+	recentMaxAge   = time.Minute
+	recentMaxBytes = 16 << 20
+)
+
+// recentEvents holds the events this replica published, so that delivering
+// them here needs no read of the log (the read cost about a fifth of the CPU
+// per event end to end). As events are added, those older than maxAge and
+// the oldest beyond maxBytes of payload are dropped. The log is append-only,
+// so a kept event is the logged one; an event whose transaction rolled back
+// has no delivery and ages out.
+type recentEvents struct {
+	maxAge   time.Duration
+	maxBytes int
+
+	mu    sync.Mutex
+	byID  map[uuid.UUID]loggedEvent
+	order []keptEvent // oldest first
+	bytes int
+}
+
+type keptEvent struct {
+	id   uuid.UUID
+	at   time.Time
+	size int
+}
+
+// keep adds a published event and drops the oldest beyond the bounds.
+func (l *eventLog) keep(id uuid.UUID, e loggedEvent) {
+	r := &l.recent
+	now := time.Now()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.byID[id] = e
+	r.order = append(r.order, keptEvent{id: id, at: now, size: len(e.Payload)})
+	r.bytes += len(e.Payload)
+	drop := 0
+	for drop < len(r.order) && (r.bytes > r.maxBytes || now.Sub(r.order[drop].at) > r.maxAge) {
+		delete(r.byID, r.order[drop].id)
+		r.bytes -= r.order[drop].size
+		drop++
+	}
+	r.order = r.order[drop:]
+}
+
+func (l *eventLog) kept(id uuid.UUID) (loggedEvent, bool) {
+	l.recent.mu.Lock()
+	defer l.recent.mu.Unlock()
+	e, ok := l.recent.byID[id]
+	return e, ok
 }
 
 // eventRead is one query's worth of ids and, once done is closed, its result.
@@ -47,6 +109,9 @@ type eventRead struct {
 
 // get returns the logged event id.
 func (l *eventLog) get(ctx context.Context, id uuid.UUID) (loggedEvent, error) {
+	if e, ok := l.kept(id); ok {
+		return e, nil
+	}
 	l.mu.Lock()
 	r := l.next
 	if r == nil {
