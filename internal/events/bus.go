@@ -219,7 +219,8 @@ func (b *Bus) Publish(ctx context.Context, tx pgx.Tx, evs ...Event) error {
 // queued so far. A batch sent on a pool or connection runs as one implicit
 // transaction, so the writes and the events commit together in a single
 // round trip; sent on a transaction, it commits with that transaction.
-// The events count as published once the batch succeeds.
+// The events are counted as published, and kept for delivery in this
+// replica, when the batch's result for them is read.
 func (b *Bus) QueuePublish(ctx context.Context, batch *pgx.Batch, evs ...Event) error {
 	if len(evs) == 0 {
 		return nil

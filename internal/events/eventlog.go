@@ -23,12 +23,12 @@ type loggedEvent struct {
 
 // eventLog reads delivered events from events.domain_events. Delivery jobs
 // carry only the event id (a job row is written three times, once per
-// consumer), so every delivery needs its event. Most are published by this
-// replica moments before, and eventLog keeps those in memory (see recent).
-// The others are read back: the deliveries River hands out together ask for
-// theirs together, and eventLog answers all the ids asked for while a read
-// was running with one query, like the inbox's group commit. An event
-// fanned out to several consumers is read once per batch.
+// consumer), so every delivery needs its event. Most were published by this
+// replica moments before, and eventLog keeps those in memory (see
+// recentEvents). The others are read back: the deliveries River hands out
+// together ask for theirs together, and eventLog answers all the ids asked
+// for while a read was running with one query, like the inbox's group
+// commit. An event fanned out to several consumers is read once per batch.
 type eventLog struct {
 	pool   *pgxpool.Pool
 	recent recentEvents
