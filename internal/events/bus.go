@@ -123,12 +123,13 @@ type Bus struct {
 // then Start.
 func NewBus(pool *pgxpool.Pool, log *slog.Logger, reg prometheus.Registerer, opts Options) (*Bus, error) {
 	opts = opts.withDefaults()
+	m := newMetrics(pool)
 	b := &Bus{
 		pool:      pool,
 		log:       log.With("component", "events"),
 		opts:      opts,
-		metrics:   newMetrics(pool),
-		events:    newEventLog(pool),
+		metrics:   m,
+		events:    newEventLog(pool, m.sources),
 		consumers: make(map[string]*consumer),
 		inboxes:   make(map[string]*inbox),
 	}

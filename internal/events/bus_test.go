@@ -233,7 +233,7 @@ func TestPublishedEventsKeptAsLogged(t *testing.T) {
 
 func TestRecentEventsAreBounded(t *testing.T) {
 	t.Parallel()
-	l := newEventLog(nil)
+	l := newEventLog(nil, newMetrics(nil).sources)
 	l.recent.maxBytes = 10
 	ids := newIDs(4)
 	for _, id := range ids[:3] {
@@ -252,5 +252,34 @@ func TestRecentEventsAreBounded(t *testing.T) {
 	l.keep(ids[3], loggedEvent{Payload: []byte("1")})
 	if len(l.recent.byID) != 1 || len(l.recent.order) != 1 || l.recent.bytes != 1 {
 		t.Errorf("after maxAge kept %d events (%d in order, %d bytes), want only the new one", len(l.recent.byID), len(l.recent.order), l.recent.bytes)
+	}
+}
+
+// A replica delivers the events it published from memory and reads those
+// of other replicas from the log.
+func TestDeliveryFindsEventsInMemoryOrInTheLog(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	other, err := NewBus(f.events, quietLog(), nil, testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	Subscribe(other, f.sub, "user.a", project("user.a"))
+	if err := other.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ids := newIDs(2)
+	f.publish(t, other, ids[0])
+	b := f.newBus(t, testOptions(), nil, func(b *Bus) {
+		Subscribe(b, f.sub, "user.a", project("user.a"))
+	})
+	f.publish(t, b, ids[1])
+	waitFor(t, "both applied", 10*time.Second, func() bool { return allOnce(f.applied(t, "user.a"), ids) })
+	memory, log := b.metrics.sources.WithLabelValues("memory"), b.metrics.sources.WithLabelValues("log")
+	if counterValue(memory) != 1 || counterValue(log) != 1 {
+		t.Errorf("delivered from memory %v, from the log %v; want 1 and 1", counterValue(memory), counterValue(log))
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // loggedEvent is an event as the log holds it.
@@ -32,16 +33,23 @@ type loggedEvent struct {
 type eventLog struct {
 	pool   *pgxpool.Pool
 	recent recentEvents
+	// fromMemory and fromLog count where get found events.
+	fromMemory, fromLog prometheus.Counter
 
 	mu      sync.Mutex
 	next    *eventRead // ids waiting for the next query
 	reading bool
 }
 
-func newEventLog(pool *pgxpool.Pool) *eventLog {
-	return &eventLog{pool: pool, recent: recentEvents{
-		maxAge: recentMaxAge, maxBytes: recentMaxBytes, byID: make(map[uuid.UUID]loggedEvent),
-	}}
+func newEventLog(pool *pgxpool.Pool, sources *prometheus.CounterVec) *eventLog {
+	return &eventLog{
+		pool: pool,
+		recent: recentEvents{
+			maxAge: recentMaxAge, maxBytes: recentMaxBytes, byID: make(map[uuid.UUID]loggedEvent),
+		},
+		fromMemory: sources.WithLabelValues("memory"),
+		fromLog:    sources.WithLabelValues("log"),
+	}
 }
 
 // Bounds of recentEvents: a delivery normally starts milliseconds after its
@@ -110,6 +118,7 @@ type eventRead struct {
 // get returns the logged event id.
 func (l *eventLog) get(ctx context.Context, id uuid.UUID) (loggedEvent, error) {
 	if e, ok := l.kept(id); ok {
+		l.fromMemory.Inc()
 		return e, nil
 	}
 	l.mu.Lock()
@@ -139,6 +148,7 @@ func (l *eventLog) get(ctx context.Context, id uuid.UUID) (loggedEvent, error) {
 	if !ok {
 		return loggedEvent{}, fmt.Errorf("event %s is not in the log", id)
 	}
+	l.fromLog.Inc()
 	return e, nil
 }
 

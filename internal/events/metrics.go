@@ -17,6 +17,7 @@ type metrics struct {
 	duration    *prometheus.HistogramVec
 	lag         *prometheus.HistogramVec
 	deadLetters *prometheus.CounterVec
+	sources     *prometheus.CounterVec
 	depth       *depthCollector
 }
 
@@ -44,12 +45,16 @@ func newMetrics(pool *pgxpool.Pool) *metrics {
 			Name: "nova_events_dead_letters_total",
 			Help: "Deliveries moved to the dead-letter queue by this process.",
 		}, []string{"consumer", "topic"}),
+		sources: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "nova_events_delivered_from_total",
+			Help: "Where deliveries found their event: memory (published by this process lately) or log (read back: published by another replica, or too long ago).",
+		}, []string{"source"}),
 		depth: &depthCollector{pool: pool},
 	}
 }
 
 func (m *metrics) register(reg prometheus.Registerer) error {
-	for _, c := range []prometheus.Collector{m.published, m.handled, m.duration, m.lag, m.deadLetters, m.depth} {
+	for _, c := range []prometheus.Collector{m.published, m.handled, m.duration, m.lag, m.deadLetters, m.sources, m.depth} {
 		if err := reg.Register(c); err != nil {
 			return err
 		}
