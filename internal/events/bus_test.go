@@ -234,7 +234,7 @@ func TestPublishedEventsKeptAsLogged(t *testing.T) {
 func TestRecentEventsAreBounded(t *testing.T) {
 	t.Parallel()
 	l := newEventLog(nil, newMetrics(nil).sources)
-	l.recent.maxBytes = 10
+	l.recent.maxBytes = 2*keptOverhead + 10
 	ids := newIDs(4)
 	for _, id := range ids[:3] {
 		l.keep(id, loggedEvent{Payload: []byte("1234")})
@@ -250,7 +250,7 @@ func TestRecentEventsAreBounded(t *testing.T) {
 	l.recent.maxAge = time.Millisecond
 	time.Sleep(5 * time.Millisecond)
 	l.keep(ids[3], loggedEvent{Payload: []byte("1")})
-	if len(l.recent.byID) != 1 || len(l.recent.order) != 1 || l.recent.bytes != 1 {
+	if len(l.recent.byID) != 1 || len(l.recent.order) != 1 || l.recent.bytes != 1+keptOverhead {
 		t.Errorf("after maxAge kept %d events (%d in order, %d bytes), want only the new one", len(l.recent.byID), len(l.recent.order), l.recent.bytes)
 	}
 }

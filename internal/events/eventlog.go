@@ -53,16 +53,19 @@ func newEventLog(pool *pgxpool.Pool, sources *prometheus.CounterVec) *eventLog {
 }
 
 // Bounds of recentEvents: a delivery normally starts milliseconds after its
-// event was published; later ones (retries, a backlog) read the log.
+// event was published; later ones (retries, a backlog) read the log. Each
+// event counts its payload plus keptOverhead, about what its map entry,
+// strings and place in the order take, so that small events are bounded too.
 const (
 	recentMaxAge   = time.Minute
 	recentMaxBytes = 16 << 20
+	keptOverhead   = 256
 )
 
 // recentEvents holds the events this replica published, so that delivering
 // them here needs no read of the log (the read cost about a fifth of the CPU
 // per event end to end). As events are added, those older than maxAge and
-// the oldest beyond maxBytes of payload are dropped. The log is append-only,
+// the oldest beyond maxBytes are dropped. The log is append-only,
 // so a kept event is the logged one; an event whose transaction rolled back
 // has no delivery and ages out.
 type recentEvents struct {
@@ -87,9 +90,10 @@ func (l *eventLog) keep(id uuid.UUID, e loggedEvent) {
 	now := time.Now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	size := len(e.Payload) + keptOverhead
 	r.byID[id] = e
-	r.order = append(r.order, keptEvent{id: id, at: now, size: len(e.Payload)})
-	r.bytes += len(e.Payload)
+	r.order = append(r.order, keptEvent{id: id, at: now, size: size})
+	r.bytes += size
 	drop := 0
 	for drop < len(r.order) && (r.bytes > r.maxBytes || now.Sub(r.order[drop].at) > r.maxAge) {
 		delete(r.byID, r.order[drop].id)
