@@ -65,9 +65,9 @@ const (
 // recentEvents holds the events this replica published, so that delivering
 // them here needs no read of the log (the read cost about a fifth of the CPU
 // per event end to end). As events are added, those older than maxAge and
-// the oldest beyond maxBytes are dropped. The log is append-only,
-// so a kept event is the logged one; an event whose transaction rolled back
-// has no delivery and ages out.
+// the oldest beyond maxBytes are dropped. The log is append-only, so a kept
+// event is the logged one; an event whose transaction rolled back has no
+// delivery and ages out.
 type recentEvents struct {
 	maxAge   time.Duration
 	maxBytes int
