@@ -110,11 +110,11 @@ func (b *Bus) addHandler(s Subscriber, name string, topic Topic, h decodeFunc) e
 }
 
 // deliveryArgs is a delivery job: one event for one consumer. It names the
-// event and the worker reads it from the log (see eventLog), so that the job
-// row River writes three times stays small. Its JSON shape is built by the
-// SQL function events.delivery_args; fields other jobs may carry (those
-// enqueued before the args were slimmed down carried the whole event) are
-// ignored.
+// event and the worker gets it from eventLog (kept in memory, or read from
+// the log), so that the job row River writes three times stays small. Its
+// JSON shape is built by the SQL functions events.publish and
+// events.delivery_args; fields other jobs may carry (those enqueued before
+// the args were slimmed down carried the whole event) are ignored.
 type deliveryArgs struct {
 	EventID  uuid.UUID `json:"event_id"`
 	Consumer string    `json:"consumer"`
