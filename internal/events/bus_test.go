@@ -19,19 +19,10 @@ import (
 func TestPublishCommitsLogAndOneJobPerConsumer(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	b, err := NewBus(f.events, quietLog(), nil, testOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
-	Subscribe(b, f.sub, "user.a", project("user.a"))
-	Subscribe(b, f.sub, "user.b", project("user.b"))
-	// Record the subscriptions without working the jobs: stop at once.
-	if err := b.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Stop(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	b := f.stoppedBus(t, func(b *Bus) {
+		Subscribe(b, f.sub, "user.a", project("user.a"))
+		Subscribe(b, f.sub, "user.b", project("user.b"))
+	})
 	ids := newIDs(3)
 	f.publish(t, b, ids...)
 
@@ -260,17 +251,7 @@ func TestRecentEventsAreBounded(t *testing.T) {
 func TestDeliveryFindsEventsInMemoryOrInTheLog(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	other, err := NewBus(f.events, quietLog(), nil, testOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
-	Subscribe(other, f.sub, "user.a", project("user.a"))
-	if err := other.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if err := other.Stop(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	other := f.stoppedBus(t, func(b *Bus) { Subscribe(b, f.sub, "user.a", project("user.a")) })
 	ids := newIDs(2)
 	f.publish(t, other, ids[0])
 	b := f.newBus(t, testOptions(), nil, func(b *Bus) {

@@ -319,17 +319,7 @@ func TestReplayRebuildsDroppedProjection(t *testing.T) {
 func TestStatsReportsBacklogPerConsumer(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	b, err := NewBus(f.events, quietLog(), nil, testOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
-	Subscribe(b, f.sub, "user.idle", project("user.idle"))
-	if err := b.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Stop(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	b := f.stoppedBus(t, func(b *Bus) { Subscribe(b, f.sub, "user.idle", project("user.idle")) })
 	f.publish(t, b, newIDs(4)...)
 	// One delivery failed once and waits for its retry.
 	if _, err := f.events.Exec(context.Background(), `UPDATE events.river_job SET errors = ARRAY['{"error": "x"}'::jsonb] WHERE id = (SELECT min(id) FROM events.river_job)`); err != nil {

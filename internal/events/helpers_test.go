@@ -92,6 +92,25 @@ func (f *fixture) newBus(t testing.TB, opts Options, reg prometheus.Registerer, 
 	return b
 }
 
+// stoppedBus builds a bus that publishes but delivers nothing: it is started,
+// which records the subscriptions, so publications enqueue their
+// deliveries, and stopped at once, so no job is worked.
+func (f *fixture) stoppedBus(t testing.TB, subscribe func(*Bus)) *Bus {
+	t.Helper()
+	b, err := NewBus(f.events, quietLog(), nil, testOptions())
+	if err != nil {
+		t.Fatalf("NewBus: %v", err)
+	}
+	subscribe(b)
+	if err := b.Start(context.Background()); err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	if err := b.Stop(context.Background()); err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	return b
+}
+
 // project is a handler applying UserVerified to the test projection.
 func project(consumer string) func(ctx context.Context, tx pgx.Tx, m Meta, e UserVerified) error {
 	return func(ctx context.Context, tx pgx.Tx, m Meta, e UserVerified) error {
