@@ -186,30 +186,29 @@ func responseType(r *http.Request) string {
 // encoding/json would re-scan and compact all of it (a json.RawMessage is
 // validated), which was a twentieth of the CPU of a feed page.
 func encodeResponse(resp *graphql.Response) ([]byte, error) {
-	b := make([]byte, 0, len(resp.Data)+64)
-	b = append(b, '{')
+	b := append(make([]byte, 0, len(resp.Data)+64), '{')
+	member := func(name string, value []byte) {
+		if len(b) > 1 {
+			b = append(b, ',')
+		}
+		b = append(append(append(append(b, '"'), name...), `":`...), value...)
+	}
 	if len(resp.Errors) > 0 {
 		errs, err := json.Marshal(resp.Errors)
 		if err != nil {
 			return nil, fmt.Errorf("encode errors: %w", err)
 		}
-		b = append(append(b, `"errors":`...), errs...)
+		member("errors", errs)
 	}
 	if len(resp.Data) > 0 {
-		if len(b) > 1 {
-			b = append(b, ',')
-		}
-		b = append(append(b, `"data":`...), resp.Data...)
+		member("data", resp.Data)
 	}
 	if len(resp.Extensions) > 0 {
 		ext, err := json.Marshal(resp.Extensions)
 		if err != nil {
 			return nil, fmt.Errorf("encode extensions: %w", err)
 		}
-		if len(b) > 1 {
-			b = append(b, ',')
-		}
-		b = append(append(b, `"extensions":`...), ext...)
+		member("extensions", ext)
 	}
 	return append(b, '}'), nil
 }
