@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io/fs"
 	"net/url"
@@ -17,7 +18,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/nova-social/nova/internal/platform/migrate"
 	"github.com/nova-social/nova/internal/platform/postgres"
@@ -84,8 +87,8 @@ func New(t testing.TB) *DB {
 			return
 		}
 		defer c.Close(ctx)
-		if _, err := c.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
-			t.Logf("pgtest: drop %s: %v", name, err)
+		if err := dropDatabase(ctx, c, name); err != nil {
+			t.Logf("pgtest: %v", err)
 		}
 	})
 	return db
@@ -114,12 +117,17 @@ func Empty(t testing.TB) *DB {
 	}
 	t.Cleanup(func() {
 		db.Pools.Close()
-		c, err := pgx.Connect(context.Background(), base)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		c, err := pgx.Connect(ctx, base)
 		if err != nil {
+			t.Logf("pgtest: drop %s: %v", name, err)
 			return
 		}
-		defer c.Close(context.Background())
-		_, _ = c.Exec(context.Background(), "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
+		defer c.Close(ctx)
+		if err := dropDatabase(ctx, c, name); err != nil {
+			t.Logf("pgtest: %v", err)
+		}
 	})
 	return db
 }
@@ -165,12 +173,12 @@ func template(ctx context.Context, base string) (string, error) {
 		return "", fmt.Errorf("list templates: %w", err)
 	}
 	for _, s := range stale {
-		if _, err := admin.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{s}.Sanitize()+" WITH (FORCE)"); err != nil {
-			return "", fmt.Errorf("drop stale template %s: %w", s, err)
+		if err := dropDatabase(ctx, admin, s); err != nil {
+			return "", fmt.Errorf("stale template: %w", err)
 		}
 	}
-	if _, err := admin.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
-		return "", fmt.Errorf("drop half-built template: %w", err)
+	if err := dropDatabase(ctx, admin, name); err != nil {
+		return "", fmt.Errorf("half-built template: %w", err)
 	}
 	if _, err := admin.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
 		return "", fmt.Errorf("create template: %w", err)
@@ -182,6 +190,32 @@ func template(ctx context.Context, base string) (string, error) {
 		return "", fmt.Errorf("mark template ready: %w", err)
 	}
 	return name, nil
+}
+
+// dropDatabase drops name, ending the sessions still connected to it. The
+// login role may not end an autovacuum worker (busy after a test that wrote
+// a lot): DROP ... WITH (FORCE) refuses while one runs, whereas a plain DROP
+// cancels it and waits for it. So a refused forced drop is followed by a
+// plain one, and both are tried again until the sessions have gone.
+func dropDatabase(ctx context.Context, c *pgx.Conn, name string) error {
+	ident := pgx.Identifier{name}.Sanitize()
+	for {
+		_, err := c.Exec(ctx, "DROP DATABASE IF EXISTS "+ident+" WITH (FORCE)")
+		if err == nil {
+			return nil
+		}
+		if pgErr := (*pgconn.PgError)(nil); !errors.As(err, &pgErr) || pgErr.Code != pgerrcode.InsufficientPrivilege {
+			return fmt.Errorf("drop %s: %w", name, err)
+		}
+		if _, err := c.Exec(ctx, "DROP DATABASE IF EXISTS "+ident); err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("drop %s: %w", name, err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 func migrateDatabase(ctx context.Context, url string) error {
