@@ -58,40 +58,11 @@ func New(t testing.TB) *DB {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	base := BaseURL()
-	tpl, err := template(ctx, base)
+	tpl, err := template(ctx, BaseURL())
 	if err != nil {
 		t.Fatalf("pgtest: prepare template database: %v", err)
 	}
-	name := "nova_test_" + requestid.New()
-	admin, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatalf("pgtest: connect to %s (set %s): %v", redact(base), EnvURL, err)
-	}
-	defer admin.Close(ctx)
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()+" TEMPLATE "+pgx.Identifier{tpl}.Sanitize()); err != nil {
-		t.Fatalf("pgtest: create database: %v", err)
-	}
-	db := &DB{URL: withDatabase(base, name)}
-	db.Pools, err = postgres.Open(ctx, postgres.Options{URL: db.URL, MaxConns: 8})
-	if err != nil {
-		t.Fatalf("pgtest: open pools: %v", err)
-	}
-	t.Cleanup(func() {
-		db.Pools.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		c, err := pgx.Connect(ctx, base)
-		if err != nil {
-			t.Logf("pgtest: drop %s: %v", name, err)
-			return
-		}
-		defer c.Close(ctx)
-		if err := dropDatabase(ctx, c, name); err != nil {
-			t.Logf("pgtest: %v", err)
-		}
-	})
-	return db
+	return create(ctx, t, " TEMPLATE "+pgx.Identifier{tpl}.Sanitize(), 8)
 }
 
 // Empty creates a database for t with nothing in it, not even the schemas,
@@ -100,6 +71,14 @@ func Empty(t testing.TB) *DB {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
+	return create(ctx, t, "", 4)
+}
+
+// create creates a database for t (options: what follows its name in
+// CREATE DATABASE) with pools of maxConns connections per domain, and drops
+// it when t ends.
+func create(ctx context.Context, t testing.TB, options string, maxConns int32) *DB {
+	t.Helper()
 	base := BaseURL()
 	name := "nova_test_" + requestid.New()
 	admin, err := pgx.Connect(ctx, base)
@@ -107,11 +86,11 @@ func Empty(t testing.TB) *DB {
 		t.Fatalf("pgtest: connect to %s (set %s): %v", redact(base), EnvURL, err)
 	}
 	defer admin.Close(ctx)
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()+options); err != nil {
 		t.Fatalf("pgtest: create database: %v", err)
 	}
 	db := &DB{URL: withDatabase(base, name)}
-	db.Pools, err = postgres.Open(ctx, postgres.Options{URL: db.URL, MaxConns: 4})
+	db.Pools, err = postgres.Open(ctx, postgres.Options{URL: db.URL, MaxConns: maxConns})
 	if err != nil {
 		t.Fatalf("pgtest: open pools: %v", err)
 	}
