@@ -286,7 +286,7 @@ func (p *publication) recorded(row pgx.Row) error {
 	}
 	for i, id := range p.ids {
 		p.bus.metrics.published.WithLabelValues(p.topics[i]).Inc()
-		p.bus.events.keep(id, loggedEvent{
+		p.bus.events.recent.keep(id, loggedEvent{
 			Topic: Topic(p.topics[i]), Version: int(p.versions[i]), Payload: p.payloads[i],
 			Producer: producer, OccurredAt: at, RequestID: p.requestID,
 		})

@@ -206,7 +206,7 @@ func TestPublishedEventsKeptAsLogged(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, id := range eventIDs {
-		kept, _ := b.events.kept(id)
+		kept, _ := b.events.recent.get(id)
 		got, ok := logged[id]
 		if !ok {
 			t.Fatalf("kept event %s is not in the log", id)
@@ -228,19 +228,19 @@ func TestRecentEventsAreBounded(t *testing.T) {
 	l.recent.maxBytes = 2*keptOverhead + 10
 	ids := newIDs(4)
 	for _, id := range ids[:3] {
-		l.keep(id, loggedEvent{Payload: []byte("1234")})
+		l.recent.keep(id, loggedEvent{Payload: []byte("1234")})
 	}
-	if _, ok := l.kept(ids[0]); ok {
+	if _, ok := l.recent.get(ids[0]); ok {
 		t.Error("the oldest event is kept beyond maxBytes")
 	}
 	for _, id := range ids[1:3] {
-		if _, ok := l.kept(id); !ok {
+		if _, ok := l.recent.get(id); !ok {
 			t.Errorf("event %s within maxBytes was dropped", id)
 		}
 	}
 	l.recent.maxAge = time.Millisecond
 	time.Sleep(5 * time.Millisecond)
-	l.keep(ids[3], loggedEvent{Payload: []byte("1")})
+	l.recent.keep(ids[3], loggedEvent{Payload: []byte("1")})
 	if len(l.recent.byID) != 1 || len(l.recent.order) != 1 || l.recent.bytes != 1+keptOverhead {
 		t.Errorf("after maxAge kept %d events (%d in order, %d bytes), want only the new one", len(l.recent.byID), len(l.recent.order), l.recent.bytes)
 	}

@@ -85,8 +85,7 @@ type keptEvent struct {
 }
 
 // keep adds a published event and drops the oldest beyond the bounds.
-func (l *eventLog) keep(id uuid.UUID, e loggedEvent) {
-	r := &l.recent
+func (r *recentEvents) keep(id uuid.UUID, e loggedEvent) {
 	now := time.Now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -103,10 +102,10 @@ func (l *eventLog) keep(id uuid.UUID, e loggedEvent) {
 	r.order = r.order[drop:]
 }
 
-func (l *eventLog) kept(id uuid.UUID) (loggedEvent, bool) {
-	l.recent.mu.Lock()
-	defer l.recent.mu.Unlock()
-	e, ok := l.recent.byID[id]
+func (r *recentEvents) get(id uuid.UUID) (loggedEvent, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	e, ok := r.byID[id]
 	return e, ok
 }
 
@@ -121,7 +120,7 @@ type eventRead struct {
 
 // get returns the logged event id.
 func (l *eventLog) get(ctx context.Context, id uuid.UUID) (loggedEvent, error) {
-	if e, ok := l.kept(id); ok {
+	if e, ok := l.recent.get(id); ok {
 		l.fromMemory.Inc()
 		return e, nil
 	}
