@@ -269,11 +269,7 @@ func (b *Bus) newPublication(ctx context.Context, evs []Event) (*publication, er
 }
 
 func (p *publication) args() []any {
-	payloads := make([]string, len(p.payloads))
-	for i, pl := range p.payloads {
-		payloads[i] = string(pl)
-	}
-	return []any{p.ids, p.topics, p.versions, payloads, p.requestID, p.bus.opts.MaxAttempts}
+	return []any{p.ids, p.topics, p.versions, p.payloads, p.requestID, p.bus.opts.MaxAttempts}
 }
 
 // recorded reads what publishSQL recorded, counts the events and keeps them
