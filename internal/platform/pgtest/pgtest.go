@@ -62,7 +62,7 @@ func New(t testing.TB) *DB {
 	if err != nil {
 		t.Fatalf("pgtest: prepare template database: %v", err)
 	}
-	return create(ctx, t, " TEMPLATE "+pgx.Identifier{tpl}.Sanitize(), 8)
+	return create(ctx, t, tpl, 8)
 }
 
 // Empty creates a database for t with nothing in it, not even the schemas,
@@ -74,10 +74,10 @@ func Empty(t testing.TB) *DB {
 	return create(ctx, t, "", 4)
 }
 
-// create creates a database for t (options: what follows its name in
-// CREATE DATABASE) with pools of maxConns connections per domain, and drops
-// it when t ends.
-func create(ctx context.Context, t testing.TB, options string, maxConns int32) *DB {
+// create creates a database for t, a copy of the template database from if
+// one is named, with pools of maxConns connections per domain, and drops it
+// when t ends.
+func create(ctx context.Context, t testing.TB, from string, maxConns int32) *DB {
 	t.Helper()
 	base := BaseURL()
 	name := "nova_test_" + requestid.New()
@@ -86,7 +86,11 @@ func create(ctx context.Context, t testing.TB, options string, maxConns int32) *
 		t.Fatalf("pgtest: connect to %s (set %s): %v", redact(base), EnvURL, err)
 	}
 	defer admin.Close(ctx)
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()+options); err != nil {
+	sql := "CREATE DATABASE " + pgx.Identifier{name}.Sanitize()
+	if from != "" {
+		sql += " TEMPLATE " + pgx.Identifier{from}.Sanitize()
+	}
+	if _, err := admin.Exec(ctx, sql); err != nil {
 		t.Fatalf("pgtest: create database: %v", err)
 	}
 	db := &DB{URL: withDatabase(base, name)}
