@@ -35,6 +35,8 @@ const benchRounds = 5
 //     domains; reported as events/s, as a fraction of the ceiling and as
 //     the cost of fan-out (time per event with eight consumers ÷ with one,
 //     end to end and for the publishing transactions alone);
+//   - split: publishing alone and applying a backlog alone, as fractions of
+//     the ceiling (measured again in the same run);
 //   - lag-200/s: events published at 200/s, delivery lag from the
 //     publisher's commit to handler start, p50 and p99.
 //
@@ -84,6 +86,47 @@ func BenchmarkBus(b *testing.B) {
 			b.ReportMetric(one/s.rate(b.N), "fanout-cost-"+s.name)
 			b.ReportMetric(s.pubElapsed.Seconds()/setups[0].pubElapsed.Seconds(), "publish-fanout-cost-"+s.name)
 		}
+	})
+	// split: the two halves of the one-consumer pipeline, each alone. Events
+	// are published as pipelined batches while no worker runs; then the
+	// workers start and apply the backlog while nothing is published.
+	b.Run("split", func(b *testing.B) {
+		f := newFixture(b)
+		var handled atomic.Int64
+		bus := f.unstartedBus(b, Options{}, nil, func(bus *Bus) {
+			subscribeBenchConsumers(b, f, bus, []domains.Domain{domains.User}, &handled)
+		})
+		ctx := context.Background()
+		if _, err := bus.recordSubscriptions(ctx); err != nil {
+			b.Fatal(err)
+		}
+		b.ResetTimer()
+		start := time.Now()
+		parallel(b.N, func(int) error {
+			_, err := f.producer.Exec(ctx, producerInsert, uuid.New())
+			return err
+		})
+		ceiling := float64(b.N) / time.Since(start).Seconds()
+		start = time.Now()
+		parallel(b.N, func(int) error { return publishPipelined(f, bus, uuid.New()) })
+		published := float64(b.N) / time.Since(start).Seconds()
+		start = time.Now()
+		if err := bus.Start(ctx); err != nil {
+			b.Fatal(err)
+		}
+		deadline := time.Now().Add(time.Minute)
+		for handled.Load() < int64(b.N) {
+			if time.Now().After(deadline) {
+				b.Fatalf("%d of %d deliveries after a minute", handled.Load(), b.N)
+			}
+			time.Sleep(time.Millisecond)
+		}
+		consumed := float64(b.N) / time.Since(start).Seconds()
+		b.ReportMetric(ceiling, "insert-commits/s")
+		b.ReportMetric(published, "events/s-publish-only")
+		b.ReportMetric(consumed, "events/s-consume-only")
+		b.ReportMetric(published/ceiling, "x-ceiling-publish-only")
+		b.ReportMetric(consumed/ceiling, "x-ceiling-consume-only")
 	})
 	b.Run("lag-200/s", func(b *testing.B) {
 		f := newFixture(b)
@@ -152,30 +195,37 @@ type benchSetup struct {
 
 func newBenchSetup(b *testing.B, name string, consumerDomains []domains.Domain) *benchSetup {
 	s := &benchSetup{name: name, f: newFixture(b), consumers: len(consumerDomains)}
-	ctx := context.Background()
-	created := map[string]bool{}
 	s.bus = s.f.newBus(b, Options{}, nil, func(bus *Bus) {
-		for i, d := range consumerDomains {
-			pool := s.f.db.Pools.For(d)
-			table := pgx.Identifier{d.Schema, "t_bench"}.Sanitize()
-			if !created[d.Name] {
-				created[d.Name] = true
-				if _, err := pool.Exec(ctx, `CREATE TABLE `+table+` (consumer text, id uuid, PRIMARY KEY (consumer, id))`); err != nil {
-					b.Fatal(err)
-				}
-			}
-			insert := `INSERT INTO ` + table + ` (consumer, id) VALUES ($1, $2)`
-			name := fmt.Sprintf("%s.bench%d", d.Name, i)
-			Subscribe(bus, Subscriber{Domain: d, Pool: pool}, name, func(ctx context.Context, tx pgx.Tx, m Meta, e UserVerified) error {
-				if _, err := tx.Exec(ctx, insert, name, e.UserID); err != nil {
-					return err
-				}
-				s.handled.Add(1)
-				return nil
-			})
-		}
+		subscribeBenchConsumers(b, s.f, bus, consumerDomains, &s.handled)
 	})
 	return s
+}
+
+// subscribeBenchConsumers subscribes one consumer per entry of
+// consumerDomains, in that domain, each writing a row per event into a table
+// of its domain and counting it in handled.
+func subscribeBenchConsumers(b *testing.B, f *fixture, bus *Bus, consumerDomains []domains.Domain, handled *atomic.Int64) {
+	ctx := context.Background()
+	created := map[string]bool{}
+	for i, d := range consumerDomains {
+		pool := f.db.Pools.For(d)
+		table := pgx.Identifier{d.Schema, "t_bench"}.Sanitize()
+		if !created[d.Name] {
+			created[d.Name] = true
+			if _, err := pool.Exec(ctx, `CREATE TABLE `+table+` (consumer text, id uuid, PRIMARY KEY (consumer, id))`); err != nil {
+				b.Fatal(err)
+			}
+		}
+		insert := `INSERT INTO ` + table + ` (consumer, id) VALUES ($1, $2)`
+		name := fmt.Sprintf("%s.bench%d", d.Name, i)
+		Subscribe(bus, Subscriber{Domain: d, Pool: pool}, name, func(ctx context.Context, tx pgx.Tx, m Meta, e UserVerified) error {
+			if _, err := tx.Exec(ctx, insert, name, e.UserID); err != nil {
+				return err
+			}
+			handled.Add(1)
+			return nil
+		})
+	}
 }
 
 // round publishes n events and waits until every consumer applied them.

@@ -305,16 +305,9 @@ func (b *Bus) Start(ctx context.Context) error {
 	if err := errors.Join(b.wiring...); err != nil {
 		return fmt.Errorf("events: subscriptions: %w", err)
 	}
-	var consumers, topics []string
-	for name, c := range b.consumers {
-		for t := range c.handlers {
-			consumers, topics = append(consumers, name), append(topics, string(t))
-		}
-	}
-	if len(consumers) > 0 {
-		if _, err := b.pool.Exec(ctx, subscribeSQL, consumers, topics); err != nil {
-			return fmt.Errorf("events: record subscriptions: %w", err)
-		}
+	subscriptions, err := b.recordSubscriptions(ctx)
+	if err != nil {
+		return err
 	}
 	// River's work contexts derive from Start's: a cancelled serve context
 	// must not abort handlers mid-flight, so shutdown goes through Stop.
@@ -322,8 +315,27 @@ func (b *Bus) Start(ctx context.Context) error {
 		return fmt.Errorf("events: start workers: %w", err)
 	}
 	b.started = true
-	b.log.Info("event bus started", "consumers", len(b.consumers), "subscriptions", len(consumers), "workers", b.opts.Workers)
+	b.log.Info("event bus started", "consumers", len(b.consumers), "subscriptions", subscriptions, "workers", b.opts.Workers)
 	return nil
+}
+
+// recordSubscriptions writes the registered subscriptions to
+// events.event_subscriptions, where publish finds them (existing ones are
+// kept), and returns how many there are.
+func (b *Bus) recordSubscriptions(ctx context.Context) (int, error) {
+	var consumers, topics []string
+	for name, c := range b.consumers {
+		for t := range c.handlers {
+			consumers, topics = append(consumers, name), append(topics, string(t))
+		}
+	}
+	if len(consumers) == 0 {
+		return 0, nil
+	}
+	if _, err := b.pool.Exec(ctx, subscribeSQL, consumers, topics); err != nil {
+		return 0, fmt.Errorf("events: record subscriptions: %w", err)
+	}
+	return len(consumers), nil
 }
 
 // Stop stops fetching deliveries and waits for running handlers to finish.

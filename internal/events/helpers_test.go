@@ -74,15 +74,23 @@ func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, n
 // is stopped when the test ends.
 func (f *fixture) newBus(t testing.TB, opts Options, reg prometheus.Registerer, subscribe func(*Bus)) *Bus {
 	t.Helper()
+	b := f.unstartedBus(t, opts, reg, subscribe)
+	if err := b.Start(context.Background()); err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	return b
+}
+
+// unstartedBus builds a bus and lets subscribe register handlers; the test
+// starts it. It is stopped when the test ends.
+func (f *fixture) unstartedBus(t testing.TB, opts Options, reg prometheus.Registerer, subscribe func(*Bus)) *Bus {
+	t.Helper()
 	b, err := NewBus(f.events, quietLog(), reg, opts)
 	if err != nil {
 		t.Fatalf("NewBus: %v", err)
 	}
 	if subscribe != nil {
 		subscribe(b)
-	}
-	if err := b.Start(context.Background()); err != nil {
-		t.Fatalf("Start: %v", err)
 	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -97,11 +105,7 @@ func (f *fixture) newBus(t testing.TB, opts Options, reg prometheus.Registerer, 
 // deliveries, and stopped at once, so no job is worked.
 func (f *fixture) stoppedBus(t testing.TB, subscribe func(*Bus)) *Bus {
 	t.Helper()
-	b, err := NewBus(f.events, quietLog(), nil, testOptions())
-	if err != nil {
-		t.Fatalf("NewBus: %v", err)
-	}
-	subscribe(b)
+	b := f.unstartedBus(t, testOptions(), nil, subscribe)
 	if err := b.Start(context.Background()); err != nil {
 		t.Fatalf("Start: %v", err)
 	}
