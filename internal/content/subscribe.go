@@ -1,8 +1,6 @@
 package content
 
 import (
-	"context"
-
 	"github.com/jackc/pgx/v5"
 
 	"github.com/nova-social/nova/internal/content/internal/store"
@@ -15,19 +13,24 @@ import (
 // and the banned-author projection that hides banned users' content.
 func (s *Service) Subscribe(b *events.Bus) {
 	sub := events.Subscriber{Domain: domains.Content, Pool: s.pool}
-	events.Subscribe(b, sub, "content.relationships", func(ctx context.Context, tx pgx.Tx, _ events.Meta, e events.FollowCreated) error {
-		return store.ApplyFollow(ctx, tx, e.FollowerID, e.FolloweeID, e.State == "FOLLOWING", e.At)
+	events.SubscribeQueued(b, sub, "content.relationships", func(q *pgx.Batch, _ events.Meta, e events.FollowCreated) error {
+		store.ApplyFollow(q, e.FollowerID, e.FolloweeID, e.State == "FOLLOWING", e.At)
+		return nil
 	})
-	events.Subscribe(b, sub, "content.relationships", func(ctx context.Context, tx pgx.Tx, _ events.Meta, e events.FollowDeleted) error {
-		return store.ApplyFollow(ctx, tx, e.FollowerID, e.FolloweeID, false, e.At)
+	events.SubscribeQueued(b, sub, "content.relationships", func(q *pgx.Batch, _ events.Meta, e events.FollowDeleted) error {
+		store.ApplyFollow(q, e.FollowerID, e.FolloweeID, false, e.At)
+		return nil
 	})
-	events.Subscribe(b, sub, "content.relationships", func(ctx context.Context, tx pgx.Tx, _ events.Meta, e events.BlockCreated) error {
-		return store.ApplyBlock(ctx, tx, e.BlockerID, e.BlockedID, true, e.At)
+	events.SubscribeQueued(b, sub, "content.relationships", func(q *pgx.Batch, _ events.Meta, e events.BlockCreated) error {
+		store.ApplyBlock(q, e.BlockerID, e.BlockedID, true, e.At)
+		return nil
 	})
-	events.Subscribe(b, sub, "content.relationships", func(ctx context.Context, tx pgx.Tx, _ events.Meta, e events.BlockDeleted) error {
-		return store.ApplyBlock(ctx, tx, e.BlockerID, e.BlockedID, false, e.At)
+	events.SubscribeQueued(b, sub, "content.relationships", func(q *pgx.Batch, _ events.Meta, e events.BlockDeleted) error {
+		store.ApplyBlock(q, e.BlockerID, e.BlockedID, false, e.At)
+		return nil
 	})
-	events.Subscribe(b, sub, "content.bans", func(ctx context.Context, tx pgx.Tx, m events.Meta, e events.UserBanned) error {
-		return store.Ban(ctx, tx, e.UserID, m.OccurredAt)
+	events.SubscribeQueued(b, sub, "content.bans", func(q *pgx.Batch, m events.Meta, e events.UserBanned) error {
+		store.Ban(q, e.UserID, m.OccurredAt)
+		return nil
 	})
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/nova-social/nova/internal/platform/domains"
 )
@@ -28,13 +29,15 @@ const benchRounds = 5
 //   - throughput: the plain single-row INSERT commit rate (the physical
 //     ceiling: an event needs at least two commits) and the end-to-end rate
 //     of events published in a transaction with a domain row until every
-//     consumer applied each (with its inbox): one consumer (also with the
-//     domain row and the publication sent as one pipelined batch, see
-//     QueuePublish), eight consumers
-//     in one domain and eight consumers spread over the seven consuming
-//     domains; reported as events/s, as a fraction of the ceiling and as
-//     the cost of fan-out (time per event with eight consumers ÷ with one,
-//     end to end and for the publishing transactions alone);
+//     consumer applied each (with its inbox): one consumer ("one"; "-pipelined"
+//     with the domain row and the publication sent as one batch, see
+//     QueuePublish; "-queued" with that and consumers that queue their
+//     statement, see SubscribeQueued), eight consumers in one domain (also
+//     pipelined and queued) and eight consumers spread over the seven
+//     consuming domains; reported as events/s, as a fraction of the ceiling
+//     and as the cost of fan-out (time per event with eight consumers ÷ with
+//     one of the same mode, end to end and for the publishing transactions
+//     alone);
 //   - split: publishing alone and applying a backlog alone, as fractions of
 //     the ceiling (measured again in the same run);
 //   - lag-200/s: events published at 200/s, delivery lag from the
@@ -44,14 +47,21 @@ const benchRounds = 5
 func BenchmarkBus(b *testing.B) {
 	b.Run("throughput", func(b *testing.B) {
 		ceiling := newFixture(b)
-		setups := []*benchSetup{
-			newBenchSetup(b, "one", []domains.Domain{domains.User}),
-			newBenchSetup(b, "one-pipelined", []domains.Domain{domains.User}),
-			newBenchSetup(b, "eight-one-domain", slices.Repeat([]domains.Domain{domains.User}, 8)),
-			newBenchSetup(b, "eight-seven-domains", []domains.Domain{
+		one := newBenchSetup(b, "one", []domains.Domain{domains.User}, benchMode{})
+		pipelined := newBenchSetup(b, "one-pipelined", []domains.Domain{domains.User}, benchMode{pipelined: true})
+		queued := newBenchSetup(b, "one-queued", []domains.Domain{domains.User}, benchMode{pipelined: true, queued: true})
+		eightOneDomain := slices.Repeat([]domains.Domain{domains.User}, 8)
+		fanouts := []struct{ eight, one *benchSetup }{
+			{newBenchSetup(b, "eight-one-domain", eightOneDomain, benchMode{}), one},
+			{newBenchSetup(b, "eight-seven-domains", []domains.Domain{
 				domains.Identity, domains.User, domains.Media, domains.Content,
 				domains.Social, domains.Communication, domains.Search, domains.User,
-			}),
+			}, benchMode{}), one},
+			{newBenchSetup(b, "eight-one-domain-queued", eightOneDomain, benchMode{pipelined: true, queued: true}), queued},
+		}
+		setups := []*benchSetup{one, pipelined, queued}
+		for _, f := range fanouts {
+			setups = append(setups, f.eight)
 		}
 		ctx := context.Background()
 		var ceilingTime time.Duration
@@ -73,18 +83,17 @@ func BenchmarkBus(b *testing.B) {
 		}
 		ceilingRate := float64(b.N) / ceilingTime.Seconds()
 		b.ReportMetric(ceilingRate, "insert-commits/s")
-		one := setups[0].rate(b.N)
-		b.ReportMetric(one, "events/s")
-		b.ReportMetric(one/ceilingRate, "x-ceiling")
-		pipelined := setups[1].rate(b.N)
-		b.ReportMetric(pipelined, "events/s-pipelined")
-		b.ReportMetric(pipelined/ceilingRate, "x-ceiling-pipelined")
+		for _, s := range []*benchSetup{one, pipelined, queued} {
+			rate := s.rate(b.N)
+			b.ReportMetric(rate, "events/s-"+s.name)
+			b.ReportMetric(rate/ceilingRate, "x-ceiling-"+s.name)
+		}
 		for _, s := range setups {
 			b.Logf("%s: publish %.0f/s, end-to-end %.0f/s", s.name, float64(b.N)/s.pubElapsed.Seconds(), s.rate(b.N))
 		}
-		for _, s := range setups[2:] {
-			b.ReportMetric(one/s.rate(b.N), "fanout-cost-"+s.name)
-			b.ReportMetric(s.pubElapsed.Seconds()/setups[0].pubElapsed.Seconds(), "publish-fanout-cost-"+s.name)
+		for _, f := range fanouts {
+			b.ReportMetric(f.one.rate(b.N)/f.eight.rate(b.N), "fanout-cost-"+f.eight.name)
+			b.ReportMetric(f.eight.pubElapsed.Seconds()/f.one.pubElapsed.Seconds(), "publish-fanout-cost-"+f.eight.name)
 		}
 	})
 	// split: the two halves of the one-consumer pipeline, each alone. Events
@@ -94,7 +103,7 @@ func BenchmarkBus(b *testing.B) {
 		f := newFixture(b)
 		var handled atomic.Int64
 		bus := f.unstartedBus(b, Options{}, nil, func(bus *Bus) {
-			subscribeBenchConsumers(b, f, bus, []domains.Domain{domains.User}, &handled)
+			subscribeBenchConsumers(b, f, bus, []domains.Domain{domains.User}, false, &handled)
 		})
 		ctx := context.Background()
 		if _, err := bus.recordSubscriptions(ctx); err != nil {
@@ -185,6 +194,7 @@ func BenchmarkBus(b *testing.B) {
 // row into a table of their own domain per event.
 type benchSetup struct {
 	name       string
+	mode       benchMode
 	f          *fixture
 	bus        *Bus
 	consumers  int
@@ -193,18 +203,25 @@ type benchSetup struct {
 	pubElapsed time.Duration
 }
 
-func newBenchSetup(b *testing.B, name string, consumerDomains []domains.Domain) *benchSetup {
-	s := &benchSetup{name: name, f: newFixture(b), consumers: len(consumerDomains)}
+// benchMode is how a setup's producers publish and its consumers apply.
+type benchMode struct {
+	pipelined bool // the domain row and the publication as one batch (QueuePublish)
+	queued    bool // consumers queue their insert (SubscribeQueued)
+}
+
+func newBenchSetup(b *testing.B, name string, consumerDomains []domains.Domain, mode benchMode) *benchSetup {
+	s := &benchSetup{name: name, mode: mode, f: newFixture(b), consumers: len(consumerDomains)}
 	s.bus = s.f.newBus(b, Options{}, nil, func(bus *Bus) {
-		subscribeBenchConsumers(b, s.f, bus, consumerDomains, &s.handled)
+		subscribeBenchConsumers(b, s.f, bus, consumerDomains, mode.queued, &s.handled)
 	})
 	return s
 }
 
 // subscribeBenchConsumers subscribes one consumer per entry of
 // consumerDomains, in that domain, each writing a row per event into a table
-// of its domain and counting it in handled.
-func subscribeBenchConsumers(b *testing.B, f *fixture, bus *Bus, consumerDomains []domains.Domain, handled *atomic.Int64) {
+// of its domain (queued: with SubscribeQueued) and counting it in handled
+// once the row is written.
+func subscribeBenchConsumers(b *testing.B, f *fixture, bus *Bus, consumerDomains []domains.Domain, queued bool, handled *atomic.Int64) {
 	ctx := context.Background()
 	created := map[string]bool{}
 	for i, d := range consumerDomains {
@@ -218,6 +235,16 @@ func subscribeBenchConsumers(b *testing.B, f *fixture, bus *Bus, consumerDomains
 		}
 		insert := `INSERT INTO ` + table + ` (consumer, id) VALUES ($1, $2)`
 		name := fmt.Sprintf("%s.bench%d", d.Name, i)
+		if queued {
+			SubscribeQueued(bus, Subscriber{Domain: d, Pool: pool}, name, func(q *pgx.Batch, m Meta, e UserVerified) error {
+				q.Queue(insert, name, e.UserID).Exec(func(pgconn.CommandTag) error {
+					handled.Add(1)
+					return nil
+				})
+				return nil
+			})
+			continue
+		}
 		Subscribe(bus, Subscriber{Domain: d, Pool: pool}, name, func(ctx context.Context, tx pgx.Tx, m Meta, e UserVerified) error {
 			if _, err := tx.Exec(ctx, insert, name, e.UserID); err != nil {
 				return err
@@ -233,7 +260,7 @@ func (s *benchSetup) round(b *testing.B, n int) {
 	want := s.handled.Load() + int64(n*s.consumers)
 	start := time.Now()
 	publish := publishOne
-	if s.name == "one-pipelined" {
+	if s.mode.pipelined {
 		publish = publishPipelined
 	}
 	parallel(n, func(int) error { return publish(s.f, s.bus, uuid.New()) })

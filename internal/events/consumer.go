@@ -175,7 +175,8 @@ func (in *inbox) runBatch(batch []*pending) {
 }
 
 // transact records the batch in the inbox and runs the handlers of the
-// deliveries not recorded before, in one transaction on the domain's pool.
+// deliveries not recorded before, then the statements they queued, in one
+// transaction on the domain's pool.
 // Its context ends when any member's does (shutdown, handler timeout).
 func (in *inbox) transact(batch []*pending) ([]string, error) {
 	ctx, cancel := context.WithCancel(context.WithoutCancel(batch[0].ctx))
@@ -195,15 +196,21 @@ func (in *inbox) transact(batch []*pending) ([]string, error) {
 		return nil, err
 	}
 	outcomes := make([]string, len(batch))
+	queued := &pgx.Batch{}
 	for i, p := range batch {
 		if !fresh[i] {
 			outcomes[i] = outcomeDuplicate
 			continue
 		}
-		if err := p.apply(ctx, tx, p.meta); err != nil {
+		if err := p.apply(ctx, tx, queued, p.meta); err != nil {
 			return nil, err
 		}
 		outcomes[i] = outcomeOK
+	}
+	if queued.Len() > 0 {
+		if err := tx.SendBatch(ctx, queued).Close(); err != nil {
+			return nil, fmt.Errorf("queued statements in %s: %w", in.sub.Domain.Name, err)
+		}
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return nil, fmt.Errorf("commit %s: %w", in.sub.Domain.Name, err)

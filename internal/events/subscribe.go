@@ -40,8 +40,10 @@ type Meta struct {
 // returns the application of it, or an *undecodableError.
 type decodeFunc func(version int, payload []byte) (applyFunc, error)
 
-// applyFunc applies one decoded event in the consumer's transaction.
-type applyFunc func(ctx context.Context, tx pgx.Tx, m Meta) error
+// applyFunc applies one decoded event in the consumer's transaction: by
+// running statements on tx, or by queuing them on queued, which the bus sends
+// after the batch's handlers ran.
+type applyFunc func(ctx context.Context, tx pgx.Tx, queued *pgx.Batch, m Meta) error
 
 // undecodableError marks a payload the handler's type cannot read: retrying
 // cannot help, so the delivery is dead-lettered at once.
@@ -61,6 +63,27 @@ func (e *undecodableError) Unwrap() error { return e.err }
 // the same event when a delivery sharing its transaction fails.
 // Call Subscribe before Start; mistakes are reported by Start.
 func Subscribe[E Event](b *Bus, s Subscriber, consumer string, h func(ctx context.Context, tx pgx.Tx, m Meta, e E) error) {
+	subscribe(b, s, consumer, func(e E) applyFunc {
+		return func(ctx context.Context, tx pgx.Tx, _ *pgx.Batch, m Meta) error { return h(ctx, tx, m, e) }
+	})
+}
+
+// SubscribeQueued is Subscribe for a handler whose whole effect is
+// statements whose results it does not need (upserts into a projection, say):
+// h queues them on batch instead of running them. The statements that the
+// handlers of one delivery transaction queued are sent together, in one
+// round trip, after its other handlers ran, so a delivery costs its domain no
+// round trip of its own. A failing statement fails the transaction like a
+// failing handler: its deliveries are then applied one at a time.
+func SubscribeQueued[E Event](b *Bus, s Subscriber, consumer string, h func(batch *pgx.Batch, m Meta, e E) error) {
+	subscribe(b, s, consumer, func(e E) applyFunc {
+		return func(_ context.Context, _ pgx.Tx, queued *pgx.Batch, m Meta) error { return h(queued, m, e) }
+	})
+}
+
+// subscribe registers consumer's decoder of E's topic: a payload of E's
+// version is decoded into E and applied by bind's result.
+func subscribe[E Event](b *Bus, s Subscriber, consumer string, bind func(E) applyFunc) {
 	var zero E
 	topic := zero.Topic()
 	b.mu.Lock()
@@ -73,7 +96,7 @@ func Subscribe[E Event](b *Bus, s Subscriber, consumer string, h func(ctx contex
 		if err := json.Unmarshal(payload, &e); err != nil {
 			return nil, &undecodableError{err}
 		}
-		return func(ctx context.Context, tx pgx.Tx, m Meta) error { return h(ctx, tx, m, e) }, nil
+		return bind(e), nil
 	}); err != nil {
 		b.wiring = append(b.wiring, err)
 	}

@@ -6,37 +6,31 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 )
 
-// ApplyFollow records whether follower follows followee as of at; an event
-// older than the one already applied changes nothing.
-func ApplyFollow(ctx context.Context, db DB, follower, followee uuid.UUID, following bool, at time.Time) error {
-	_, err := db.Exec(ctx, `INSERT INTO content.follows AS f (follower_id, followee_id, following, at) VALUES ($1, $2, $3, $4)
+// The projections of other domains' events are written by queued statements
+// (see events.SubscribeQueued): each is one upsert whose result nobody reads.
+
+// ApplyFollow queues the record of whether follower follows followee as of
+// at; an event older than the one already applied changes nothing.
+func ApplyFollow(b *pgx.Batch, follower, followee uuid.UUID, following bool, at time.Time) {
+	b.Queue(`INSERT INTO content.follows AS f (follower_id, followee_id, following, at) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (follower_id, followee_id) DO UPDATE SET following = excluded.following, at = excluded.at
 		WHERE f.at <= excluded.at`, follower, followee, following, at)
-	if err != nil {
-		return fmt.Errorf("apply follow: %w", err)
-	}
-	return nil
 }
 
-// ApplyBlock records whether blocker blocks blocked as of at, like ApplyFollow.
-func ApplyBlock(ctx context.Context, db DB, blocker, blocked uuid.UUID, blocking bool, at time.Time) error {
-	_, err := db.Exec(ctx, `INSERT INTO content.blocks AS k (blocker_id, blocked_id, blocked, at) VALUES ($1, $2, $3, $4)
+// ApplyBlock queues the record of whether blocker blocks blocked as of at,
+// like ApplyFollow.
+func ApplyBlock(b *pgx.Batch, blocker, blocked uuid.UUID, blocking bool, at time.Time) {
+	b.Queue(`INSERT INTO content.blocks AS k (blocker_id, blocked_id, blocked, at) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (blocker_id, blocked_id) DO UPDATE SET blocked = excluded.blocked, at = excluded.at
 		WHERE k.at <= excluded.at`, blocker, blocked, blocking, at)
-	if err != nil {
-		return fmt.Errorf("apply block: %w", err)
-	}
-	return nil
 }
 
-// Ban records that user is banned.
-func Ban(ctx context.Context, db DB, user uuid.UUID, at time.Time) error {
-	if _, err := db.Exec(ctx, `INSERT INTO content.banned_users (user_id, banned_at) VALUES ($1, $2) ON CONFLICT DO NOTHING`, user, at); err != nil {
-		return fmt.Errorf("apply ban: %w", err)
-	}
-	return nil
+// Ban queues the record that user is banned.
+func Ban(b *pgx.Batch, user uuid.UUID, at time.Time) {
+	b.Queue(`INSERT INTO content.banned_users (user_id, banned_at) VALUES ($1, $2) ON CONFLICT DO NOTHING`, user, at)
 }
 
 // Blocks reports whether blocker blocks blocked according to the projection.
