@@ -200,7 +200,7 @@ func (x *extractor) call(p *packages.Package, call *ast.CallExpr, domain string)
 	}
 	sig := fn.Type().(*types.Signature)
 	switch {
-	case fn.Name() == "Publish" && sig.Recv() != nil && domain != "" && domain != "events":
+	case (fn.Name() == "Publish" || fn.Name() == "QueuePublish") && sig.Recv() != nil && domain != "" && domain != "events":
 		for i, arg := range call.Args {
 			if i < 2 {
 				continue
@@ -211,7 +211,7 @@ func (x *extractor) call(p *packages.Package, call *ast.CallExpr, domain string)
 				x.dynamic[domain] = true
 			}
 		}
-	case fn.Name() == "Subscribe" && sig.Recv() == nil:
+	case (fn.Name() == "Subscribe" || fn.Name() == "SubscribeQueued") && sig.Recv() == nil:
 		inst := p.TypesInfo.Instances[callee.Ident(call.Fun)]
 		if inst.TypeArgs == nil || inst.TypeArgs.Len() != 1 {
 			return

@@ -19,6 +19,7 @@ func TestMermaid(t *testing.T) {
 		"  content --> events\n  social --> content\n  social --> events\n" +
 		"  t_content_post_created{{content.post.created}}\n" +
 		"  content -.-> t_content_post_created\n" +
+		"  t_content_post_created -.-> search\n" +
 		"  t_content_post_created -.-> social\n" +
 		"  t_social_follow_created{{social.follow.created}}\n" +
 		"  social -.-> t_social_follow_created\n" +
