@@ -167,7 +167,10 @@ func (s *Service) CreateUser(ctx context.Context, in identity.RegisterInput) (Us
 	if err != nil {
 		return User{}, err
 	}
-	if err := createAccount(ctx, s.pool, id, in.Username, in.DisplayName, time.Now()); err != nil {
+	// Sent on the pool, the batch is one implicit transaction.
+	batch := &pgx.Batch{}
+	queueAccount(batch, id, in.Username, in.DisplayName, time.Now())
+	if err := s.pool.SendBatch(ctx, batch).Close(); err != nil {
 		return User{}, fmt.Errorf("create user: %w", err)
 	}
 	return s.Get(ctx, id)

@@ -96,22 +96,26 @@ func New(pool *pgxpool.Pool, bus *events.Bus, ids *identity.Service, log *slog.L
 }
 
 // Subscribe consumes identity.user.registered and creates the user, profile,
-// default settings and USER role. Redelivery changes nothing.
+// default settings and USER role, as statements queued with the other
+// deliveries of the transaction. Redelivery changes nothing.
 func (s *Service) Subscribe(b *events.Bus) {
-	events.Subscribe(b, events.Subscriber{Domain: domains.User, Pool: s.pool}, "user.accounts",
-		func(ctx context.Context, tx pgx.Tx, m events.Meta, e events.UserRegistered) error {
-			return createAccount(ctx, tx, e.UserID, e.Username, e.DisplayName, m.OccurredAt)
+	events.SubscribeQueued(b, events.Subscriber{Domain: domains.User, Pool: s.pool}, "user.accounts",
+		func(q *pgx.Batch, m events.Meta, e events.UserRegistered) error {
+			queueAccount(q, e.UserID, e.Username, e.DisplayName, m.OccurredAt)
+			return nil
 		})
 }
 
-func createAccount(ctx context.Context, q store.Querier, id uuid.UUID, username, displayName string, at time.Time) error {
+// queueAccount queues the rows of a new account, with the display name
+// defaulting to the username.
+func queueAccount(q *pgx.Batch, id uuid.UUID, username, displayName string, at time.Time) {
 	if displayName == "" {
 		displayName = username
 	}
 	if at.IsZero() {
 		at = time.Now()
 	}
-	return store.CreateAccount(ctx, q, id, username, strings.ToLower(username), displayName, at)
+	store.QueueCreateAccount(q, id, username, strings.ToLower(username), displayName, at)
 }
 
 func fromStore(u store.User) User {

@@ -37,25 +37,17 @@ type Settings struct {
 	IsPrivate, EmailNotifications, PushNotifications bool
 }
 
-// CreateAccount creates the user, its profile, default settings and the USER
-// role. Existing rows are left alone, so a redelivered registration (or the
-// event arriving after an operator created the account) changes nothing.
-func CreateAccount(ctx context.Context, q Querier, id uuid.UUID, username, usernameKey, displayName string, at time.Time) error {
-	if _, err := q.Exec(ctx, `INSERT INTO users.users (id, username, username_key, created_at)
-		VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING`, id, username, usernameKey, at); err != nil {
-		return fmt.Errorf("insert user: %w", err)
-	}
-	if _, err := q.Exec(ctx, `INSERT INTO users.user_profiles (user_id, display_name) VALUES ($1, $2)
-		ON CONFLICT (user_id) DO NOTHING`, id, displayName); err != nil {
-		return fmt.Errorf("insert profile: %w", err)
-	}
-	if _, err := q.Exec(ctx, `INSERT INTO users.user_settings (user_id) VALUES ($1) ON CONFLICT (user_id) DO NOTHING`, id); err != nil {
-		return fmt.Errorf("insert settings: %w", err)
-	}
-	if _, err := q.Exec(ctx, `INSERT INTO users.user_roles (user_id, role) VALUES ($1, 'USER') ON CONFLICT (user_id) DO NOTHING`, id); err != nil {
-		return fmt.Errorf("insert role: %w", err)
-	}
-	return nil
+// QueueCreateAccount queues the rows of a new account: user, profile,
+// default settings and the USER role. Rows already there are kept, so a
+// redelivered registration (or the event arriving after an operator created
+// the account) changes nothing.
+func QueueCreateAccount(b *pgx.Batch, id uuid.UUID, username, usernameKey, displayName string, at time.Time) {
+	b.Queue(`INSERT INTO users.users (id, username, username_key, created_at)
+		VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING`, id, username, usernameKey, at)
+	b.Queue(`INSERT INTO users.user_profiles (user_id, display_name) VALUES ($1, $2)
+		ON CONFLICT (user_id) DO NOTHING`, id, displayName)
+	b.Queue(`INSERT INTO users.user_settings (user_id) VALUES ($1) ON CONFLICT (user_id) DO NOTHING`, id)
+	b.Queue(`INSERT INTO users.user_roles (user_id, role) VALUES ($1, 'USER') ON CONFLICT (user_id) DO NOTHING`, id)
 }
 
 const selectUser = `SELECT u.id, u.username, p.display_name, p.bio, p.avatar_media_id,
