@@ -128,13 +128,7 @@ func BenchmarkBus(b *testing.B) {
 			if err := bus.Start(ctx); err != nil {
 				b.Fatal(err)
 			}
-			deadline := time.Now().Add(time.Minute)
-			for handled.Load() < int64(b.N) {
-				if time.Now().After(deadline) {
-					b.Fatalf("%d of %d deliveries after a minute", handled.Load(), b.N)
-				}
-				time.Sleep(time.Millisecond)
-			}
+			waitHandled(b, "split", &handled, int64(b.N))
 			consumed := float64(b.N) / time.Since(start).Seconds()
 			if queued {
 				b.ReportMetric(consumed/ceilingRate, "x-ceiling-consume-only-queued")
@@ -272,14 +266,20 @@ func (s *benchSetup) round(b *testing.B, n int) {
 	}
 	parallel(n, func(int) error { return publish(s.f, s.bus, uuid.New()) })
 	s.pubElapsed += time.Since(start)
+	waitHandled(b, s.name, &s.handled, want)
+	s.elapsed += time.Since(start)
+}
+
+// waitHandled waits until handled reaches want; after a minute it fails the
+// benchmark.
+func waitHandled(b *testing.B, name string, handled *atomic.Int64, want int64) {
 	deadline := time.Now().Add(time.Minute)
-	for s.handled.Load() < want {
+	for handled.Load() < want {
 		if time.Now().After(deadline) {
-			b.Fatalf("%s: %d of %d deliveries after a minute", s.name, s.handled.Load(), want)
+			b.Fatalf("%s: %d of %d deliveries after a minute", name, handled.Load(), want)
 		}
 		time.Sleep(time.Millisecond)
 	}
-	s.elapsed += time.Since(start)
 }
 
 func (s *benchSetup) rate(events int) float64 { return float64(events) / s.elapsed.Seconds() }
