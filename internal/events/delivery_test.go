@@ -155,12 +155,7 @@ func TestSameEventDeliveredTwiceAppliesOnce(t *testing.T) {
 	ids := newIDs(5)
 	f.publish(t, b, ids...)
 	waitFor(t, "applied", 10*time.Second, func() bool { return allOnce(f.applied(t, "user.a"), ids) })
-	// Deliver every logged event a second time, as River would after a crash
-	// between the handler's commit and the job's completion.
-	ctx := context.Background()
-	if _, err := f.events.Exec(ctx, `SELECT events.enqueue(array_agg(id), array_agg('user.a'::text), false, 5) FROM events.domain_events`); err != nil {
-		t.Fatal(err)
-	}
+	f.redeliverAll(t, "user.a")
 	dup := b.metrics.handled.WithLabelValues("user.a", string(TopicUserVerified), outcomeDuplicate)
 	waitFor(t, "redeliveries skipped", 10*time.Second, func() bool { return counterValue(dup) == 5 })
 	if got := f.applied(t, "user.a"); !allOnce(got, ids) {

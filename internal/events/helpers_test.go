@@ -142,6 +142,16 @@ func (f *fixture) publish(t testing.TB, b *Bus, users ...uuid.UUID) {
 	}
 }
 
+// redeliverAll enqueues every logged event to consumer a second time, as
+// River would after a crash between the handler's commit and the job's
+// completion.
+func (f *fixture) redeliverAll(t testing.TB, consumer string) {
+	t.Helper()
+	if _, err := f.events.Exec(context.Background(), `SELECT events.enqueue(array_agg(id), array_fill($1::text, ARRAY[count(*)::int]), false, 5) FROM events.domain_events`, consumer); err != nil {
+		t.Fatalf("redeliver to %s: %v", consumer, err)
+	}
+}
+
 func newIDs(n int) []uuid.UUID {
 	ids := make([]uuid.UUID, n)
 	for i := range ids {

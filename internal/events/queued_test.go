@@ -1,7 +1,6 @@
 package events
 
 import (
-	"context"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -48,10 +47,7 @@ func TestQueuedHandlersApplyOnceAndIsolateAFailingStatement(t *testing.T) {
 		waitFor(t, c+" applied", 10*time.Second, func() bool { return allOnce(f.applied(t, c), ids) })
 	}
 
-	ctx := context.Background()
-	if _, err := f.events.Exec(ctx, `SELECT events.enqueue(array_agg(id), array_agg('user.queued'::text), false, 5) FROM events.domain_events`); err != nil {
-		t.Fatal(err)
-	}
+	f.redeliverAll(t, "user.queued")
 	dup := b.metrics.handled.WithLabelValues("user.queued", string(TopicUserVerified), outcomeDuplicate)
 	waitFor(t, "redeliveries skipped", 10*time.Second, func() bool { return counterValue(dup) == float64(len(ids)) })
 	if got := f.applied(t, "user.queued"); !allOnce(got, ids) {
