@@ -78,6 +78,9 @@ func (c *Client) Do(ctx context.Context, token, query string, vars map[string]an
 	if err != nil {
 		return err
 	}
+	if out == nil && res.StatusCode == http.StatusOK && cleanData(raw) {
+		return nil
+	}
 	var r struct {
 		Data   json.RawMessage `json:"data"`
 		Errors []gqlError      `json:"errors"`
@@ -92,4 +95,14 @@ func (c *Client) Do(ctx context.Context, token, query string, vars map[string]an
 		return json.Unmarshal(r.Data, out)
 	}
 	return nil
+}
+
+// cleanData reports, without decoding, that raw is a whole response with data
+// and no errors: a top-level "errors" key cannot hide without those exact
+// bytes, which no escaped string contains. Decoding every response took half the
+// load tool's CPU, on the machine whose cores it shares with the server.
+func cleanData(raw []byte) bool {
+	raw = bytes.TrimSpace(raw)
+	return bytes.HasPrefix(raw, []byte(`{"data":`)) && bytes.HasSuffix(raw, []byte("}")) &&
+		!bytes.Contains(raw, []byte(`"errors"`))
 }

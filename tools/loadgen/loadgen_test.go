@@ -2,6 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 )
@@ -48,5 +52,34 @@ func TestPercentilesAndBudget(t *testing.T) {
 	rep := r.report(time.Second, []mixEntry{{"viewer", 1}})
 	if s := rep.Operations["op"]; s.Count != 1 || s.Errors != 1 || s.P99Ms != 3 || rep.Errors["op: HTTP_401"] != 1 {
 		t.Fatalf("report = %+v", rep)
+	}
+}
+
+func TestDoReportsErrorsWithoutDecodingCleanResponses(t *testing.T) {
+	for _, c := range []struct {
+		status int
+		body   string
+		code   string // "" for success
+	}{
+		{200, `{"data":{"feed":{"edges":[]}}}`, ""},
+		{200, `{"data":{"post":{"body":"say \"errors\" twice"}}}`, ""},
+		{200, `{"errors":[{"message":"no","extensions":{"code":"FORBIDDEN"}}],"data":null}`, "FORBIDDEN"},
+		{200, `{"data":{"post":null},"errors":[{"message":"no","extensions":{"code":"NOT_FOUND"}}]}`, "NOT_FOUND"},
+		{200, `{"data":`, "HTTP_200"},
+		{502, `{"data":{}}`, "HTTP_502"},
+	} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.WriteHeader(c.status)
+			_, _ = io.WriteString(w, c.body)
+		}))
+		err := newClient(srv.URL).Do(context.Background(), "", "{ x }", nil, nil)
+		srv.Close()
+		var opErr *OpError
+		switch {
+		case c.code == "" && err != nil:
+			t.Errorf("%d %s: %v", c.status, c.body, err)
+		case c.code != "" && (!errors.As(err, &opErr) || opErr.Code() != c.code):
+			t.Errorf("%d %s: got %v, want %s", c.status, c.body, err, c.code)
+		}
 	}
 }
