@@ -36,7 +36,8 @@ var clientCodes = map[string]bool{
 // presenter turns every error into one that carries an API code:
 // domain errors keep their code, field and retry delay; documents that do
 // not parse or validate become BAD_USER_INPUT on the field "query"; anything
-// else is logged with the request id and shown as a generic INTERNAL error.
+// else is logged with the request id (as an error, unless the client hung
+// up) and shown as a generic INTERNAL error.
 func presenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 	return func(ctx context.Context, err error) *gqlerror.Error {
 		// A copy: the executor's own error values must stay as they are.
@@ -68,7 +69,12 @@ func presenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 				return gqlErr
 			}
 		}
-		log.ErrorContext(ctx, "graphql request failed", "path", gqlErr.Path.String(), "error", err.Error())
+		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+			// The client hung up: nothing failed on our side.
+			log.InfoContext(ctx, "graphql request canceled by the client", "path", gqlErr.Path.String())
+		} else {
+			log.ErrorContext(ctx, "graphql request failed", "path", gqlErr.Path.String(), "error", err.Error())
+		}
 		return &gqlerror.Error{Message: internalMessage, Path: gqlErr.Path, Extensions: map[string]any{"code": codeInternal}}
 	}
 }

@@ -56,6 +56,14 @@ func TestPresenter(t *testing.T) {
 	}
 
 	logs.Reset()
+	hungUp, cancel := context.WithCancel(ctx)
+	cancel()
+	e = present(hungUp, fmt.Errorf("feed: %w", context.Canceled))
+	if e.Extensions["code"] != "INTERNAL" || !strings.Contains(logs.String(), "level=INFO") || !strings.Contains(logs.String(), "canceled by the client") {
+		t.Fatalf("client hang-up = %+v; log %s", e.Extensions, logs.String())
+	}
+
+	logs.Reset()
 	err := recoverer(log)(ctx, "nil map write")
 	e = present(ctx, err)
 	if e.Extensions["code"] != "INTERNAL" || e.Message != internalMessage || !strings.Contains(logs.String(), "nil map write") || !strings.Contains(logs.String(), "req-42") {
