@@ -170,7 +170,8 @@ func TestEncodeResponseMatchesEncodingJSON(t *testing.T) {
 		{Errors: errs, Extensions: map[string]any{"persistedQuery": true}},
 		{Data: json.RawMessage(`{"a":1}`), Extensions: map[string]any{"cost": 3}},
 	} {
-		got, err := encodeResponse(&resp)
+		parts, err := encodeResponse(&resp)
+		got := bytes.Join(parts, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,6 +1,7 @@
 package gid
 
 import (
+	"encoding/base64"
 	"testing"
 
 	"github.com/google/uuid"
@@ -56,4 +57,23 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("Decode(%q) accepted an alias of %q", s, again)
 		}
 	})
+}
+
+// Ids already handed to clients must keep working: the encoding is the
+// base64 of "<Type>:<canonical uuid>", to the byte.
+func TestEncodingIsStable(t *testing.T) {
+	if got := Encode(Post, uuid.MustParse("01a24bb8-3d3f-78cd-8130-c3925b1b5654")); got != "UG9zdDowMWEyNGJiOC0zZDNmLTc4Y2QtODEzMC1jMzkyNWIxYjU2NTQ" {
+		t.Fatalf("Encode = %s", got)
+	}
+	for _, typ := range []string{User, Session, Media, Post, Comment, Article, Share} {
+		for range 100 {
+			id := uuid.New()
+			if got, want := Encode(typ, id), base64.RawURLEncoding.EncodeToString([]byte(typ+":"+id.String())); got != want {
+				t.Fatalf("Encode(%s, %s) = %s, want %s", typ, id, got, want)
+			}
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { Encode(Comment, uuid.Nil) }); n != 1 {
+		t.Fatalf("Encode allocates %v times, want 1", n)
+	}
 }
