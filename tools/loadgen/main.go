@@ -53,6 +53,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	maxRequests := fs.Int64("max-requests", 5_000_000, "stop after this many requests in all")
 	report := fs.String("out", "", "write the JSON report to this file")
 	followers := fs.Int("followers", fanoutFollowers, "followers of the fanout scenario's author (at most 10,000)")
+	cpuOf := fs.String("cpu", "", "comma-separated commands, as /proc names them (e.g. nova,postgres), whose CPU time to report per request with the load tool's own and the machine's idle time (Linux)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -69,6 +70,12 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	mix, err := parseMix(*spec)
 	if err != nil {
 		return err
+	}
+	var watch *cpuWatch
+	if *cpuOf != "" {
+		if watch, err = newCPUWatch("/proc", strings.Split(*cpuOf, ",")); err != nil {
+			return err
+		}
 	}
 
 	client := newClient(*target)
@@ -88,11 +95,24 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		drive(ctx, runs, client, newRecorder(*maxRequests), *warmup)
 	}
 	fmt.Fprintf(out, "measuring for %v...\n", *duration)
+	var before cpuSample
+	if watch != nil {
+		if before, err = watch.sample(); err != nil {
+			return err
+		}
+	}
 	start := time.Now()
 	drive(ctx, runs, client, rec, *duration)
 	elapsed := time.Since(start)
 
 	r := rec.report(elapsed, mix)
+	if watch != nil {
+		after, err := watch.sample()
+		if err != nil {
+			return err
+		}
+		r.setCPU(watch.since(before, after))
+	}
 	r.print(out)
 	if *report != "" {
 		b, err := json.MarshalIndent(r, "", "  ")

@@ -71,6 +71,32 @@ type Report struct {
 	Scenarios  map[string]int     `json:"scenarios"`
 	Operations map[string]OpStats `json:"operations"`
 	Errors     map[string]int     `json:"errors,omitempty"`
+	// CPU is where the machine's CPU time went during the measured phase
+	// (with -cpu): per watched command, the load tool and idle.
+	CPU map[string]CPUUse `json:"cpu,omitempty"`
+}
+
+// CPUUse is the CPU time of one command over the measured phase, in all and
+// per request (every operation, failed ones included).
+type CPUUse struct {
+	Seconds      float64 `json:"seconds"`
+	MsPerRequest float64 `json:"msPerRequest"`
+}
+
+// setCPU fills rep.CPU from the CPU time each command used.
+func (rep *Report) setCPU(used map[string]time.Duration) {
+	requests := 0
+	for _, s := range rep.Operations {
+		requests += s.Count + s.Errors
+	}
+	rep.CPU = map[string]CPUUse{}
+	for comm, d := range used {
+		u := CPUUse{Seconds: d.Seconds()}
+		if requests > 0 {
+			u.MsPerRequest = ms(d) / float64(requests)
+		}
+		rep.CPU[comm] = u
+	}
 }
 
 // OpStats summarises one operation.
@@ -125,5 +151,17 @@ func (rep Report) print(w io.Writer) {
 	}
 	for e, n := range rep.Errors {
 		fmt.Fprintf(w, "error %s: %d\n", e, n)
+	}
+	if len(rep.CPU) == 0 {
+		return
+	}
+	comms := make([]string, 0, len(rep.CPU))
+	for c := range rep.CPU {
+		comms = append(comms, c)
+	}
+	sort.Strings(comms)
+	fmt.Fprintf(w, "\n%-30s %9s %14s\n", "cpu", "seconds", "ms per request")
+	for _, c := range comms {
+		fmt.Fprintf(w, "%-30s %9.2f %14.3f\n", c, rep.CPU[c].Seconds, rep.CPU[c].MsPerRequest)
 	}
 }
