@@ -13,24 +13,19 @@ import (
 // and the banned-author projection that hides banned users' content.
 func (s *Service) Subscribe(b *events.Bus) {
 	sub := events.Subscriber{Domain: domains.Content, Pool: s.pool}
-	events.SubscribeQueued(b, sub, "content.relationships", func(q *pgx.Batch, _ events.Meta, e events.FollowCreated) error {
+	events.SubscribeQueued(b, sub, "content.relationships", func(q *pgx.Batch, _ events.Meta, e events.FollowCreated) {
 		store.ApplyFollow(q, e.FollowerID, e.FolloweeID, e.State == "FOLLOWING", e.At)
-		return nil
 	})
-	events.SubscribeQueued(b, sub, "content.relationships", func(q *pgx.Batch, _ events.Meta, e events.FollowDeleted) error {
+	events.SubscribeQueued(b, sub, "content.relationships", func(q *pgx.Batch, _ events.Meta, e events.FollowDeleted) {
 		store.ApplyFollow(q, e.FollowerID, e.FolloweeID, false, e.At)
-		return nil
 	})
-	events.SubscribeQueued(b, sub, "content.relationships", func(q *pgx.Batch, _ events.Meta, e events.BlockCreated) error {
+	events.SubscribeQueued(b, sub, "content.relationships", func(q *pgx.Batch, _ events.Meta, e events.BlockCreated) {
 		store.ApplyBlock(q, e.BlockerID, e.BlockedID, true, e.At)
-		return nil
 	})
-	events.SubscribeQueued(b, sub, "content.relationships", func(q *pgx.Batch, _ events.Meta, e events.BlockDeleted) error {
+	events.SubscribeQueued(b, sub, "content.relationships", func(q *pgx.Batch, _ events.Meta, e events.BlockDeleted) {
 		store.ApplyBlock(q, e.BlockerID, e.BlockedID, false, e.At)
-		return nil
 	})
-	events.SubscribeQueued(b, sub, "content.bans", func(q *pgx.Batch, m events.Meta, e events.UserBanned) error {
+	events.SubscribeQueued(b, sub, "content.bans", func(q *pgx.Batch, m events.Meta, e events.UserBanned) {
 		store.Ban(q, e.UserID, m.OccurredAt)
-		return nil
 	})
 }

@@ -226,12 +226,11 @@ func subscribeBenchConsumers(b *testing.B, f *fixture, bus *Bus, consumerDomains
 		insert := `INSERT INTO ` + table + ` (consumer, id) VALUES ($1, $2)`
 		name := fmt.Sprintf("%s.bench%d", d.Name, i)
 		if queued {
-			SubscribeQueued(bus, Subscriber{Domain: d, Pool: pool}, name, func(q *pgx.Batch, m Meta, e UserVerified) error {
+			SubscribeQueued(bus, Subscriber{Domain: d, Pool: pool}, name, func(q *pgx.Batch, m Meta, e UserVerified) {
 				q.Queue(insert, name, e.UserID).Exec(func(pgconn.CommandTag) error {
 					handled.Add(1)
 					return nil
 				})
-				return nil
 			})
 			continue
 		}

@@ -23,12 +23,11 @@ func TestQueuedHandlersApplyOnceAndIsolateAFailingStatement(t *testing.T) {
 	opts := testOptions()
 	opts.Workers = 64
 	b := f.newBus(t, opts, prometheus.NewRegistry(), func(b *Bus) {
-		SubscribeQueued(b, f.sub, "user.queued", func(q *pgx.Batch, m Meta, e UserVerified) error {
+		SubscribeQueued(b, f.sub, "user.queued", func(q *pgx.Batch, m Meta, e UserVerified) {
 			if e.UserID == poison && poisoned.Load() {
 				q.Queue(`SELECT 1 / 0`)
 			}
 			q.Queue(projectionApply, "user.queued", e.UserID)
-			return nil
 		})
 		Subscribe(b, f.sub, "user.direct", project("user.direct"))
 	})

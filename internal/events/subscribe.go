@@ -74,10 +74,14 @@ func Subscribe[E Event](b *Bus, s Subscriber, consumer string, h func(ctx contex
 // handlers of one delivery transaction queued are sent together, in one
 // round trip, after its other handlers ran, so a delivery costs its domain no
 // round trip of its own. A failing statement fails the transaction like a
-// failing handler: its deliveries are then applied one at a time.
-func SubscribeQueued[E Event](b *Bus, s Subscriber, consumer string, h func(batch *pgx.Batch, m Meta, e E) error) {
+// failing handler: its deliveries are then applied one at a time. Only the
+// statements can fail, so h returns nothing.
+func SubscribeQueued[E Event](b *Bus, s Subscriber, consumer string, h func(batch *pgx.Batch, m Meta, e E)) {
 	subscribe(b, s, consumer, func(e E) applyFunc {
-		return func(_ context.Context, _ pgx.Tx, queued *pgx.Batch, m Meta) error { return h(queued, m, e) }
+		return func(_ context.Context, _ pgx.Tx, queued *pgx.Batch, m Meta) error {
+			h(queued, m, e)
+			return nil
+		}
 	})
 }
 

@@ -100,9 +100,8 @@ func New(pool *pgxpool.Pool, bus *events.Bus, ids *identity.Service, log *slog.L
 // deliveries of the transaction. Redelivery changes nothing.
 func (s *Service) Subscribe(b *events.Bus) {
 	events.SubscribeQueued(b, events.Subscriber{Domain: domains.User, Pool: s.pool}, "user.accounts",
-		func(q *pgx.Batch, m events.Meta, e events.UserRegistered) error {
+		func(q *pgx.Batch, m events.Meta, e events.UserRegistered) {
 			queueAccount(q, e.UserID, e.Username, e.DisplayName, m.OccurredAt)
-			return nil
 		})
 }
 

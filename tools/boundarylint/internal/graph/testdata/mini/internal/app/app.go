@@ -12,5 +12,5 @@ import (
 
 func Wire(b *events.Bus) {
 	events.Subscribe[events.FollowCreated](b, events.Subscriber{Domain: domains.Search}, "search.index", func(ctx context.Context, e events.FollowCreated) error { return nil })
-	events.SubscribeQueued(b, events.Subscriber{Domain: domains.Search}, "search.posts", func(q any, e events.PostCreated) error { return nil })
+	events.SubscribeQueued(b, events.Subscriber{Domain: domains.Search}, "search.posts", func(q any, e events.PostCreated) {})
 }

@@ -36,5 +36,5 @@ type Subscriber struct{ Domain domains.Domain }
 func Subscribe[E Event](b *Bus, s Subscriber, consumer string, h func(ctx context.Context, e E) error) {
 }
 
-func SubscribeQueued[E Event](b *Bus, s Subscriber, consumer string, h func(q any, e E) error) {
+func SubscribeQueued[E Event](b *Bus, s Subscriber, consumer string, h func(q any, e E)) {
 }
