@@ -3,8 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
+	"net"
+	"net/http"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/nova-social/nova/internal/platform/pgtest"
 )
@@ -69,5 +74,83 @@ func TestMigrateStatusUpDown(t *testing.T) {
 	}
 	if code, out, _ = runNova(t, vars, "migrate", "up"); code != 0 || strings.Contains(out, "pending") {
 		t.Fatalf("up again: exit %d\n%s", code, out)
+	}
+}
+
+// syncBuffer is a bytes.Buffer that nova serve's log and the test may use at
+// once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// freeAddr returns a loopback address no one listens on just now.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func TestServeOpensTheProfileListenerWhenAsked(t *testing.T) {
+	t.Parallel()
+	db := pgtest.Empty(t)
+	api, debug := freeAddr(t), freeAddr(t)
+	vars := map[string]string{
+		"NOVA_ENV": "dev", "NOVA_DATABASE_URL": db.URL, "NOVA_DATA_DIR": t.TempDir(),
+		"NOVA_HTTP_ADDR": api, "NOVA_DEBUG_ADDR": debug, "NOVA_LOG_LEVEL": "warn",
+	}
+	var stderr syncBuffer
+	env := &environment{getenv: func(k string) string { return vars[k] }, stdout: io.Discard, stderr: &stderr}
+	ctx, cancel := context.WithCancel(context.Background())
+	exited := make(chan int, 1)
+	go func() { exited <- run(ctx, []string{"serve"}, env) }()
+
+	get := func(url string) (int, error) {
+		resp, err := http.Get(url)
+		if err != nil {
+			return 0, err
+		}
+		resp.Body.Close()
+		return resp.StatusCode, nil
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if code, err := get("http://" + api + "/readyz"); err == nil && code == http.StatusOK {
+			break
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("nova serve not ready after 30s:\n%s", stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if code, err := get("http://" + debug + "/debug/pprof/"); err != nil || code != http.StatusOK {
+		t.Errorf("profile listener: %d, %v", code, err)
+	}
+	if code, err := get("http://" + api + "/debug/pprof/"); err != nil || code != http.StatusNotFound {
+		t.Errorf("API listener serves profiles: %d, %v", code, err)
+	}
+	cancel()
+	if code := <-exited; code != 0 {
+		t.Fatalf("nova serve exited %d:\n%s", code, stderr.String())
+	}
+	if _, err := get("http://" + debug + "/debug/pprof/"); err == nil {
+		t.Error("profile listener still open after nova serve returned")
 	}
 }

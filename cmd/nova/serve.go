@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"runtime/debug"
 
 	"github.com/nova-social/nova/internal/app"
 	"github.com/nova-social/nova/internal/platform/config"
+	"github.com/nova-social/nova/internal/platform/httpserver"
 	"github.com/nova-social/nova/internal/platform/logging"
 )
 
@@ -40,5 +42,33 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
 	}
+	stopProfiles, err := serveProfiles(ctx, cfg.DebugAddr, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer stopProfiles()
 	return a.Run(ctx, ln)
+}
+
+// serveProfiles starts the profile listener when addr is set. The function
+// it returns stops the listener and waits until it has.
+func serveProfiles(ctx context.Context, addr string, log *slog.Logger) (stop func(), err error) {
+	if addr == "" {
+		return func() {}, nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	log.Info("serving profiles", "addr", ln.Addr().String())
+	go func() {
+		defer close(done)
+		if err := httpserver.ServeDebug(ctx, ln); err != nil {
+			log.Error("profile listener stopped", "err", err)
+		}
+	}()
+	return func() { cancel(); <-done }, nil
 }

@@ -37,6 +37,7 @@ type Config struct {
 	DomainDBURLs map[string]string // domain name -> connection string acting as that domain's role
 	DBMaxConns   int32
 	HTTPAddr     string
+	DebugAddr    string // "" when the profiling listener is off
 	PublicURL    string
 	DataDir      string
 	LogLevel     slog.Level
@@ -162,6 +163,17 @@ var Settings = []Setting{
 			c.HTTPAddr = v
 			return nil
 		}},
+	{Env: "NOVA_DEBUG_ADDR", Flag: "debug-addr", Usage: "loopback address of a second listener serving Go's profiles under /debug/pprof/ (off when empty)",
+		apply: func(c *Config, v string) error {
+			if v == "" {
+				return nil
+			}
+			if err := checkLoopback(v); err != nil {
+				return err
+			}
+			c.DebugAddr = v
+			return nil
+		}},
 	{Env: "NOVA_PUBLIC_URL", Flag: "public-url", Usage: "absolute base URL clients reach Nova at, used in media URLs (default http:// + the listen address)",
 		apply: func(c *Config, v string) error {
 			if v == "" {
@@ -209,6 +221,23 @@ var Settings = []Setting{
 	{Env: "NOVA_FEED_FANOUT_MAX_FOLLOWERS", Flag: "feed-fanout-max-followers", Default: "10000", Usage: "authors with more followers are merged into feeds at read time instead of fanned out", apply: integer(0, func(c *Config) *int { return &c.FeedFanoutMaxFollowers })},
 	{Env: "NOVA_FEED_MAX_ENTRIES", Flag: "feed-max-entries", Default: "800", Usage: "feed entries kept per user", apply: integer(1, func(c *Config) *int { return &c.FeedMaxEntriesPerUser })},
 	{Env: "NOVA_GRAPHQL_COMPLEXITY_LIMIT", Flag: "graphql-complexity-limit", Default: "5000", Usage: "largest complexity of one GraphQL operation", apply: integer(1, func(c *Config) *int { return &c.GraphQLComplexityLimit })},
+}
+
+// checkLoopback accepts only a loopback host: profiles show the process's
+// memory and code paths, so they are reached through the host itself (or a
+// tunnel or port-forward to it), never from the network.
+func checkLoopback(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("must be host:port, got %q", addr)
+	}
+	if host == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+		return fmt.Errorf("must be a loopback address such as 127.0.0.1:6060, got %q", addr)
+	}
+	return nil
 }
 
 func checkDBURL(v string) error {

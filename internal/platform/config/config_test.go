@@ -51,6 +51,27 @@ func TestDefaultsEnvAndFlags(t *testing.T) {
 	}
 }
 
+func TestDebugAddrIsOffByDefaultAndLoopbackOnly(t *testing.T) {
+	base := map[string]string{"NOVA_DATABASE_URL": "postgres://nova@localhost/nova"}
+	c, err := config.Load("nova", nil, env(base), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DebugAddr != "" {
+		t.Errorf("DebugAddr = %q by default, want off", c.DebugAddr)
+	}
+	for _, addr := range []string{"127.0.0.1:6060", "127.0.0.2:0", "[::1]:6060", "localhost:6060"} {
+		c, err := config.Load("nova", []string{"--debug-addr", addr}, env(base), io.Discard)
+		if err != nil {
+			t.Errorf("%s: %v", addr, err)
+			continue
+		}
+		if c.DebugAddr != addr {
+			t.Errorf("DebugAddr = %q, want %q", c.DebugAddr, addr)
+		}
+	}
+}
+
 func TestErrorsNameTheVariable(t *testing.T) {
 	base := map[string]string{"NOVA_DATABASE_URL": "postgres://nova@localhost/nova"}
 	cases := []struct {
@@ -63,6 +84,11 @@ func TestErrorsNameTheVariable(t *testing.T) {
 		{map[string]string{"NOVA_ENV": "staging"}, nil, "NOVA_ENV"},
 		{map[string]string{"NOVA_HTTP_ADDR": "8080"}, nil, "NOVA_HTTP_ADDR"},
 		{map[string]string{"NOVA_DB_MAX_CONNS": "zero"}, nil, "NOVA_DB_MAX_CONNS"},
+		{map[string]string{"NOVA_DEBUG_ADDR": ":6060"}, nil, "NOVA_DEBUG_ADDR"},
+		{map[string]string{"NOVA_DEBUG_ADDR": "0.0.0.0:6060"}, nil, "NOVA_DEBUG_ADDR"},
+		{map[string]string{"NOVA_DEBUG_ADDR": "10.0.0.7:6060"}, nil, "NOVA_DEBUG_ADDR"},
+		{map[string]string{"NOVA_DEBUG_ADDR": "example.com:6060"}, nil, "NOVA_DEBUG_ADDR"},
+		{map[string]string{"NOVA_DEBUG_ADDR": "127.0.0.1"}, nil, "NOVA_DEBUG_ADDR"},
 		{map[string]string{"NOVA_HTTP_READ_TIMEOUT": "-1s"}, nil, "NOVA_HTTP_READ_TIMEOUT"},
 		{map[string]string{"NOVA_PUBLIC_URL": "ftp://x"}, nil, "NOVA_PUBLIC_URL"},
 		{map[string]string{"NOVA_AUTO_MIGRATE": "maybe"}, nil, "NOVA_AUTO_MIGRATE"},

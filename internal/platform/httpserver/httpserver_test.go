@@ -156,3 +156,53 @@ func TestBodyLimitAndPanicRecovery(t *testing.T) {
 		t.Fatal("response has no request id")
 	}
 }
+
+func TestProfilesOnlyOnTheDebugListener(t *testing.T) {
+	t.Parallel()
+	_, base, _, _ := newServer(t, func(context.Context) error { return nil })
+	resp, err := http.Get(base + "/debug/pprof/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("API listener /debug/pprof/ = %d, want 404", resp.StatusCode)
+	}
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- httpserver.ServeDebug(ctx, ln) }()
+	debug := "http://" + ln.Addr().String()
+
+	resp, err = http.Get(debug + "/debug/pprof/profile?seconds=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	profile, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	// A CPU profile is a gzipped protocol buffer.
+	if err != nil || resp.StatusCode != http.StatusOK || len(profile) < 2 || profile[0] != 0x1f || profile[1] != 0x8b {
+		t.Fatalf("debug listener CPU profile: status %d, %d bytes, err %v", resp.StatusCode, len(profile), err)
+	}
+	resp, err = http.Get(debug + "/debug/pprof/goroutine?debug=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "ServeDebug") {
+		t.Fatalf("debug listener goroutine profile: status %d:\n%s", resp.StatusCode, body)
+	}
+
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("ServeDebug returned %v after cancellation", err)
+	}
+	if _, err := http.Get(debug + "/debug/pprof/"); err == nil {
+		t.Fatal("debug listener still accepts connections after shutdown")
+	}
+}
