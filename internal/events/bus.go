@@ -60,6 +60,15 @@ type Options struct {
 	// DomainConcurrency is how many delivery transactions one consuming
 	// domain runs at once in this replica (default 2).
 	DomainConcurrency int
+	// BatchLockTimeout is how long a transaction shared by several
+	// deliveries waits for any one lock before it gives up and its
+	// deliveries are applied one per transaction (default 100ms). Each
+	// handler takes its locks in its domain's order, but a shared
+	// transaction takes them in the order of its handlers, so two such
+	// transactions, or one and a request, can deadlock; Postgres would find
+	// that only after deadlock_timeout (1 s) and fail one of them, possibly a
+	// delivery. A delivery alone waits as long as its locks take.
+	BatchLockTimeout time.Duration
 	// HandlerTimeout bounds one handler run (default 1m).
 	HandlerTimeout time.Duration
 	// RescueAfter is how long a delivery may stay running (its replica
@@ -92,6 +101,7 @@ func (o Options) withDefaults() Options {
 	def(&o.RetryMax, 10*time.Minute)
 	def(&o.FetchCooldown, 2*time.Millisecond)
 	def(&o.FetchPollInterval, 50*time.Millisecond)
+	def(&o.BatchLockTimeout, 100*time.Millisecond)
 	def(&o.HandlerTimeout, time.Minute)
 	def(&o.RescueAfter, 5*time.Minute)
 	if o.RescueAfter < o.HandlerTimeout {

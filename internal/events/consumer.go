@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // consumer is one named consumer: one decoder per subscribed topic, and the
@@ -27,11 +28,13 @@ type consumer struct {
 // consumers of a domain costs about one transaction. A delivery waits for no
 // timer: alone, it runs alone at once.
 type inbox struct {
-	sub      Subscriber
-	sql      string
-	maxBatch int
-	runners  int
-	share    int // most deliveries held at once, see errBusy
+	sub         Subscriber
+	sql         string
+	maxBatch    int
+	runners     int
+	share       int    // most deliveries held at once, see errBusy
+	lockTimeout string // lock_timeout of a shared transaction, see Options.BatchLockTimeout
+	split       prometheus.Counter
 
 	mu       sync.Mutex
 	queue    []*pending
@@ -66,15 +69,17 @@ type result struct {
 	err     error
 }
 
-func newInbox(s Subscriber, o Options) *inbox {
+func newInbox(s Subscriber, o Options, split prometheus.Counter) *inbox {
 	return &inbox{
 		sub: s,
 		// A replay re-applies events already in the inbox (the projection was
 		// dropped); otherwise a conflict means the event was applied: skip it.
-		sql:      `INSERT INTO ` + pgx.Identifier{s.Domain.Schema, "event_inbox"}.Sanitize() + ` (consumer, event_id) SELECT * FROM unnest($1::text[], $2::uuid[]) ON CONFLICT (consumer, event_id) DO UPDATE SET handled_at = now() WHERE $3::boolean RETURNING consumer, event_id`, //boundarylint:allow inbox of the consuming domain, schema from its declaration
-		maxBatch: o.MaxBatch,
-		runners:  o.DomainConcurrency,
-		share:    max(1, o.Workers/4),
+		sql:         `INSERT INTO ` + pgx.Identifier{s.Domain.Schema, "event_inbox"}.Sanitize() + ` (consumer, event_id) SELECT * FROM unnest($1::text[], $2::uuid[]) ON CONFLICT (consumer, event_id) DO UPDATE SET handled_at = now() WHERE $3::boolean RETURNING consumer, event_id`, //boundarylint:allow inbox of the consuming domain, schema from its declaration
+		maxBatch:    o.MaxBatch,
+		runners:     o.DomainConcurrency,
+		share:       max(1, o.Workers/4),
+		lockTimeout: fmt.Sprintf("%dms", max(1, o.BatchLockTimeout.Milliseconds())),
+		split:       split,
 	}
 }
 
@@ -164,6 +169,7 @@ func (in *inbox) runBatch(batch []*pending) {
 		}
 		return
 	}
+	in.split.Inc()
 	for _, p := range batch {
 		out, err := in.transact([]*pending{p})
 		if err != nil {
@@ -230,15 +236,24 @@ type delivery struct {
 // the completion too, leaving the delivery to run again.
 const asyncCommitSQL = `SET LOCAL synchronous_commit TO off`
 
+// batchLockTimeoutSQL bounds each lock wait of a shared transaction.
+const batchLockTimeoutSQL = `SELECT set_config('lock_timeout', $1, true)`
+
 // record inserts the batch's deliveries into the inbox and reports, per
 // member, whether its handler must run: the delivery was new to the inbox,
 // or it is a replay. A second copy of a delivery within one batch is a
-// duplicate. It is one round trip, with asyncCommitSQL.
+// duplicate. It is one round trip, with asyncCommitSQL and, when the batch
+// has several members, batchLockTimeoutSQL.
 func (in *inbox) record(ctx context.Context, tx pgx.Tx, batch []*pending) ([]bool, error) {
 	fresh := make([]bool, len(batch))
 	seen := make(map[delivery]bool, len(batch))
 	queries := &pgx.Batch{}
 	queries.Queue(asyncCommitSQL)
+	settings := 1
+	if len(batch) > 1 {
+		queries.Queue(batchLockTimeoutSQL, in.lockTimeout)
+		settings++
+	}
 	var groups []bool
 	for _, replay := range []bool{false, true} {
 		var consumers []string
@@ -257,8 +272,10 @@ func (in *inbox) record(ctx context.Context, tx pgx.Tx, batch []*pending) ([]boo
 	}
 	results := tx.SendBatch(ctx, queries)
 	defer results.Close()
-	if _, err := results.Exec(); err != nil {
-		return nil, fmt.Errorf("delivery transaction settings: %w", err)
+	for range settings {
+		if _, err := results.Exec(); err != nil {
+			return nil, fmt.Errorf("delivery transaction settings: %w", err)
+		}
 	}
 	for _, replay := range groups {
 		rows, err := results.Query()

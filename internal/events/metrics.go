@@ -18,6 +18,7 @@ type metrics struct {
 	lag         *prometheus.HistogramVec
 	deadLetters *prometheus.CounterVec
 	sources     *prometheus.CounterVec
+	split       *prometheus.CounterVec
 	depth       *depthCollector
 }
 
@@ -49,12 +50,16 @@ func newMetrics(pool *pgxpool.Pool) *metrics {
 			Name: "nova_events_delivered_from_total",
 			Help: "Where deliveries found their event: memory (published by this process lately) or log (read back: published by another replica, or too long ago).",
 		}, []string{"source"}),
+		split: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "nova_events_batches_split_total",
+			Help: "Transactions shared by several deliveries to a domain that failed (a handler failed, or a lock wait passed the batch lock timeout), after which each delivery was applied alone.",
+		}, []string{"domain"}),
 		depth: &depthCollector{pool: pool},
 	}
 }
 
 func (m *metrics) register(reg prometheus.Registerer) error {
-	for _, c := range []prometheus.Collector{m.published, m.handled, m.duration, m.lag, m.deadLetters, m.sources, m.depth} {
+	for _, c := range []prometheus.Collector{m.published, m.handled, m.duration, m.lag, m.deadLetters, m.sources, m.split, m.depth} {
 		if err := reg.Register(c); err != nil {
 			return err
 		}

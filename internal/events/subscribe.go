@@ -118,7 +118,7 @@ func (b *Bus) addHandler(s Subscriber, name string, topic Topic, h decodeFunc) e
 	}
 	in, ok := b.inboxes[s.Domain.Name]
 	if !ok {
-		in = newInbox(s, b.opts)
+		in = newInbox(s, b.opts, b.metrics.split.WithLabelValues(s.Domain.Name))
 		b.inboxes[s.Domain.Name] = in
 	}
 	if in.sub != s {
