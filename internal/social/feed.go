@@ -49,17 +49,7 @@ func (s *Service) Feed(ctx context.Context, viewer uuid.UUID, req page.Request) 
 // threshold: then the post is merged into feeds at read time. A redelivered
 // or already deleted post changes nothing.
 func (s *Service) onPostCreated(ctx context.Context, tx pgx.Tx, e events.PostCreated) error {
-	banned, err := store.IsBanned(ctx, tx, e.AuthorID)
-	if err != nil || banned {
-		return err
-	}
-	followers, err := store.FollowerCount(ctx, tx, e.AuthorID)
-	if err != nil {
-		return err
-	}
-	p := store.PostProjection{PostID: e.PostID, AuthorID: e.AuthorID, CreatedAt: e.CreatedAt,
-		FannedOut: followers <= s.cfg.FanoutMaxFollowers}
-	created, err := store.InsertPost(ctx, tx, p)
+	p, created, err := store.ProjectNewPost(ctx, tx, e.PostID, e.AuthorID, e.CreatedAt, s.cfg.FanoutMaxFollowers)
 	if err != nil || !created || !p.FannedOut {
 		return err
 	}
@@ -67,9 +57,6 @@ func (s *Service) onPostCreated(ctx context.Context, tx pgx.Tx, e events.PostCre
 }
 
 func (s *Service) fanOut(ctx context.Context, tx pgx.Tx, p store.PostProjection) error {
-	if err := store.LockAudience(ctx, tx, p.AuthorID, true); err != nil {
-		return err
-	}
 	over, excess, err := store.FanOut(ctx, tx, p, s.cfg.MaxEntriesPerUser)
 	if err != nil {
 		return err

@@ -17,16 +17,25 @@ type PostProjection struct {
 	FannedOut bool
 }
 
-// InsertPost adds a post to the projection; it reports false when the post
-// is already known (a redelivery, or a tombstone of a deletion that arrived
-// first), in which case nothing must be fanned out.
-func InsertPost(ctx context.Context, db DB, p PostProjection) (bool, error) {
-	tag, err := db.Exec(ctx, `INSERT INTO social.posts (post_id, author_id, created_at, fanned_out)
-		VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`, p.PostID, p.AuthorID, p.CreatedAt, p.FannedOut)
-	if err != nil {
-		return false, fmt.Errorf("project post: %w", err)
+// ProjectNewPost adds a new post to the projection, unless its author is
+// banned, marking it fanned out when the author has at most fanoutMax
+// followers. It reports false when nothing was added: a redelivery, a
+// tombstone of a deletion that arrived first, or a banned author; then
+// nothing must be fanned out. One statement.
+func ProjectNewPost(ctx context.Context, db DB, post, author uuid.UUID, at time.Time, fanoutMax int) (PostProjection, bool, error) {
+	p := PostProjection{PostID: post, AuthorID: author, CreatedAt: at}
+	err := db.QueryRow(ctx, `INSERT INTO social.posts (post_id, author_id, created_at, fanned_out)
+		SELECT $1, $2, $3, coalesce((SELECT follower_count FROM social.user_stats WHERE user_id = $2), 0) <= $4
+		WHERE NOT EXISTS (SELECT 1 FROM social.banned_users WHERE user_id = $2)
+		ON CONFLICT DO NOTHING
+		RETURNING fanned_out`, post, author, at, fanoutMax).Scan(&p.FannedOut)
+	if err == pgx.ErrNoRows {
+		return p, false, nil
 	}
-	return tag.RowsAffected() == 1, nil
+	if err != nil {
+		return p, false, fmt.Errorf("project post: %w", err)
+	}
+	return p, true, nil
 }
 
 // TombstonePost marks a post deleted, inserting a tombstone if its creation
@@ -68,23 +77,22 @@ func Ban(ctx context.Context, db DB, user uuid.UUID, at time.Time) error {
 	return nil
 }
 
-// IsBanned reports whether user is banned.
-func IsBanned(ctx context.Context, db DB, user uuid.UUID) (bool, error) {
-	var ok bool
-	if err := db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM social.banned_users WHERE user_id = $1)`, user).Scan(&ok); err != nil {
-		return false, fmt.Errorf("ban lookup: %w", err)
-	}
-	return ok, nil
-}
-
-// FanOut inserts post into the feeds of its author and every follower of the
-// author, in one set-based statement, and counts the new entries per feed.
-// Feed rows are locked in user id order, so concurrent fan-outs to
-// overlapping audiences cannot deadlock. A feed whose horizon is at or after
-// the post (it would be served by the read-time query) gets no entry. It
-// returns the feeds now holding more than max entries, with their excess.
-func FanOut(ctx context.Context, db DB, p PostProjection, max int) ([]uuid.UUID, []int32, error) {
-	rows, err := db.Query(ctx, `WITH targets AS (
+// FanOut takes the author's audience lock, then inserts post into the feeds
+// of its author and every follower of the author, in one set-based
+// statement, and counts the new entries per feed; the two statements go in
+// one round trip. The audience lock is exclusive for a fan-out, which must
+// see a settled follower set, and shared for a change of that set (follow,
+// unfollow, approval, block: see LockPair), so that a fan-out and a follow
+// change never interleave (no entry left behind by an unfollow, none missed
+// by a follow's back-fill). Feed rows are locked in user id order, so
+// concurrent fan-outs to overlapping audiences cannot deadlock. A feed whose
+// horizon is at or after the post (it would be served by the read-time
+// query) gets no entry. It returns the feeds now holding more than max
+// entries, with their excess.
+func FanOut(ctx context.Context, tx pgx.Tx, p PostProjection, max int) ([]uuid.UUID, []int32, error) {
+	b := &pgx.Batch{}
+	b.Queue(`SELECT pg_advisory_xact_lock($1)`, lockKey('a', p.AuthorID))
+	b.Queue(`WITH targets AS (
 			SELECT r.follower_id AS user_id FROM social.relationships r
 			WHERE r.followee_id = $2 AND r.state = 'FOLLOWING'
 			UNION ALL SELECT $2::uuid
@@ -101,21 +109,27 @@ func FanOut(ctx context.Context, db DB, p PostProjection, max int) ([]uuid.UUID,
 			RETURNING s.user_id, s.entries
 		)
 		SELECT user_id, entries - $4 FROM counted WHERE entries > $4`, p.PostID, p.AuthorID, p.CreatedAt, max)
+	results := tx.SendBatch(ctx, b)
+	defer results.Close()
+	if _, err := results.Exec(); err != nil {
+		return nil, nil, fmt.Errorf("lock audience: %w", err)
+	}
+	rows, err := results.Query()
 	if err != nil {
 		return nil, nil, fmt.Errorf("fan out: %w", err)
 	}
-	defer rows.Close()
 	var users []uuid.UUID
 	var excess []int32
-	for rows.Next() {
-		var u uuid.UUID
-		var n int32
-		if err := rows.Scan(&u, &n); err != nil {
-			return nil, nil, fmt.Errorf("fan out: %w", err)
-		}
+	var u uuid.UUID
+	var n int32
+	_, err = pgx.ForEachRow(rows, []any{&u, &n}, func() error {
 		users, excess = append(users, u), append(excess, n)
+		return nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("fan out: %w", err)
 	}
-	if err := rows.Err(); err != nil {
+	if err := results.Close(); err != nil {
 		return nil, nil, fmt.Errorf("fan out: %w", err)
 	}
 	return users, excess, nil

@@ -156,7 +156,7 @@ func BlockedByAny(ctx context.Context, db DB, viewer uuid.UUID, ids []uuid.UUID)
 
 // LockPair serialises, until the transaction ends, every change to the
 // relationships and blocks between a and b, whichever direction, and holds
-// both users' audience locks shared (see LockAudience).
+// both users' audience locks shared (see FanOut).
 func LockPair(ctx context.Context, db DB, a, b uuid.UUID) error {
 	lo, hi := a, b
 	if bytes.Compare(lo[:], hi[:]) > 0 {
@@ -179,20 +179,4 @@ func lockKey(kind byte, ids ...uuid.UUID) int64 {
 		h.Write(id[:])
 	}
 	return int64(h.Sum64())
-}
-
-// LockAudience takes author's audience lock until the transaction ends:
-// exclusive for a fan-out, which must see a settled follower set, shared for
-// a change of that set (follow, unfollow, approval, block), so that a fan-out
-// and a follow change never interleave (no entry left behind by an unfollow,
-// none missed by a follow's back-fill). Lock audiences in id order.
-func LockAudience(ctx context.Context, db DB, author uuid.UUID, exclusive bool) error {
-	q := `SELECT pg_advisory_xact_lock_shared($1)`
-	if exclusive {
-		q = `SELECT pg_advisory_xact_lock($1)`
-	}
-	if _, err := db.Exec(ctx, q, lockKey('a', author)); err != nil {
-		return fmt.Errorf("lock audience: %w", err)
-	}
-	return nil
 }
