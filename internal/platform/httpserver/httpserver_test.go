@@ -23,15 +23,23 @@ func newServer(t *testing.T, ready func(context.Context) error) (*httpserver.Ser
 		ShutdownTimeout: 5 * time.Second, MaxBodyBytes: 1024, MaxUploadBytes: 4096,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Registry: prometheus.NewRegistry(), Ready: ready,
 	})
+	base, cancel, done := serveLoopback(t, srv.Serve)
+	return srv, base, cancel, done
+}
+
+// serveLoopback runs serve on a new loopback listener until the test ends or
+// cancel is called; done receives what serve returned.
+func serveLoopback(t *testing.T, serve func(context.Context, net.Listener) error) (string, context.CancelFunc, chan error) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
+	go func() { done <- serve(ctx, ln) }()
 	t.Cleanup(cancel)
-	return srv, "http://" + ln.Addr().String(), cancel, done
+	return "http://" + ln.Addr().String(), cancel, done
 }
 
 func TestGracefulShutdownFinishesInFlightRequest(t *testing.T) {
@@ -169,14 +177,7 @@ func TestProfilesOnlyOnTheDebugListener(t *testing.T) {
 		t.Fatalf("API listener /debug/pprof/ = %d, want 404", resp.StatusCode)
 	}
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- httpserver.ServeDebug(ctx, ln) }()
-	debug := "http://" + ln.Addr().String()
+	debug, cancel, done := serveLoopback(t, httpserver.ServeDebug)
 
 	resp, err = http.Get(debug + "/debug/pprof/profile?seconds=1")
 	if err != nil {
