@@ -113,13 +113,3 @@ func countPairs(ctx context.Context, db DB, what, query string, ids []uuid.UUID)
 		return id, c, r.Scan(&id, &c[0], &c[1])
 	})
 }
-
-// FollowerCount is one user's follower count.
-func FollowerCount(ctx context.Context, db DB, id uuid.UUID) (int, error) {
-	var n int
-	err := db.QueryRow(ctx, `SELECT coalesce((SELECT follower_count FROM social.user_stats WHERE user_id = $1), 0)`, id).Scan(&n)
-	if err != nil {
-		return 0, fmt.Errorf("follower count: %w", err)
-	}
-	return n, nil
-}
