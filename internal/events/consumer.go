@@ -236,23 +236,23 @@ type delivery struct {
 // the completion too, leaving the delivery to run again.
 const asyncCommitSQL = `SET LOCAL synchronous_commit TO off`
 
-// batchLockTimeoutSQL bounds each lock wait of a shared transaction.
-const batchLockTimeoutSQL = `SELECT set_config('lock_timeout', $1, true)`
+// sharedSettingsSQL is asyncCommitSQL for a transaction shared by several
+// deliveries, which also bounds each of its lock waits ($1, lock_timeout).
+const sharedSettingsSQL = `SELECT set_config('synchronous_commit', 'off', true), set_config('lock_timeout', $1, true)`
 
 // record inserts the batch's deliveries into the inbox and reports, per
 // member, whether its handler must run: the delivery was new to the inbox,
 // or it is a replay. A second copy of a delivery within one batch is a
-// duplicate. It is one round trip, with asyncCommitSQL and, when the batch
-// has several members, batchLockTimeoutSQL.
+// duplicate. It is one round trip, with the transaction's settings:
+// asyncCommitSQL, or sharedSettingsSQL when the batch has several members.
 func (in *inbox) record(ctx context.Context, tx pgx.Tx, batch []*pending) ([]bool, error) {
 	fresh := make([]bool, len(batch))
 	seen := make(map[delivery]bool, len(batch))
 	queries := &pgx.Batch{}
-	queries.Queue(asyncCommitSQL)
-	settings := 1
 	if len(batch) > 1 {
-		queries.Queue(batchLockTimeoutSQL, in.lockTimeout)
-		settings++
+		queries.Queue(sharedSettingsSQL, in.lockTimeout)
+	} else {
+		queries.Queue(asyncCommitSQL)
 	}
 	var groups []bool
 	for _, replay := range []bool{false, true} {
@@ -272,10 +272,8 @@ func (in *inbox) record(ctx context.Context, tx pgx.Tx, batch []*pending) ([]boo
 	}
 	results := tx.SendBatch(ctx, queries)
 	defer results.Close()
-	for range settings {
-		if _, err := results.Exec(); err != nil {
-			return nil, fmt.Errorf("delivery transaction settings: %w", err)
-		}
+	if _, err := results.Exec(); err != nil {
+		return nil, fmt.Errorf("delivery transaction settings: %w", err)
 	}
 	for _, replay := range groups {
 		rows, err := results.Query()
