@@ -5,7 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sort"
+	"maps"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -119,7 +120,7 @@ func (r *recorder) report(elapsed time.Duration, mix []mixEntry) Report {
 	}
 	for op, s := range r.ops {
 		l := s.latencies
-		sort.Slice(l, func(i, j int) bool { return l[i] < l[j] })
+		slices.Sort(l)
 		st := OpStats{Count: len(l), Errors: s.errors, PerSecond: float64(len(l)) / elapsed.Seconds()}
 		if len(l) > 0 {
 			st.P50Ms, st.P95Ms, st.P99Ms = ms(pct(l, 50)), ms(pct(l, 95)), ms(pct(l, 99))
@@ -139,13 +140,8 @@ func pct(sorted []time.Duration, p float64) time.Duration {
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 func (rep Report) print(w io.Writer) {
-	ops := make([]string, 0, len(rep.Operations))
-	for op := range rep.Operations {
-		ops = append(ops, op)
-	}
-	sort.Strings(ops)
 	fmt.Fprintf(w, "\n%-30s %9s %7s %10s %9s %9s %9s %9s\n", "operation", "count", "errors", "req/s", "p50 ms", "p95 ms", "p99 ms", "max ms")
-	for _, op := range ops {
+	for _, op := range slices.Sorted(maps.Keys(rep.Operations)) {
 		s := rep.Operations[op]
 		fmt.Fprintf(w, "%-30s %9d %7d %10.1f %9.2f %9.2f %9.2f %9.2f\n", op, s.Count, s.Errors, s.PerSecond, s.P50Ms, s.P95Ms, s.P99Ms, s.MaxMs)
 	}
@@ -155,13 +151,8 @@ func (rep Report) print(w io.Writer) {
 	if len(rep.CPU) == 0 {
 		return
 	}
-	comms := make([]string, 0, len(rep.CPU))
-	for c := range rep.CPU {
-		comms = append(comms, c)
-	}
-	sort.Strings(comms)
 	fmt.Fprintf(w, "\n%-30s %9s %14s\n", "cpu", "seconds", "ms per request")
-	for _, c := range comms {
+	for _, c := range slices.Sorted(maps.Keys(rep.CPU)) {
 		fmt.Fprintf(w, "%-30s %9.2f %14.3f\n", c, rep.CPU[c].Seconds, rep.CPU[c].MsPerRequest)
 	}
 }
