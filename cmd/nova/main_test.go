@@ -9,9 +9,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/nova-social/nova/internal/platform/pgtest"
+	"github.com/nova-social/nova/internal/platform/testkit"
 )
 
 func runNova(t *testing.T, vars map[string]string, args ...string) (int, string, string) {
@@ -129,17 +129,16 @@ func TestServeOpensTheProfileListenerWhenAsked(t *testing.T) {
 		resp.Body.Close()
 		return resp.StatusCode, nil
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if code, err := get("http://" + api + "/readyz"); err == nil && code == http.StatusOK {
-			break
+	t.Cleanup(func() {
+		cancel()
+		if t.Failed() {
+			t.Logf("nova serve's log:\n%s", stderr.String())
 		}
-		if time.Now().After(deadline) {
-			cancel()
-			t.Fatalf("nova serve not ready after 30s:\n%s", stderr.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	})
+	testkit.Eventually(t, "nova serve answers /readyz", func() bool {
+		code, err := get("http://" + api + "/readyz")
+		return err == nil && code == http.StatusOK
+	})
 	if code, err := get("http://" + debug + "/debug/pprof/"); err != nil || code != http.StatusOK {
 		t.Errorf("profile listener: %d, %v", code, err)
 	}
