@@ -51,6 +51,9 @@ func TestRollbackLeavesNoEventAndNoJob(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Released on a failure too: the pool's cleanup waits for every
+	// connection to come back.
+	defer func() { _ = tx.Rollback(ctx) }()
 	id := newIDs(1)[0]
 	if _, err := tx.Exec(ctx, producerInsert, id); err != nil {
 		t.Fatal(err)
