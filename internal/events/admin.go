@@ -106,7 +106,7 @@ FROM d`
 // RetryDeadLetter re-enqueues one dead letter (after the consumer was fixed).
 func (a *Admin) RetryDeadLetter(ctx context.Context, id int64) error {
 	var n int64
-	if err := a.pool.QueryRow(ctx, retrySQL, false, []int64{id}, a.maxAttempts).Scan(&n); err != nil {
+	if err := a.pool.QueryRow(ctx, retrySQL, false, []int64{id}, jobAttempts(a.maxAttempts)).Scan(&n); err != nil {
 		return fmt.Errorf("retry dead letter %d: %w", id, err)
 	}
 	if n == 0 {
@@ -118,7 +118,7 @@ func (a *Admin) RetryDeadLetter(ctx context.Context, id int64) error {
 // RetryAllDeadLetters re-enqueues every dead letter and reports how many.
 func (a *Admin) RetryAllDeadLetters(ctx context.Context) (int64, error) {
 	var n int64
-	if err := a.pool.QueryRow(ctx, retrySQL, true, []int64{}, a.maxAttempts).Scan(&n); err != nil {
+	if err := a.pool.QueryRow(ctx, retrySQL, true, []int64{}, jobAttempts(a.maxAttempts)).Scan(&n); err != nil {
 		return 0, fmt.Errorf("retry dead letters: %w", err)
 	}
 	return n, nil
@@ -164,7 +164,7 @@ func (a *Admin) Replay(ctx context.Context, consumer string, topic Topic, since 
 		return 0, fmt.Errorf("replay: consumer %q subscribed to %q: %w", consumer, topic, ErrNotFound)
 	}
 	var n int64
-	if err := a.pool.QueryRow(ctx, replaySQL, consumer, string(topic), since, a.maxAttempts).Scan(&n); err != nil {
+	if err := a.pool.QueryRow(ctx, replaySQL, consumer, string(topic), since, jobAttempts(a.maxAttempts)).Scan(&n); err != nil {
 		return 0, fmt.Errorf("replay %s: %w", consumer, err)
 	}
 	return n, nil

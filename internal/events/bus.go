@@ -164,7 +164,7 @@ func NewBus(pool *pgxpool.Pool, log *slog.Logger, reg prometheus.Registerer, opt
 		Queues:                      map[string]river.QueueConfig{queueName: {MaxWorkers: opts.Workers}},
 		FetchCooldown:               opts.FetchCooldown,
 		FetchPollInterval:           opts.FetchPollInterval,
-		MaxAttempts:                 opts.MaxAttempts,
+		MaxAttempts:                 jobAttempts(opts.MaxAttempts),
 		CompletedJobRetentionPeriod: opts.JobRetention,
 		CancelledJobRetentionPeriod: opts.JobRetention,
 		DiscardedJobRetentionPeriod: opts.JobRetention,
@@ -188,9 +188,9 @@ func NewBus(pool *pgxpool.Pool, log *slog.Logger, reg prometheus.Registerer, opt
 // flush), which is safe because each is only ever a record of work that is
 // redone, and deduplicated by the consumer's inbox, when the record is lost
 // in a crash: a lost fetch or completion leaves the job to be delivered
-// again, a lost dead letter leaves it to fail again. The write that must
-// survive a crash, the event with its jobs, commits synchronously in the
-// producer's own transaction.
+// again. The writes that must survive a crash commit synchronously: the
+// event with its jobs, in the producer's own transaction, and a dead letter
+// (see deadLetter).
 func bookkeepingPool(pool *pgxpool.Pool) (*pgxpool.Pool, error) {
 	cfg := pool.Config()
 	cfg.ConnConfig.RuntimeParams["synchronous_commit"] = "off"
@@ -279,7 +279,7 @@ func (b *Bus) newPublication(ctx context.Context, evs []Event) (*publication, er
 }
 
 func (p *publication) args() []any {
-	return []any{p.ids, p.topics, p.versions, p.payloads, p.requestID, p.bus.opts.MaxAttempts}
+	return []any{p.ids, p.topics, p.versions, p.payloads, p.requestID, jobAttempts(p.bus.opts.MaxAttempts)}
 }
 
 // recorded reads what publishSQL recorded, counts the events and keeps them

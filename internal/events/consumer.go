@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"time"
@@ -208,7 +209,7 @@ func (in *inbox) transact(batch []*pending) ([]string, error) {
 			outcomes[i] = outcomeDuplicate
 			continue
 		}
-		if err := p.apply(ctx, tx, queued, p.meta); err != nil {
+		if err := runHandler(ctx, p, tx, queued); err != nil {
 			return nil, err
 		}
 		outcomes[i] = outcomeOK
@@ -223,6 +224,27 @@ func (in *inbox) transact(batch []*pending) ([]string, error) {
 	}
 	return outcomes, nil
 }
+
+// runHandler applies p, turning a panic into p's error: handlers run on the
+// inbox's goroutines, outside River's recovery, and a handler that panics on
+// one event must fail that delivery, not the process.
+func runHandler(ctx context.Context, p *pending, tx pgx.Tx, queued *pgx.Batch) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = &panicError{value: r, stack: debug.Stack()}
+		}
+	}()
+	return p.apply(ctx, tx, queued, p.meta)
+}
+
+// panicError is a handler's panic; the delivery fails with it like with an
+// error, and the stack is logged.
+type panicError struct {
+	value any
+	stack []byte
+}
+
+func (e *panicError) Error() string { return fmt.Sprintf("handler panicked: %v", e.value) }
 
 // delivery identifies one delivery in the inbox.
 type delivery struct {

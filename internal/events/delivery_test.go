@@ -3,6 +3,7 @@ package events
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -510,5 +511,72 @@ func TestFinishedJobsArePrunedAndTheLogKept(t *testing.T) {
 	}
 	if !allOnce(f.applied(t, "user.a"), ids) {
 		t.Fatal("projection changed by the pruning")
+	}
+}
+
+func TestPanickingHandlerFailsOnlyItsDelivery(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ids := newIDs(3)
+	poison := ids[1]
+	opts := testOptions()
+	opts.MaxAttempts = 2
+	apply := project("user.fragile")
+	b := f.newBus(t, opts, nil, func(b *Bus) {
+		Subscribe(b, f.sub, "user.fragile", func(ctx context.Context, tx pgx.Tx, m Meta, e UserVerified) error {
+			if e.UserID == poison {
+				var counts map[uuid.UUID]*int
+				*counts[e.UserID]++ // a handler bug: nil dereference
+			}
+			return apply(ctx, tx, m, e)
+		})
+	})
+	// One publishing transaction, so that the three share delivery batches.
+	f.publish(t, b, ids...)
+	admin := NewAdmin(f.events, opts.MaxAttempts)
+	var dead []DeadLetter
+	waitFor(t, "dead letter", 10*time.Second, func() bool {
+		dead, _ = admin.DeadLetters(context.Background(), "user.fragile", 10)
+		return len(dead) == 1
+	})
+	if d := dead[0]; d.Attempts != 2 || !strings.HasPrefix(d.Error, "handler panicked: runtime error: invalid memory address") {
+		t.Fatalf("dead letter = %+v", d)
+	}
+	got := f.applied(t, "user.fragile")
+	if len(got) != 2 || got[ids[0]] != 1 || got[ids[2]] != 1 {
+		t.Fatalf("applied = %v, want the two others once each", got)
+	}
+}
+
+func TestDeliveryWhoseLastAttemptWasLostIsDeadLettered(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	subscribe := func(b *Bus) { Subscribe(b, f.sub, "user.lost", project("user.lost")) }
+	f.publish(t, f.stoppedBus(t, subscribe), newIDs(1)...)
+	// As a replica lost while it tried the delivery for the last time leaves
+	// the job: running, its attempts spent, long ago.
+	if _, err := f.events.Exec(ctx, `UPDATE events.river_job SET state = 'running', attempt = $1,
+		attempted_at = now() - interval '1 hour', attempted_by = ARRAY['lost']`, testOptions().MaxAttempts); err != nil {
+		t.Fatal(err)
+	}
+	opts := testOptions()
+	opts.HandlerTimeout = time.Second
+	opts.RescueAfter = time.Second
+	f.newBus(t, opts, nil, subscribe)
+	admin := NewAdmin(f.events, opts.MaxAttempts)
+	var dead []DeadLetter
+	waitFor(t, "dead letter", time.Minute, func() bool {
+		dead, _ = admin.DeadLetters(ctx, "user.lost", 10)
+		return len(dead) == 1
+	})
+	if d := dead[0]; d.Attempts != opts.MaxAttempts || !strings.Contains(d.Error, "did not finish") || !strings.Contains(d.Error, "rescued") {
+		t.Fatalf("dead letter = %+v", d)
+	}
+	waitFor(t, "job finished", 10*time.Second, func() bool {
+		return count(t, f.events, `SELECT count(*) FROM events.river_job WHERE state = 'completed'`) == 1
+	})
+	if got := f.applied(t, "user.lost"); len(got) != 0 {
+		t.Fatalf("applied = %v", got)
 	}
 }

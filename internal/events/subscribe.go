@@ -171,8 +171,25 @@ const (
 // it is fetched again.
 const busyDelay = 100 * time.Millisecond
 
+// jobAttempts is the River attempts of a delivery job that tries its
+// delivery deliveries times: one more, kept for dead-lettering. River itself
+// would discard a job whose last attempt never finished (its replica stopped
+// or crashed mid-way and River's rescuer found it) or failed outside the
+// handler (reading the event, writing the dead letter); the spare attempt
+// dead-letters it instead, so every delivery that runs out of attempts ends
+// in the dead-letter queue (unless its replica is lost during that spare
+// attempt itself).
+func jobAttempts(deliveries int) int { return deliveries + 1 }
+
+// deliveryAttempts is how many times a job tries its delivery, the inverse
+// of jobAttempts (at least once).
+func deliveryAttempts(job *river.Job[deliveryArgs]) int { return max(1, job.MaxAttempts-1) }
+
 func (w *deliveryWorker) Work(ctx context.Context, job *river.Job[deliveryArgs]) error {
 	b, a := w.bus, job.Args
+	if job.Attempt > deliveryAttempts(job) {
+		return b.bury(ctx, job, job.Attempt-1, lastFailure(job))
+	}
 	start := time.Now()
 	ev, err := b.events.get(ctx, a.EventID)
 	if err != nil {
@@ -190,21 +207,58 @@ func (w *deliveryWorker) Work(ctx context.Context, job *river.Job[deliveryArgs])
 	}
 	b.metrics.duration.WithLabelValues(a.Consumer).Observe(time.Since(start).Seconds())
 	var undecodable *undecodableError
-	if err != nil && (errors.As(err, &undecodable) || job.Attempt >= job.MaxAttempts) {
-		if dlqErr := b.deadLetter(ctx, job, ev.Topic, err); dlqErr != nil {
-			b.metrics.handled.WithLabelValues(a.Consumer, topic, outcomeError).Inc()
-			return fmt.Errorf("%w (and dead-lettering failed: %v)", err, dlqErr)
-		}
-		b.metrics.handled.WithLabelValues(a.Consumer, topic, outcomeDead).Inc()
-		b.metrics.deadLetters.WithLabelValues(a.Consumer, topic).Inc()
-		b.log.Error("event dead-lettered", "consumer", a.Consumer, "topic", topic, "event_id", a.EventID, "attempt", job.Attempt, "err", err)
-		return nil
+	if err != nil && (errors.As(err, &undecodable) || job.Attempt >= deliveryAttempts(job)) {
+		return b.bury(ctx, job, job.Attempt, err)
 	}
 	b.metrics.handled.WithLabelValues(a.Consumer, topic, outcome).Inc()
 	if err != nil {
-		b.log.Warn("event handler failed", "consumer", a.Consumer, "topic", topic, "event_id", a.EventID, "attempt", job.Attempt, "max_attempts", job.MaxAttempts, "err", err)
+		b.log.Warn("event handler failed", append(failureAttrs(err), "consumer", a.Consumer, "topic", topic,
+			"event_id", a.EventID, "attempt", job.Attempt, "max_attempts", deliveryAttempts(job))...)
 	}
 	return err
+}
+
+// lastFailure is why the job's previous attempt ended without a result: the
+// error River recorded for it (e.g. its rescue after the replica running it
+// went away).
+func lastFailure(job *river.Job[deliveryArgs]) error {
+	if n := len(job.Errors); n > 0 {
+		return fmt.Errorf("last attempt did not finish: %s", job.Errors[n-1].Error)
+	}
+	return errors.New("last attempt did not finish")
+}
+
+// failureAttrs are the log attributes of a failed delivery: the error, and
+// the stack of a handler that panicked.
+func failureAttrs(err error) []any {
+	attrs := []any{"err", err}
+	var p *panicError
+	if errors.As(err, &p) {
+		attrs = append(attrs, "stack", string(p.stack))
+	}
+	return attrs
+}
+
+// bury dead-letters job's delivery after attempts tries, with cause. When
+// the dead letter cannot be written, the job is snoozed, which spends no
+// attempt, and buried again later; only a job whose event is not in the log
+// (nothing to deliver) is left to River.
+func (b *Bus) bury(ctx context.Context, job *river.Job[deliveryArgs], attempts int, cause error) error {
+	a := job.Args
+	topic, err := b.deadLetter(ctx, job, attempts, cause)
+	if err != nil {
+		b.metrics.handled.WithLabelValues(a.Consumer, topic, outcomeError).Inc()
+		b.log.Error("dead-lettering failed", "consumer", a.Consumer, "event_id", a.EventID, "cause", cause, "err", err)
+		if errors.Is(err, errNotLogged) {
+			return err
+		}
+		return river.JobSnooze(b.opts.RetryBase)
+	}
+	b.metrics.handled.WithLabelValues(a.Consumer, topic, outcomeDead).Inc()
+	b.metrics.deadLetters.WithLabelValues(a.Consumer, topic).Inc()
+	b.log.Error("event dead-lettered", append(failureAttrs(cause), "consumer", a.Consumer, "topic", topic,
+		"event_id", a.EventID, "attempts", attempts)...)
+	return nil
 }
 
 // deliver decodes one delivery of ev and hands it to its consumer, which
@@ -229,26 +283,47 @@ func (b *Bus) deliver(ctx context.Context, a deliveryArgs, ev loggedEvent) (stri
 	return c.inbox.apply(ctx, a, m, apply)
 }
 
+// deadLetterSQL records a dead letter with its event's topic, read from the
+// log: the spare attempt (see jobAttempts) buries a job without reading its
+// event first.
 const deadLetterSQL = `INSERT INTO events.dead_letter_queue (event_id, consumer, topic, attempts, error)
-VALUES ($1, $2, $3, $4, $5)`
+SELECT e.id, $2, e.topic, $3, $4 FROM events.domain_events e WHERE e.id = $1
+RETURNING topic`
+
+// errNotLogged is a delivery of an event that is not in the log.
+var errNotLogged = errors.New("event not in the log")
 
 // deadLetter records the failed delivery and finishes its job in one
-// transaction, so a dead letter is written exactly once.
-func (b *Bus) deadLetter(ctx context.Context, job *river.Job[deliveryArgs], topic Topic, cause error) error {
+// transaction, so a dead letter is written exactly once, and returns the
+// event's topic.
+func (b *Bus) deadLetter(ctx context.Context, job *river.Job[deliveryArgs], attempts int, cause error) (string, error) {
 	ctx = context.WithoutCancel(ctx)
 	tx, err := b.river.Begin(ctx)
 	if err != nil {
-		return fmt.Errorf("begin: %w", err)
+		return "", fmt.Errorf("begin: %w", err)
 	}
 	defer func() { _ = tx.Rollback(ctx) }()
+	// The job's completion commits with the dead letter: lost in a crash,
+	// it would be lost with it, so this commit waits for the WAL flush.
+	if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit TO on`); err != nil {
+		return "", fmt.Errorf("dead letter settings: %w", err)
+	}
 	a := job.Args
-	if _, err := tx.Exec(ctx, deadLetterSQL, a.EventID, a.Consumer, string(topic), job.Attempt, cause.Error()); err != nil {
-		return fmt.Errorf("insert dead letter: %w", err)
+	var topic string
+	err = tx.QueryRow(ctx, deadLetterSQL, a.EventID, a.Consumer, attempts, cause.Error()).Scan(&topic)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", fmt.Errorf("dead letter of event %s: %w", a.EventID, errNotLogged)
+	}
+	if err != nil {
+		return "", fmt.Errorf("insert dead letter: %w", err)
 	}
 	if _, err := river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, job); err != nil {
-		return fmt.Errorf("finish job: %w", err)
+		return "", fmt.Errorf("finish job: %w", err)
 	}
-	return tx.Commit(ctx)
+	if err := tx.Commit(ctx); err != nil {
+		return "", fmt.Errorf("commit dead letter: %w", err)
+	}
+	return topic, nil
 }
 
 // backoff retries after base, 2×base, 4×base… (±10% jitter), at most max.
