@@ -89,7 +89,8 @@ func New(o Options) *Gateway {
 	srv.AddTransport(multipartTransport{maxMemory: 8 << 20})
 	srv.AddTransport(httpTransport{})
 	srv.AddTransport(refuseTransport{})
-	srv.SetQueryCache(lru.New[*ast.QueryDocument](queryCacheSize))
+	validated := lru.New[*ast.QueryDocument](queryCacheSize)
+	srv.SetQueryCache(validated)
 	srv.SetParserTokenLimit(parserTokenLimit)
 	srv.SetDisableSuggestion(!o.Dev)
 	srv.SetErrorPresenter(presenter(o.Log))
@@ -98,7 +99,10 @@ func New(o Options) *Gateway {
 	if o.Dev {
 		srv.Use(extension.Introspection{})
 	}
-	srv.Use(limitsExtension{l: Limits{MaxDepth: maxDepth, MaxAliases: maxAliases, MaxComplexity: o.ComplexityLimit, Introspection: o.Dev}})
+	srv.Use(limitsExtension{
+		l:         Limits{MaxDepth: maxDepth, MaxAliases: maxAliases, MaxComplexity: o.ComplexityLimit, Introspection: o.Dev},
+		validated: validated,
+	})
 	g.gql = srv
 	return g
 }

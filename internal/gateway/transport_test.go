@@ -147,6 +147,31 @@ func TestDocumentLimits(t *testing.T) {
 	ok(t, e.gql("", "{ viewer { ...F } } "+frag, nil))
 }
 
+func TestSelectionLimitBeforeValidation(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	refused := func(q string) {
+		t.Helper()
+		r := e.gql("", q, nil)
+		wantError(t, r, 422, "QUERY_TOO_COMPLEX", "")
+		if !strings.Contains(string(r.Raw), "more than 200 selections") {
+			t.Fatalf("refused after validation, not before: %s", r.Raw)
+		}
+	}
+	// One field repeated: validating it compares every pair of copies.
+	refused("{ viewer { " + strings.Repeat("id ", 10_000) + "} }")
+	refused("{ viewer { " + strings.Repeat("id ", 200) + "} }")
+	ok(t, e.gql("", "{ viewer { "+strings.Repeat("id ", 199)+"} }", nil))
+	// Spreads count with their fragment's selections, and each fragment once
+	// more on its own: 1 + 8 × 21 + 20 is within the limit, 1 + 10 × 21 + 20
+	// is not.
+	frag := " fragment F on User { " + strings.Repeat("id ", 20) + "}"
+	refused("{ viewer { " + strings.Repeat("...F ", 10) + "} }" + frag)
+	ok(t, e.gql("", "{ viewer { "+strings.Repeat("...F ", 8)+"} }"+frag, nil))
+	// A fragment cycle is counted up to the limit, not forever.
+	refused("{ viewer { ...A } } fragment A on User { id ...A }")
+}
+
 func TestDepthLimit(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, func(o *envOptions) { o.dev = true })
