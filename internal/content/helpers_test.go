@@ -14,19 +14,21 @@ import (
 
 	"github.com/nova-social/nova/internal/content"
 	"github.com/nova-social/nova/internal/events"
+	"github.com/nova-social/nova/internal/events/eventstest"
 	"github.com/nova-social/nova/internal/platform/domains"
 	"github.com/nova-social/nova/internal/platform/pgtest"
+	"github.com/nova-social/nova/internal/platform/postgres"
 	"github.com/nova-social/nova/internal/platform/testkit"
 )
 
 // env is a migrated database, a running event bus and the content service
-// subscribed to it. Social's and user's events are published from the
-// social pool, as those domains would.
+// subscribed to it. Social's and user's events are published from their
+// own domains' pools.
 type env struct {
-	svc    *content.Service
-	bus    *events.Bus
-	social *pgxpool.Pool
-	pool   *pgxpool.Pool
+	svc   *content.Service
+	bus   *events.Bus
+	pools *postgres.Pools
+	pool  *pgxpool.Pool
 	// mentions records the MentionIDs of every post and comment event
 	// delivered to a test consumer, by post or comment id.
 	mu       sync.Mutex
@@ -62,7 +64,7 @@ func newEnv(t testing.TB) *env {
 	}
 	svc := content.New(db.Pools.For(domains.Content), bus, content.Options{Log: log, Users: knownUsers})
 	svc.Subscribe(bus)
-	e := &env{svc: svc, bus: bus, social: db.Pools.For(domains.Social), pool: db.Pools.For(domains.Content), mentions: map[uuid.UUID][]uuid.UUID{}}
+	e := &env{svc: svc, bus: bus, pools: db.Pools, pool: db.Pools.For(domains.Content), mentions: map[uuid.UUID][]uuid.UUID{}}
 	observer := events.Subscriber{Domain: domains.Search, Pool: db.Pools.For(domains.Search)}
 	events.Subscribe(bus, observer, "search.contenttest", func(_ context.Context, _ pgx.Tx, _ events.Meta, ev events.PostCreated) error {
 		e.record(ev.PostID, ev.MentionIDs)
@@ -107,15 +109,10 @@ func (e *env) mentioned(t *testing.T, id uuid.UUID) []uuid.UUID {
 	return got
 }
 
-// publish commits evs as another domain would.
+// publish commits evs as the domains that own them would.
 func (e *env) publish(t *testing.T, evs ...events.Event) {
 	t.Helper()
-	err := pgx.BeginFunc(context.Background(), e.social, func(tx pgx.Tx) error {
-		return e.bus.Publish(context.Background(), tx, evs...)
-	})
-	if err != nil {
-		t.Fatalf("publish: %v", err)
-	}
+	eventstest.Publish(t, e.bus, e.pools, evs...)
 }
 
 func (e *env) follow(t *testing.T, follower, followee uuid.UUID, state string, at time.Time) {

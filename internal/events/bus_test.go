@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/nova-social/nova/internal/platform/domains"
 	"github.com/nova-social/nova/internal/platform/requestid"
 )
 
@@ -26,8 +27,8 @@ func TestPublishCommitsLogAndOneJobPerConsumer(t *testing.T) {
 	ids := newIDs(3)
 	f.publish(t, b, ids...)
 
-	if n := count(t, f.events, `SELECT count(*) FROM events.domain_events WHERE topic = 'user.verified' AND producer = 'identity'`); n != 3 {
-		t.Fatalf("log entries by identity = %d, want 3", n)
+	if n := count(t, f.events, `SELECT count(*) FROM events.domain_events WHERE topic = 'user.verified' AND producer = 'user'`); n != 3 {
+		t.Fatalf("log entries by user = %d, want 3", n)
 	}
 	if n := count(t, f.events, `SELECT count(*) FROM events.river_job WHERE kind = 'nova_event'`); n != 6 {
 		t.Fatalf("delivery jobs = %d, want 6 (3 events × 2 consumers)", n)
@@ -35,7 +36,7 @@ func TestPublishCommitsLogAndOneJobPerConsumer(t *testing.T) {
 	// A job names its event and consumer; the worker reads the event from the log.
 	if n := count(t, f.events, `SELECT count(DISTINCT (j.args->>'consumer', e.id)) FROM events.river_job j
 		JOIN events.domain_events e ON e.id = (j.args->>'event_id')::uuid
-		WHERE e.producer = 'identity' AND j.args->>'consumer' IN ('user.a', 'user.b')`); n != 6 {
+		WHERE e.producer = 'user' AND j.args->>'consumer' IN ('user.a', 'user.b')`); n != 6 {
 		t.Fatalf("jobs naming a logged event and a consumer = %d, want 6", n)
 	}
 }
@@ -109,7 +110,7 @@ func TestQueuePublishCommitsWithTheBatch(t *testing.T) {
 		}
 	}
 	waitFor(t, "applied", 10*time.Second, func() bool { return allOnce(f.applied(t, "user.a"), ids) })
-	if n := count(t, f.producer, `SELECT count(*) FROM identity.t_rows`); n != 5 {
+	if n := count(t, f.producer, `SELECT count(*) FROM users.t_rows`); n != 5 {
 		t.Fatalf("producer rows = %d, want 5", n)
 	}
 }
@@ -128,9 +129,34 @@ func TestDomainRoleCanOnlyPublish(t *testing.T) {
 		_, err := f.producer.Exec(ctx, sql)
 		var pgErr *pgconn.PgError
 		if !errors.As(err, &pgErr) || pgErr.Code != pgerrcode.InsufficientPrivilege {
-			t.Errorf("%s as the identity role: err = %v, want permission denied", sql, err)
+			t.Errorf("%s as a domain role: err = %v, want permission denied", sql, err)
 		}
 	}
+}
+
+func TestDomainPublishesOnlyItsOwnTopics(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	b := f.stoppedBus(t, func(b *Bus) { Subscribe(b, f.sub, "user.a", project("user.a")) })
+	ctx := context.Background()
+	for name, publish := range map[string]func(tx pgx.Tx) error{
+		"another domain's topic": func(tx pgx.Tx) error {
+			return b.Publish(ctx, tx, UserVerified{UserID: uuid.New()})
+		},
+		"one foreign topic among its own": func(tx pgx.Tx) error {
+			return b.Publish(ctx, tx, FollowCreated{FollowerID: uuid.New(), FolloweeID: uuid.New()}, UserVerified{UserID: uuid.New()})
+		},
+	} {
+		err := pgx.BeginFunc(ctx, f.db.Pools.For(domains.Social), publish)
+		var pgErr *pgconn.PgError
+		if !errors.As(err, &pgErr) || pgErr.Code != pgerrcode.InsufficientPrivilege {
+			t.Errorf("%s from social: err = %v, want permission denied", name, err)
+		}
+	}
+	if n := count(t, f.events, `SELECT count(*) FROM events.domain_events`); n != 0 {
+		t.Fatalf("log entries = %d, want none", n)
+	}
+	f.publish(t, b, uuid.New())
 }
 
 func TestDeliveredOnceWithInbox(t *testing.T) {
@@ -164,7 +190,7 @@ func TestMetaCarriesProducerAndRequestID(t *testing.T) {
 	f.publish(t, b, newIDs(1)...)
 	select {
 	case m := <-got:
-		if m.Producer != "identity" || m.Topic != TopicUserVerified || m.EventID.Version() != 7 || m.OccurredAt.Before(before.Add(-time.Second)) {
+		if m.Producer != "user" || m.Topic != TopicUserVerified || m.EventID.Version() != 7 || m.OccurredAt.Before(before.Add(-time.Second)) {
 			t.Fatalf("meta = %+v", m)
 		}
 	case <-time.After(10 * time.Second):

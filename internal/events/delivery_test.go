@@ -77,7 +77,7 @@ func TestAlwaysFailingGoesToDeadLetterAndRetryApplies(t *testing.T) {
 		return err == nil && len(dead) == 2
 	})
 	d := dead[0]
-	if d.Attempts != 3 || d.Error != "bug in handler" || d.Topic != TopicUserVerified || d.Producer != "identity" || len(d.Payload) == 0 {
+	if d.Attempts != 3 || d.Error != "bug in handler" || d.Topic != TopicUserVerified || d.Producer != "user" || len(d.Payload) == 0 {
 		t.Fatalf("dead letter = %+v", d)
 	}
 	if got, err := admin.DeadLetter(ctx, d.ID); err != nil || got.EventID != d.EventID {

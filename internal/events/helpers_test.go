@@ -18,12 +18,14 @@ import (
 	"github.com/nova-social/nova/internal/platform/pgtest"
 )
 
-// The tests play two domains: identity produces (a row in a table of its own
-// plus the event), user consumes into a projection counting applications per
-// user id. Both tables are test fixtures created in the test database.
+// The tests play the user domain producing user.verified (a row in a table
+// of its own plus the event) and consuming it into a projection counting
+// applications per user id. Both tables are test fixtures created in the
+// test database. The producer has a pool of its own, as another process
+// would: the consumers' transactions do not wait for its connections.
 const (
-	producerTableSQL = `CREATE TABLE identity.t_rows (id uuid PRIMARY KEY)`
-	producerInsert   = `INSERT INTO identity.t_rows (id) VALUES ($1)`
+	producerTableSQL = `CREATE TABLE users.t_rows (id uuid PRIMARY KEY)`
+	producerInsert   = `INSERT INTO users.t_rows (id) VALUES ($1)`
 	projectionSQL    = `CREATE TABLE users.t_applied (consumer text, user_id uuid, n int NOT NULL, PRIMARY KEY (consumer, user_id))`
 	projectionApply  = `INSERT INTO users.t_applied (consumer, user_id, n) VALUES ($1, $2, 1) ON CONFLICT (consumer, user_id) DO UPDATE SET n = users.t_applied.n + 1`
 	projectionRead   = `SELECT user_id, n FROM users.t_applied WHERE consumer = $1`
@@ -41,9 +43,14 @@ type fixture struct {
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	db := pgtest.New(t)
+	producer, err := pgxpool.NewWithConfig(context.Background(), db.Pools.For(domains.User).Config())
+	if err != nil {
+		t.Fatalf("producer pool: %v", err)
+	}
+	t.Cleanup(producer.Close)
 	f := &fixture{
 		db:       db,
-		producer: db.Pools.For(domains.Identity),
+		producer: producer,
 		events:   db.Pools.For(domains.Events),
 		sub:      Subscriber{Domain: domains.User, Pool: db.Pools.For(domains.User)},
 	}

@@ -9,10 +9,10 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/nova-social/nova/internal/content"
 	"github.com/nova-social/nova/internal/events"
+	"github.com/nova-social/nova/internal/events/eventstest"
 	"github.com/nova-social/nova/internal/platform/apperr"
 	"github.com/nova-social/nova/internal/platform/domains"
 	"github.com/nova-social/nova/internal/platform/page"
@@ -143,15 +143,10 @@ func (e *env) handled(t testing.TB, consumer string) int {
 	return n
 }
 
-// publish commits evs from the content pool, as content would.
+// publish commits evs as the domains that own them would.
 func (e *env) publish(t testing.TB, evs ...events.Event) {
 	t.Helper()
-	err := pgx.BeginFunc(context.Background(), e.db.Pools.For(domains.Content), func(tx pgx.Tx) error {
-		return e.bus.Publish(context.Background(), tx, evs...)
-	})
-	if err != nil {
-		t.Fatalf("publish: %v", err)
-	}
+	eventstest.Publish(t, e.bus, e.db.Pools, evs...)
 }
 
 func (e *env) counts(t testing.TB, id uuid.UUID) Counts {
