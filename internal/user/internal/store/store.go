@@ -40,10 +40,13 @@ type Settings struct {
 // QueueCreateAccount queues the rows of a new account: user, profile,
 // default settings and the USER role. Rows already there are kept, so a
 // redelivered registration (or the event arriving after an operator created
-// the account) changes nothing.
+// the account) changes nothing. The account's insert names no conflict
+// target: the event's handler and an operator's synchronous create can
+// insert the same account at once, and with the id alone as the target the
+// second would fail on the username's unique index instead of standing down.
 func QueueCreateAccount(b *pgx.Batch, id uuid.UUID, username, usernameKey, displayName string, at time.Time) {
 	b.Queue(`INSERT INTO users.users (id, username, username_key, created_at)
-		VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING`, id, username, usernameKey, at)
+		VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`, id, username, usernameKey, at)
 	b.Queue(`INSERT INTO users.user_profiles (user_id, display_name) VALUES ($1, $2)
 		ON CONFLICT (user_id) DO NOTHING`, id, displayName)
 	b.Queue(`INSERT INTO users.user_settings (user_id) VALUES ($1) ON CONFLICT (user_id) DO NOTHING`, id)
