@@ -259,6 +259,36 @@ func TestTwoReplicasHandleEachEventOncePerConsumer(t *testing.T) {
 	t.Logf("work split: replica 1 %d+%d, replica 2 %d+%d", perReplica[0]["user.a"].Load(), perReplica[0]["user.b"].Load(), perReplica[1]["user.a"].Load(), perReplica[1]["user.b"].Load())
 }
 
+func TestReplicaWithoutTheConsumerPutsItsDeliveriesBack(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	// A rolling deploy: the new build adds user.new; a replica of the old
+	// build, without it, fetches its deliveries too.
+	opts := testOptions()
+	opts.MaxAttempts = 1
+	old := opts
+	old.ID = "old-build"
+	oldBus := f.newBus(t, old, nil, func(b *Bus) { Subscribe(b, f.sub, "user.old", project("user.old")) })
+	ids := newIDs(40)
+	newBus := f.unstartedBus(t, opts, nil, func(b *Bus) {
+		Subscribe(b, f.sub, "user.old", project("user.old"))
+		Subscribe(b, f.sub, "user.new", project("user.new"))
+	})
+	if _, err := newBus.recordSubscriptions(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	f.publish(t, oldBus, ids...)
+	deferred := oldBus.metrics.handled.WithLabelValues("user.new", string(TopicUserVerified), outcomeDeferred)
+	waitFor(t, "the old build put deliveries back", 10*time.Second, func() bool { return counterValue(deferred) > 0 })
+	if err := newBus.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "user.new applied", 20*time.Second, func() bool { return allOnce(f.applied(t, "user.new"), ids) })
+	if dead, err := NewAdmin(f.events, 1).DeadLetters(context.Background(), "", 10); err != nil || len(dead) != 0 {
+		t.Fatalf("dead letters = %+v, %v", dead, err)
+	}
+}
+
 func TestReplayRebuildsDroppedProjection(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)

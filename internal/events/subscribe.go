@@ -171,6 +171,18 @@ const (
 // it is fetched again.
 const busyDelay = 100 * time.Millisecond
 
+// errNotHere is a delivery to a consumer, or of a topic, that this
+// replica's build does not handle: during a rolling deploy, replicas of the
+// previous build fetch the deliveries of a consumer added by the new one.
+var errNotHere = errors.New("not handled in this replica")
+
+// notHereGrace is how long after it was enqueued a delivery this replica
+// does not handle is put back (after RetryBase, plus jitter), spending no
+// attempt, so that a replica of the build that has the consumer takes it;
+// after that it fails like any other attempt, and a consumer removed from
+// the code ends in the dead-letter queue.
+const notHereGrace = 15 * time.Minute
+
 // jobAttempts is the River attempts of a delivery job that tries its
 // delivery deliveries times: one more, kept for dead-lettering. River itself
 // would discard a job whose last attempt never finished (its replica stopped
@@ -201,6 +213,11 @@ func (w *deliveryWorker) Work(ctx context.Context, job *river.Job[deliveryArgs])
 	if errors.Is(err, errBusy) {
 		b.metrics.handled.WithLabelValues(a.Consumer, topic, outcomeDeferred).Inc()
 		return river.JobSnooze(busyDelay + rand.N(busyDelay))
+	}
+	if errors.Is(err, errNotHere) && time.Since(job.CreatedAt) < notHereGrace {
+		b.metrics.handled.WithLabelValues(a.Consumer, topic, outcomeDeferred).Inc()
+		b.log.Warn("delivery put back: its consumer is not in this replica", "consumer", a.Consumer, "topic", topic, "event_id", a.EventID, "err", err)
+		return river.JobSnooze(b.opts.RetryBase + rand.N(b.opts.RetryBase))
 	}
 	if job.Attempt == 1 && !a.Replay {
 		b.metrics.lag.WithLabelValues(a.Consumer).Observe(start.Sub(ev.OccurredAt).Seconds())
@@ -269,11 +286,11 @@ func (b *Bus) deliver(ctx context.Context, a deliveryArgs, ev loggedEvent) (stri
 	c := b.consumers[a.Consumer]
 	b.mu.Unlock()
 	if c == nil {
-		return outcomeError, fmt.Errorf("no consumer %q in this process", a.Consumer)
+		return outcomeError, fmt.Errorf("no consumer %q: %w", a.Consumer, errNotHere)
 	}
 	decode := c.handlers[ev.Topic]
 	if decode == nil {
-		return outcomeError, fmt.Errorf("consumer %s has no handler for %s in this process", a.Consumer, ev.Topic)
+		return outcomeError, fmt.Errorf("consumer %s has no handler for %s: %w", a.Consumer, ev.Topic, errNotHere)
 	}
 	apply, err := decode(ev.Version, ev.Payload)
 	if err != nil {
