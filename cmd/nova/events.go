@@ -218,9 +218,9 @@ func dlqShow(id int64) eventsRun {
 			payload.Reset()
 			payload.Write(d.Payload)
 		}
-		fmt.Fprintf(env.stdout, "id:          %d\nconsumer:    %s\ntopic:       %s\nevent:       %s\nproducer:    %s\noccurred at: %s\nrequest id:  %s\nfailed at:   %s\nattempts:    %d\nerror:       %s\npayload:\n  %s\n",
+		fmt.Fprintf(env.stdout, "id:          %d\nconsumer:    %s\ntopic:       %s\nevent:       %s\nproducer:    %s\noccurred at: %s\nrequest id:  %s\nfailed at:   %s\nattempts:    %d\nreplay:      %t\nerror:       %s\npayload:\n  %s\n",
 			d.ID, d.Consumer, d.Topic, d.EventID, d.Producer, d.OccurredAt.UTC().Format(time.RFC3339Nano), d.RequestID,
-			d.FailedAt.UTC().Format(time.RFC3339Nano), d.Attempts, d.Error, payload.String())
+			d.FailedAt.UTC().Format(time.RFC3339Nano), d.Attempts, d.Replay, d.Error, payload.String())
 		return nil
 	}
 }

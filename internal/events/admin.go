@@ -47,10 +47,12 @@ type DeadLetter struct {
 	OccurredAt time.Time
 	RequestID  string
 	Payload    json.RawMessage
+	// Replay marks a dead replayed delivery; its retry is a replay too.
+	Replay bool
 }
 
 const deadLettersSQL = `SELECT d.id, d.event_id, d.consumer, d.topic, d.attempts, d.error, d.failed_at,
-       e.producer, e.occurred_at, coalesce(e.request_id, ''), e.payload
+       e.producer, e.occurred_at, coalesce(e.request_id, ''), e.payload, d.replay
 FROM events.dead_letter_queue d
 JOIN events.domain_events e ON e.id = d.event_id
 WHERE ($1::text = '' OR d.consumer = $1) AND ($2::bigint = 0 OR d.id = $2)
@@ -86,7 +88,7 @@ func (a *Admin) deadLetters(ctx context.Context, consumer string, id int64, limi
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (DeadLetter, error) {
 		var d DeadLetter
 		err := r.Scan(&d.ID, &d.EventID, &d.Consumer, &d.Topic, &d.Attempts, &d.Error, &d.FailedAt,
-			&d.Producer, &d.OccurredAt, &d.RequestID, &d.Payload)
+			&d.Producer, &d.OccurredAt, &d.RequestID, &d.Payload, &d.Replay)
 		return d, err
 	})
 	if err != nil {
@@ -96,12 +98,13 @@ func (a *Admin) deadLetters(ctx context.Context, consumer string, id int64, limi
 }
 
 // retrySQL moves dead letters back into delivery, atomically: each one is
-// deleted and its delivery enqueued afresh with a full set of attempts.
+// deleted and its delivery enqueued afresh with a full set of attempts, as
+// a replay if it was one.
 const retrySQL = `WITH d AS (
     DELETE FROM events.dead_letter_queue WHERE $1::boolean OR id = ANY($2::bigint[])
-    RETURNING event_id, consumer)
-SELECT events.enqueue(coalesce(array_agg(event_id), '{}'), coalesce(array_agg(consumer), '{}'), false, $3)
-FROM d`
+    RETURNING event_id, consumer, replay),
+g AS (SELECT replay, array_agg(event_id) AS ids, array_agg(consumer) AS consumers FROM d GROUP BY replay)
+SELECT coalesce(sum(events.enqueue(g.ids, g.consumers, g.replay, $3)), 0)::bigint FROM g`
 
 // RetryDeadLetter re-enqueues one dead letter (after the consumer was fixed).
 func (a *Admin) RetryDeadLetter(ctx context.Context, id int64) error {

@@ -110,6 +110,10 @@ func TestAlwaysFailingGoesToDeadLetterAndRetryApplies(t *testing.T) {
 	if rest, err := admin.DeadLetters(ctx, "", 10); err != nil || len(rest) != 0 {
 		t.Fatalf("dead letters left: %v, %v", rest, err)
 	}
+	// The retries, enqueued long after their events, measured no lag.
+	if n := histogramCount(b.metrics.lag.WithLabelValues("user.broken")); n != 2 {
+		t.Fatalf("lag samples = %d, want 2", n)
+	}
 }
 
 func TestUndecodablePayloadIsDeadLetteredAtOnce(t *testing.T) {
@@ -608,5 +612,58 @@ func TestDeliveryWhoseLastAttemptWasLostIsDeadLettered(t *testing.T) {
 	})
 	if got := f.applied(t, "user.lost"); len(got) != 0 {
 		t.Fatalf("applied = %v", got)
+	}
+}
+
+func TestDeadReplayIsRetriedAsAReplay(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	var broken atomic.Bool
+	opts := testOptions()
+	opts.MaxAttempts = 2
+	apply := project("user.proj")
+	reg := prometheus.NewRegistry()
+	b := f.newBus(t, opts, reg, func(b *Bus) {
+		Subscribe(b, f.sub, "user.proj", func(ctx context.Context, tx pgx.Tx, m Meta, e UserVerified) error {
+			if broken.Load() {
+				return errors.New("bug in the rebuilt handler")
+			}
+			return apply(ctx, tx, m, e)
+		})
+	})
+	ids := newIDs(3)
+	f.publish(t, b, ids...)
+	waitFor(t, "projection built", 10*time.Second, func() bool { return allOnce(f.applied(t, "user.proj"), ids) })
+
+	// The projection is dropped and replayed by a broken handler.
+	ctx := context.Background()
+	broken.Store(true)
+	if _, err := f.sub.Pool.Exec(ctx, projectionDrop, "user.proj"); err != nil {
+		t.Fatal(err)
+	}
+	admin := NewAdmin(f.events, opts.MaxAttempts)
+	if _, err := admin.Replay(ctx, "user.proj", "", time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	var dead []DeadLetter
+	waitFor(t, "dead replays", 10*time.Second, func() bool {
+		dead, _ = admin.DeadLetters(ctx, "user.proj", 10)
+		return len(dead) == 3
+	})
+	if !dead[0].Replay {
+		t.Fatalf("dead letter of a replay = %+v", dead[0])
+	}
+
+	// Fixed, the retried replays rebuild the projection: as plain
+	// deliveries, the inbox would skip them.
+	broken.Store(false)
+	if n, err := admin.RetryAllDeadLetters(ctx); err != nil || n != 3 {
+		t.Fatalf("RetryAllDeadLetters = %d, %v", n, err)
+	}
+	waitFor(t, "projection rebuilt", 10*time.Second, func() bool { return allOnce(f.applied(t, "user.proj"), ids) })
+
+	// Only the first deliveries measured a lag, not the replays or retries.
+	if n := histogramCount(b.metrics.lag.WithLabelValues("user.proj")); n != 3 {
+		t.Fatalf("lag samples = %d, want 3", n)
 	}
 }

@@ -237,3 +237,13 @@ func counterValue(c prometheus.Counter) float64 {
 	}
 	return m.GetCounter().GetValue()
 }
+
+// histogramCount reads how many samples a histogram of the bus's metrics
+// holds.
+func histogramCount(o prometheus.Observer) uint64 {
+	var m dto.Metric
+	if err := o.(prometheus.Histogram).Write(&m); err != nil {
+		return 0
+	}
+	return m.GetHistogram().GetSampleCount()
+}

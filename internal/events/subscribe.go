@@ -219,7 +219,10 @@ func (w *deliveryWorker) Work(ctx context.Context, job *river.Job[deliveryArgs])
 		b.log.Warn("delivery put back: its consumer is not in this replica", "consumer", a.Consumer, "topic", topic, "event_id", a.EventID, "err", err)
 		return river.JobSnooze(b.opts.RetryBase + rand.N(b.opts.RetryBase))
 	}
-	if job.Attempt == 1 && !a.Replay {
+	// Lag is commit to first handling, so only of a delivery enqueued with
+	// its event (in the publishing transaction, which began before the event
+	// was stamped), not of a replay or a retried dead letter, enqueued later.
+	if job.Attempt == 1 && !job.CreatedAt.After(ev.OccurredAt) {
 		b.metrics.lag.WithLabelValues(a.Consumer).Observe(start.Sub(ev.OccurredAt).Seconds())
 	}
 	b.metrics.duration.WithLabelValues(a.Consumer).Observe(time.Since(start).Seconds())
@@ -303,8 +306,8 @@ func (b *Bus) deliver(ctx context.Context, a deliveryArgs, ev loggedEvent) (stri
 // deadLetterSQL records a dead letter with its event's topic, read from the
 // log: the spare attempt (see jobAttempts) buries a job without reading its
 // event first.
-const deadLetterSQL = `INSERT INTO events.dead_letter_queue (event_id, consumer, topic, attempts, error)
-SELECT e.id, $2, e.topic, $3, $4 FROM events.domain_events e WHERE e.id = $1
+const deadLetterSQL = `INSERT INTO events.dead_letter_queue (event_id, consumer, topic, attempts, error, replay)
+SELECT e.id, $2, e.topic, $3, $4, $5 FROM events.domain_events e WHERE e.id = $1
 RETURNING topic`
 
 // errNotLogged is a delivery of an event that is not in the log.
@@ -327,7 +330,7 @@ func (b *Bus) deadLetter(ctx context.Context, job *river.Job[deliveryArgs], atte
 	}
 	a := job.Args
 	var topic string
-	err = tx.QueryRow(ctx, deadLetterSQL, a.EventID, a.Consumer, attempts, cause.Error()).Scan(&topic)
+	err = tx.QueryRow(ctx, deadLetterSQL, a.EventID, a.Consumer, attempts, cause.Error(), a.Replay).Scan(&topic)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", fmt.Errorf("dead letter of event %s: %w", a.EventID, errNotLogged)
 	}
