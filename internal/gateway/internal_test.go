@@ -80,8 +80,9 @@ func TestPresenter(t *testing.T) {
 }
 
 const limitsSchema = `
-type Query { me: User  users(first: Int, after: String): UserConnection! }
-type User { id: ID!  name: String!  friends(first: Int): UserConnection! }
+type Query { me: User  users(first: Int, after: String): UserConnection!  search(text: String, in: [String!]): [User!]! }
+type User { id: ID!  name: String!  friends(first: Int): UserConnection!  history: [Version!]! }
+type Version { body: String! }
 type UserConnection { edges: [UserEdge!]! }
 type UserEdge { node: User! }
 `
@@ -114,6 +115,36 @@ func TestComplexityUsesFirst(t *testing.T) {
 	}
 	if err := measure(t, l, `{ me { id } }`, nil); err != nil {
 		t.Fatal(err)
+	}
+	// A list without first costs the default page size per item; a
+	// connection's edges do not multiply again.
+	small := Limits{MaxDepth: 15, MaxAliases: 30, MaxComplexity: 20}
+	if err := measure(t, small, `{ me { history { body } } }`, nil); err == nil {
+		t.Fatal("an unpaginated list was costed as one item")
+	}
+	if err := measure(t, small, `{ users(first: 5) { edges { node { id } } } }`, nil); err != nil {
+		t.Fatalf("edges multiplied again: %v", err)
+	}
+}
+
+func TestNULInArgumentsIsBadInput(t *testing.T) {
+	l := Limits{MaxDepth: 15, MaxAliases: 30, MaxComplexity: 5000}
+	for _, c := range []struct {
+		query, field string
+		vars         map[string]any
+	}{
+		{`{ search(text: "a\u0000b") { id } }`, "text", nil},
+		{`{ search(in: ["ok", "\u0000"]) { id } }`, "in", nil},
+		{`query($t: String) { search(text: $t) { id } }`, "t", map[string]any{"t": "a\x00b"}},
+		{`query($in: [String!]) { search(in: $in) { id } }`, "in", map[string]any{"in": []any{"ok", "\x00"}}},
+	} {
+		err := measure(t, l, c.query, c.vars)
+		if err == nil || err.Extensions["code"] != "BAD_USER_INPUT" || err.Extensions["field"] != c.field {
+			t.Errorf("%s %v: %v", c.query, c.vars, err)
+		}
+	}
+	if err := measure(t, l, `query($t: String) { search(text: $t, in: ["\\u0000"]) { id } }`, map[string]any{"t": "plain"}); err != nil {
+		t.Fatalf("an escaped backslash refused: %v", err)
 	}
 }
 

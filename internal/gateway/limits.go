@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -109,9 +111,16 @@ func selectionCount(doc *ast.QueryDocument, limit int) int {
 }
 
 func (e limitsExtension) MutateOperationContext(_ context.Context, opCtx *graphql.OperationContext) *gqlerror.Error {
+	for name, v := range opCtx.Variables {
+		if hasNUL(v) {
+			return nulRefused(name)
+		}
+	}
 	m := measurer{l: e.l, vars: opCtx.Variables}
 	m.cost = m.selections(opCtx.Operation.SelectionSet, 0)
 	switch {
+	case m.nulArgument != "":
+		return nulRefused(m.nulArgument)
 	case m.introspection:
 		return &gqlerror.Error{Message: "introspection is disabled", Extensions: map[string]any{"code": string(apperr.BadInput), "field": "query"}}
 	case m.depthExceeded:
@@ -124,6 +133,47 @@ func (e limitsExtension) MutateOperationContext(_ context.Context, opCtx *graphq
 	return nil
 }
 
+// nulRefused refuses text holding U+0000: Postgres cannot store it, so any
+// argument carrying one would fail deep inside a domain as an internal error.
+func nulRefused(field string) *gqlerror.Error {
+	return &gqlerror.Error{Message: "text must not contain the NUL character", Extensions: map[string]any{"code": string(apperr.BadInput), "field": field}}
+}
+
+// hasNUL reports whether a variable's value (decoded JSON) holds U+0000 in
+// any string.
+func hasNUL(v any) bool {
+	switch x := v.(type) {
+	case string:
+		return strings.IndexByte(x, 0) >= 0
+	case []any:
+		return slices.ContainsFunc(x, hasNUL)
+	case map[string]any:
+		for k, e := range x {
+			if strings.IndexByte(k, 0) >= 0 || hasNUL(e) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// literalHasNUL reports whether an argument's literal value holds U+0000
+// (written \u0000 in the document).
+func literalHasNUL(v *ast.Value) bool {
+	if v == nil {
+		return false
+	}
+	if (v.Kind == ast.StringValue || v.Kind == ast.BlockValue) && strings.IndexByte(v.Raw, 0) >= 0 {
+		return true
+	}
+	for _, c := range v.Children {
+		if literalHasNUL(c.Value) {
+			return true
+		}
+	}
+	return false
+}
+
 func tooComplex(format string, args ...any) *gqlerror.Error {
 	return &gqlerror.Error{Message: fmt.Sprintf(format, args...), Extensions: map[string]any{"code": codeTooComplex}}
 }
@@ -134,6 +184,7 @@ type measurer struct {
 
 	cost, aliases, visits        int
 	depthExceeded, introspection bool
+	nulArgument                  string // an argument whose literal holds U+0000
 }
 
 // selections returns the cost of set at the given depth, recording the
@@ -158,6 +209,11 @@ func (m *measurer) selections(set ast.SelectionSet, depth int) int {
 				m.introspection = true
 				return cost
 			}
+			for _, arg := range s.Arguments {
+				if m.nulArgument == "" && literalHasNUL(arg.Value) {
+					m.nulArgument = arg.Name
+				}
+			}
 			cost = saturate(cost + 1 + saturate(m.multiplier(s)*m.selections(s.SelectionSet, depth+1)))
 		case *ast.InlineFragment:
 			cost = saturate(cost + m.selections(s.SelectionSet, depth))
@@ -171,9 +227,18 @@ func (m *measurer) selections(set ast.SelectionSet, depth int) int {
 }
 
 // multiplier is how many items a paginated field may return: its `first`
-// argument, or the default page size.
+// argument, or the default page size. A list without `first` (a post's
+// versions, the viewer's sessions) is costed at the default page size too,
+// since nothing bounds it per request; a connection's edges are bounded by
+// the connection's `first`, already counted.
 func (m *measurer) multiplier(f *ast.Field) int {
-	if f.Definition == nil || f.Definition.Arguments.ForName("first") == nil {
+	if f.Definition == nil {
+		return 1
+	}
+	if f.Definition.Arguments.ForName("first") == nil {
+		if f.Definition.Type.Elem != nil && f.Name != "edges" {
+			return page.DefaultSize
+		}
 		return 1
 	}
 	arg := f.Arguments.ForName("first")
