@@ -38,7 +38,8 @@ type CreateCommentInput struct {
 
 // CreateComment adds viewer's comment (a reply when ParentID is set) to a
 // post viewer may see and emits content.comment.created. A viewer blocked
-// by the post's author gets FORBIDDEN.
+// by the post's author, or by the author of the comment replied to, gets
+// FORBIDDEN; a parent the viewer may not see otherwise is NOT_FOUND.
 func (s *Service) CreateComment(ctx context.Context, viewer uuid.UUID, in CreateCommentInput) (Comment, error) {
 	if err := requireUser(viewer); err != nil {
 		return Comment{}, err
@@ -67,11 +68,14 @@ func (s *Service) CreateComment(ctx context.Context, viewer uuid.UUID, in Create
 		}
 		if in.ParentID != nil {
 			parent, err := store.VisibleComment(ctx, tx, viewer, *in.ParentID)
-			if errors.Is(err, store.ErrNotFound) || err == nil && parent.PostID != in.PostID {
-				return apperr.Invalid("parentId", "parentId must be a comment on the same post")
+			if errors.Is(err, store.ErrNotFound) {
+				return s.whyCommentInvisible(ctx, tx, viewer, *in.ParentID)
 			}
 			if err != nil {
 				return err
+			}
+			if parent.PostID != in.PostID {
+				return apperr.Invalid("parentId", "parentId must be a comment on the same post")
 			}
 		}
 		if err := store.InsertComment(ctx, tx, row); err != nil {
@@ -95,11 +99,11 @@ func (s *Service) DeleteComment(ctx context.Context, actor Actor, id uuid.UUID) 
 		return err
 	}
 	return s.inTx(ctx, func(tx pgx.Tx) error {
-		c, err := store.LockComment(ctx, tx, id)
+		post, err := store.LockPostOfComment(ctx, tx, id)
 		if err != nil {
 			return notFound(err, "comment")
 		}
-		post, err := store.LockPost(ctx, tx, c.PostID)
+		c, err := store.LockComment(ctx, tx, id)
 		if err != nil {
 			return notFound(err, "comment")
 		}

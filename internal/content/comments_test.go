@@ -4,10 +4,12 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/nova-social/nova/internal/content"
+	"github.com/nova-social/nova/internal/events"
 	"github.com/nova-social/nova/internal/platform/apperr"
 	"github.com/nova-social/nova/internal/platform/page"
 	"github.com/nova-social/nova/internal/platform/testkit"
@@ -81,6 +83,57 @@ func TestCommentsAndReplies(t *testing.T) {
 	testkit.Must(t, e.svc.DeletePost(ctx, content.Actor{ID: author}, p.ID))
 	if _, err := e.svc.Comment(ctx, uuid.Nil, c1.ID); !apperr.Is(err, apperr.NotFound) {
 		t.Fatalf("comment of a deleted post: %v", err)
+	}
+}
+
+// TestReplyToBlockersComment: replying to a comment whose author blocks the
+// viewer is FORBIDDEN, like commenting on a blocker's post; a parent the
+// viewer cannot see otherwise is NOT_FOUND.
+func TestReplyToBlockersComment(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	owner, blocker, blocked := user(), user(), user()
+	p := e.post(t, owner, "open thread", content.Public)
+	c := must(e.svc.CreateComment(ctx, blocker, content.CreateCommentInput{PostID: p.ID, Body: "mine"}))(t)
+	e.publish(t, events.BlockCreated{BlockerID: blocker, BlockedID: blocked, At: time.Now()})
+	testkit.Eventually(t, "block applied", func() bool { _, err := e.svc.Comment(ctx, blocked, c.ID); return err != nil })
+
+	_, err := e.svc.CreateComment(ctx, blocked, content.CreateCommentInput{PostID: p.ID, Body: "reply", ParentID: &c.ID})
+	testkit.WantCode(t, err, apperr.Forbidden)
+	missing := user()
+	_, err = e.svc.CreateComment(ctx, blocked, content.CreateCommentInput{PostID: p.ID, Body: "reply", ParentID: &missing})
+	testkit.WantCode(t, err, apperr.NotFound)
+	must(e.svc.CreateComment(ctx, owner, content.CreateCommentInput{PostID: p.ID, Body: "reply", ParentID: &c.ID}))(t)
+}
+
+// TestConcurrentDeletesInAThread: deleting a comment while its reply is
+// deleted, or the post while a comment on it is, succeeds or finds the
+// other deletion done (NOT_FOUND); it never fails with a deadlock.
+func TestConcurrentDeletesInAThread(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	author, a, b := user(), user(), user()
+	for i := range 20 {
+		p := e.post(t, author, "thread", content.Public)
+		parent := must(e.svc.CreateComment(ctx, a, content.CreateCommentInput{PostID: p.ID, Body: "parent"}))(t)
+		reply := must(e.svc.CreateComment(ctx, b, content.CreateCommentInput{PostID: p.ID, Body: "reply", ParentID: &parent.ID}))(t)
+		errs := make(chan error, 2)
+		go func() {
+			if i%2 == 0 {
+				errs <- e.svc.DeleteComment(ctx, content.Actor{ID: author}, parent.ID)
+			} else {
+				errs <- e.svc.DeletePost(ctx, content.Actor{ID: author}, p.ID)
+			}
+		}()
+		go func() { errs <- e.svc.DeleteComment(ctx, content.Actor{ID: b}, reply.ID) }()
+		for range 2 {
+			if err := <-errs; err != nil && !apperr.Is(err, apperr.NotFound) {
+				t.Fatalf("concurrent deletes in a thread: %v", err)
+			}
+		}
+		if n := must(e.svc.CommentCounts(ctx, []uuid.UUID{p.ID}))(t)[p.ID]; n != 0 {
+			t.Fatalf("comment count after deleting the thread: %d", n)
+		}
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/nova-social/nova/internal/content/internal/store"
 	"github.com/nova-social/nova/internal/events"
 	"github.com/nova-social/nova/internal/platform/apperr"
+	"github.com/nova-social/nova/internal/platform/postgres"
 )
 
 // Roles a caller may hold, as the user domain names them. The gateway passes
@@ -130,11 +131,9 @@ func notFound(err error, what string) error {
 	return err
 }
 
+// inTx runs f in a transaction, retried after a deadlock (see postgres.InTx).
 func (s *Service) inTx(ctx context.Context, f func(tx pgx.Tx) error) error {
-	if err := pgx.BeginFunc(ctx, s.pool, f); err != nil {
-		return err
-	}
-	return nil
+	return postgres.InTx(ctx, s.pool, s.log, f)
 }
 
 func newID() (uuid.UUID, error) {

@@ -268,8 +268,21 @@ func (s *Service) PostForInteraction(ctx context.Context, viewer, id uuid.UUID) 
 // requires), NOT_FOUND otherwise.
 func (s *Service) whyInvisible(ctx context.Context, db store.DB, viewer, id uuid.UUID) error {
 	author, err := store.LiveAuthor(ctx, db, id)
+	return refuseInvisible(ctx, db, viewer, author, err, "post")
+}
+
+// whyCommentInvisible is whyInvisible for comment id, the parent of a reply.
+func (s *Service) whyCommentInvisible(ctx context.Context, db store.DB, viewer, id uuid.UUID) error {
+	author, err := store.LiveCommentAuthor(ctx, db, id)
+	return refuseInvisible(ctx, db, viewer, author, err, "comment")
+}
+
+// refuseInvisible answers an interaction with content (what) invisible to
+// viewer, whose author was looked up with err: FORBIDDEN when the author
+// blocks the viewer, NOT_FOUND otherwise.
+func refuseInvisible(ctx context.Context, db store.DB, viewer, author uuid.UUID, err error, what string) error {
 	if err != nil {
-		return notFound(err, "post")
+		return notFound(err, what)
 	}
 	blocked, err := store.Blocks(ctx, db, author, viewer)
 	if err != nil {
@@ -278,5 +291,5 @@ func (s *Service) whyInvisible(ctx context.Context, db store.DB, viewer, id uuid
 	if blocked {
 		return apperr.NewForbidden("you cannot interact with this user's content")
 	}
-	return apperr.NewNotFound("post")
+	return apperr.NewNotFound(what)
 }

@@ -46,11 +46,11 @@ func (s *Service) Feed(ctx context.Context, viewer uuid.UUID, req page.Request) 
 
 // onPostCreated projects a new post and fans it out to the feeds of its
 // author and followers, unless the author has more followers than the
-// threshold: then the post is merged into feeds at read time. A redelivered
-// or already deleted post changes nothing.
+// threshold: then the post is merged into feeds at read time. A redelivered,
+// already deleted or already hidden post is not fanned out.
 func (s *Service) onPostCreated(ctx context.Context, tx pgx.Tx, e events.PostCreated) error {
-	p, created, err := store.ProjectNewPost(ctx, tx, e.PostID, e.AuthorID, e.CreatedAt, s.cfg.FanoutMaxFollowers)
-	if err != nil || !created || !p.FannedOut {
+	p, visible, err := store.ProjectNewPost(ctx, tx, e.PostID, e.AuthorID, e.CreatedAt, s.cfg.FanoutMaxFollowers)
+	if err != nil || !visible || !p.FannedOut {
 		return err
 	}
 	return s.fanOut(ctx, tx, p)
@@ -65,8 +65,12 @@ func (s *Service) fanOut(ctx context.Context, tx pgx.Tx, p store.PostProjection)
 }
 
 // onPostDeleted removes the post from every feed and drops its likes and
-// shares; the projection keeps a tombstone.
+// shares; the projection keeps a tombstone. It holds the author's audience
+// lock, so a follow cannot back-fill the post meanwhile.
 func (s *Service) onPostDeleted(ctx context.Context, tx pgx.Tx, e events.PostDeleted) error {
+	if err := store.LockAudience(ctx, tx, e.AuthorID); err != nil {
+		return err
+	}
 	if err := store.TombstonePost(ctx, tx, e.PostID, e.AuthorID); err != nil {
 		return err
 	}
@@ -77,9 +81,14 @@ func (s *Service) onPostDeleted(ctx context.Context, tx pgx.Tx, e events.PostDel
 }
 
 // onPostModerated removes a hidden post from feeds, and fans a restored one
-// out again. Moderation events apply in the order they occurred.
+// out again. Moderation events apply in the order they occurred, also when
+// they arrive before the post's creation. It holds the author's audience
+// lock, so a follow cannot back-fill a post being hidden.
 func (s *Service) onPostModerated(ctx context.Context, tx pgx.Tx, at time.Time, e events.PostModerated) error {
-	p, changed, err := store.SetHidden(ctx, tx, e.PostID, e.Hidden, at)
+	if err := store.LockAudience(ctx, tx, e.AuthorID); err != nil {
+		return err
+	}
+	p, changed, err := store.SetHidden(ctx, tx, e.PostID, e.AuthorID, e.Hidden, at)
 	if err != nil || !changed {
 		return err
 	}
@@ -92,8 +101,13 @@ func (s *Service) onPostModerated(ctx context.Context, tx pgx.Tx, at time.Time, 
 	return s.fanOut(ctx, tx, p)
 }
 
-// onUserBanned removes the banned user's posts from every feed.
+// onUserBanned removes the banned user's posts from every feed. It holds
+// the user's audience lock, so a follow cannot back-fill their posts
+// meanwhile.
 func (s *Service) onUserBanned(ctx context.Context, tx pgx.Tx, at time.Time, e events.UserBanned) error {
+	if err := store.LockAudience(ctx, tx, e.UserID); err != nil {
+		return err
+	}
 	if err := store.RemoveAuthorFromAllFeeds(ctx, tx, e.UserID); err != nil {
 		return err
 	}

@@ -4,8 +4,10 @@ import (
 	"context"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/nova-social/nova/internal/content"
 	"github.com/nova-social/nova/internal/events"
@@ -224,4 +226,109 @@ func TestFeedPaginationWhileNewPostsArrive(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Fatalf("paged %v\nwant  %v", got, want)
 	}
+}
+
+// TestRemovalRacesFollowBackfill: a follow made while a post's deletion, its
+// hiding or its author's ban is being applied back-fills none of what is
+// being removed, whichever commits first.
+func TestRemovalRacesFollowBackfill(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		remove func(ctx context.Context, tx pgx.Tx, s *Service, author, post uuid.UUID) error
+	}{
+		{"delete", func(ctx context.Context, tx pgx.Tx, s *Service, author, post uuid.UUID) error {
+			return s.onPostDeleted(ctx, tx, events.PostDeleted{PostID: post, AuthorID: author})
+		}},
+		{"hide", func(ctx context.Context, tx pgx.Tx, s *Service, author, post uuid.UUID) error {
+			return s.onPostModerated(ctx, tx, time.Now(), events.PostModerated{PostID: post, AuthorID: author, Hidden: true})
+		}},
+		{"ban", func(ctx context.Context, tx pgx.Tx, s *Service, author, _ uuid.UUID) error {
+			return s.onUserBanned(ctx, tx, time.Now(), events.UserBanned{UserID: author})
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := newEnv(t, Config{})
+			ctx := context.Background()
+			author, reader := e.user(false), e.user(false)
+			p := e.post(t, author, content.Public)
+			testkit.Eventually(t, "fan-out", func() bool { return e.feedHas(t, author, p.ID) })
+
+			// The removal's delivery, applied and not yet committed.
+			tx, err := e.social.pool.Begin(ctx)
+			testkit.Must(t, err)
+			defer func() { _ = tx.Rollback(ctx) }()
+			testkit.Must(t, c.remove(ctx, tx, e.social, author, p.ID))
+
+			done := make(chan error, 1)
+			go func() {
+				_, err := e.social.Follow(ctx, reader, author)
+				done <- err
+			}()
+			testkit.Eventually(t, "follow done or waiting for the removal", func() bool { return len(done) > 0 || e.lockWaiters(t) > 0 })
+			testkit.Must(t, tx.Commit(ctx))
+			testkit.Must(t, <-done)
+			if n := e.storedEntries(t, reader); n != 0 {
+				t.Fatalf("the new follower's feed keeps %d entries of what was removed", n)
+			}
+		})
+	}
+}
+
+// TestModerationConvergesInAnyOrder: whatever order a post's creation, its
+// hiding and its restoring arrive in, a follower's feed holds the post
+// exactly when it is created and the latest moderation applied (by the time
+// it occurred) is not a hide; in the end, as if they had arrived in order.
+func TestModerationConvergesInAnyOrder(t *testing.T) {
+	e := newEnv(t, Config{})
+	ctx := context.Background()
+	author, reader := e.user(false), e.user(false)
+	_, err := e.social.Follow(ctx, reader, author)
+	testkit.Must(t, err)
+	created := time.Now().UTC().Truncate(time.Microsecond)
+	hideAt, restoreAt := created.Add(time.Second), created.Add(2*time.Second)
+
+	for _, history := range [][]string{{"create", "hide"}, {"create", "hide", "restore"}} {
+		for _, order := range permutations(history) {
+			post := uuid.Must(uuid.NewV7())
+			isCreated, latest, hidden := false, time.Time{}, false
+			for _, step := range order {
+				err := pgx.BeginFunc(ctx, e.social.pool, func(tx pgx.Tx) error {
+					switch step {
+					case "create":
+						isCreated = true
+						return e.social.onPostCreated(ctx, tx, events.PostCreated{PostID: post, AuthorID: author, Visibility: "PUBLIC", CreatedAt: created})
+					case "hide":
+						if hideAt.After(latest) {
+							latest, hidden = hideAt, true
+						}
+						return e.social.onPostModerated(ctx, tx, hideAt, events.PostModerated{PostID: post, AuthorID: author, Hidden: true})
+					default:
+						if restoreAt.After(latest) {
+							latest, hidden = restoreAt, false
+						}
+						return e.social.onPostModerated(ctx, tx, restoreAt, events.PostModerated{PostID: post, AuthorID: author, Hidden: false})
+					}
+				})
+				testkit.Must(t, err)
+				if want := isCreated && !hidden; e.feedHas(t, reader, post) != want {
+					t.Fatalf("order %v, after %s: post in the follower's feed = %v, want %v", order, step, !want, want)
+				}
+			}
+		}
+	}
+}
+
+// permutations returns every order of xs.
+func permutations(xs []string) [][]string {
+	if len(xs) <= 1 {
+		return [][]string{slices.Clone(xs)}
+	}
+	var out [][]string
+	for i, x := range xs {
+		rest := slices.Concat(xs[:i], xs[i+1:])
+		for _, p := range permutations(rest) {
+			out = append(out, append([]string{x}, p...))
+		}
+	}
+	return out
 }

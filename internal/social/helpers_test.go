@@ -133,6 +133,17 @@ func (e *env) storedEntries(t testing.TB, viewer uuid.UUID) int {
 	return n
 }
 
+// lockWaiters counts the sessions of the test database waiting for an
+// advisory lock.
+func (e *env) lockWaiters(t testing.TB) int {
+	t.Helper()
+	var n int
+	err := e.social.pool.QueryRow(context.Background(), `SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database
+		WHERE d.datname = current_database() AND l.locktype = 'advisory' AND NOT l.granted`).Scan(&n)
+	testkit.Must(t, err)
+	return n
+}
+
 // handled counts the events consumer has applied.
 func (e *env) handled(t testing.TB, consumer string) int {
 	t.Helper()

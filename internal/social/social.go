@@ -2,21 +2,18 @@ package social
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/nova-social/nova/internal/content"
 	"github.com/nova-social/nova/internal/events"
 	"github.com/nova-social/nova/internal/platform/apperr"
+	"github.com/nova-social/nova/internal/platform/postgres"
 )
 
 // Accounts is what social asks the user domain when someone follows or
@@ -81,24 +78,9 @@ func requireUser(viewer uuid.UUID) error {
 	return nil
 }
 
-// inTx runs f in a transaction, again (up to three times) when Postgres
-// aborts it as a deadlock victim: event deliveries batch several handlers in
-// one transaction, so their locks cannot always be taken in one global order.
+// inTx runs f in a transaction, retried after a deadlock (see postgres.InTx).
 func (s *Service) inTx(ctx context.Context, f func(tx pgx.Tx) error) error {
-	var err error
-	for attempt := range 3 {
-		if err = pgx.BeginFunc(ctx, s.pool, f); !isDeadlock(err) {
-			return err
-		}
-		s.log.Warn("transaction retried after deadlock", "attempt", attempt+1)
-		time.Sleep(time.Duration(1+rand.IntN(10*(attempt+1))) * time.Millisecond)
-	}
-	return err
-}
-
-func isDeadlock(err error) bool {
-	var pe *pgconn.PgError
-	return errors.As(err, &pe) && (pe.Code == pgerrcode.DeadlockDetected || pe.Code == pgerrcode.SerializationFailure)
+	return postgres.InTx(ctx, s.pool, s.log, f)
 }
 
 func newID() (uuid.UUID, error) {

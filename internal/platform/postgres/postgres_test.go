@@ -3,6 +3,9 @@ package postgres_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"log/slog"
 	"strings"
 	"testing"
 
@@ -73,5 +76,43 @@ func TestCollectByID(t *testing.T) {
 	rows, err = pool.Query(ctx, `SELECT $1::uuid, 'x'`, a)
 	if _, err := postgres.CollectByID(rows, err, "bad scan", scan); err == nil || !strings.Contains(err.Error(), "bad scan") {
 		t.Fatalf("failed scan: err = %v, want it named", err)
+	}
+}
+
+// TestInTxRetries: a transaction aborted as a deadlock victim or for a
+// serialization failure runs again, at most three times in all; any other
+// error ends it at once.
+func TestInTxRetries(t *testing.T) {
+	t.Parallel()
+	pool := pgtest.New(t).Pools.For(domains.Content)
+	ctx := context.Background()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	failing := func(code string, failures int) (func(pgx.Tx) error, *int) {
+		runs := 0
+		return func(pgx.Tx) error {
+			runs++
+			if runs <= failures {
+				return fmt.Errorf("statement: %w", &pgconn.PgError{Code: code})
+			}
+			return nil
+		}, &runs
+	}
+	for _, c := range []struct {
+		code      string
+		failures  int
+		wantRuns  int
+		wantError bool
+	}{
+		{pgerrcode.DeadlockDetected, 2, 3, false},
+		{pgerrcode.SerializationFailure, 1, 2, false},
+		{pgerrcode.DeadlockDetected, 3, 3, true},
+		{pgerrcode.UniqueViolation, 1, 1, true},
+	} {
+		f, runs := failing(c.code, c.failures)
+		err := postgres.InTx(ctx, pool, log, f)
+		var pgErr *pgconn.PgError
+		if c.wantError != (err != nil) || err != nil && (!errors.As(err, &pgErr) || pgErr.Code != c.code) || *runs != c.wantRuns {
+			t.Errorf("%s %d times: InTx = %v after %d runs, want error %v after %d", c.code, c.failures, err, *runs, c.wantError, c.wantRuns)
+		}
 	}
 }

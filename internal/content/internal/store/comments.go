@@ -43,10 +43,30 @@ func CommentsOfPost(ctx context.Context, db DB, viewer, post uuid.UUID, afterAt 
 	return collect(rows, err, scanComment, "comments of post")
 }
 
-// LockComment returns comment id whatever its visibility, locked.
+// LockPostOfComment returns the post of comment id whatever its visibility,
+// locked for the transaction's update. Lock the post before its comments
+// (LockComment): deleting a post takes its comments through the cascade, so
+// that is the order every deletion must follow not to deadlock.
+func LockPostOfComment(ctx context.Context, db DB, id uuid.UUID) (Post, error) {
+	p, err := scanPost(db.QueryRow(ctx, `SELECT `+postCols+` FROM content.posts p
+		WHERE p.id = (SELECT c.post_id FROM content.comments c WHERE c.id = $1) FOR UPDATE`, id))
+	return one(p, err, "lock post of comment")
+}
+
+// LockComment returns comment id whatever its visibility, locked; lock its
+// post first (LockPostOfComment).
 func LockComment(ctx context.Context, db DB, id uuid.UUID) (Comment, error) {
 	c, err := scanComment(db.QueryRow(ctx, `SELECT `+commentCols+` FROM content.comments c WHERE c.id = $1 FOR UPDATE`, id))
 	return one(c, err, "lock comment")
+}
+
+// LiveCommentAuthor returns the author of comment id unless its post is
+// hidden or either is absent.
+func LiveCommentAuthor(ctx context.Context, db DB, id uuid.UUID) (uuid.UUID, error) {
+	var author uuid.UUID
+	err := db.QueryRow(ctx, `SELECT c.author_id FROM content.comments c JOIN content.posts p ON p.id = c.post_id
+		WHERE c.id = $1 AND p.hidden_at IS NULL`, id).Scan(&author)
+	return one(author, err, "comment author")
 }
 
 // DeleteCommentTree deletes comment c with every reply below it and keeps

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -17,29 +18,42 @@ type PostProjection struct {
 	FannedOut bool
 }
 
-// ProjectNewPost adds a new post to the projection, unless its author is
-// banned, marking it fanned out when the author has at most fanoutMax
-// followers. It reports false when nothing was added: a redelivery, a
-// tombstone of a deletion that arrived first, or a banned author; then
-// nothing must be fanned out. One statement.
-func ProjectNewPost(ctx context.Context, db DB, post, author uuid.UUID, at time.Time, fanoutMax int) (PostProjection, bool, error) {
+// ProjectNewPost takes author's audience lock (LockAudience) and adds a new
+// post to the projection, unless its author is banned, marking it fanned
+// out when the author has at most fanoutMax followers. A placeholder left by
+// a moderation that arrived first (see SetHidden) is filled in and keeps its
+// hidden flag. It reports whether the post is now projected and visible,
+// and so must be fanned out if p.FannedOut: not after a redelivery, a
+// deletion that arrived first (its tombstone), for a banned author or a
+// hidden post. The lock and the upsert go in one round trip.
+func ProjectNewPost(ctx context.Context, tx pgx.Tx, post, author uuid.UUID, at time.Time, fanoutMax int) (PostProjection, bool, error) {
 	p := PostProjection{PostID: post, AuthorID: author, CreatedAt: at}
-	err := db.QueryRow(ctx, `INSERT INTO social.posts (post_id, author_id, created_at, fanned_out)
+	var projected, hidden bool
+	b := &pgx.Batch{}
+	b.Queue(lockAudienceSQL, lockKey('a', author))
+	b.Queue(`INSERT INTO social.posts AS p (post_id, author_id, created_at, fanned_out)
 		SELECT $1, $2, $3, coalesce((SELECT follower_count FROM social.user_stats WHERE user_id = $2), 0) <= $4
 		WHERE NOT EXISTS (SELECT 1 FROM social.banned_users WHERE user_id = $2)
-		ON CONFLICT DO NOTHING
-		RETURNING fanned_out`, post, author, at, fanoutMax).Scan(&p.FannedOut)
-	if err == pgx.ErrNoRows {
-		return p, false, nil
-	}
-	if err != nil {
+		ON CONFLICT (post_id) DO UPDATE SET created_at = excluded.created_at, fanned_out = excluded.fanned_out
+		WHERE p.created_at = '-infinity' AND NOT p.deleted
+		RETURNING p.fanned_out, p.hidden`, post, author, at, fanoutMax).QueryRow(func(r pgx.Row) error {
+		switch err := r.Scan(&p.FannedOut, &hidden); {
+		case errors.Is(err, pgx.ErrNoRows):
+			return nil
+		case err != nil:
+			return err
+		}
+		projected = true
+		return nil
+	})
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return p, false, fmt.Errorf("project post: %w", err)
 	}
-	return p, true, nil
+	return p, projected && !hidden, nil
 }
 
 // TombstonePost marks a post deleted, inserting a tombstone if its creation
-// has not arrived yet.
+// has not arrived yet. Call it under the author's audience lock.
 func TombstonePost(ctx context.Context, db DB, post, author uuid.UUID) error {
 	_, err := db.Exec(ctx, `INSERT INTO social.posts (post_id, author_id, created_at, fanned_out, deleted)
 		VALUES ($1, $2, '-infinity', false, true)
@@ -50,14 +64,28 @@ func TombstonePost(ctx context.Context, db DB, post, author uuid.UUID) error {
 	return nil
 }
 
-// SetHidden applies a moderation event that occurred at at, unless a newer
-// one was applied; it returns the post when the hidden flag changed.
-func SetHidden(ctx context.Context, db DB, post uuid.UUID, hidden bool, at time.Time) (PostProjection, bool, error) {
+// SetHidden applies a moderation event that occurred at at, unless one that
+// occurred later was applied already. Before the post's creation arrives it
+// leaves a placeholder (created_at '-infinity', never fanned out, so in no
+// feed) holding the moderation until ProjectNewPost fills it in. It returns
+// the post when the hidden flag of a projected post changed: its feed
+// entries must then go, or come back. Call it under the author's audience
+// lock: nothing else then writes the row, so the statement's snapshot of it
+// (old) is the row it updates.
+func SetHidden(ctx context.Context, db DB, post, author uuid.UUID, hidden bool, at time.Time) (PostProjection, bool, error) {
 	var p PostProjection
-	err := db.QueryRow(ctx, `UPDATE social.posts SET hidden = $2, moderated_at = $3
-		WHERE post_id = $1 AND NOT deleted AND hidden <> $2 AND (moderated_at IS NULL OR moderated_at <= $3)
-		RETURNING post_id, author_id, created_at, fanned_out`, post, hidden, at).Scan(&p.PostID, &p.AuthorID, &p.CreatedAt, &p.FannedOut)
-	if err == pgx.ErrNoRows {
+	err := db.QueryRow(ctx, `WITH old AS (
+			SELECT hidden FROM social.posts WHERE post_id = $1
+		), up AS (
+			INSERT INTO social.posts AS p (post_id, author_id, created_at, fanned_out, hidden, moderated_at)
+			VALUES ($1, $2, '-infinity', false, $3, $4)
+			ON CONFLICT (post_id) DO UPDATE SET hidden = excluded.hidden, moderated_at = excluded.moderated_at
+			WHERE NOT p.deleted AND (p.moderated_at IS NULL OR p.moderated_at <= excluded.moderated_at)
+			RETURNING p.post_id, p.author_id, p.created_at, p.fanned_out
+		)
+		SELECT up.post_id, up.author_id, up.created_at, up.fanned_out FROM up, old
+		WHERE old.hidden <> $3 AND up.created_at > '-infinity'`, post, author, hidden, at).Scan(&p.PostID, &p.AuthorID, &p.CreatedAt, &p.FannedOut)
+	if errors.Is(err, pgx.ErrNoRows) {
 		return p, false, nil
 	}
 	if err != nil {
@@ -66,7 +94,8 @@ func SetHidden(ctx context.Context, db DB, post uuid.UUID, hidden bool, at time.
 	return p, true, nil
 }
 
-// Ban records a banned user and tombstones their posts.
+// Ban records a banned user and tombstones their posts. Call it under the
+// user's audience lock.
 func Ban(ctx context.Context, db DB, user uuid.UUID, at time.Time) error {
 	if _, err := db.Exec(ctx, `INSERT INTO social.banned_users (user_id, banned_at) VALUES ($1, $2) ON CONFLICT DO NOTHING`, user, at); err != nil {
 		return fmt.Errorf("record ban: %w", err)
@@ -77,22 +106,16 @@ func Ban(ctx context.Context, db DB, user uuid.UUID, at time.Time) error {
 	return nil
 }
 
-// FanOut takes the author's audience lock, then inserts post into the feeds
-// of its author and every follower of the author, in one set-based
-// statement, and counts the new entries per feed; the two statements go in
-// one round trip. The audience lock is exclusive for a fan-out, which must
-// see a settled follower set, and shared for a change of that set (follow,
-// unfollow, approval, block: see LockPair), so that a fan-out and a follow
-// change never interleave (no entry left behind by an unfollow, none missed
-// by a follow's back-fill). Feed rows are locked in user id order, so
-// concurrent fan-outs to overlapping audiences cannot deadlock. A feed whose
-// horizon is at or after the post (it would be served by the read-time
-// query) gets no entry. It returns the feeds now holding more than max
-// entries, with their excess.
-func FanOut(ctx context.Context, tx pgx.Tx, p PostProjection, max int) ([]uuid.UUID, []int32, error) {
-	b := &pgx.Batch{}
-	b.Queue(`SELECT pg_advisory_xact_lock($1)`, lockKey('a', p.AuthorID))
-	b.Queue(`WITH targets AS (
+// FanOut inserts post into the feeds of its author and every follower of
+// the author, in one set-based statement, and counts the new entries per
+// feed. The caller holds the author's audience lock (ProjectNewPost or
+// LockAudience took it), so the follower set is settled. Feed rows are
+// locked in user id order, so concurrent fan-outs to overlapping audiences
+// cannot deadlock. A feed whose horizon is at or after the post (it would be
+// served by the read-time query) gets no entry. It returns the feeds now
+// holding more than max entries, with their excess.
+func FanOut(ctx context.Context, db DB, p PostProjection, max int) ([]uuid.UUID, []int32, error) {
+	rows, err := db.Query(ctx, `WITH targets AS (
 			SELECT r.follower_id AS user_id FROM social.relationships r
 			WHERE r.followee_id = $2 AND r.state = 'FOLLOWING'
 			UNION ALL SELECT $2::uuid
@@ -109,12 +132,6 @@ func FanOut(ctx context.Context, tx pgx.Tx, p PostProjection, max int) ([]uuid.U
 			RETURNING s.user_id, s.entries
 		)
 		SELECT user_id, entries - $4 FROM counted WHERE entries > $4`, p.PostID, p.AuthorID, p.CreatedAt, max)
-	results := tx.SendBatch(ctx, b)
-	defer results.Close()
-	if _, err := results.Exec(); err != nil {
-		return nil, nil, fmt.Errorf("lock audience: %w", err)
-	}
-	rows, err := results.Query()
 	if err != nil {
 		return nil, nil, fmt.Errorf("fan out: %w", err)
 	}
@@ -127,9 +144,6 @@ func FanOut(ctx context.Context, tx pgx.Tx, p PostProjection, max int) ([]uuid.U
 		return nil
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("fan out: %w", err)
-	}
-	if err := results.Close(); err != nil {
 		return nil, nil, fmt.Errorf("fan out: %w", err)
 	}
 	return users, excess, nil
@@ -230,9 +244,11 @@ func RemoveAuthorFromFeed(ctx context.Context, db DB, user, author uuid.UUID) er
 	return nil
 }
 
-// Lock order. A transaction changes a user's feed rows only while holding
-// that user's feed_state row, and takes several in user id order (as
-// FanOut's upsert does), so fan-outs, trims and removals cannot deadlock.
+// Lock order. The author's audience lock (LockAudience, LockPair) comes
+// first, then the author's social.posts rows. A transaction changes a user's
+// feed rows only while holding that user's feed_state row, and takes several
+// in user id order (as FanOut's upsert does), so fan-outs, trims and
+// removals cannot deadlock.
 
 // lockStatesInOrder locks the feed_state rows of the users in "targets" in
 // id order.
@@ -249,7 +265,8 @@ func lockFeed(ctx context.Context, db DB, user uuid.UUID) error {
 	return nil
 }
 
-// RemovePostFromFeeds deletes post from every feed.
+// RemovePostFromFeeds deletes post from every feed. Call it under the
+// author's audience lock, so that no follow back-fills the post meanwhile.
 func RemovePostFromFeeds(ctx context.Context, db DB, post uuid.UUID) error {
 	_, err := db.Exec(ctx, `WITH targets AS (
 			SELECT user_id FROM social.feeds WHERE post_id = $1
@@ -264,7 +281,8 @@ func RemovePostFromFeeds(ctx context.Context, db DB, post uuid.UUID) error {
 }
 
 // RemoveAuthorFromAllFeeds deletes every feed entry of author's posts; call
-// it before tombstoning them (it finds them through the live projection).
+// it under the author's audience lock and before tombstoning the posts (it
+// finds them through the live projection).
 func RemoveAuthorFromAllFeeds(ctx context.Context, db DB, author uuid.UUID) error {
 	_, err := db.Exec(ctx, `WITH targets AS (
 			SELECT f.user_id FROM social.feeds f JOIN social.posts p ON f.post_id = p.post_id
@@ -309,6 +327,8 @@ func Feed(ctx context.Context, db DB, user uuid.UUID, afterAt time.Time, afterID
 		), merged AS (
 			SELECT p.post_id, p.author_id, p.created_at FROM social.posts p
 			WHERE NOT p.fanned_out AND NOT p.deleted AND NOT p.hidden AND (p.created_at, p.post_id) < ($2, $3)
+			  -- Not a placeholder of a post whose creation has not arrived (SetHidden).
+			  AND p.created_at > '-infinity'
 			  AND (p.author_id = $1 OR EXISTS (SELECT 1 FROM social.relationships r
 			       WHERE r.follower_id = $1 AND r.followee_id = p.author_id AND r.state = 'FOLLOWING'))
 			ORDER BY p.created_at DESC, p.post_id DESC LIMIT $4

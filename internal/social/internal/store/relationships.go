@@ -156,7 +156,7 @@ func BlockedByAny(ctx context.Context, db DB, viewer uuid.UUID, ids []uuid.UUID)
 
 // LockPair serialises, until the transaction ends, every change to the
 // relationships and blocks between a and b, whichever direction, and holds
-// both users' audience locks shared (see FanOut).
+// both users' audience locks shared (see LockAudience).
 func LockPair(ctx context.Context, db DB, a, b uuid.UUID) error {
 	lo, hi := a, b
 	if bytes.Compare(lo[:], hi[:]) > 0 {
@@ -169,6 +169,24 @@ func LockPair(ctx context.Context, db DB, a, b uuid.UUID) error {
 	}
 	return nil
 }
+
+// LockAudience takes author's audience lock exclusively until the
+// transaction ends. Every change to what feeds may hold of author's posts
+// takes it before touching author's rows in social.posts or any feed: the
+// projection of a new post and its fan-out, a deletion, a moderation, a ban.
+// Changes to author's followers take it shared (LockPair). So a follow's
+// back-fill either runs after such a change and sees it, or before it, and
+// the change sees the new follower and the back-filled entries: no entry of
+// a deleted, hidden or banned post is left behind, none is missed, and an
+// unfollow racing a fan-out leaves none behind either.
+func LockAudience(ctx context.Context, db DB, author uuid.UUID) error {
+	if _, err := db.Exec(ctx, lockAudienceSQL, lockKey('a', author)); err != nil {
+		return fmt.Errorf("lock audience: %w", err)
+	}
+	return nil
+}
+
+const lockAudienceSQL = `SELECT pg_advisory_xact_lock($1)`
 
 // lockKey hashes ids into an advisory lock key, prefixed by kind so that the
 // pair and audience lock spaces stay apart.
