@@ -59,6 +59,7 @@ const stallAfter = 250 * time.Millisecond
 // pending is a decoded delivery waiting for its batch's outcome.
 type pending struct {
 	ctx   context.Context
+	job   int64 // the River job delivering it
 	args  deliveryArgs
 	meta  Meta
 	apply applyFunc
@@ -74,8 +75,14 @@ func newInbox(s Subscriber, o Options, split prometheus.Counter) *inbox {
 	return &inbox{
 		sub: s,
 		// A replay re-applies events already in the inbox (the projection was
-		// dropped); otherwise a conflict means the event was applied: skip it.
-		sql:         `INSERT INTO ` + pgx.Identifier{s.Domain.Schema, "event_inbox"}.Sanitize() + ` (consumer, event_id) SELECT * FROM unnest($1::text[], $2::uuid[]) ON CONFLICT (consumer, event_id) DO UPDATE SET handled_at = now() WHERE $3::boolean RETURNING consumer, event_id`, //boundarylint:allow inbox of the consuming domain, schema from its declaration
+		// dropped), unless this same replay job applied it already (a
+		// redelivery after its completion was lost); otherwise a conflict
+		// means the event was applied: skip it.
+		sql: `INSERT INTO ` + pgx.Identifier{s.Domain.Schema, "event_inbox"}.Sanitize() + ` AS i (consumer, event_id, replay_job)
+SELECT c, e, CASE WHEN $3::boolean THEN j END FROM unnest($1::text[], $2::uuid[], $4::bigint[]) AS t(c, e, j)
+ON CONFLICT (consumer, event_id) DO UPDATE SET handled_at = now(), replay_job = excluded.replay_job
+WHERE $3::boolean AND i.replay_job IS DISTINCT FROM excluded.replay_job
+RETURNING consumer, event_id`, //boundarylint:allow inbox of the consuming domain, schema from its declaration
 		maxBatch:    o.MaxBatch,
 		runners:     o.DomainConcurrency,
 		share:       max(1, o.Workers/4),
@@ -85,8 +92,8 @@ func newInbox(s Subscriber, o Options, split prometheus.Counter) *inbox {
 }
 
 // apply queues a decoded delivery and waits for its outcome.
-func (in *inbox) apply(ctx context.Context, a deliveryArgs, m Meta, apply applyFunc) (string, error) {
-	p := &pending{ctx: ctx, args: a, meta: m, apply: apply, done: make(chan result, 1)}
+func (in *inbox) apply(ctx context.Context, job int64, a deliveryArgs, m Meta, apply applyFunc) (string, error) {
+	p := &pending{ctx: ctx, job: job, args: a, meta: m, apply: apply, done: make(chan result, 1)}
 	in.mu.Lock()
 	if in.held >= in.share && time.Since(in.progress) > stallAfter {
 		in.mu.Unlock()
@@ -264,7 +271,7 @@ const sharedSettingsSQL = `SELECT set_config('synchronous_commit', 'off', true),
 
 // record inserts the batch's deliveries into the inbox and reports, per
 // member, whether its handler must run: the delivery was new to the inbox,
-// or it is a replay. A second copy of a delivery within one batch is a
+// or it is a replay that its job has not applied before. A second copy of a delivery within one batch is a
 // duplicate. It is one round trip, with the transaction's settings:
 // asyncCommitSQL, or sharedSettingsSQL when the batch has several members.
 func (in *inbox) record(ctx context.Context, tx pgx.Tx, batch []*pending) ([]bool, error) {
@@ -280,15 +287,16 @@ func (in *inbox) record(ctx context.Context, tx pgx.Tx, batch []*pending) ([]boo
 	for _, replay := range []bool{false, true} {
 		var consumers []string
 		var ids []uuid.UUID
+		var jobs []int64
 		for _, p := range batch {
 			d := delivery{p.args.Consumer, p.args.EventID}
 			if p.args.Replay == replay && !seen[d] {
 				seen[d] = true
-				consumers, ids = append(consumers, d.consumer), append(ids, d.event)
+				consumers, ids, jobs = append(consumers, d.consumer), append(ids, d.event), append(jobs, p.job)
 			}
 		}
 		if len(ids) > 0 {
-			queries.Queue(in.sql, consumers, ids, replay)
+			queries.Queue(in.sql, consumers, ids, replay, jobs)
 			groups = append(groups, replay)
 		}
 	}

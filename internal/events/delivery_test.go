@@ -615,6 +615,41 @@ func TestDeliveryWhoseLastAttemptWasLostIsDeadLettered(t *testing.T) {
 	}
 }
 
+func TestRedeliveredReplayIsSkippedAndANewReplayApplies(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	reg := prometheus.NewRegistry()
+	b := f.newBus(t, testOptions(), reg, func(b *Bus) { Subscribe(b, f.sub, "user.proj", project("user.proj")) })
+	ids := newIDs(1)
+	f.publish(t, b, ids...)
+	waitFor(t, "applied", 10*time.Second, func() bool { return allOnce(f.applied(t, "user.proj"), ids) })
+	ctx := context.Background()
+	if _, err := f.sub.Pool.Exec(ctx, projectionDrop, "user.proj"); err != nil {
+		t.Fatal(err)
+	}
+	admin := NewAdmin(f.events, 5)
+	if _, err := admin.Replay(ctx, "user.proj", "", time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	replayed := `SELECT count(*) FROM events.river_job WHERE args ? 'replay' AND state = 'completed'`
+	waitFor(t, "replay completed", 10*time.Second, func() bool { return count(t, f.events, replayed) == 1 })
+	// The replay job delivered again, as after a crash that lost its
+	// completion: the inbox knows this job applied the event.
+	if _, err := f.events.Exec(ctx, `UPDATE events.river_job SET state = 'available', finalized_at = NULL, scheduled_at = now() WHERE args ? 'replay'`); err != nil {
+		t.Fatal(err)
+	}
+	dup := b.metrics.handled.WithLabelValues("user.proj", string(TopicUserVerified), outcomeDuplicate)
+	waitFor(t, "redelivered replay skipped", 10*time.Second, func() bool { return counterValue(dup) == 1 })
+	if got := f.applied(t, "user.proj"); got[ids[0]] != 1 {
+		t.Fatalf("redelivered replay applied %d times", got[ids[0]])
+	}
+	// A second replay is a new job and applies again.
+	if _, err := admin.Replay(ctx, "user.proj", "", time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "second replay applied", 10*time.Second, func() bool { return f.applied(t, "user.proj")[ids[0]] == 2 })
+}
+
 func TestDeadReplayIsRetriedAsAReplay(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)

@@ -209,7 +209,7 @@ func (w *deliveryWorker) Work(ctx context.Context, job *river.Job[deliveryArgs])
 		return err
 	}
 	topic := string(ev.Topic)
-	outcome, err := b.deliver(ctx, a, ev)
+	outcome, err := b.deliver(ctx, job.ID, a, ev)
 	if errors.Is(err, errBusy) {
 		b.metrics.handled.WithLabelValues(a.Consumer, topic, outcomeDeferred).Inc()
 		return river.JobSnooze(busyDelay + rand.N(busyDelay))
@@ -284,7 +284,7 @@ func (b *Bus) bury(ctx context.Context, job *river.Job[deliveryArgs], attempts i
 // deliver decodes one delivery of ev and hands it to its consumer, which
 // applies it in a transaction together with the inbox row that makes a
 // redelivery a no-op.
-func (b *Bus) deliver(ctx context.Context, a deliveryArgs, ev loggedEvent) (string, error) {
+func (b *Bus) deliver(ctx context.Context, job int64, a deliveryArgs, ev loggedEvent) (string, error) {
 	b.mu.Lock()
 	c := b.consumers[a.Consumer]
 	b.mu.Unlock()
@@ -300,7 +300,7 @@ func (b *Bus) deliver(ctx context.Context, a deliveryArgs, ev loggedEvent) (stri
 		return outcomeError, err
 	}
 	m := Meta{EventID: a.EventID, Topic: ev.Topic, Producer: ev.Producer, OccurredAt: ev.OccurredAt, RequestID: ev.RequestID}
-	return c.inbox.apply(ctx, a, m, apply)
+	return c.inbox.apply(ctx, job, a, m, apply)
 }
 
 // deadLetterSQL records a dead letter with its event's topic, read from the
