@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net/netip"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -35,18 +37,30 @@ func errBadLogin() error { return apperr.NewUnauthenticated("invalid login or pa
 
 func errSuspended() error { return apperr.NewForbidden("account suspended") }
 
-// maxUserAgent bounds the stored user agent; it is display data only.
-const maxUserAgent = 512
+// maxUserAgent and maxAddr bound the stored client details; they are
+// display data only.
+const (
+	maxUserAgent = 512
+	maxAddr      = 100
+)
 
+// clip makes client-supplied text fit for a text column: valid UTF-8
+// (Postgres refuses anything else, NUL included) without control
+// characters, cut to at most n bytes on a character boundary.
 func clip(s string, n int) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, strings.ToValidUTF8(s, "\uFFFD"))
 	if len(s) <= n {
 		return s
 	}
-	s = s[:n]
-	for len(s) > 0 && !utf8.ValidString(s) {
-		s = s[:len(s)-1]
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
-	return s
+	return s[:n]
 }
 
 // checkRegistration validates in and returns it with defaults filled.
@@ -69,16 +83,33 @@ func checkRegistration(in RegisterInput) (RegisterInput, error) {
 	return in, nil
 }
 
-// limit counts one event in bucket and refuses it past max per window.
+// limit counts one event in bucket and refuses it past max per window,
+// telling the client how long until a retry would be allowed.
 func (s *Service) limit(ctx context.Context, bucket string, max int, window time.Duration) error {
-	hits, left, err := store.Hit(ctx, s.pool, bucket, window)
+	u, err := store.Hit(ctx, s.pool, bucket, window)
 	if err != nil {
 		return err
 	}
-	if hits > max {
-		return apperr.NewRateLimited(retryAfter(left))
+	if u.Hits > max {
+		return apperr.NewRateLimited(retryAfter(u.RetryAfter(max)))
 	}
 	return nil
+}
+
+// addrKey is the rate-limit key of a client address. An IPv6 client is
+// keyed by its /64, the smallest block a subscriber is usually given, so
+// that hopping between its addresses does not escape the per-address
+// limits; an IPv4 address (also one mapped into IPv6) is keyed whole.
+func addrKey(addr string) string {
+	ip, err := netip.ParseAddr(addr)
+	if err != nil {
+		return clip(addr, maxAddr)
+	}
+	ip = ip.Unmap().WithZone("")
+	if ip.Is4() {
+		return ip.String()
+	}
+	return netip.PrefixFrom(ip, 64).Masked().String()
 }
 
 // retryAfter rounds up to whole seconds, at least one.
@@ -150,7 +181,7 @@ func (s *Service) Register(ctx context.Context, in RegisterInput, c ClientInfo) 
 	if _, err := checkRegistration(in); err != nil {
 		return Tokens{}, err
 	}
-	if err := s.limit(ctx, "register-addr:"+c.Addr, s.cfg.RegisterPerAddrPerHour, time.Hour); err != nil {
+	if err := s.limit(ctx, "register-addr:"+addrKey(c.Addr), s.cfg.RegisterPerAddrPerHour, time.Hour); err != nil {
 		return Tokens{}, err
 	}
 	cred, in, err := s.prepareAccount(ctx, in)
@@ -198,7 +229,7 @@ func (s *Service) openSession(ctx context.Context, tx pgx.Tx, userID uuid.UUID, 
 	}
 	err = store.CreateSession(ctx, tx, store.NewSession{
 		ID: sessionID, UserID: userID, RefreshHash: hash,
-		UserAgent: clip(c.UserAgent, maxUserAgent), Addr: clip(c.Addr, 100),
+		UserAgent: clip(c.UserAgent, maxUserAgent), Addr: clip(c.Addr, maxAddr),
 	})
 	if err != nil {
 		return Tokens{}, err
@@ -224,8 +255,12 @@ func (s *Service) lookup(ctx context.Context, login string) (store.Credential, e
 }
 
 // Login checks the password and opens a session. Limits: attempts per client
-// address per minute, and failed attempts per account per window (counted for
-// unknown logins too, so the limit does not reveal which accounts exist).
+// address per minute, and failed attempts per account per window. The failure
+// count is kept per account, shared by its email and username, so that a
+// guesser gains nothing by alternating them; unknown logins are counted
+// alike, each by itself, so the limit alone does not tell whether an account
+// exists. The price: once one name of an account has used up the limit, the
+// other name is refused too, which links an email to its username.
 func (s *Service) Login(ctx context.Context, in LoginInput, c ClientInfo) (Tokens, error) {
 	if in.Login == "" {
 		return Tokens{}, apperr.Invalid("login", "is required")
@@ -233,8 +268,14 @@ func (s *Service) Login(ctx context.Context, in LoginInput, c ClientInfo) (Token
 	if in.Password == "" {
 		return Tokens{}, apperr.Invalid("password", "is required")
 	}
-	if err := s.limit(ctx, "login-addr:"+c.Addr, s.cfg.LoginPerAddrPerMinute, time.Minute); err != nil {
+	if err := s.limit(ctx, "login-addr:"+addrKey(c.Addr), s.cfg.LoginPerAddrPerMinute, time.Minute); err != nil {
 		return Tokens{}, err
+	}
+	// A login that no account can have (an oversized one, say) is neither
+	// looked up nor counted under its own key, which could break the
+	// counters' index; it fails like an unknown login.
+	if !validate.PlausibleLogin(in.Login) {
+		return Tokens{}, s.failLogin(ctx, in.Password)
 	}
 	cred, err := s.lookup(ctx, in.Login)
 	found := err == nil
@@ -249,10 +290,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput, c ClientInfo) (Token
 		return Tokens{}, err
 	}
 	if !found || utf8.RuneCountInString(in.Password) > validate.PasswordMax {
-		if err := s.hasher.VerifyDummy(ctx, in.Password); !errors.Is(err, password.ErrMismatch) {
-			return Tokens{}, err
-		}
-		return Tokens{}, errBadLogin()
+		return Tokens{}, s.failLogin(ctx, in.Password)
 	}
 	rehash, err := s.hasher.Verify(ctx, cred.PasswordHash, in.Password)
 	if errors.Is(err, password.ErrMismatch) {
@@ -268,16 +306,35 @@ func (s *Service) Login(ctx context.Context, in LoginInput, c ClientInfo) (Token
 	if cred.Banned {
 		return Tokens{}, errSuspended()
 	}
-	var newHash string
+	var upgraded string
 	if rehash {
-		if newHash, err = s.hasher.Hash(ctx, in.Password); err != nil {
+		if upgraded, err = s.hasher.Hash(ctx, in.Password); err != nil {
 			return Tokens{}, err
 		}
 	}
 	var t Tokens
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
-		if newHash != "" {
-			if err := store.SetPasswordHash(ctx, tx, cred.UserID, newHash); err != nil {
+		// A ban or a password change may have committed since the
+		// credentials were read, revoking the sessions there were but not
+		// this one. Re-read the row under a lock that holds off both until
+		// this session commits, so that their revocation sees it. A password
+		// changed meanwhile is no longer the one verified above.
+		cur, err := store.LockCredential(ctx, tx, cred.UserID, upgraded != "")
+		if errors.Is(err, store.ErrNotFound) {
+			return errBadLogin()
+		}
+		if err != nil {
+			return err
+		}
+		if cur.Banned {
+			return errSuspended()
+		}
+		if !cur.PasswordChangedAt.Equal(cred.PasswordChangedAt) {
+			return errBadLogin()
+		}
+		// Conditional, as a concurrent login may have upgraded it already.
+		if upgraded != "" {
+			if err := store.UpgradePasswordHash(ctx, tx, cred.UserID, cred.PasswordHash, upgraded); err != nil {
 				return err
 			}
 		}
@@ -300,6 +357,15 @@ func (s *Service) Login(ctx context.Context, in LoginInput, c ClientInfo) (Token
 		}
 	}
 	return t, nil
+}
+
+// failLogin spends one verification against the dummy hash, so that a login
+// naming no account takes as long as a wrong password, and answers like one.
+func (s *Service) failLogin(ctx context.Context, pw string) error {
+	if err := s.hasher.VerifyDummy(ctx, pw); !errors.Is(err, password.ErrMismatch) {
+		return err
+	}
+	return errBadLogin()
 }
 
 // sweepEvery is the mean number of logins between two sweeps of ended sessions.

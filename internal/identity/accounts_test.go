@@ -2,10 +2,14 @@ package identity_test
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -285,4 +289,96 @@ func TestLoginInputRequired(t *testing.T) {
 	testkit.WantCode(t, err, apperr.BadInput, "login")
 	_, err = e.svc.Login(context.Background(), identity.LoginInput{Login: "someone"}, client)
 	testkit.WantCode(t, err, apperr.BadInput, "password")
+}
+
+// A password change that lands while a login with the old password is
+// between verifying it and opening its session refuses that login, and the
+// login's upgrade of the hash does not bring the old password back.
+func TestPasswordChangeDuringLoginRefusesIt(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	in, reg := e.register(t)
+	e.setWeakHash(t, reg.UserID, in.Password)
+	resume := e.pausedLogin(t, unhitSQL, identity.LoginInput{Login: in.Username, Password: in.Password})
+
+	const next = "a brand new passphrase 42"
+	testkit.Must(t, e.svc.ChangePassword(ctx, identity.Principal{UserID: reg.UserID, SessionID: reg.SessionID}, in.Password, next))
+
+	r := resume()
+	testkit.WantCode(t, r.err, apperr.Unauthenticated)
+	sessions, err := e.svc.Sessions(ctx, reg.UserID)
+	testkit.Must(t, err)
+	if len(sessions) != 1 || sessions[0].ID != reg.SessionID {
+		t.Fatalf("live sessions %+v, want only the one that changed the password", sessions)
+	}
+	_, err = e.svc.Login(ctx, identity.LoginInput{Login: in.Username, Password: in.Password}, client)
+	testkit.WantCode(t, err, apperr.Unauthenticated)
+	_, err = e.svc.Login(ctx, identity.LoginInput{Login: in.Username, Password: next}, client)
+	testkit.Must(t, err)
+}
+
+// Two logins that both verified a weak hash and both upgrade it succeed:
+// an upgrade is not a password change.
+func TestConcurrentLoginsUpgradingTheHash(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	in, reg := e.register(t)
+	e.setWeakHash(t, reg.UserID, in.Password)
+	login := identity.LoginInput{Login: in.Email, Password: in.Password}
+	resume := e.pausedLogin(t, unhitSQL, login)
+	_, err := e.svc.Login(ctx, login, client)
+	testkit.Must(t, err)
+	testkit.Must(t, resume().err)
+
+	var hash string
+	testkit.Must(t, e.pool.QueryRow(ctx, `SELECT password_hash FROM identity.credentials WHERE user_id = $1`, reg.UserID).Scan(&hash))
+	if !strings.HasPrefix(hash, "$argon2id$v=19$m=19456,t=2,p=1$") {
+		t.Fatalf("hash not upgraded: %q", hash)
+	}
+	_, err = e.svc.Login(ctx, login, client)
+	testkit.Must(t, err)
+}
+
+// A login no account can have fails like an unknown one instead of breaking
+// the failure counter's key.
+func TestImplausibleLoginFailsLikeAnUnknownOne(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	long := make([]byte, 2000)
+	_, err := rand.Read(long)
+	testkit.Must(t, err)
+	for _, login := range []string{hex.EncodeToString(long), "someone\x00", strings.Repeat("a", 250) + "@e.org"} {
+		_, err := e.svc.Login(ctx, identity.LoginInput{Login: login, Password: "whatever it is"}, client)
+		testkit.WantCode(t, err, apperr.Unauthenticated)
+	}
+	var n int
+	testkit.Must(t, e.pool.QueryRow(ctx, `SELECT count(*) FROM identity.rate_limits WHERE bucket LIKE 'login-fail:%'`).Scan(&n))
+	if n != 0 {
+		t.Fatalf("%d failure counters for logins no account can have", n)
+	}
+}
+
+// Client details are display text: whatever bytes a client sends, register
+// and login store them as valid UTF-8 without control characters.
+func TestClientDetailsStoredAsText(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	c := identity.ClientInfo{Addr: "192.0.2.7\xff\x00", UserAgent: "Agent/1.0 (Caf\xe9)\x00\r\n" + strings.Repeat("é", 300)}
+	in := registration()
+	reg, err := e.svc.Register(ctx, in, c)
+	testkit.Must(t, err)
+	_, err = e.svc.Login(ctx, identity.LoginInput{Login: in.Username, Password: in.Password}, c)
+	testkit.Must(t, err)
+	sessions, err := e.svc.Sessions(ctx, reg.UserID)
+	testkit.Must(t, err)
+	for _, s := range sessions {
+		ua := s.UserAgent
+		if !strings.HasPrefix(ua, "Agent/1.0 (Caf\uFFFD)é") || !utf8.ValidString(ua) || len(ua) > 512 || strings.ContainsFunc(ua, unicode.IsControl) {
+			t.Fatalf("stored user agent %q", ua)
+		}
+	}
 }

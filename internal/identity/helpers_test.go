@@ -5,17 +5,23 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/pem"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/crypto/argon2"
 
 	"github.com/nova-social/nova/internal/events"
 	"github.com/nova-social/nova/internal/identity"
@@ -116,4 +122,87 @@ func (e *env) register(t testing.TB) (identity.RegisterInput, identity.Tokens) {
 		t.Fatalf("Register: %v", err)
 	}
 	return in, tok
+}
+
+// pause is a query tracer that holds the first statement containing match
+// until released, so that a test can act while a call is in flight.
+type pause struct {
+	match   string
+	once    sync.Once
+	reached chan struct{}
+	release chan struct{}
+}
+
+func (p *pause) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	if strings.Contains(d.SQL, p.match) {
+		p.once.Do(func() {
+			close(p.reached)
+			<-p.release
+		})
+	}
+	return ctx
+}
+
+func (*pause) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+type loginResult struct {
+	tok identity.Tokens
+	err error
+}
+
+// pausedLogin starts in on a second service (another replica) and returns
+// once the login is about to run the first statement containing match;
+// calling resume lets it go on and returns its result.
+func (e *env) pausedLogin(t *testing.T, match string, in identity.LoginInput) (resume func() loginResult) {
+	t.Helper()
+	p := &pause{match: match, reached: make(chan struct{}), release: make(chan struct{})}
+	replica, err := identity.New(context.Background(), e.db.Traced(t, p).For(domains.Identity), e.bus, e.cfg, quietLog())
+	if err != nil {
+		t.Fatalf("identity.New: %v", err)
+	}
+	var once sync.Once
+	release := func() { once.Do(func() { close(p.release) }) }
+	t.Cleanup(release) // before the traced pool closes, which waits for the paused connection
+	done := make(chan loginResult, 1)
+	go func() {
+		tok, err := replica.Login(context.Background(), in, client)
+		done <- loginResult{tok, err}
+	}()
+	select {
+	case <-p.reached:
+	case r := <-done:
+		t.Fatalf("login finished before %q: %v", match, r.err)
+	case <-time.After(10 * time.Second):
+		t.Fatalf("login never reached %q", match)
+	}
+	return func() loginResult {
+		release()
+		select {
+		case r := <-done:
+			return r
+		case <-time.After(10 * time.Second):
+			t.Fatal("paused login did not finish")
+			return loginResult{}
+		}
+	}
+}
+
+// unhitSQL is in the statement a login runs once the password verified and
+// before it opens the session.
+const unhitSQL = "SET hits = greatest(hits - 1, 0)"
+
+// setWeakHash gives the account a hash of pw with weaker argon2id parameters
+// than the service's, as stored before they were raised.
+func (e *env) setWeakHash(t testing.TB, userID uuid.UUID, pw string) {
+	t.Helper()
+	salt := make([]byte, 16)
+	if _, err := rand.Read(salt); err != nil {
+		t.Fatal(err)
+	}
+	key := argon2.IDKey([]byte(pw), salt, 1, 8*1024, 1, 32)
+	hash := fmt.Sprintf("$argon2id$v=%d$m=8192,t=1,p=1$%s$%s", argon2.Version,
+		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key))
+	if _, err := e.pool.Exec(context.Background(), `UPDATE identity.credentials SET password_hash = $2 WHERE user_id = $1`, userID, hash); err != nil {
+		t.Fatal(err)
+	}
 }

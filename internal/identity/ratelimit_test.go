@@ -10,11 +10,14 @@ import (
 	"github.com/nova-social/nova/internal/platform/testkit"
 )
 
-func wantRateLimited(t *testing.T, err error, max time.Duration) {
+// wantRateLimited checks a refusal by a limit counted per window. A retry
+// may have to wait until most of the current fixed window has slid out of
+// the sliding one, so up to two windows.
+func wantRateLimited(t *testing.T, err error, window time.Duration) {
 	t.Helper()
 	ae := testkit.WantCode(t, err, apperr.RateLimited)
-	if ae.RetryAfter < time.Second || ae.RetryAfter > max || ae.RetryAfter%time.Second != 0 {
-		t.Fatalf("RetryAfter %v, want whole seconds in [1s, %v]", ae.RetryAfter, max)
+	if ae.RetryAfter < time.Second || ae.RetryAfter > 2*window || ae.RetryAfter%time.Second != 0 {
+		t.Fatalf("RetryAfter %v, want whole seconds in [1s, %v]", ae.RetryAfter, 2*window)
 	}
 }
 
@@ -87,15 +90,22 @@ func TestRegisterLimitPerAddress(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, func(c *identity.Config) { c.RegisterPerAddrPerHour = 2 })
 	ctx := context.Background()
-	addr := identity.ClientInfo{Addr: "2001:db8::1"}
-	for range 2 {
-		if _, err := e.svc.Register(ctx, registration(), addr); err != nil {
-			t.Fatal(err)
-		}
+	register := func(addr string) error {
+		_, err := e.svc.Register(ctx, registration(), identity.ClientInfo{Addr: addr})
+		return err
 	}
-	_, err := e.svc.Register(ctx, registration(), addr)
-	wantRateLimited(t, err, time.Hour)
-	if _, err := e.svc.Register(ctx, registration(), identity.ClientInfo{Addr: "2001:db8::2"}); err != nil {
-		t.Fatal(err)
+	for _, addr := range []string{"2001:db8:0:1::1", "2001:db8:0:1::2"} {
+		testkit.Must(t, register(addr))
 	}
+	// An IPv6 client is one /64: any other address in it is refused too.
+	for _, addr := range []string{"2001:db8:0:1:ffff:ffff:ffff:ffff", "2001:db8:0:1::3%eth0"} {
+		wantRateLimited(t, register(addr), time.Hour)
+	}
+	testkit.Must(t, register("2001:db8:0:2::1"))
+
+	// An IPv4 client is its address, also when it comes mapped into IPv6.
+	testkit.Must(t, register("192.0.2.1"))
+	testkit.Must(t, register("::ffff:192.0.2.1"))
+	wantRateLimited(t, register("192.0.2.1"), time.Hour)
+	testkit.Must(t, register("::ffff:192.0.2.2"))
 }

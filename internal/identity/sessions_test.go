@@ -151,3 +151,44 @@ func TestBanThroughTheBus(t *testing.T) {
 		return slices.Contains(e.db.Topics(t, "userId", reg.UserID.String()), "identity.session.revoked")
 	})
 }
+
+// A ban that lands while a login with the right password is between reading
+// the credentials and opening its session refuses that login: no session
+// outlives the ban.
+func TestBanDuringLoginRefusesIt(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	in, reg := e.register(t)
+	resume := e.pausedLogin(t, unhitSQL, identity.LoginInput{Login: in.Username, Password: in.Password})
+
+	testkit.Must(t, pgx.BeginFunc(ctx, e.db.Pools.For(domains.User), func(tx pgx.Tx) error {
+		return e.bus.Publish(ctx, tx, events.UserBanned{UserID: reg.UserID, Reason: "spam"})
+	}))
+	testkit.Eventually(t, "sessions revoked after user.banned", func() bool {
+		_, err := e.svc.Authenticate(ctx, reg.AccessToken)
+		return apperr.Is(err, apperr.Unauthenticated)
+	})
+
+	r := resume()
+	if ae := testkit.WantCode(t, r.err, apperr.Forbidden); ae.Message != "account suspended" {
+		t.Fatalf("message %q", ae.Message)
+	}
+	sessions, err := e.svc.Sessions(ctx, reg.UserID)
+	testkit.Must(t, err)
+	if len(sessions) != 0 {
+		t.Fatalf("banned account has live sessions: %+v", sessions)
+	}
+}
+
+// A session that a ban somehow missed does not refresh.
+func TestRefreshRefusedOnceBanned(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	_, reg := e.register(t)
+	_, err := e.pool.Exec(ctx, `UPDATE identity.credentials SET banned_at = now() WHERE user_id = $1`, reg.UserID)
+	testkit.Must(t, err)
+	_, err = e.svc.Refresh(ctx, reg.RefreshToken, client)
+	testkit.WantCode(t, err, apperr.Unauthenticated)
+}

@@ -59,17 +59,23 @@ type RefreshState struct {
 	SessionID, UserID uuid.UUID
 	// Rotated: the token was already exchanged, so this is a reuse.
 	Rotated bool
-	// Live: the session is not revoked and not expired (idle or absolute).
+	// Live: the session is not revoked and not expired (idle or absolute),
+	// and its account is not banned.
 	Live bool
 }
 
 // LockRefresh finds the token by hash and locks its session row, so that two
-// refreshes of one token cannot both succeed.
+// refreshes of one token cannot both succeed. The account's row is read but
+// not locked: a ban locks it before the sessions, so locking it after one
+// could deadlock, and a ban committing after this read revokes the session
+// as soon as this transaction lets go of it.
 func LockRefresh(ctx context.Context, q Querier, hash []byte) (RefreshState, error) {
 	var st RefreshState
 	err := q.QueryRow(ctx, `SELECT s.id, s.user_id, t.rotated_at IS NOT NULL,
 			s.revoked_at IS NULL AND s.expires_at > now() AND s.last_used_at + $2::interval > now()
+			AND c.banned_at IS NULL
 		FROM identity.refresh_tokens t JOIN identity.sessions s ON s.id = t.session_id
+		JOIN identity.credentials c ON c.user_id = s.user_id
 		WHERE t.token_hash = $1
 		FOR UPDATE OF s, t`, hash, IdleTTL).Scan(&st.SessionID, &st.UserID, &st.Rotated, &st.Live)
 	if errors.Is(err, pgx.ErrNoRows) {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgerrcode"
@@ -31,7 +32,10 @@ type Credential struct {
 	Email        string
 	Username     string
 	PasswordHash string
-	Banned       bool
+	// PasswordChangedAt moves when the user sets a new password, not when
+	// a login upgrades the hash of the same one.
+	PasswordChangedAt time.Time
+	Banned            bool
 }
 
 // NewCredential is the data of a registration.
@@ -74,11 +78,11 @@ func Taken(ctx context.Context, q Querier, emailKey, usernameKey string) (email,
 	return email, username, nil
 }
 
-const credentialColumns = `user_id, email, username, password_hash, banned_at IS NOT NULL`
+const credentialColumns = `user_id, email, username, password_hash, password_changed_at, banned_at IS NOT NULL`
 
 func scanCredential(row pgx.Row) (Credential, error) {
 	var c Credential
-	err := row.Scan(&c.UserID, &c.Email, &c.Username, &c.PasswordHash, &c.Banned)
+	err := row.Scan(&c.UserID, &c.Email, &c.Username, &c.PasswordHash, &c.PasswordChangedAt, &c.Banned)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Credential{}, ErrNotFound
 	}
@@ -103,7 +107,30 @@ func ByUserID(ctx context.Context, q Querier, id uuid.UUID) (Credential, error) 
 	return scanCredential(q.QueryRow(ctx, `SELECT `+credentialColumns+` FROM identity.credentials WHERE user_id = $1`, id))
 }
 
-// SetPasswordHash replaces the password hash.
+// LockCredential re-reads the account in tx and locks its row until tx ends,
+// so that a ban or a password change (both update the row) cannot commit
+// between this read and the end of tx. A shared lock lets logins of one
+// account proceed together; forUpdate is for a caller that will update the
+// row, since two holders of the shared lock upgrading it would deadlock.
+func LockCredential(ctx context.Context, tx pgx.Tx, id uuid.UUID, forUpdate bool) (Credential, error) {
+	lock := "FOR SHARE"
+	if forUpdate {
+		lock = "FOR UPDATE"
+	}
+	return scanCredential(tx.QueryRow(ctx, `SELECT `+credentialColumns+` FROM identity.credentials WHERE user_id = $1 `+lock, id))
+}
+
+// UpgradePasswordHash replaces the hash old with upgraded, a stronger hash
+// of the same password, and changes nothing if the stored hash is no longer
+// old. It leaves password_changed_at alone: the password stays the same.
+func UpgradePasswordHash(ctx context.Context, q Querier, userID uuid.UUID, old, upgraded string) error {
+	if _, err := q.Exec(ctx, `UPDATE identity.credentials SET password_hash = $3 WHERE user_id = $1 AND password_hash = $2`, userID, old, upgraded); err != nil {
+		return fmt.Errorf("upgrade password hash: %w", err)
+	}
+	return nil
+}
+
+// SetPasswordHash stores the hash of a new password.
 func SetPasswordHash(ctx context.Context, q Querier, userID uuid.UUID, hash string) error {
 	if _, err := q.Exec(ctx, `UPDATE identity.credentials SET password_hash = $2, password_changed_at = now() WHERE user_id = $1`, userID, hash); err != nil {
 		return fmt.Errorf("update password: %w", err)

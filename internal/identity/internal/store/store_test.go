@@ -47,19 +47,19 @@ func TestHitCountsPerWindow(t *testing.T) {
 	pool := pgtest.New(t).Pools.For(domains.Identity)
 	ctx := context.Background()
 	for want := 1; want <= 3; want++ {
-		n, left, err := Hit(ctx, pool, "b", time.Hour)
-		if err != nil || n != want || left <= 0 || left > time.Hour {
-			t.Fatalf("Hit = %d, %v, %v; want %d", n, left, err, want)
+		u, err := Hit(ctx, pool, "b", time.Hour)
+		if err != nil || u.Hits != want {
+			t.Fatalf("Hit = %+v, %v; want %d hits", u, err, want)
 		}
 	}
 	if err := Unhit(ctx, pool, "b", time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	if n, _, _ := Hit(ctx, pool, "b", time.Hour); n != 3 {
-		t.Fatalf("after Unhit the next Hit counts %d, want 3", n)
+	if u, _ := Hit(ctx, pool, "b", time.Hour); u.Hits != 3 {
+		t.Fatalf("after Unhit the next Hit counts %d, want 3", u.Hits)
 	}
-	if n, _, _ := Hit(ctx, pool, "other", time.Hour); n != 1 {
-		t.Fatalf("buckets share counts: %d", n)
+	if u, _ := Hit(ctx, pool, "other", time.Hour); u.Hits != 1 {
+		t.Fatalf("buckets share counts: %d", u.Hits)
 	}
 	// The previous window still counts, weighted by how much of it the
 	// sliding window covers; an older one does not count at all.
@@ -71,13 +71,74 @@ func TestHitCountsPerWindow(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := 1 + int(math.Round(3*(1-elapsed)))
-	if n, _, _ := Hit(ctx, pool, "b", time.Hour); n < want-1 || n > want {
-		t.Fatalf("sliding count %d, want %d (previous window 3 hits, %.2f of this window elapsed)", n, want, elapsed)
+	if u, _ := Hit(ctx, pool, "b", time.Hour); u.Hits < want-1 || u.Hits > want {
+		t.Fatalf("sliding count %d, want %d (previous window 3 hits, %.2f of this window elapsed)", u.Hits, want, elapsed)
 	}
 	if _, err := pool.Exec(ctx, `UPDATE identity.rate_limits SET window_start = window_start - interval '2 hours' WHERE bucket = 'b'`); err != nil {
 		t.Fatal(err)
 	}
-	if n, _, _ := Hit(ctx, pool, "b", time.Hour); n != 1 {
-		t.Fatalf("a window two back counts: %d, want 1", n)
+	if u, _ := Hit(ctx, pool, "b", time.Hour); u.Hits != 1 {
+		t.Fatalf("a window two back counts: %d, want 1", u.Hits)
+	}
+}
+
+// RetryAfter is the first moment one more hit stays within the limit: a hit
+// just after it is allowed, one just before it is not.
+func TestRetryAfterIsWhenAHitFitsAgain(t *testing.T) {
+	t.Parallel()
+	const window = time.Minute
+	// after is the usage Hit reports for one more hit, d after u's.
+	after := func(u Usage, d time.Duration) Usage {
+		switch at := u.elapsed + d; {
+		case at < window:
+			return newUsage(u.current+1, u.previous, at, window)
+		case at < 2*window:
+			return newUsage(1, u.current, at-window, window)
+		default:
+			return newUsage(1, 0, at-2*window, window)
+		}
+	}
+	for limit := 1; limit <= 12; limit++ {
+		for current := 1; current <= 2*limit+2; current++ {
+			for previous := range 3 * limit {
+				for elapsed := time.Duration(0); elapsed < window; elapsed += 7 * time.Second {
+					u := newUsage(current, previous, elapsed, window)
+					if u.Hits <= limit {
+						continue
+					}
+					d := u.RetryAfter(limit)
+					if d <= 0 || d > 2*window {
+						t.Fatalf("%+v: RetryAfter(%d) = %v", u, limit, d)
+					}
+					if n := after(u, d+time.Millisecond).Hits; n > limit {
+						t.Fatalf("%+v: a hit after RetryAfter(%d) = %v counts %d", u, limit, d, n)
+					}
+					if n := after(u, d-time.Millisecond).Hits; n <= limit {
+						t.Fatalf("%+v: a hit before RetryAfter(%d) = %v already fits (%d)", u, limit, d, n)
+					}
+				}
+			}
+		}
+	}
+}
+
+// A client that waits the delay it was given is let in.
+func TestRetryAfterWaitedIsEnough(t *testing.T) {
+	t.Parallel()
+	pool := pgtest.New(t).Pools.For(domains.Identity)
+	ctx := context.Background()
+	const limit, window = 3, 2 * time.Second
+	var u Usage
+	for u.Hits <= limit {
+		var err error
+		if u, err = Hit(ctx, pool, "b", window); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d := u.RetryAfter(limit)
+	time.Sleep(d + 50*time.Millisecond)
+	next, err := Hit(ctx, pool, "b", window)
+	if err != nil || next.Hits > limit {
+		t.Fatalf("after waiting %v (usage %+v): %+v, %v", d, u, next, err)
 	}
 }

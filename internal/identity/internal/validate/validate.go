@@ -64,6 +64,16 @@ func Email(field, s string) error {
 	return nil
 }
 
+// PlausibleLogin reports whether s could be an account's email or username:
+// at most EmailMax bytes of UTF-8 without control characters, as are all
+// that Email and Username accept.
+func PlausibleLogin(s string) bool {
+	if len(s) > EmailMax || !utf8.ValidString(s) {
+		return false
+	}
+	return !strings.ContainsFunc(s, unicode.IsControl)
+}
+
 // EmailKey is the case-folded form under which emails are unique.
 func EmailKey(s string) string { return strings.ToLower(s) }
 

@@ -38,6 +38,9 @@ func FuzzUsername(f *testing.F) {
 		if err == nil && UsernameKey(s) != strings.ToLower(s) {
 			t.Fatal("key is not the lower-case form")
 		}
+		if err == nil && !PlausibleLogin(s) {
+			t.Fatalf("username %q is not a plausible login", s)
+		}
 	})
 }
 
@@ -59,6 +62,9 @@ func FuzzEmail(f *testing.F) {
 		at := strings.LastIndexByte(s, '@')
 		if at <= 0 || at == len(s)-1 {
 			t.Fatalf("accepted %q without local part or domain", s)
+		}
+		if !PlausibleLogin(s) {
+			t.Fatalf("email %q is not a plausible login", s)
 		}
 	})
 }
