@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -180,35 +181,53 @@ func (a *App) wireAccounts(ctx context.Context) error {
 }
 
 // ready is /readyz: every domain pool answers and no migration is pending.
+// The reasons are fixed text; the errors, which name hosts and roles, are
+// only logged.
 func (a *App) ready(ctx context.Context) error {
 	if err := a.pools.Ping(ctx); err != nil {
-		return fmt.Errorf("database unreachable: %w", err)
+		return &httpserver.NotReady{Reason: "database unreachable", Err: err}
 	}
 	behind, err := a.migrator.Behind(ctx)
 	if err != nil {
-		return fmt.Errorf("migration status: %w", err)
+		return &httpserver.NotReady{Reason: "migration status unknown", Err: err}
 	}
 	if len(behind) > 0 {
-		return fmt.Errorf("migrations behind: %s", strings.Join(behind, ", "))
+		return &httpserver.NotReady{Reason: "migrations behind", Err: errors.New(strings.Join(behind, ", "))}
 	}
 	return nil
 }
 
-// Run serves on ln until ctx ends, then shuts down gracefully.
+// Run serves on ln until ctx ends, then shuts down gracefully within
+// NOVA_SHUTDOWN_TIMEOUT of that moment.
 func (a *App) Run(ctx context.Context, ln net.Listener) error {
 	if err := a.bus.Start(ctx); err != nil {
 		return err
 	}
 	a.log.Info("nova serving", "addr", ln.Addr().String(), "env", a.cfg.Env, "public_url", a.cfg.PublicURL)
-	err := a.http.Serve(ctx, ln)
-	// In-flight requests have drained (their events are committed); let the
-	// running handlers finish, bounded like the HTTP drain.
-	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.ShutdownTimeout)
-	defer cancel()
-	if serr := a.bus.Stop(stopCtx); serr != nil {
-		err = errors.Join(err, serr)
+	return serveThenStop(ctx, a.cfg.ShutdownTimeout, func() error { return a.http.Serve(ctx, ln) }, a.bus.Stop)
+}
+
+// serveThenStop runs serve, which returns once ctx has ended and in-flight
+// requests have drained (their events are committed), then stop, which lets
+// the running event handlers finish. Both share one deadline, timeout after
+// ctx ended (or serve failed): the drain takes what it needs of it and stop
+// gets what is left, so that shutdown is not bounded by one timeout each.
+func serveThenStop(ctx context.Context, timeout time.Duration, serve func() error, stop func(context.Context) error) error {
+	served := make(chan error, 1)
+	go func() { served <- serve() }()
+	var err error
+	returned := false
+	select {
+	case err = <-served:
+		returned = true
+	case <-ctx.Done():
 	}
-	return err
+	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+	defer cancel()
+	if !returned {
+		err = <-served
+	}
+	return errors.Join(err, stop(stopCtx))
 }
 
 // Close releases the database pools.

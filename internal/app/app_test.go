@@ -172,6 +172,17 @@ func TestReadinessFollowsTheDatabase(t *testing.T) {
 	}
 	p.cut()
 	testkit.Eventually(t, "/readyz reports 503", func() bool { return status(t, base+"/readyz") == 503 })
+	// The public router shows a fixed reason, not the driver's text, which
+	// names the database's address, role and database.
+	resp, err := http.Get(base + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), `"reason":"database unreachable"`) || strings.Contains(string(body), p.addr) {
+		t.Fatalf("/readyz while the database is down: %s", body)
+	}
 	if code := status(t, base+"/healthz"); code != 200 {
 		t.Fatalf("/healthz = %d: liveness must not depend on the database", code)
 	}

@@ -40,7 +40,10 @@ type Options struct {
 	Dev bool
 	// ComplexityLimit is the largest cost of one operation.
 	ComplexityLimit int
-	// MaxMessageBytes limits one websocket message.
+	// MaxMessageBytes limits a GraphQL request the gateway reads itself:
+	// one websocket message, or a multipart request's operations and map
+	// together (its files get the server's upload limit). Set it to the
+	// server's body limit, so that every transport holds a request to it.
 	MaxMessageBytes int64
 	// AllowedOrigins may open websockets besides pages of the same host,
 	// e.g. the public URL.
@@ -86,8 +89,8 @@ func New(o Options) *Gateway {
 	g.ws = newWSTransport(o.Log, o.WSInitTimeout, o.WSRecheck, o.MaxMessageBytes, o.AllowedOrigins, g.wsAuthenticate)
 	g.ws.perOperation = g.withLoaders
 	srv.AddTransport(g.ws)
-	srv.AddTransport(multipartTransport{maxMemory: 8 << 20})
-	srv.AddTransport(httpTransport{})
+	srv.AddTransport(multipartTransport{log: o.Log, maxFields: o.MaxMessageBytes, maxMemory: 8 << 20})
+	srv.AddTransport(httpTransport{log: o.Log})
 	srv.AddTransport(refuseTransport{})
 	validated := lru.New[*ast.QueryDocument](queryCacheSize)
 	srv.SetQueryCache(validated)
@@ -122,11 +125,18 @@ func (g *Gateway) Shutdown() { g.ws.Shutdown() }
 // authenticate puts the caller into the request context: its address and
 // user agent, the request's dataloaders and, with a valid bearer token,
 // the signed-in session. A bad token fails the whole request with 401.
+// A websocket upgrade carrying the header is refused with 400: a socket's
+// token travels in connection_init, where it is checked again while the
+// socket lives; one taken from the upgrade would never be.
 func (g *Gateway) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := graph.WithClient(r.Context(), identity.ClientInfo{Addr: clientAddr(r), UserAgent: r.UserAgent()})
 		ctx = g.withLoaders(ctx)
 		if h := r.Header.Get("Authorization"); h != "" {
+			if g.ws.Supports(r) {
+				writeResponse(w, r, http.StatusBadRequest, requestError(`a websocket's access token travels in connection_init's payload ({"authorization": "Bearer …"}), not in an Authorization header`))
+				return
+			}
 			p, err := g.principal(ctx, h)
 			if err != nil {
 				g.refuse(w, r.WithContext(ctx), err)
@@ -173,8 +183,9 @@ func (g *Gateway) refuse(w http.ResponseWriter, r *http.Request, err error) {
 	}}})
 }
 
-// wsAuthenticate authenticates a websocket from connection_init: no
-// authorization means anonymous, a bad one is an error (close 4403).
+// wsAuthenticate authenticates a websocket from connection_init, its only
+// credential: no authorization means anonymous, a bad one is an error
+// (close 4403).
 func (g *Gateway) wsAuthenticate(ctx context.Context, authorization string) (context.Context, error) {
 	if authorization == "" {
 		return ctx, nil

@@ -1,21 +1,34 @@
 package gateway
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
+	"maps"
 	"mime"
 	"net/http"
+	"os"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
 )
 
+// maxUploadPaths is how many variable paths map may name in all: each is an
+// Upload value the operation receives.
+const maxUploadPaths = 100
+
 // multipartTransport serves the GraphQL multipart request specification:
-// an "operations" field, a "map" from file fields to variable paths, then
-// the files, which become Upload values. The server's body limit for
-// multipart requests bounds the whole request.
+// the fields "operations" and "map", then the files, which become Upload
+// values. Only the files may use the server's upload limit: operations and
+// map together are held to maxFields, the body limit of every other request.
 type multipartTransport struct {
+	log *slog.Logger
+	// maxFields is how many bytes operations and map may hold together.
+	maxFields int64
 	// maxMemory is how much of the files is kept in memory; the rest spills
 	// to temporary files removed after the request.
 	maxMemory int64
@@ -28,67 +41,150 @@ func (multipartTransport) Supports(r *http.Request) bool {
 
 func (t multipartTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
 	start := graphql.Now()
-	if err := r.ParseMultipartForm(t.maxMemory); err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			writeResponse(w, r, http.StatusRequestEntityTooLarge, requestError(fmt.Sprintf("request body too large: the limit is %d bytes", tooLarge.Limit)))
-			return
-		}
-		writeResponse(w, r, http.StatusBadRequest, requestError("malformed multipart request"))
-		return
-	}
-	defer func() { _ = r.MultipartForm.RemoveAll() }()
-	params, err := multipartParams(r)
+	files := uploads{memoryLeft: t.maxMemory}
+	defer files.release()
+	params, status, err := t.read(r, &files)
 	if err != nil {
-		writeResponse(w, r, http.StatusBadRequest, requestError(err.Error()))
+		writeRefusal(w, r, t.log, status, err)
 		return
 	}
 	execute(w, r, exec, params, start)
 }
 
-// multipartParams decodes "operations" and places each mapped file at its
-// variable paths.
-func multipartParams(r *http.Request) (*graphql.RawParams, error) {
-	form := r.MultipartForm
-	ops := form.Value["operations"]
+// read decodes operations and map, then stores each file once into files
+// and places it at its variable paths. The status is the one to answer
+// with when err is not nil.
+func (t multipartTransport) read(r *http.Request, files *uploads) (*graphql.RawParams, int, error) {
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return nil, http.StatusBadRequest, errors.New("malformed multipart request")
+	}
+	fields := map[string][]string{}
+	left := t.maxFields
+	part, partErr := mr.NextPart()
+	for ; partErr == nil && part.FileName() == ""; part, partErr = mr.NextPart() {
+		name := part.FormName()
+		if name != "operations" && name != "map" {
+			return nil, http.StatusBadRequest, fmt.Errorf("unexpected field %q: a multipart request holds operations, map and files", name)
+		}
+		value, err := io.ReadAll(io.LimitReader(part, left+1))
+		if err != nil {
+			return readFailed(err)
+		}
+		if left -= int64(len(value)); left < 0 {
+			return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("%w: operations and map may hold %d bytes together", errBodyTooLarge, t.maxFields)
+		}
+		fields[name] = append(fields[name], string(value))
+	}
+	if partErr != nil && !errors.Is(partErr, io.EOF) {
+		return readFailed(partErr)
+	}
+	p, fileMap, err := decodeFields(fields)
+	if err != nil {
+		return nil, http.StatusBadRequest, err
+	}
+	for ; partErr == nil; part, partErr = mr.NextPart() {
+		key := part.FormName()
+		if part.FileName() == "" {
+			return nil, http.StatusBadRequest, fmt.Errorf("field %q after the files: operations and map come first", key)
+		}
+		paths, ok := fileMap[key]
+		if !ok {
+			return nil, http.StatusBadRequest, fmt.Errorf("file %q is not in map, or sent twice", key)
+		}
+		delete(fileMap, key)
+		content, size, err := files.store(part)
+		if err != nil {
+			return readFailed(err)
+		}
+		for _, path := range paths {
+			// Each path reads the one stored copy from its own offset.
+			up := graphql.Upload{File: io.NewSectionReader(content, 0, size), Filename: part.FileName(), Size: size, ContentType: part.Header.Get("Content-Type")}
+			if err := setPath(p.Variables, path, up); err != nil {
+				return nil, http.StatusBadRequest, err
+			}
+		}
+	}
+	if !errors.Is(partErr, io.EOF) {
+		return readFailed(partErr)
+	}
+	if len(fileMap) > 0 {
+		return nil, http.StatusBadRequest, fmt.Errorf("files missing: %s", strings.Join(slices.Sorted(maps.Keys(fileMap)), ", "))
+	}
+	return p, 0, nil
+}
+
+// decodeFields decodes operations and map, which names at most
+// maxUploadPaths paths.
+func decodeFields(fields map[string][]string) (*graphql.RawParams, map[string][]string, error) {
+	ops := fields["operations"]
 	if len(ops) != 1 {
-		return nil, errors.New(`multipart request needs one "operations" field`)
+		return nil, nil, errors.New(`multipart request needs one "operations" field`)
 	}
 	p := &graphql.RawParams{}
 	if err := decodeJSON(strings.NewReader(ops[0]), p); err != nil {
-		return nil, fmt.Errorf("operations is not a GraphQL request in JSON: %w", err)
+		return nil, nil, fmt.Errorf("operations is not a GraphQL request in JSON: %w", err)
 	}
 	if p.Query == "" && p.Extensions["persistedQuery"] == nil {
-		return nil, errors.New("query is required")
+		return nil, nil, errors.New("query is required")
 	}
 	var fileMap map[string][]string
-	if m := form.Value["map"]; len(m) != 1 {
-		return nil, errors.New(`multipart request needs one "map" field`)
+	if m := fields["map"]; len(m) != 1 {
+		return nil, nil, errors.New(`multipart request needs one "map" field`)
 	} else if err := decodeJSON(strings.NewReader(m[0]), &fileMap); err != nil {
-		return nil, fmt.Errorf("map is not a JSON object of paths: %w", err)
+		return nil, nil, fmt.Errorf("map is not a JSON object of paths: %w", err)
+	}
+	n := 0
+	for key, paths := range fileMap {
+		if len(paths) == 0 {
+			return nil, nil, fmt.Errorf("file %q is mapped to no path", key)
+		}
+		n += len(paths)
+	}
+	if n > maxUploadPaths {
+		return nil, nil, fmt.Errorf("map names %d paths: at most %d are allowed", n, maxUploadPaths)
 	}
 	if p.Variables == nil {
 		p.Variables = map[string]any{}
 	}
-	for key, paths := range fileMap {
-		files := form.File[key]
-		if len(files) != 1 || len(paths) == 0 {
-			return nil, fmt.Errorf("file %q is missing or mapped to no path", key)
-		}
-		fh := files[0]
-		for _, path := range paths {
-			f, err := fh.Open()
-			if err != nil {
-				return nil, fmt.Errorf("open file %q: %w", key, err)
-			}
-			up := graphql.Upload{File: f, Filename: fh.Filename, Size: fh.Size, ContentType: fh.Header.Get("Content-Type")}
-			if err := setPath(p.Variables, path, up); err != nil {
-				_ = f.Close()
-				return nil, err
-			}
-		}
+	return p, fileMap, nil
+}
+
+// uploads are the files of one request: in memory while they fit in
+// memoryLeft, else in temporary files, which release closes and removes.
+type uploads struct {
+	memoryLeft int64
+	temp       []*os.File
+}
+
+// store reads part whole and returns its content and size.
+func (u *uploads) store(part io.Reader) (io.ReaderAt, int64, error) {
+	var head bytes.Buffer
+	n, err := io.CopyN(&head, part, u.memoryLeft+1)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, 0, err
 	}
-	return p, nil
+	if n <= u.memoryLeft {
+		u.memoryLeft -= n
+		return bytes.NewReader(head.Bytes()), n, nil
+	}
+	f, err := os.CreateTemp("", "nova-upload-")
+	if err != nil {
+		return nil, 0, fmt.Errorf("spill upload: %w", err)
+	}
+	u.temp = append(u.temp, f)
+	size, err := io.Copy(f, io.MultiReader(&head, part))
+	if err != nil {
+		return nil, 0, fmt.Errorf("spill upload: %w", err)
+	}
+	return f, size, nil
+}
+
+func (u *uploads) release() {
+	for _, f := range u.temp {
+		_ = f.Close()
+		_ = os.Remove(f.Name())
+	}
 }
 
 // setPath stores v at a path such as "variables.input.files.1".

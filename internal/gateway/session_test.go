@@ -108,8 +108,10 @@ func TestRateLimits(t *testing.T) {
 	}
 	limited := e.login(a.Username, a.Password)
 	wantError(t, limited, http.StatusOK, "RATE_LIMITED", "")
-	if s, _ := limited.Errors[0].Extensions["retryAfterSeconds"].(float64); s < 1 || s > 60 {
-		t.Fatalf("retryAfterSeconds = %v, want within the 1-minute window", limited.Errors[0].Extensions["retryAfterSeconds"])
+	// The sliding count may need the rest of this window and part of the
+	// next one to admit an attempt again.
+	if s, _ := limited.Errors[0].Extensions["retryAfterSeconds"].(float64); s < 1 || s > 120 {
+		t.Fatalf("retryAfterSeconds = %v, want within two 1-minute windows", limited.Errors[0].Extensions["retryAfterSeconds"])
 	}
 }
 

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"log/slog"
 	"mime"
 	"net"
 	"net/http"
@@ -30,7 +32,9 @@ const (
 // httpTransport serves GraphQL over HTTP per the GraphQL-over-HTTP
 // specification: POST with a JSON body for every operation, GET for
 // queries only, with the status codes of the public API.
-type httpTransport struct{}
+type httpTransport struct {
+	log *slog.Logger
+}
 
 var _ graphql.Transport = httpTransport{}
 
@@ -45,11 +49,11 @@ func (httpTransport) Supports(r *http.Request) bool {
 	return r.Method == http.MethodPost && err == nil && mt == mediaJSON
 }
 
-func (httpTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
+func (t httpTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
 	start := graphql.Now()
 	params, status, err := decodeRequest(r)
 	if err != nil {
-		writeResponse(w, r, status, requestError(err.Error()))
+		writeRefusal(w, r, t.log, status, err)
 		return
 	}
 	execute(w, r, exec, params, start)
@@ -87,8 +91,60 @@ func execute(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor,
 }
 
 // errBodyTooLarge distinguishes a body over the limit (413) from other
-// unreadable requests (400).
+// unreadable requests.
 var errBodyTooLarge = errors.New("request body too large")
+
+// bodyError is a request body that could not be read whole for a reason
+// other than its size. Its detail is network or OS text naming addresses
+// and paths: it goes to the log, and the client gets a fixed message.
+type bodyError struct{ err error }
+
+func (e bodyError) Error() string { return "read request body: " + e.err.Error() }
+func (e bodyError) Unwrap() error { return e.err }
+
+// readFailed refuses a request whose body could not be read whole: 413
+// past the limit; 408 when it did not arrive within the server's read
+// timeout; 500 when a file of it could not be stored (only the gateway's
+// own files have paths); 400 when it was cut short or is malformed.
+func readFailed(err error) (*graphql.RawParams, int, error) {
+	var tooLarge *http.MaxBytesError
+	var netErr net.Error
+	var pathErr *fs.PathError
+	switch {
+	case errors.As(err, &tooLarge):
+		return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("%w: the limit is %d bytes", errBodyTooLarge, tooLarge.Limit)
+	case errors.As(err, &netErr) && netErr.Timeout():
+		return nil, http.StatusRequestTimeout, bodyError{err}
+	case errors.As(err, &pathErr):
+		return nil, http.StatusInternalServerError, bodyError{err}
+	default:
+		return nil, http.StatusBadRequest, bodyError{err}
+	}
+}
+
+// writeRefusal answers a request refused before execution with status.
+// err's message is written for the client, unless it is a bodyError: then
+// the client gets a fixed message and the log the detail. A body that did
+// not arrive in time is no bad input of the client's: INTERNAL, as is a
+// failure to store it.
+func writeRefusal(w http.ResponseWriter, r *http.Request, log *slog.Logger, status int, err error) {
+	var be bodyError
+	if !errors.As(err, &be) {
+		writeResponse(w, r, status, requestError(err.Error()))
+		return
+	}
+	switch status {
+	case http.StatusInternalServerError:
+		log.ErrorContext(r.Context(), "store request body", "error", be.err.Error())
+		writeResponse(w, r, status, codeError(internalMessage, codeInternal))
+	case http.StatusRequestTimeout:
+		log.InfoContext(r.Context(), "request body not received in time", "error", be.err.Error())
+		writeResponse(w, r, status, codeError("request body not received within the server's read timeout", codeInternal))
+	default:
+		log.InfoContext(r.Context(), "request body unreadable", "error", be.err.Error())
+		writeResponse(w, r, status, requestError("malformed or truncated request body"))
+	}
+}
 
 // decodeRequest reads the GraphQL request parameters from the query string
 // (GET) or the JSON body (POST). The status is the one to answer with when
@@ -112,11 +168,7 @@ func decodeRequest(r *http.Request) (*graphql.RawParams, int, error) {
 	} else {
 		body, err := io.ReadAll(r.Body)
 		if err != nil {
-			var tooLarge *http.MaxBytesError
-			if errors.As(err, &tooLarge) {
-				return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("%w: the limit is %d bytes", errBodyTooLarge, tooLarge.Limit)
-			}
-			return nil, http.StatusBadRequest, fmt.Errorf("read request body: %w", err)
+			return readFailed(err)
 		}
 		if err := decodeJSON(bytes.NewReader(body), p); err != nil {
 			return nil, http.StatusBadRequest, fmt.Errorf("request body is not a GraphQL request in JSON: %w", err)
@@ -162,6 +214,11 @@ func requestError(msg string) *graphql.Response {
 		Message:    msg,
 		Extensions: map[string]any{"code": string(apperr.BadInput), "field": "query"},
 	}}}
+}
+
+// codeError is a response of one error with code and no field.
+func codeError(msg, code string) *graphql.Response {
+	return &graphql.Response{Errors: gqlerror.List{{Message: msg, Extensions: map[string]any{"code": code}}}}
 }
 
 // responseType is application/graphql-response+json when the client

@@ -1,16 +1,29 @@
 package gateway_test
 
 import (
+	"bufio"
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"mime/multipart"
+	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"runtime/debug"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/nova-social/nova/internal/gateway"
+	"github.com/nova-social/nova/internal/platform/httpserver"
 )
 
 func (e *env) raw(method, path, contentType string, body io.Reader, hdr ...string) *response {
@@ -107,10 +120,13 @@ func TestBodyLimits(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, func(o *envOptions) { o.maxBody = 4096 })
 	big := `{"query":"{ viewer { id } }","variables":{"pad":"` + strings.Repeat("x", 5000) + `"}}`
-	// Declared length and streamed (chunked, no length) bodies.
-	wantError(t, e.raw(http.MethodPost, "/graphql", "application/json", strings.NewReader(big)), 413, "", "")
+	// Declared length and streamed (chunked, no length) bodies get one answer.
+	declared := e.raw(http.MethodPost, "/graphql", "application/json", strings.NewReader(big))
+	wantError(t, declared, 413, "BAD_USER_INPUT", "query")
 	chunked := e.raw(http.MethodPost, "/graphql", "application/json", io.MultiReader(strings.NewReader(big)))
-	wantError(t, chunked, 413, "BAD_USER_INPUT", "")
+	if chunked.Status != declared.Status || !bytes.Equal(chunked.Raw, declared.Raw) {
+		t.Fatalf("chunked: %d %s; declared: %d %s", chunked.Status, chunked.Raw, declared.Status, declared.Raw)
+	}
 	ok(t, e.raw(http.MethodPost, "/graphql", "application/json", strings.NewReader(`{"query":"{ viewer { id } }"}`)))
 }
 
@@ -242,7 +258,168 @@ func TestMultipart(t *testing.T) {
 		t.Fatalf("multipart = %s", r.Raw)
 	}
 	body, ct = form(2 << 20) // over the 1 MiB upload limit of the test server
-	if r := e.raw(http.MethodPost, "/graphql", ct, body); r.Status != http.StatusRequestEntityTooLarge {
-		t.Fatalf("oversized upload: %d %s", r.Status, r.Raw)
+	wantError(t, e.raw(http.MethodPost, "/graphql", ct, body), http.StatusRequestEntityTooLarge, "BAD_USER_INPUT", "query")
+}
+
+// formPart is a field of a multipart request, or a file of size bytes.
+type formPart struct {
+	name, value string
+	size        int
+}
+
+func formField(name, value string) formPart   { return formPart{name: name, value: value} }
+func formFile(name string, size int) formPart { return formPart{name: name, size: size} }
+
+// multipartForm encodes parts in order.
+func multipartForm(parts ...formPart) (*bytes.Buffer, string) {
+	var b bytes.Buffer
+	w := multipart.NewWriter(&b)
+	for _, p := range parts {
+		if p.size == 0 {
+			_ = w.WriteField(p.name, p.value)
+			continue
+		}
+		fw, _ := w.CreateFormFile(p.name, p.name+".bin")
+		_, _ = fw.Write(bytes.Repeat([]byte{7}, p.size))
 	}
+	_ = w.Close()
+	return &b, w.FormDataContentType()
+}
+
+// pathsMap maps file key to n variable paths.
+func pathsMap(key string, n int) string {
+	paths := make([]string, n)
+	for i := range paths {
+		paths[i] = fmt.Sprintf(`"variables.v%d"`, i)
+	}
+	return `{"` + key + `":[` + strings.Join(paths, ",") + `]}`
+}
+
+// TestMultipartLimits: only files may use the upload limit; operations
+// and map keep the body limit, and map names at most 100 paths.
+func TestMultipartLimits(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(o *envOptions) { o.maxBody = 4096 })
+	query := formField("operations", `{"query":"{ __typename }"}`)
+	send := func(parts ...formPart) *response {
+		body, ct := multipartForm(parts...)
+		return e.raw(http.MethodPost, "/graphql", ct, body)
+	}
+	t.Run("operations over the body limit", func(t *testing.T) {
+		ops := `{"query":"query($pad: String) { user(username: $pad) { id } }","variables":{"pad":"` + strings.Repeat("x", 5000) + `"}}`
+		wantError(t, send(formField("operations", ops), formField("map", `{}`)), http.StatusRequestEntityTooLarge, "BAD_USER_INPUT", "query")
+	})
+	t.Run("map over the body limit", func(t *testing.T) {
+		r := send(query, formField("map", `{"0":["variables.`+strings.Repeat("x", 5000)+`"]}`), formFile("0", 10))
+		wantError(t, r, http.StatusRequestEntityTooLarge, "BAD_USER_INPUT", "query")
+	})
+	t.Run("file over the body limit", func(t *testing.T) {
+		ok(t, send(query, formField("map", `{"0":["variables.f"]}`), formFile("0", 100_000)))
+	})
+	t.Run("100 paths", func(t *testing.T) {
+		ok(t, send(query, formField("map", pathsMap("0", 100)), formFile("0", 10)))
+	})
+	t.Run("101 paths", func(t *testing.T) {
+		wantError(t, send(query, formField("map", pathsMap("0", 101)), formFile("0", 10)), http.StatusBadRequest, "BAD_USER_INPUT", "query")
+	})
+	t.Run("field after the files", func(t *testing.T) {
+		r := send(query, formField("map", `{"0":["variables.f"]}`), formFile("0", 10), formField("extra", "x"))
+		wantError(t, r, http.StatusBadRequest, "BAD_USER_INPUT", "query")
+	})
+	t.Run("file not in map", func(t *testing.T) {
+		r := send(query, formField("map", `{"0":["variables.f"]}`), formFile("0", 10), formFile("1", 10))
+		wantError(t, r, http.StatusBadRequest, "BAD_USER_INPUT", "query")
+	})
+}
+
+// bareEnv serves the gateway without a database, for anonymous requests,
+// through Serve, so that the server's read timeout applies.
+func bareEnv(t *testing.T, readTimeout time.Duration, maxUpload int64) *env {
+	t.Helper()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	srv := httpserver.New(httpserver.Options{
+		ReadTimeout: readTimeout, WriteTimeout: 10 * time.Second, IdleTimeout: time.Minute, ShutdownTimeout: time.Second,
+		MaxBodyBytes: 64 << 10, MaxUploadBytes: maxUpload, Logger: log, Registry: prometheus.NewRegistry(),
+		Ready: func(context.Context) error { return nil },
+	})
+	gateway.New(gateway.Options{Log: log, ComplexityLimit: 5000, MaxMessageBytes: 64 << 10}).Mount(srv.Router())
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	return &env{t: t, url: "http://" + ln.Addr().String()}
+}
+
+// TestSlowBody declares a body and stalls: the read timeout is no bad input
+// of the client's (408, INTERNAL), and the answer is fixed text, not the
+// network error, which named the server's address.
+func TestSlowBody(t *testing.T) {
+	t.Parallel()
+	e := bareEnv(t, 300*time.Millisecond, 1<<20)
+	for name, c := range map[string]struct{ contentType, start string }{
+		"json":      {"application/json", `{"query":`},
+		"multipart": {"multipart/form-data; boundary=x", "--x\r\nContent-Disposition: form-data; name=\"operations\"\r\n\r\n{"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			conn, err := net.Dial("tcp", strings.TrimPrefix(e.url, "http://"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			_, _ = fmt.Fprintf(conn, "POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: %s\r\nContent-Length: 1000\r\n\r\n%s", c.contentType, c.start)
+			_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+			res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			r := &response{Status: res.StatusCode}
+			if r.Raw, err = io.ReadAll(res.Body); err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal(r.Raw, r); err != nil {
+				t.Fatalf("decode %s: %v", r.Raw, err)
+			}
+			wantError(t, r, http.StatusRequestTimeout, "INTERNAL", "")
+			if bytes.Contains(r.Raw, []byte("127.0.0.1")) || bytes.Contains(r.Raw, []byte("i/o timeout")) {
+				t.Fatalf("network detail reached the client: %s", r.Raw)
+			}
+		})
+	}
+}
+
+// TestMultipartReleasesFiles maps one file, over the 8 MiB kept in memory,
+// to 100 paths: it is stored once and its descriptor closed with the
+// request. Not parallel: it counts the process's descriptors.
+func TestMultipartReleasesFiles(t *testing.T) {
+	// Finalizers would close leaked files behind the test's back.
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	e := bareEnv(t, 10*time.Second, 16<<20)
+	query := formField("operations", `{"query":"{ __typename }"}`)
+	// The first request opens the keep-alive connection the second reuses.
+	body, ct := multipartForm(query, formField("map", `{}`))
+	ok(t, e.raw(http.MethodPost, "/graphql", ct, body))
+	body, ct = multipartForm(query, formField("map", pathsMap("0", 100)), formFile("0", 9<<20))
+	before := openFiles(t)
+	ok(t, e.raw(http.MethodPost, "/graphql", ct, body))
+	if left := openFiles(t) - before; left > 5 {
+		t.Fatalf("the request left %d descriptors open", left)
+	}
+}
+
+func openFiles(t *testing.T) int {
+	t.Helper()
+	fds, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skipf("cannot count descriptors: %v", err)
+	}
+	return len(fds)
 }

@@ -22,7 +22,8 @@ import (
 )
 
 // The graphql-transport-ws protocol: its subprotocol name and the close
-// codes it defines.
+// codes it defines. 4429 closes a connection that sends a second
+// connection_init, or messages faster than wsMessageRate.
 const (
 	wsSubprotocol         = "graphql-transport-ws"
 	closeBadMessage       = 4400
@@ -31,11 +32,15 @@ const (
 	closeBadSubprotocol   = 4406
 	closeInitTimeout      = 4408
 	closeDuplicateID      = 4409
-	closeTooManyInits     = 4429
+	closeTooManyRequests  = 4429
 	closeInternal         = websocket.CloseInternalServerErr
 	closeGoingAway        = websocket.CloseGoingAway
 	wsWriteTimeout        = 10 * time.Second
 	wsMaxOpsPerConnection = 100
+	// wsMessageBurst and wsMessageRate bound the messages of one connection:
+	// a burst as large as the operations it may run at once, then 20 a second.
+	wsMessageBurst = wsMaxOpsPerConnection
+	wsMessageRate  = 20
 )
 
 // wsMessage is one message of graphql-transport-ws.
@@ -188,6 +193,7 @@ func (c *wsConn) serve(ctx context.Context) {
 	defer cancel()
 	_ = c.ws.SetReadDeadline(time.Now().Add(c.t.initTimeout))
 	acked := false
+	bucket := wsBucket{tokens: wsMessageBurst, last: time.Now()}
 	for {
 		var m wsMessage
 		if err := c.ws.ReadJSON(&m); err != nil {
@@ -204,10 +210,14 @@ func (c *wsConn) serve(ctx context.Context) {
 			}
 			return
 		}
+		if !bucket.take(time.Now()) {
+			c.close(closeTooManyRequests, "too many messages")
+			return
+		}
 		switch m.Type {
 		case "connection_init":
 			if acked {
-				c.close(closeTooManyInits, "too many initialisation requests")
+				c.close(closeTooManyRequests, "too many initialisation requests")
 				return
 			}
 			var err error
@@ -240,6 +250,26 @@ func (c *wsConn) serve(ctx context.Context) {
 			return
 		}
 	}
+}
+
+// wsBucket is a token bucket over the messages of one connection: it holds
+// at most wsMessageBurst tokens and gains wsMessageRate a second. Only the
+// connection's read loop uses it.
+type wsBucket struct {
+	tokens float64
+	last   time.Time
+}
+
+// take spends a token on a message read at now; false means the connection
+// sends faster than it may.
+func (b *wsBucket) take(now time.Time) bool {
+	b.tokens = min(wsMessageBurst, b.tokens+now.Sub(b.last).Seconds()*wsMessageRate)
+	b.last = now
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
 }
 
 // init authenticates the connection from connection_init's payload. A bad

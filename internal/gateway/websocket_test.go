@@ -139,6 +139,52 @@ func TestWebsocket(t *testing.T) {
 			t.Fatalf("close code %d after logout, want 4403", code)
 		}
 	})
+	t.Run("Authorization header on the upgrade is refused", func(t *testing.T) {
+		// Only connection_init's token is checked again while the socket
+		// lives: one taken from the upgrade would outlive a logout.
+		d := websocket.Dialer{Subprotocols: []string{"graphql-transport-ws"}, HandshakeTimeout: 5 * time.Second}
+		c, res, err := d.Dial("ws"+strings.TrimPrefix(e.url, "http")+"/graphql", http.Header{"Authorization": {"Bearer " + a.Access}})
+		if err == nil {
+			c.Close()
+			t.Fatal("upgrade with an Authorization header accepted")
+		}
+		if res == nil || res.StatusCode != http.StatusBadRequest {
+			t.Fatalf("upgrade with an Authorization header: %v, response %v; want 400", err, res)
+		}
+	})
+	t.Run("message flood closes with 4429", func(t *testing.T) {
+		c := e.dialWS(t, "")
+		_ = c.WriteJSON(wsMsg{Type: "connection_init"})
+		if m := read(t, c); m.Type != "connection_ack" {
+			t.Fatalf("got %+v, want connection_ack", m)
+		}
+		// A burst of 100 messages passes (connection_init was one of them);
+		// the rest of 300 pings, sent at once, do not.
+		go func() {
+			for range 300 {
+				if c.WriteJSON(wsMsg{Type: "ping"}) != nil {
+					return
+				}
+			}
+		}()
+		pongs := 0
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		for {
+			var m wsMsg
+			err := c.ReadJSON(&m)
+			var ce *websocket.CloseError
+			if errors.As(err, &ce) {
+				if ce.Code != 4429 || pongs < 90 || pongs >= 300 {
+					t.Fatalf("close %d after %d pongs, want 4429 after about 100", ce.Code, pongs)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("read after %d pongs: %v, want close 4429", pongs, err)
+			}
+			pongs++
+		}
+	})
 	t.Run("anonymous connection", func(t *testing.T) {
 		c := e.dialWS(t, "")
 		_ = c.WriteJSON(wsMsg{Type: "connection_init"})

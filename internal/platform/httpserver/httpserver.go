@@ -32,14 +32,27 @@ type Options struct {
 	ShutdownTimeout time.Duration
 	// MaxBodyBytes limits every request body except multipart uploads.
 	MaxBodyBytes int64
-	// MaxUploadBytes limits multipart/form-data bodies.
+	// MaxUploadBytes limits multipart/form-data bodies; their handler holds
+	// the parts that are not files to MaxBodyBytes.
 	MaxUploadBytes int64
 	Logger         *slog.Logger
 	Registry       *prometheus.Registry
 	// Ready reports whether the server can serve traffic (database reachable,
-	// migrations current); /readyz answers 503 with its error otherwise.
+	// migrations current). Otherwise /readyz answers 503 with the Reason of
+	// a NotReady error ("not ready" for any other error) and logs the error.
 	Ready func(context.Context) error
 }
+
+// NotReady is an error of Options.Ready. /readyz shows only its Reason,
+// fixed text, on the public router; Err, driver text that may name hosts,
+// roles and databases, goes to the log.
+type NotReady struct {
+	Reason string
+	Err    error
+}
+
+func (e *NotReady) Error() string { return e.Reason + ": " + e.Err.Error() }
+func (e *NotReady) Unwrap() error { return e.Err }
 
 // Server serves Nova's HTTP API.
 type Server struct {
@@ -67,7 +80,13 @@ func New(o Options) *Server {
 		ctx, cancel := context.WithTimeout(req.Context(), 2*time.Second)
 		defer cancel()
 		if err := o.Ready(ctx); err != nil {
-			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": err.Error()})
+			reason := "not ready"
+			var nr *NotReady
+			if errors.As(err, &nr) {
+				reason = nr.Reason
+			}
+			o.Logger.WarnContext(req.Context(), "not ready", "error", err.Error())
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": reason})
 			return
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
@@ -200,8 +219,10 @@ func recoverer(log *slog.Logger) func(http.Handler) http.Handler {
 	}
 }
 
-// limitBody caps request bodies: a declared length over the limit is refused
-// at once with 413; an undeclared one fails when the handler reads past it.
+// limitBody caps request bodies. Reading past the limit fails with
+// *http.MaxBytesError, which each handler answers (413) in its own shape; a
+// declared length over the limit fails the first read, before a byte of the
+// body is read.
 func limitBody(maxBody, maxUpload int64) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -210,11 +231,18 @@ func limitBody(maxBody, maxUpload int64) func(http.Handler) http.Handler {
 				limit = maxUpload
 			}
 			if r.ContentLength > limit {
-				writeJSON(w, http.StatusRequestEntityTooLarge, map[string]string{"error": fmt.Sprintf("request body exceeds %d bytes", limit)})
-				return
+				r.Body = overLimit{limit: limit}
+			} else {
+				r.Body = http.MaxBytesReader(w, r.Body, limit)
 			}
-			r.Body = http.MaxBytesReader(w, r.Body, limit)
 			next.ServeHTTP(w, r)
 		})
 	}
 }
+
+// overLimit replaces a body whose declared length is over the limit: the
+// handler's first read fails without reading any of it.
+type overLimit struct{ limit int64 }
+
+func (b overLimit) Read([]byte) (int, error) { return 0, &http.MaxBytesError{Limit: b.limit} }
+func (overLimit) Close() error               { return nil }

@@ -1,13 +1,16 @@
 package httpserver_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -99,8 +102,8 @@ func TestHealthReadinessAndMetrics(t *testing.T) {
 	if code, _ := get("/readyz"); code != 200 {
 		t.Fatalf("/readyz = %d while ready", code)
 	}
-	readyErr = errors.New("database unreachable")
-	if code, body := get("/readyz"); code != 503 || !strings.Contains(body, "database unreachable") {
+	readyErr = &httpserver.NotReady{Reason: "database unreachable", Err: errors.New("dial")}
+	if code, body := get("/readyz"); code != 503 || !strings.Contains(body, `"reason":"database unreachable"`) {
 		t.Fatalf("/readyz = %d %s while not ready", code, body)
 	}
 	code, body := get("/metrics")
@@ -109,49 +112,106 @@ func TestHealthReadinessAndMetrics(t *testing.T) {
 	}
 }
 
+// TestReadinessHidesDetail: /readyz, on the public router, shows a fixed
+// reason; the error's text, which names hosts and roles, goes to the log.
+func TestReadinessHidesDetail(t *testing.T) {
+	t.Parallel()
+	var logs lockedBuffer
+	detail := errors.New(`failed to connect to user=nova_content database=nova_prod host=10.0.4.2: connection refused`)
+	var readyErr error
+	srv := httpserver.New(httpserver.Options{
+		ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second, IdleTimeout: 5 * time.Second,
+		ShutdownTimeout: 5 * time.Second, MaxBodyBytes: 1024, MaxUploadBytes: 4096,
+		Logger: slog.New(slog.NewTextHandler(&logs, nil)), Registry: prometheus.NewRegistry(),
+		Ready: func(context.Context) error { return readyErr },
+	})
+	base, _, _ := serveLoopback(t, srv.Serve)
+	readyz := func() string {
+		resp, err := http.Get(base + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusServiceUnavailable {
+			t.Fatalf("/readyz = %d %s while not ready", resp.StatusCode, b)
+		}
+		return string(b)
+	}
+	readyErr = fmt.Errorf("wrapped: %w", &httpserver.NotReady{Reason: "database unreachable", Err: detail})
+	if body := readyz(); !strings.Contains(body, `"reason":"database unreachable"`) || strings.Contains(body, "nova_content") {
+		t.Fatalf("/readyz = %s, want the reason alone", body)
+	}
+	readyErr = detail
+	if body := readyz(); !strings.Contains(body, `"reason":"not ready"`) || strings.Contains(body, "nova_content") {
+		t.Fatalf("/readyz = %s for an error without a reason", body)
+	}
+	if !strings.Contains(logs.String(), "host=10.0.4.2") {
+		t.Fatalf("the detail was not logged: %s", logs.String())
+	}
+}
+
+// lockedBuffer is a log the server writes while the test reads it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
 func TestBodyLimitAndPanicRecovery(t *testing.T) {
 	t.Parallel()
 	srv, base, _, _ := newServer(t, func(context.Context) error { return nil })
+	// The handler answers a body over the limit itself, in its own shape.
 	srv.Router().Post("/echo", func(w http.ResponseWriter, r *http.Request) {
 		if _, err := io.ReadAll(r.Body); err != nil {
 			var mbe *http.MaxBytesError
 			if errors.As(err, &mbe) {
 				w.WriteHeader(http.StatusRequestEntityTooLarge)
+				_, _ = fmt.Fprintf(w, "limit %d", mbe.Limit)
 				return
 			}
 			w.WriteHeader(http.StatusBadRequest)
 		}
 	})
 	srv.Router().Get("/panic", func(http.ResponseWriter, *http.Request) { panic("boom: secret detail") })
-
-	resp, err := http.Post(base+"/echo", "application/json", strings.NewReader(strings.Repeat("x", 2048)))
-	if err != nil {
-		t.Fatal(err)
+	post := func(contentType string, body io.Reader) (int, string) {
+		t.Helper()
+		resp, err := http.Post(base+"/echo", contentType, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
 	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusRequestEntityTooLarge {
-		t.Fatalf("declared oversize body: %d, want 413", resp.StatusCode)
+
+	if code, body := post("application/json", strings.NewReader(strings.Repeat("x", 2048))); code != http.StatusRequestEntityTooLarge || body != "limit 1024" {
+		t.Fatalf("declared oversize body: %d %q, want the handler's 413", code, body)
 	}
 	// A chunked body declares no length: the limit bites while reading.
-	resp, err = http.Post(base+"/echo", "application/json", io.MultiReader(strings.NewReader(strings.Repeat("x", 2048))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusRequestEntityTooLarge {
-		t.Fatalf("chunked oversize body: %d, want 413", resp.StatusCode)
+	if code, body := post("application/json", io.MultiReader(strings.NewReader(strings.Repeat("x", 2048)))); code != http.StatusRequestEntityTooLarge || body != "limit 1024" {
+		t.Fatalf("chunked oversize body: %d %q, want the handler's 413", code, body)
 	}
 	// Uploads get their own, larger limit.
-	resp, err = http.Post(base+"/echo", "multipart/form-data; boundary=x", strings.NewReader(strings.Repeat("x", 2048)))
-	if err != nil {
-		t.Fatal(err)
+	if code, _ := post("multipart/form-data; boundary=x", strings.NewReader(strings.Repeat("x", 2048))); code != http.StatusOK {
+		t.Fatalf("upload within its limit: %d", code)
 	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("upload within its limit: %d", resp.StatusCode)
+	if code, body := post("multipart/form-data; boundary=x", strings.NewReader(strings.Repeat("x", 5000))); code != http.StatusRequestEntityTooLarge || body != "limit 4096" {
+		t.Fatalf("declared oversize upload: %d %q, want the handler's 413", code, body)
 	}
 
-	resp, err = http.Get(base + "/panic")
+	resp, err := http.Get(base + "/panic")
 	if err != nil {
 		t.Fatal(err)
 	}
