@@ -113,11 +113,10 @@ func ByUserID(ctx context.Context, q Querier, id uuid.UUID) (Credential, error) 
 // account proceed together; forUpdate is for a caller that will update the
 // row, since two holders of the shared lock upgrading it would deadlock.
 func LockCredential(ctx context.Context, tx pgx.Tx, id uuid.UUID, forUpdate bool) (Credential, error) {
-	lock := "FOR SHARE"
 	if forUpdate {
-		lock = "FOR UPDATE"
+		return scanCredential(tx.QueryRow(ctx, `SELECT `+credentialColumns+` FROM identity.credentials WHERE user_id = $1 FOR UPDATE`, id))
 	}
-	return scanCredential(tx.QueryRow(ctx, `SELECT `+credentialColumns+` FROM identity.credentials WHERE user_id = $1 `+lock, id))
+	return scanCredential(tx.QueryRow(ctx, `SELECT `+credentialColumns+` FROM identity.credentials WHERE user_id = $1 FOR SHARE`, id))
 }
 
 // UpgradePasswordHash replaces the hash old with upgraded, a stronger hash
