@@ -211,7 +211,7 @@ func (c *wsConn) serve(ctx context.Context) {
 			return
 		}
 		if !bucket.take(time.Now()) {
-			c.close(closeTooManyRequests, "too many messages")
+			c.closeFlooded("too many messages")
 			return
 		}
 		switch m.Type {
@@ -414,15 +414,44 @@ func (c *wsConn) send(m wsMessage) {
 
 // close sends a close frame with code and reason and closes the socket.
 func (c *wsConn) close(code int, reason string) {
+	if c.sendClose(code, reason) {
+		_ = c.ws.Close()
+	}
+}
+
+// closeFlooded closes, with 4429, a connection that sends faster than it may.
+// Its messages keep arriving after the close frame: closing the socket with
+// them unread would reset the connection, and the client would lose the
+// close frame and its reason. So the read loop, which calls this, discards
+// them until the client closes too, for at most wsLinger.
+func (c *wsConn) closeFlooded(reason string) {
+	if !c.sendClose(closeTooManyRequests, reason) {
+		return
+	}
+	_ = c.ws.SetReadDeadline(time.Now().Add(wsLinger))
+	for {
+		if _, _, err := c.ws.NextReader(); err != nil {
+			break
+		}
+	}
+	_ = c.ws.Close()
+}
+
+// wsLinger bounds how long closeFlooded waits for the client's close.
+const wsLinger = time.Second
+
+// sendClose sends the close frame once; false means the connection was
+// closed already.
+func (c *wsConn) sendClose(code int, reason string) bool {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
-		return
+		return false
 	}
 	c.closed = true
 	c.mu.Unlock()
 	c.writeMu.Lock()
 	_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(time.Second))
 	c.writeMu.Unlock()
-	_ = c.ws.Close()
+	return true
 }
