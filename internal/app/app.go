@@ -150,6 +150,7 @@ func (a *App) mountGateway() {
 		Dev:             a.cfg.Env == config.Dev,
 		ComplexityLimit: a.cfg.GraphQLComplexityLimit,
 		MaxMessageBytes: a.cfg.MaxBodyBytes,
+		TrustedProxies:  a.cfg.TrustedProxies,
 		AllowedOrigins:  []string{a.cfg.PublicURL},
 	})
 	gw.Mount(a.http.Router())

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -45,6 +46,9 @@ type Options struct {
 	// together (its files get the server's upload limit). Set it to the
 	// server's body limit, so that every transport holds a request to it.
 	MaxMessageBytes int64
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
+	// believed (see clientAddr).
+	TrustedProxies []netip.Prefix
 	// AllowedOrigins may open websockets besides pages of the same host,
 	// e.g. the public URL.
 	AllowedOrigins []string
@@ -130,7 +134,7 @@ func (g *Gateway) Shutdown() { g.ws.Shutdown() }
 // socket lives; one taken from the upgrade would never be.
 func (g *Gateway) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := graph.WithClient(r.Context(), identity.ClientInfo{Addr: clientAddr(r), UserAgent: r.UserAgent()})
+		ctx := graph.WithClient(r.Context(), identity.ClientInfo{Addr: clientAddr(r, g.opts.TrustedProxies), UserAgent: r.UserAgent()})
 		ctx = g.withLoaders(ctx)
 		if h := r.Header.Get("Authorization"); h != "" {
 			if g.ws.Supports(r) {
@@ -197,12 +201,41 @@ func (g *Gateway) wsAuthenticate(ctx context.Context, authorization string) (con
 	return graph.WithPrincipal(ctx, p), nil
 }
 
-// clientAddr is the caller's IP address as the connection shows it. Proxy
-// headers are not trusted: any client could forge them to dodge limits.
-func clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
+// clientAddr is the address a request came from: the connection's peer,
+// unless the peer is one of the trusted proxies. Then it is the nearest
+// address in X-Forwarded-For that is not a trusted proxy: each proxy appends
+// the address it received the request from, so entries left of the nearest
+// untrusted one may be the client's own invention. A malformed entry stops
+// the walk at the proxy that appended it.
+func clientAddr(r *http.Request, trusted []netip.Prefix) string {
+	peer, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		return r.RemoteAddr
+		peer = r.RemoteAddr
 	}
-	return host
+	addr, err := netip.ParseAddr(peer)
+	if err != nil || !isTrusted(addr, trusted) {
+		return peer
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		hop, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break
+		}
+		if addr = hop.Unmap(); !isTrusted(addr, trusted) {
+			break
+		}
+	}
+	return addr.String()
+}
+
+// isTrusted reports whether addr is one of the trusted proxies.
+func isTrusted(addr netip.Addr, trusted []netip.Prefix) bool {
+	addr = addr.Unmap()
+	for _, p := range trusted {
+		if p.Contains(addr) {
+			return true
+		}
+	}
+	return false
 }

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -54,6 +55,7 @@ type envOptions struct {
 	maxBody         int64
 	wsInitTimeout   time.Duration
 	identity        identity.Config
+	trustedProxies  []netip.Prefix
 	// tracer, when set, sees every statement of the identity, user,
 	// content and social pools behind the gateway.
 	tracer pgx.QueryTracer
@@ -128,6 +130,7 @@ func newEnv(t testing.TB, mods ...func(*envOptions)) *env {
 	gw := gateway.New(gateway.Options{
 		Identity: ids, Users: users, Content: posts, Social: soc, Log: log, Dev: o.dev, ComplexityLimit: o.complexityLimit,
 		MaxMessageBytes: o.maxBody, WSInitTimeout: o.wsInitTimeout, WSRecheck: 100 * time.Millisecond,
+		TrustedProxies: o.trustedProxies,
 	})
 	gw.Mount(srv.Router())
 	hs := httptest.NewServer(srv.Router())

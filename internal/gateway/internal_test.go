@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -212,6 +213,37 @@ func TestEncodeResponseMatchesEncodingJSON(t *testing.T) {
 		}
 		if !bytes.Equal(got, want) {
 			t.Errorf("encodeResponse = %s, want %s", got, want)
+		}
+	}
+}
+
+func TestClientAddrBelievesOnlyTrustedProxies(t *testing.T) {
+	trusted := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("fd00::/8")}
+	for _, c := range []struct {
+		peer    string
+		forward []string
+		trusted []netip.Prefix
+		want    string
+	}{
+		{"203.0.113.7:5000", []string{"198.51.100.1"}, nil, "203.0.113.7"},
+		{"203.0.113.7:5000", []string{"198.51.100.1"}, trusted, "203.0.113.7"},
+		{"10.0.0.2:5000", nil, trusted, "10.0.0.2"},
+		{"10.0.0.2:5000", []string{"198.51.100.1"}, trusted, "198.51.100.1"},
+		// A client's own X-Forwarded-For comes first; the proxies append.
+		{"10.0.0.2:5000", []string{"1.1.1.1, 198.51.100.1, 10.0.0.9"}, trusted, "198.51.100.1"},
+		{"10.0.0.2:5000", []string{"1.1.1.1", "198.51.100.1,10.0.0.9"}, trusted, "198.51.100.1"},
+		{"10.0.0.2:5000", []string{"10.0.0.8, 10.0.0.9"}, trusted, "10.0.0.8"},
+		{"10.0.0.2:5000", []string{"198.51.100.1, junk, 10.0.0.9"}, trusted, "10.0.0.9"},
+		{"[fd00::1]:5000", []string{"2001:db8::5"}, trusted, "2001:db8::5"},
+		{"[::ffff:10.0.0.2]:5000", []string{"::ffff:198.51.100.1"}, trusted, "198.51.100.1"},
+	} {
+		r := httptest.NewRequest(http.MethodPost, "/graphql", nil)
+		r.RemoteAddr = c.peer
+		for _, v := range c.forward {
+			r.Header.Add("X-Forwarded-For", v)
+		}
+		if got := clientAddr(r, c.trusted); got != c.want {
+			t.Errorf("peer %s, X-Forwarded-For %q, trusted %v: %s, want %s", c.peer, c.forward, c.trusted, got, c.want)
 		}
 	}
 }

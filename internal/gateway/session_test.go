@@ -1,7 +1,10 @@
 package gateway_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"net/http"
+	"net/netip"
 	"testing"
 	"time"
 )
@@ -86,6 +89,29 @@ func TestChangePassword(t *testing.T) {
 	wantError(t, e.gql(other, `{ viewer { id } }`, nil), http.StatusUnauthorized, "UNAUTHENTICATED", "")
 	wantError(t, e.login(a.Username, a.Password), http.StatusOK, "UNAUTHENTICATED", "")
 	ok(t, e.login(a.Username, "brand new secret"))
+}
+
+// Behind a trusted proxy, per-address limits count the address the proxy
+// forwarded; from anywhere else, X-Forwarded-For is ignored.
+func TestRateLimitsBehindATrustedProxy(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(o *envOptions) {
+		o.identity.RegisterPerAddrPerHour = 1
+		o.trustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+	})
+	register := func(forwarded, name string) *response {
+		body, _ := json.Marshal(map[string]any{"query": registerMutation, "variables": map[string]any{"in": map[string]any{
+			"email": name + "@example.com", "username": name, "password": "long enough pw", "displayName": name}}})
+		req, _ := http.NewRequest(http.MethodPost, e.url+"/graphql", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Forwarded-For", forwarded)
+		return e.request(req)
+	}
+	ok(t, register("198.51.100.1", "behind_one"))
+	wantError(t, register("198.51.100.1", "behind_two"), http.StatusOK, "RATE_LIMITED", "")
+	// A client cannot pick its address: the proxy appends the real one.
+	wantError(t, register("198.51.100.9, 198.51.100.1", "behind_three"), http.StatusOK, "RATE_LIMITED", "")
+	ok(t, register("198.51.100.2", "behind_four"))
 }
 
 func TestRateLimits(t *testing.T) {

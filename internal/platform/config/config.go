@@ -13,6 +13,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -39,9 +40,12 @@ type Config struct {
 	HTTPAddr     string
 	DebugAddr    string // "" when the profiling listener is off
 	PublicURL    string
-	DataDir      string
-	LogLevel     slog.Level
-	AutoMigrate  bool
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client (none: the connection's peer is the client).
+	TrustedProxies []netip.Prefix
+	DataDir        string
+	LogLevel       slog.Level
+	AutoMigrate    bool
 
 	MaxBodyBytes    int64
 	ReadTimeout     time.Duration
@@ -184,6 +188,25 @@ var Settings = []Setting{
 				return fmt.Errorf("must be an absolute http(s) URL, got %q", v)
 			}
 			c.PublicURL = strings.TrimRight(v, "/")
+			return nil
+		}},
+	{Env: "NOVA_TRUSTED_PROXIES", Flag: "trusted-proxies", Usage: "comma-separated addresses or CIDRs of the reverse proxies in front of Nova; a request from one is attributed to the nearest address in X-Forwarded-For that is not one of them (rate limits, sessions); empty: the connection's address",
+		apply: func(c *Config, v string) error {
+			c.TrustedProxies = nil
+			for _, f := range strings.Split(v, ",") {
+				if f = strings.TrimSpace(f); f == "" {
+					continue
+				}
+				p, err := netip.ParsePrefix(f)
+				if err != nil {
+					a, aerr := netip.ParseAddr(f)
+					if aerr != nil {
+						return fmt.Errorf("must be addresses or CIDRs such as 10.0.0.0/8,fd00::/8, got %q", f)
+					}
+					p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+				}
+				c.TrustedProxies = append(c.TrustedProxies, p.Masked())
+			}
 			return nil
 		}},
 	{Env: "NOVA_DATA_DIR", Flag: "data-dir", Default: "data", Usage: "directory for local files: media and, in dev, the generated signing key", apply: str(func(c *Config) *string { return &c.DataDir })},

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"net/netip"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -68,6 +70,31 @@ func TestDebugAddrIsOffByDefaultAndLoopbackOnly(t *testing.T) {
 		}
 		if c.DebugAddr != addr {
 			t.Errorf("DebugAddr = %q, want %q", c.DebugAddr, addr)
+		}
+	}
+}
+
+func TestTrustedProxies(t *testing.T) {
+	base := map[string]string{"NOVA_DATABASE_URL": "postgres://nova@localhost/nova"}
+	c, err := config.Load("nova", nil, env(base), io.Discard)
+	if err != nil || len(c.TrustedProxies) != 0 {
+		t.Fatalf("default: %v, %v; want none trusted", c.TrustedProxies, err)
+	}
+	base["NOVA_TRUSTED_PROXIES"] = " 10.1.2.3/8, 192.0.2.10 ,fd00::/8,::ffff:198.51.100.7"
+	c, err = config.Load("nova", nil, env(base), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.0.2.10/32"),
+		netip.MustParsePrefix("fd00::/8"), netip.MustParsePrefix("198.51.100.7/32")}
+	if !slices.Equal(c.TrustedProxies, want) {
+		t.Fatalf("TrustedProxies = %v, want %v", c.TrustedProxies, want)
+	}
+	for _, bad := range []string{"10.0.0.0/33", "proxy.internal", "10.0.0.1:80"} {
+		_, err := config.Load("nova", []string{"--trusted-proxies", bad}, env(base), io.Discard)
+		var ce *config.Error
+		if !errors.As(err, &ce) || ce.Var != "NOVA_TRUSTED_PROXIES" {
+			t.Errorf("%q: %v, want an error naming NOVA_TRUSTED_PROXIES", bad, err)
 		}
 	}
 }
