@@ -104,7 +104,10 @@ func runVersion(_ context.Context, env *environment, args []string) error {
 	fs := flag.NewFlagSet("nova version", flag.ContinueOnError)
 	fs.SetOutput(env.stderr)
 	if err := fs.Parse(args); err != nil {
-		return err
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err.Error()}
 	}
 	fmt.Fprintln(env.stdout, "nova", version)
 	return nil

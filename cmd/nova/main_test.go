@@ -36,6 +36,9 @@ func TestConfigurationErrorsExit2NamingTheVariable(t *testing.T) {
 		{map[string]string{}, []string{"migrate", "status"}, "NOVA_DATABASE_URL"},
 		{map[string]string{}, []string{"migrate", "sideways"}, "unknown subcommand"},
 		{map[string]string{}, []string{"frobnicate"}, "unknown command"},
+		{map[string]string{}, []string{"migrate", "down", "--domain="}, "--domain must name a domain"},
+		{map[string]string{}, []string{"migrate", "down", "--domain", "users"}, "--domain must name a domain"},
+		{map[string]string{}, []string{"version", "--bogus"}, "bogus"},
 	}
 	for _, tc := range cases {
 		code, _, stderr := runNova(t, tc.vars, tc.args...)

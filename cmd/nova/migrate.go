@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/nova-social/nova/internal/platform/config"
+	"github.com/nova-social/nova/internal/platform/domains"
 	"github.com/nova-social/nova/internal/platform/migrate"
 	"github.com/nova-social/nova/internal/platform/postgres"
 	"github.com/nova-social/nova/migrations"
@@ -29,7 +30,7 @@ func runMigrate(ctx context.Context, env *environment, args []string) error {
 	}
 	sub, rest := args[0], args[1:]
 	var domain string
-	var all bool
+	var all, domainGiven bool
 	var settings []string
 	// Subcommand flags come first; the rest are configuration flags.
 	for len(rest) > 0 {
@@ -37,9 +38,9 @@ func runMigrate(ctx context.Context, env *environment, args []string) error {
 		case sub == "down" && (a == "--all" || a == "-all"):
 			all, rest = true, rest[1:]
 		case sub == "down" && (a == "--domain" || a == "-domain") && len(rest) > 1:
-			domain, rest = rest[1], rest[2:]
+			domain, domainGiven, rest = rest[1], true, rest[2:]
 		case sub == "down" && strings.HasPrefix(a, "--domain="):
-			domain, rest = strings.TrimPrefix(a, "--domain="), rest[1:]
+			domain, domainGiven, rest = strings.TrimPrefix(a, "--domain="), true, rest[1:]
 		default:
 			settings, rest = append(settings, a), rest[1:]
 		}
@@ -47,6 +48,11 @@ func runMigrate(ctx context.Context, env *environment, args []string) error {
 	if sub != "up" && sub != "down" && sub != "status" {
 		fmt.Fprintln(env.stderr, migrateUsage)
 		return usageError{fmt.Sprintf("unknown subcommand %q: want up, down or status", sub)}
+	}
+	// An empty --domain (a script's unset variable, say) must not mean
+	// every domain, which is what down does without the flag.
+	if _, known := domains.ByName(domain); domainGiven && !known {
+		return usageError{fmt.Sprintf("down: --domain must name a domain (%s), got %q", domainNames(), domain)}
 	}
 	cfg, err := config.Load("nova migrate "+sub, settings, env.getenv, env.stderr)
 	if err != nil {
@@ -91,4 +97,13 @@ func printStatus(env *environment, st []migrate.Status) {
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\n", s.Domain, s.Current, s.Latest, state)
 	}
 	_ = tw.Flush()
+}
+
+// domainNames lists the domains' names, for usage errors.
+func domainNames() string {
+	names := make([]string, len(domains.All))
+	for i, d := range domains.All {
+		names[i] = d.Name
+	}
+	return strings.Join(names, ", ")
 }

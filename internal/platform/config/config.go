@@ -282,15 +282,17 @@ func Load(name string, args []string, getenv func(string) string, out io.Writer)
 	if fv := flagValue(args, "env"); fv != "" {
 		env = fv
 	}
+	// A flag's default is the built-in one, never the environment's value:
+	// usage text (on --help or any mistyped flag) lists the defaults, and
+	// NOVA_DATABASE_URL holds a password. The flag package reads a
+	// backquoted word of a usage as the value's name, so the Markdown
+	// quoting of the README's table is dropped here.
 	for _, s := range Settings {
 		def := s.Default
 		if env == string(Dev) && s.DevDefault != "" {
 			def = s.DevDefault
 		}
-		if v, ok := lookup(getenv, s.Env); ok {
-			def = v
-		}
-		raw[s.Env] = fs.String(s.Flag, def, s.Usage+" ["+s.Env+"]")
+		raw[s.Env] = fs.String(s.Flag, def, strings.ReplaceAll(s.Usage, "`", "")+" ["+s.Env+"]")
 	}
 	fs.Usage = func() {
 		fmt.Fprintf(out, "Usage: %s [flags]\n\nEvery flag can also be set by the environment variable in brackets.\n\n", name)
@@ -305,9 +307,15 @@ func Load(name string, args []string, getenv func(string) string, out io.Writer)
 	if fs.NArg() > 0 {
 		return nil, &Error{Var: "-", Flag: "-", Problem: fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
 	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	c := &Config{DomainDBURLs: map[string]string{}}
 	for _, s := range Settings {
-		if err := s.apply(c, *raw[s.Env]); err != nil {
+		v := *raw[s.Env]
+		if ev, ok := lookup(getenv, s.Env); ok && !set[s.Flag] {
+			v = ev
+		}
+		if err := s.apply(c, v); err != nil {
 			return nil, &Error{Var: s.Env, Flag: s.Flag, Problem: err.Error()}
 		}
 	}

@@ -74,6 +74,32 @@ func TestDebugAddrIsOffByDefaultAndLoopbackOnly(t *testing.T) {
 	}
 }
 
+// Usage text lists the flags' defaults; it shows on --help and on any
+// mistyped flag, so it must not carry the environment's secrets.
+func TestUsageShowsNoEnvironmentValues(t *testing.T) {
+	base := map[string]string{"NOVA_DATABASE_URL": "postgres://nova:s3cret-pw@db.internal:5432/nova", "NOVA_HTTP_ADDR": ":9999"}
+	for _, args := range [][]string{{"--help"}, {"--htp-addr", ":1"}} {
+		var out strings.Builder
+		if _, err := config.Load("nova", args, env(base), &out); err == nil {
+			t.Fatalf("%v: no error", args)
+		}
+		if strings.Contains(out.String(), "s3cret") || strings.Contains(out.String(), ":9999") {
+			t.Errorf("%v: usage shows environment values:\n%s", args, out.String())
+		}
+		if strings.Contains(out.String(), "-env dev") {
+			t.Errorf("%v: a backquoted word of a usage became a value name:\n%s", args, out.String())
+		}
+	}
+	c, err := config.Load("nova", nil, env(base), io.Discard)
+	if err != nil || c.DatabaseURL != base["NOVA_DATABASE_URL"] || c.HTTPAddr != ":9999" {
+		t.Fatalf("environment not applied: %+v, %v", c, err)
+	}
+	c, err = config.Load("nova", []string{"--http-addr", ":7777"}, env(base), io.Discard)
+	if err != nil || c.HTTPAddr != ":7777" {
+		t.Fatalf("flag did not override the environment: %+v, %v", c, err)
+	}
+}
+
 func TestTrustedProxies(t *testing.T) {
 	base := map[string]string{"NOVA_DATABASE_URL": "postgres://nova@localhost/nova"}
 	c, err := config.Load("nova", nil, env(base), io.Discard)
