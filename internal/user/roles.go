@@ -18,10 +18,14 @@ import (
 // Can reports whether the user's role grants p. A banned or unknown user can
 // do nothing. Other domains (content moderation) ask here.
 func (s *Service) Can(ctx context.Context, userID uuid.UUID, p Permission) (bool, error) {
+	return can(ctx, s.pool, userID, p)
+}
+
+func can(ctx context.Context, q store.Querier, userID uuid.UUID, p Permission) (bool, error) {
 	if userID == uuid.Nil {
 		return false, nil
 	}
-	return store.HasPermission(ctx, s.pool, userID, string(p))
+	return store.HasPermission(ctx, q, userID, string(p))
 }
 
 // require returns UNAUTHENTICATED for an anonymous actor and FORBIDDEN
@@ -31,6 +35,22 @@ func (s *Service) require(ctx context.Context, actor uuid.UUID, p Permission, wh
 		return apperr.NewUnauthenticated("sign in first")
 	}
 	ok, err := s.Can(ctx, actor, p)
+	return forbiddenUnless(ok, err, what)
+}
+
+// requireLocked is require inside tx, after locking the role rows of actor
+// and target: two admins demoting each other at once would otherwise both
+// pass their checks, and no admin would be left.
+func requireLocked(ctx context.Context, tx pgx.Tx, actor, target uuid.UUID, p Permission, what string) error {
+	if err := store.LockRoles(ctx, tx, actor, target); err != nil {
+		return err
+	}
+	ok, err := can(ctx, tx, actor, p)
+	return forbiddenUnless(ok, err, what)
+}
+
+// forbiddenUnless turns a permission check into FORBIDDEN when it failed.
+func forbiddenUnless(ok bool, err error, what string) error {
 	if err != nil {
 		return err
 	}
@@ -65,6 +85,11 @@ func (s *Service) setRole(ctx context.Context, actor *uuid.UUID, target uuid.UUI
 	}
 	var u store.User
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if actor != nil {
+			if err := requireLocked(ctx, tx, *actor, target, PermAssignRole, "assign roles"); err != nil {
+				return err
+			}
+		}
 		changed, err := store.SetRole(ctx, tx, target, string(r), actor)
 		if err != nil {
 			return err
@@ -105,6 +130,9 @@ func (s *Service) Ban(ctx context.Context, actor, target uuid.UUID, reason strin
 	}
 	var u store.User
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := requireLocked(ctx, tx, actor, target, PermBan, "ban users"); err != nil {
+			return err
+		}
 		a, err := store.GetActor(ctx, tx, actor)
 		if err != nil {
 			return err

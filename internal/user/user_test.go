@@ -289,6 +289,41 @@ func TestRoles(t *testing.T) {
 	testkit.WantCode(t, err, apperr.NotFound)
 }
 
+// Two admins demoting each other at once: in any order the second would be
+// refused, so one of them must stay an admin.
+func TestAdminsDemotingEachOtherLeaveOneAdmin(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	for range 10 {
+		a, b := e.withRole(t, user.RoleAdmin), e.withRole(t, user.RoleAdmin)
+		errs := make(chan error, 2)
+		start := make(chan struct{})
+		for _, pair := range [][2]uuid.UUID{{a.ID, b.ID}, {b.ID, a.ID}} {
+			go func() {
+				<-start
+				_, err := e.users.AssignRole(ctx, pair[0], pair[1], user.RoleUser)
+				errs <- err
+			}()
+		}
+		close(start)
+		refused := 0
+		for range 2 {
+			if err := <-errs; err != nil {
+				testkit.WantCode(t, err, apperr.Forbidden)
+				refused++
+			}
+		}
+		ua, err := e.users.Get(ctx, a.ID)
+		testkit.Must(t, err)
+		ub, err := e.users.Get(ctx, b.ID)
+		testkit.Must(t, err)
+		if refused != 1 || (ua.Role == user.RoleAdmin) == (ub.Role == user.RoleAdmin) {
+			t.Fatalf("%d refused; roles %s and %s, want exactly one admin left", refused, ua.Role, ub.Role)
+		}
+	}
+}
+
 func TestBanFlow(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)

@@ -200,6 +200,17 @@ func HasPermission(ctx context.Context, q Querier, id uuid.UUID, permission stri
 	return ok, nil
 }
 
+// LockRoles locks the role rows of ids until the transaction ends, in id
+// order (so two transactions locking the same pair cannot deadlock): a
+// permission checked after it cannot be revoked before the check's action
+// commits.
+func LockRoles(ctx context.Context, q Querier, ids ...uuid.UUID) error {
+	if _, err := q.Exec(ctx, `SELECT 1 FROM users.user_roles WHERE user_id = ANY($1) ORDER BY user_id FOR UPDATE`, ids); err != nil {
+		return fmt.Errorf("lock roles: %w", err)
+	}
+	return nil
+}
+
 // SetRole assigns role; it reports whether the role changed.
 func SetRole(ctx context.Context, q Querier, id uuid.UUID, role string, by *uuid.UUID) (bool, error) {
 	tag, err := q.Exec(ctx, `UPDATE users.user_roles SET role = $2, granted_by = $3, granted_at = now()
