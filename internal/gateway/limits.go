@@ -71,7 +71,7 @@ func (e limitsExtension) MutateOperationParameters(ctx context.Context, p *graph
 	if err != nil {
 		return nil // gqlgen parses it again and reports the error
 	}
-	if selectionCount(doc, maxSelections) > maxSelections {
+	if selectionCount(doc, maxSelections, e.l.Introspection) > maxSelections {
 		return tooComplex("query has more than %d selections", maxSelections)
 	}
 	return nil
@@ -80,8 +80,10 @@ func (e limitsExtension) MutateOperationParameters(ctx context.Context, p *graph
 // selectionCount counts doc's selections, with fragment spreads expanded
 // and each fragment counted once more on its own (validation checks it on
 // its own too). It stops past limit: fragments may spread each other in a
-// cycle, which only validation rejects.
-func selectionCount(doc *ast.QueryDocument, limit int) int {
+// cycle, which only validation rejects. Where introspection is allowed (dev),
+// what lies under __schema and __type is not counted: GraphiQL's schema
+// query alone has some 400 selections.
+func selectionCount(doc *ast.QueryDocument, limit int, introspection bool) int {
 	n := 0
 	var walk func(ast.SelectionSet)
 	walk = func(set ast.SelectionSet) {
@@ -91,6 +93,9 @@ func selectionCount(doc *ast.QueryDocument, limit int) int {
 			}
 			switch s := sel.(type) {
 			case *ast.Field:
+				if introspection && (s.Name == "__schema" || s.Name == "__type") {
+					continue
+				}
 				walk(s.SelectionSet)
 			case *ast.InlineFragment:
 				walk(s.SelectionSet)
@@ -232,7 +237,9 @@ func (m *measurer) selections(set ast.SelectionSet, depth int) int {
 // since nothing bounds it per request; a connection's edges are bounded by
 // the connection's `first`, already counted.
 func (m *measurer) multiplier(f *ast.Field) int {
-	if f.Definition == nil {
+	// The schema's own description is small and fixed: its lists are not
+	// pages of data.
+	if f.Definition == nil || f.ObjectDefinition != nil && strings.HasPrefix(f.ObjectDefinition.Name, "__") {
 		return 1
 	}
 	if f.Definition.Arguments.ForName("first") == nil {

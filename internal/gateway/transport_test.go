@@ -188,6 +188,28 @@ func TestSelectionLimitBeforeValidation(t *testing.T) {
 	refused("{ viewer { ...A } } fragment A on User { id ...A }")
 }
 
+// GraphiQL (dev) loads the schema with this query: about 400 selections
+// once its fragments are expanded, and nested lists without first.
+const introspectionQuery = `query IntrospectionQuery { __schema { queryType { name } mutationType { name } subscriptionType { name }
+  types { ...FullType } directives { name description locations args { ...InputValue } } } }
+fragment FullType on __Type { kind name description
+  fields(includeDeprecated: true) { name description args { ...InputValue } type { ...TypeRef } isDeprecated deprecationReason }
+  inputFields { ...InputValue } interfaces { ...TypeRef }
+  enumValues(includeDeprecated: true) { name description isDeprecated deprecationReason } possibleTypes { ...TypeRef } }
+fragment InputValue on __InputValue { name description type { ...TypeRef } defaultValue }
+fragment TypeRef on __Type { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name
+  ofType { kind name ofType { kind name ofType { kind name } } } } } } } }`
+
+func TestSchemaIntrospectionInDev(t *testing.T) {
+	t.Parallel()
+	dev := newEnv(t, func(o *envOptions) { o.dev = true })
+	if r := ok(t, dev.gql("", introspectionQuery, nil)); !strings.Contains(string(r.Raw), `"name":"Post"`) {
+		t.Fatalf("no schema in %s", r.Raw)
+	}
+	// Outside dev it is refused, by the selection count before validation.
+	wantError(t, newEnv(t).gql("", introspectionQuery, nil), 422, "QUERY_TOO_COMPLEX", "")
+}
+
 func TestDepthLimit(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, func(o *envOptions) { o.dev = true })

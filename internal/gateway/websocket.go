@@ -38,8 +38,9 @@ const (
 	wsWriteTimeout        = 10 * time.Second
 	wsMaxOpsPerConnection = 100
 	// wsMessageBurst and wsMessageRate bound the messages of one connection:
-	// a burst as large as the operations it may run at once, then 20 a second.
-	wsMessageBurst = wsMaxOpsPerConnection
+	// a burst that starts and completes as many operations as it may run at
+	// once, with room for connection_init and pings, then 20 a second.
+	wsMessageBurst = 2*wsMaxOpsPerConnection + 10
 	wsMessageRate  = 20
 )
 

@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -158,10 +159,10 @@ func TestWebsocket(t *testing.T) {
 		if m := read(t, c); m.Type != "connection_ack" {
 			t.Fatalf("got %+v, want connection_ack", m)
 		}
-		// A burst of 100 messages passes (connection_init was one of them);
-		// the rest of 300 pings, sent at once, do not.
+		// A burst of 210 messages passes (connection_init was one of them);
+		// the rest of 400 pings, sent at once, do not.
 		go func() {
-			for range 300 {
+			for range 400 {
 				if c.WriteJSON(wsMsg{Type: "ping"}) != nil {
 					return
 				}
@@ -174,8 +175,8 @@ func TestWebsocket(t *testing.T) {
 			err := c.ReadJSON(&m)
 			var ce *websocket.CloseError
 			if errors.As(err, &ce) {
-				if ce.Code != 4429 || pongs < 90 || pongs >= 300 {
-					t.Fatalf("close %d after %d pongs, want 4429 after about 100", ce.Code, pongs)
+				if ce.Code != 4429 || pongs < 200 || pongs >= 400 {
+					t.Fatalf("close %d after %d pongs, want 4429 after about 210", ce.Code, pongs)
 				}
 				return
 			}
@@ -183,6 +184,36 @@ func TestWebsocket(t *testing.T) {
 				t.Fatalf("read after %d pongs: %v, want close 4429", pongs, err)
 			}
 			pongs++
+		}
+	})
+	t.Run("the most operations at once, started and stopped in a burst", func(t *testing.T) {
+		c := e.dialWS(t, "")
+		_ = c.WriteJSON(wsMsg{Type: "connection_init"})
+		if m := read(t, c); m.Type != "connection_ack" {
+			t.Fatalf("got %+v, want connection_ack", m)
+		}
+		p := json.RawMessage(`{"query":"{ viewer { id } }"}`)
+		for i := range 100 {
+			_ = c.WriteJSON(wsMsg{ID: fmt.Sprint(i), Type: "subscribe", Payload: p})
+		}
+		for i := range 100 {
+			_ = c.WriteJSON(wsMsg{ID: fmt.Sprint(i), Type: "complete"})
+		}
+		_ = c.WriteJSON(wsMsg{Type: "ping"})
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		for {
+			var m wsMsg
+			err := c.ReadJSON(&m)
+			var ce *websocket.CloseError
+			if errors.As(err, &ce) {
+				t.Fatalf("closed %d %q: a burst within the operation limit was refused", ce.Code, ce.Text)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.Type == "pong" {
+				return
+			}
 		}
 	})
 	t.Run("anonymous connection", func(t *testing.T) {
