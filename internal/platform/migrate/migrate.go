@@ -11,6 +11,8 @@ import (
 	"io/fs"
 	"strings"
 
+	"github.com/jackc/pgerrcode"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/database"
@@ -167,7 +169,14 @@ func (m *Migrator) Status(ctx context.Context) ([]Status, error) {
 		// goose creates its version table on any call, so ask Postgres first
 		// whether the table exists, to keep status and /readyz read-only.
 		var exists bool
-		if err := m.pools.For(dp.domain).QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", dp.domain.Schema+".goose_db_version").Scan(&exists); err != nil {
+		err := m.pools.For(dp.domain).QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", dp.domain.Schema+".goose_db_version").Scan(&exists)
+		if roleMissing(err) {
+			// Up creates the domain roles; before it, the domain's pool
+			// cannot connect at all, and nothing of it is migrated.
+			out = append(out, s)
+			continue
+		}
+		if err != nil {
 			return nil, fmt.Errorf("status of %s: %w", dp.domain.Name, err)
 		}
 		if exists {
@@ -180,6 +189,14 @@ func (m *Migrator) Status(ctx context.Context) ([]Status, error) {
 		out = append(out, s)
 	}
 	return out, nil
+}
+
+// roleMissing reports whether err is Postgres refusing a session of a role
+// that does not exist.
+func roleMissing(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == pgerrcode.InvalidParameterValue &&
+		strings.HasPrefix(pe.Message, "role ") && strings.HasSuffix(pe.Message, " does not exist")
 }
 
 // Behind returns the domains whose migrations are not all applied, described

@@ -2,11 +2,13 @@ package migrate_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/nova-social/nova/internal/platform/domains"
 	"github.com/nova-social/nova/internal/platform/migrate"
 	"github.com/nova-social/nova/internal/platform/pgtest"
+	"github.com/nova-social/nova/internal/platform/postgres"
 	"github.com/nova-social/nova/migrations"
 )
 
@@ -80,5 +82,37 @@ func TestUpDownUp(t *testing.T) {
 	}
 	if err := m.Down(ctx, "nosuchdomain", false); err == nil {
 		t.Fatal("down of an unknown domain succeeded")
+	}
+}
+
+// Before the first `migrate up` the domain roles may not exist, so a
+// domain's pool cannot connect: status still answers, with nothing applied.
+func TestStatusBeforeTheRolesExist(t *testing.T) {
+	t.Parallel()
+	db := pgtest.Empty(t)
+	ctx := context.Background()
+	sep := "?"
+	if strings.Contains(db.URL, "?") {
+		sep = "&"
+	}
+	pools, err := postgres.Open(ctx, postgres.Options{URL: db.URL, MaxConns: 2,
+		PerDomain: map[string]string{"search": db.URL + sep + "role=nova_no_such_role"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pools.Close()
+	m, err := migrate.New(pools, migrations.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	st, err := m.Status(ctx)
+	if err != nil {
+		t.Fatalf("status: %v", err)
+	}
+	for _, s := range st {
+		if s.Current != 0 || !s.Pending() {
+			t.Errorf("%s at %d of %d, want nothing applied", s.Domain, s.Current, s.Latest)
+		}
 	}
 }
