@@ -53,6 +53,33 @@ func closeCode(t *testing.T, c *websocket.Conn, within time.Duration) int {
 	}
 }
 
+// anonymousWS opens a websocket and initialises it without a token.
+func (e *env) anonymousWS(t *testing.T) *websocket.Conn {
+	t.Helper()
+	c := e.dialWS(t, "")
+	_ = c.WriteJSON(wsMsg{Type: "connection_init"})
+	if m := read(t, c); m.Type != "connection_ack" {
+		t.Fatalf("got %+v, want connection_ack", m)
+	}
+	return c
+}
+
+// next reads the next message, or the close frame that ended the
+// connection; any other failure fails the test.
+func next(t *testing.T, c *websocket.Conn) (wsMsg, *websocket.CloseError) {
+	t.Helper()
+	var m wsMsg
+	err := c.ReadJSON(&m)
+	var ce *websocket.CloseError
+	if errors.As(err, &ce) {
+		return m, ce
+	}
+	if err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	return m, nil
+}
+
 func read(t *testing.T, c *websocket.Conn) wsMsg {
 	t.Helper()
 	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
@@ -154,11 +181,7 @@ func TestWebsocket(t *testing.T) {
 		}
 	})
 	t.Run("message flood closes with 4429", func(t *testing.T) {
-		c := e.dialWS(t, "")
-		_ = c.WriteJSON(wsMsg{Type: "connection_init"})
-		if m := read(t, c); m.Type != "connection_ack" {
-			t.Fatalf("got %+v, want connection_ack", m)
-		}
+		c := e.anonymousWS(t)
 		// A burst of 210 messages passes (connection_init was one of them);
 		// the rest of 400 pings, sent at once, do not.
 		go func() {
@@ -171,27 +194,17 @@ func TestWebsocket(t *testing.T) {
 		pongs := 0
 		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
 		for {
-			var m wsMsg
-			err := c.ReadJSON(&m)
-			var ce *websocket.CloseError
-			if errors.As(err, &ce) {
+			if _, ce := next(t, c); ce != nil {
 				if ce.Code != 4429 || pongs < 200 || pongs >= 400 {
 					t.Fatalf("close %d after %d pongs, want 4429 after about 210", ce.Code, pongs)
 				}
 				return
 			}
-			if err != nil {
-				t.Fatalf("read after %d pongs: %v, want close 4429", pongs, err)
-			}
 			pongs++
 		}
 	})
 	t.Run("the most operations at once, started and stopped in a burst", func(t *testing.T) {
-		c := e.dialWS(t, "")
-		_ = c.WriteJSON(wsMsg{Type: "connection_init"})
-		if m := read(t, c); m.Type != "connection_ack" {
-			t.Fatalf("got %+v, want connection_ack", m)
-		}
+		c := e.anonymousWS(t)
 		p := json.RawMessage(`{"query":"{ viewer { id } }"}`)
 		for i := range 100 {
 			_ = c.WriteJSON(wsMsg{ID: fmt.Sprint(i), Type: "subscribe", Payload: p})
@@ -202,14 +215,9 @@ func TestWebsocket(t *testing.T) {
 		_ = c.WriteJSON(wsMsg{Type: "ping"})
 		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
 		for {
-			var m wsMsg
-			err := c.ReadJSON(&m)
-			var ce *websocket.CloseError
-			if errors.As(err, &ce) {
+			m, ce := next(t, c)
+			if ce != nil {
 				t.Fatalf("closed %d %q: a burst within the operation limit was refused", ce.Code, ce.Text)
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if m.Type == "pong" {
 				return
@@ -217,11 +225,7 @@ func TestWebsocket(t *testing.T) {
 		}
 	})
 	t.Run("anonymous connection", func(t *testing.T) {
-		c := e.dialWS(t, "")
-		_ = c.WriteJSON(wsMsg{Type: "connection_init"})
-		if m := read(t, c); m.Type != "connection_ack" {
-			t.Fatalf("got %+v, want connection_ack", m)
-		}
+		c := e.anonymousWS(t)
 		_ = c.WriteJSON(wsMsg{ID: "s", Type: "subscribe", Payload: json.RawMessage(`{"query":"{ viewerSettings { isPrivate } }"}`)})
 		if m := read(t, c); m.Type != "next" || !strings.Contains(string(m.Payload), "UNAUTHENTICATED") {
 			t.Fatalf("got %+v (%s), want an UNAUTHENTICATED field error", m, m.Payload)
