@@ -17,8 +17,10 @@ import (
 // a running bus: re-enqueued deliveries are picked up by whichever replica
 // runs the consumer.
 type Admin struct {
-	pool        *pgxpool.Pool
-	maxAttempts int
+	pool *pgxpool.Pool
+	// jobAttempts is the River attempts of the jobs it enqueues (see
+	// jobAttempts).
+	jobAttempts int
 }
 
 // NewAdmin returns the operator interface over the events domain's pool.
@@ -27,7 +29,7 @@ func NewAdmin(pool *pgxpool.Pool, maxAttempts int) *Admin {
 	if maxAttempts <= 0 {
 		maxAttempts = Options{}.withDefaults().MaxAttempts
 	}
-	return &Admin{pool: pool, maxAttempts: maxAttempts}
+	return &Admin{pool: pool, jobAttempts: jobAttempts(maxAttempts)}
 }
 
 // ErrNotFound is returned for an unknown dead letter or consumer.
@@ -109,7 +111,7 @@ SELECT coalesce(sum(events.enqueue(g.ids, g.consumers, g.replay, $3)), 0)::bigin
 // RetryDeadLetter re-enqueues one dead letter (after the consumer was fixed).
 func (a *Admin) RetryDeadLetter(ctx context.Context, id int64) error {
 	var n int64
-	if err := a.pool.QueryRow(ctx, retrySQL, false, []int64{id}, jobAttempts(a.maxAttempts)).Scan(&n); err != nil {
+	if err := a.pool.QueryRow(ctx, retrySQL, false, []int64{id}, a.jobAttempts).Scan(&n); err != nil {
 		return fmt.Errorf("retry dead letter %d: %w", id, err)
 	}
 	if n == 0 {
@@ -121,7 +123,7 @@ func (a *Admin) RetryDeadLetter(ctx context.Context, id int64) error {
 // RetryAllDeadLetters re-enqueues every dead letter and reports how many.
 func (a *Admin) RetryAllDeadLetters(ctx context.Context) (int64, error) {
 	var n int64
-	if err := a.pool.QueryRow(ctx, retrySQL, true, []int64{}, jobAttempts(a.maxAttempts)).Scan(&n); err != nil {
+	if err := a.pool.QueryRow(ctx, retrySQL, true, []int64{}, a.jobAttempts).Scan(&n); err != nil {
 		return 0, fmt.Errorf("retry dead letters: %w", err)
 	}
 	return n, nil
@@ -167,7 +169,7 @@ func (a *Admin) Replay(ctx context.Context, consumer string, topic Topic, since 
 		return 0, fmt.Errorf("replay: consumer %q subscribed to %q: %w", consumer, topic, ErrNotFound)
 	}
 	var n int64
-	if err := a.pool.QueryRow(ctx, replaySQL, consumer, string(topic), since, jobAttempts(a.maxAttempts)).Scan(&n); err != nil {
+	if err := a.pool.QueryRow(ctx, replaySQL, consumer, string(topic), since, a.jobAttempts).Scan(&n); err != nil {
 		return 0, fmt.Errorf("replay %s: %w", consumer, err)
 	}
 	return n, nil

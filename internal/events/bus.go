@@ -183,14 +183,14 @@ func NewBus(pool *pgxpool.Pool, log *slog.Logger, reg prometheus.Registerer, opt
 }
 
 // bookkeepingPool derives from the events domain's pool (same role and
-// credentials) the pool River's own writes run on: fetching, completing and
-// dead-lettering deliveries. They commit asynchronously (no wait for the WAL
-// flush), which is safe because each is only ever a record of work that is
-// redone, and deduplicated by the consumer's inbox, when the record is lost
-// in a crash: a lost fetch or completion leaves the job to be delivered
-// again. The writes that must survive a crash commit synchronously: the
-// event with its jobs, in the producer's own transaction, and a dead letter
-// (see deadLetter).
+// credentials) the pool River's own writes run on: fetching and completing
+// deliveries. They commit asynchronously (no wait for the WAL flush), which
+// is safe because each is only ever a record of work that is redone, and
+// deduplicated by the consumer's inbox, when the record is lost in a crash:
+// a lost fetch or completion leaves the job to be delivered again. The
+// writes that must survive a crash commit synchronously: the event with its
+// jobs, in the producer's own transaction, and a dead letter, on the events
+// pool (see deadLetter).
 func bookkeepingPool(pool *pgxpool.Pool) (*pgxpool.Pool, error) {
 	cfg := pool.Config()
 	cfg.ConnConfig.RuntimeParams["synchronous_commit"] = "off"

@@ -271,9 +271,10 @@ const sharedSettingsSQL = `SELECT set_config('synchronous_commit', 'off', true),
 
 // record inserts the batch's deliveries into the inbox and reports, per
 // member, whether its handler must run: the delivery was new to the inbox,
-// or it is a replay that its job has not applied before. A second copy of a delivery within one batch is a
-// duplicate. It is one round trip, with the transaction's settings:
-// asyncCommitSQL, or sharedSettingsSQL when the batch has several members.
+// or it is a replay that its job has not applied before. A second copy of a
+// delivery within one batch is a duplicate. It is one round trip, with the
+// transaction's settings: asyncCommitSQL, or sharedSettingsSQL when the
+// batch has several members.
 func (in *inbox) record(ctx context.Context, tx pgx.Tx, batch []*pending) ([]bool, error) {
 	fresh := make([]bool, len(batch))
 	seen := make(map[delivery]bool, len(batch))

@@ -315,19 +315,16 @@ var errNotLogged = errors.New("event not in the log")
 
 // deadLetter records the failed delivery and finishes its job in one
 // transaction, so a dead letter is written exactly once, and returns the
-// event's topic.
+// event's topic. It runs on the events pool, not River's bookkeeping pool:
+// its commit waits for the WAL flush, since a crash that lost it would lose
+// the job's completion with it.
 func (b *Bus) deadLetter(ctx context.Context, job *river.Job[deliveryArgs], attempts int, cause error) (string, error) {
 	ctx = context.WithoutCancel(ctx)
-	tx, err := b.river.Begin(ctx)
+	tx, err := b.pool.Begin(ctx)
 	if err != nil {
 		return "", fmt.Errorf("begin: %w", err)
 	}
 	defer func() { _ = tx.Rollback(ctx) }()
-	// The job's completion commits with the dead letter: lost in a crash,
-	// it would be lost with it, so this commit waits for the WAL flush.
-	if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit TO on`); err != nil {
-		return "", fmt.Errorf("dead letter settings: %w", err)
-	}
 	a := job.Args
 	var topic string
 	err = tx.QueryRow(ctx, deadLetterSQL, a.EventID, a.Consumer, attempts, cause.Error(), a.Replay).Scan(&topic)
