@@ -7,7 +7,9 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgerrcode"
@@ -81,21 +83,59 @@ func TestCollectByID(t *testing.T) {
 
 // TestInTxRetries: a transaction aborted as a deadlock victim or for a
 // serialization failure runs again, at most three times in all; any other
-// error ends it at once.
+// error ends it at once. The errors are Postgres's own: a real deadlock,
+// and the others raised by the server with their SQLSTATE.
 func TestInTxRetries(t *testing.T) {
 	t.Parallel()
 	pool := pgtest.New(t).Pools.For(domains.Content)
 	ctx := context.Background()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	failing := func(code string, failures int) (func(pgx.Tx) error, *int) {
-		runs := 0
-		return func(pgx.Tx) error {
-			runs++
-			if runs <= failures {
-				return fmt.Errorf("statement: %w", &pgconn.PgError{Code: code})
+	if _, err := pool.Exec(ctx, `CREATE TABLE content.t_tx (id int PRIMARY KEY); INSERT INTO content.t_tx VALUES (1), (2)`); err != nil {
+		t.Fatal(err)
+	}
+
+	// Two transactions lock the rows in opposite orders: Postgres aborts
+	// one, which runs again and succeeds.
+	var runs atomic.Int32
+	locked := make(chan struct{}, 2)
+	crossing := func(first, second int) func(pgx.Tx) error {
+		return func(tx pgx.Tx) error {
+			runs.Add(1)
+			if _, err := tx.Exec(ctx, `UPDATE content.t_tx SET id = id WHERE id = $1`, first); err != nil {
+				return err
 			}
-			return nil
-		}, &runs
+			select {
+			case locked <- struct{}{}: // a first run: wait until both hold a row
+				for len(locked) < 2 {
+					time.Sleep(time.Millisecond)
+				}
+			default: // the rerun
+			}
+			_, err := tx.Exec(ctx, `UPDATE content.t_tx SET id = id WHERE id = $1`, second)
+			return err
+		}
+	}
+	errs := make(chan error, 2)
+	go func() { errs <- postgres.InTx(ctx, pool, log, crossing(1, 2)) }()
+	go func() { errs <- postgres.InTx(ctx, pool, log, crossing(2, 1)) }()
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatalf("crossing transactions: %v", err)
+		}
+	}
+	if n := runs.Load(); n != 3 {
+		t.Fatalf("crossing transactions ran %d times, want 3 (one deadlock victim run again)", n)
+	}
+
+	raising := func(code string, failures int) (func(pgx.Tx) error, *int) {
+		n := 0
+		return func(tx pgx.Tx) error {
+			if n++; n > failures {
+				return nil
+			}
+			_, err := tx.Exec(ctx, fmt.Sprintf(`DO $$ BEGIN RAISE EXCEPTION 'raised' USING ERRCODE = '%s'; END $$`, code))
+			return err
+		}, &n
 	}
 	for _, c := range []struct {
 		code      string
@@ -103,16 +143,15 @@ func TestInTxRetries(t *testing.T) {
 		wantRuns  int
 		wantError bool
 	}{
-		{pgerrcode.DeadlockDetected, 2, 3, false},
 		{pgerrcode.SerializationFailure, 1, 2, false},
 		{pgerrcode.DeadlockDetected, 3, 3, true},
 		{pgerrcode.UniqueViolation, 1, 1, true},
 	} {
-		f, runs := failing(c.code, c.failures)
+		f, n := raising(c.code, c.failures)
 		err := postgres.InTx(ctx, pool, log, f)
 		var pgErr *pgconn.PgError
-		if c.wantError != (err != nil) || err != nil && (!errors.As(err, &pgErr) || pgErr.Code != c.code) || *runs != c.wantRuns {
-			t.Errorf("%s %d times: InTx = %v after %d runs, want error %v after %d", c.code, c.failures, err, *runs, c.wantError, c.wantRuns)
+		if c.wantError != (err != nil) || err != nil && (!errors.As(err, &pgErr) || pgErr.Code != c.code) || *n != c.wantRuns {
+			t.Errorf("%s %d times: InTx = %v after %d runs, want error %v after %d", c.code, c.failures, err, *n, c.wantError, c.wantRuns)
 		}
 	}
 }
