@@ -5,7 +5,6 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/x509"
-	"encoding/base64"
 	"encoding/pem"
 	"fmt"
 	"io"
@@ -21,10 +20,10 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"golang.org/x/crypto/argon2"
 
 	"github.com/nova-social/nova/internal/events"
 	"github.com/nova-social/nova/internal/identity"
+	"github.com/nova-social/nova/internal/identity/internal/password"
 	"github.com/nova-social/nova/internal/platform/domains"
 	"github.com/nova-social/nova/internal/platform/pgtest"
 )
@@ -195,13 +194,14 @@ const unhitSQL = "SET hits = greatest(hits - 1, 0)"
 // than the service's, as stored before they were raised.
 func (e *env) setWeakHash(t testing.TB, userID uuid.UUID, pw string) {
 	t.Helper()
-	salt := make([]byte, 16)
-	if _, err := rand.Read(salt); err != nil {
+	weak, err := password.NewHasher(password.Params{MemoryKiB: 8 * 1024, Iterations: 1, Lanes: 1}, 1)
+	if err != nil {
 		t.Fatal(err)
 	}
-	key := argon2.IDKey([]byte(pw), salt, 1, 8*1024, 1, 32)
-	hash := fmt.Sprintf("$argon2id$v=%d$m=8192,t=1,p=1$%s$%s", argon2.Version,
-		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key))
+	hash, err := weak.Hash(context.Background(), pw)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := e.pool.Exec(context.Background(), `UPDATE identity.credentials SET password_hash = $2 WHERE user_id = $1`, userID, hash); err != nil {
 		t.Fatal(err)
 	}
