@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/nova-social/nova/internal/platform/pgtest"
@@ -80,25 +79,6 @@ func TestMigrateStatusUpDown(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer that nova serve's log and the test may use at
-// once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // freeAddr returns a loopback address no one listens on just now.
 func freeAddr(t *testing.T) string {
 	t.Helper()
@@ -118,7 +98,7 @@ func TestServeOpensTheProfileListenerWhenAsked(t *testing.T) {
 		"NOVA_ENV": "dev", "NOVA_DATABASE_URL": db.URL, "NOVA_DATA_DIR": t.TempDir(),
 		"NOVA_HTTP_ADDR": api, "NOVA_DEBUG_ADDR": debug, "NOVA_LOG_LEVEL": "warn",
 	}
-	var stderr syncBuffer
+	var stderr testkit.SyncBuffer
 	env := &environment{getenv: func(k string) string { return vars[k] }, stdout: io.Discard, stderr: &stderr}
 	ctx, cancel := context.WithCancel(context.Background())
 	exited := make(chan int, 1)

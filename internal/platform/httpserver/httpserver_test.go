@@ -1,7 +1,6 @@
 package httpserver_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,13 +9,13 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/nova-social/nova/internal/platform/httpserver"
+	"github.com/nova-social/nova/internal/platform/testkit"
 )
 
 func newServer(t *testing.T, ready func(context.Context) error) (*httpserver.Server, string, context.CancelFunc, chan error) {
@@ -116,7 +115,7 @@ func TestHealthReadinessAndMetrics(t *testing.T) {
 // reason; the error's text, which names hosts and roles, goes to the log.
 func TestReadinessHidesDetail(t *testing.T) {
 	t.Parallel()
-	var logs lockedBuffer
+	var logs testkit.SyncBuffer
 	detail := errors.New(`failed to connect to user=nova_content database=nova_prod host=10.0.4.2: connection refused`)
 	var readyErr error
 	srv := httpserver.New(httpserver.Options{
@@ -149,24 +148,6 @@ func TestReadinessHidesDetail(t *testing.T) {
 	if !strings.Contains(logs.String(), "host=10.0.4.2") {
 		t.Fatalf("the detail was not logged: %s", logs.String())
 	}
-}
-
-// lockedBuffer is a log the server writes while the test reads it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func TestBodyLimitAndPanicRecovery(t *testing.T) {

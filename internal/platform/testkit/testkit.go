@@ -3,6 +3,8 @@
 package testkit
 
 import (
+	"bytes"
+	"sync"
 	"testing"
 	"time"
 
@@ -46,4 +48,23 @@ func Must(t testing.TB, err error) {
 	if err != nil {
 		t.Fatalf("unexpected error: %v", err)
 	}
+}
+
+// SyncBuffer is a bytes.Buffer that a server writes (its log, say) while
+// the test reads it.
+type SyncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *SyncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *SyncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
