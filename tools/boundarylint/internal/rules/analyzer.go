@@ -37,11 +37,21 @@ type Edge struct {
 	Via      string
 }
 
+// Reach is a domain that a package outside the domains imports, itself or
+// through other packages outside the domains; Via is one chain of imports
+// leading there.
+type Reach struct {
+	Domain, Via string
+}
+
 // DomainEdges is the package fact: every domain-to-domain import edge in the
 // package's transitive import closure, the package's own imports included.
 // It is what lets a package see a domain cycle that its imports close.
+// Reaches, on a package outside the domains, is what a domain importing it
+// depends on in truth.
 type DomainEdges struct {
-	Edges []Edge
+	Edges   []Edge
+	Reaches []Reach
 }
 
 // AFact marks DomainEdges as an analysis fact.
@@ -52,7 +62,15 @@ func (f *DomainEdges) String() string {
 	for i, e := range f.Edges {
 		parts[i] = e.From + "→" + e.To
 	}
-	return "domainEdges(" + strings.Join(parts, ", ") + ")"
+	s := "domainEdges(" + strings.Join(parts, ", ") + ")"
+	if len(f.Reaches) > 0 {
+		names := make([]string, len(f.Reaches))
+		for i, r := range f.Reaches {
+			names[i] = r.Domain
+		}
+		s += " reaches(" + strings.Join(names, ", ") + ")"
+	}
+	return s
 }
 
 // key identifies a domain edge.
@@ -176,6 +194,7 @@ func run(pass *analysis.Pass) (any, error) {
 	rel, _ := decl.Rel(r.mod, pass.Pkg.Path())
 	c := &checker{Pass: pass, repo: r, rel: rel, role: r.set.Classify(rel)}
 	if c.role.Kind == decl.Tools {
+		c.cycles() // tooling may still carry a domain to its importers
 		return nil, nil
 	}
 	c.declarations()
@@ -277,6 +296,11 @@ func (c *checker) checkImport(spec *ast.ImportSpec, path string, test bool) {
 		case target.Kind == decl.Gateway || target.Kind == decl.Root:
 			c.Reportf(spec.Pos(), "%s may not import %s: domains never depend on the gateway or the composition root; they depend on it", d.Name, rel)
 		}
+		for _, r := range c.reaches(path, c.carrier(target, inRepo)) {
+			if r.Domain != d.Name && !d.Allows(r.Domain) {
+				c.Reportf(spec.Pos(), "%s may not import %s through %s (%s): %s's declared dependencies are {%s}; a package outside the domains does not widen them", d.Name, r.Domain, rel, r.Via, d.Name, strings.Join(d.Deps, ", "))
+			}
+		}
 		if d.Name != "events" && (path == riverPath || strings.HasPrefix(path, riverPath+"/")) {
 			c.Reportf(spec.Pos(), "%s may not import %s: only the events domain talks to River; publish with events.Bus and subscribe with events.Subscribe", d.Name, path)
 		}
@@ -325,26 +349,44 @@ func (c *checker) cycles() {
 		importPaths = append(importPaths, imp.Path())
 	}
 	own := map[key]*ast.ImportSpec{}
-	if c.role.Kind == decl.DomainPkg {
-		for _, f := range c.Files {
-			if c.isTest(f) {
-				continue // the domain graph is the production code's
+	reached := map[string]string{} // domain -> via, outside the domains
+	for _, f := range c.Files {
+		if c.isTest(f) {
+			continue // the domain graph is the production code's
+		}
+		for _, spec := range f.Imports {
+			path, _ := strconv.Unquote(spec.Path.Value)
+			target, rel, ok := c.targetRole(path)
+			if !ok {
+				continue
 			}
-			for _, spec := range f.Imports {
-				path, _ := strconv.Unquote(spec.Path.Value)
-				target, rel, ok := c.targetRole(path)
-				if !ok || target.Kind != decl.DomainPkg || target.Name == c.role.Name {
+			imports := c.rel + " imports " + rel
+			to := []Reach{{Domain: target.Name, Via: imports}}
+			if target.Kind != decl.DomainPkg {
+				to = nil
+				for _, r := range c.reaches(path, c.carrier(target, true)) {
+					to = append(to, Reach{Domain: r.Domain, Via: imports + "; " + r.Via})
+				}
+			}
+			for _, r := range to {
+				if c.role.Kind != decl.DomainPkg {
+					if _, seen := reached[r.Domain]; !seen {
+						reached[r.Domain] = r.Via
+					}
 					continue
 				}
-				k := key{c.role.Name, target.Name}
+				if r.Domain == c.role.Name {
+					continue
+				}
+				k := key{c.role.Name, r.Domain}
 				if _, seen := own[k]; !seen {
 					own[k] = spec
 				}
-				addEdge(Edge{From: c.role.Name, To: target.Name, Via: c.rel + " imports " + rel})
+				addEdge(Edge{From: c.role.Name, To: r.Domain, Via: r.Via})
 			}
 		}
 	}
-	if len(edges) == 0 {
+	if len(edges) == 0 && len(reached) == 0 {
 		return
 	}
 	sort.SliceStable(order, func(i, j int) bool {
@@ -354,6 +396,9 @@ func (c *checker) cycles() {
 		return order[i].to < order[j].to
 	})
 	fact := &DomainEdges{}
+	for _, d := range sortedKeys(reached) {
+		fact.Reaches = append(fact.Reaches, Reach{Domain: d, Via: reached[d]})
+	}
 	g := map[string][]string{}
 	nodeSet := map[string]bool{}
 	for _, k := range order {
@@ -402,6 +447,46 @@ cycles:
 		}
 		c.Reportf(pos, "domain cycle %s (%s): domains depend one way only; break one edge with events and a projection", strings.Join(cyc, " → "), strings.Join(vias, "; "))
 	}
+}
+
+// carrier tells whether an import of target may bring in domains the
+// importer does not see: a package of the repository outside the domains.
+// A domain's import of the gateway or a composition root is forbidden
+// outright, so what they reach is not reported again.
+func (c *checker) carrier(target decl.Role, inRepo bool) bool {
+	switch {
+	case !inRepo || target.Kind == decl.DomainPkg:
+		return false
+	case c.role.Kind == decl.DomainPkg:
+		return target.Kind != decl.Gateway && target.Kind != decl.Root
+	}
+	return true
+}
+
+// reaches returns the domains that the package at path, outside the
+// domains, reaches (from its fact); nothing when it is no carrier.
+func (c *checker) reaches(path string, carrier bool) []Reach {
+	if !carrier {
+		return nil
+	}
+	for _, imp := range c.Pkg.Imports() {
+		var f DomainEdges
+		if imp.Path() != path || !c.ImportPackageFact(imp, &f) {
+			continue
+		}
+		return f.Reaches
+	}
+	return nil
+}
+
+// sortedKeys returns the keys of m in order, for a deterministic fact.
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // importSpecFor finds the import that brings in the first edge of a cycle.

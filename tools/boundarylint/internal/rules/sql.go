@@ -37,27 +37,43 @@ const (
 // argument carries it.
 func queryArg(info *types.Info, call *ast.CallExpr) (idx int, kind argKind, method string, ok bool) {
 	fn, _ := typeutil.Callee(info, call).(*types.Func)
-	if fn == nil || fn.Pkg() == nil {
+	idx, kind, ok = queryParam(fn)
+	if !ok {
 		return 0, 0, "", false
+	}
+	if sel, isSel := ast.Unparen(call.Fun).(*ast.SelectorExpr); isSel {
+		if s := info.Selections[sel]; s != nil && s.Kind() == types.MethodExpr {
+			idx++ // (*pgxpool.Pool).Exec(p, ctx, sql): the receiver comes first
+		}
+	}
+	if idx >= len(call.Args) {
+		return 0, 0, "", false
+	}
+	return idx, kind, fn.Name(), true
+}
+
+// queryParam tells whether the method fn sends SQL to Postgres and, if so,
+// which of its parameters carries it.
+func queryParam(fn *types.Func) (idx int, kind argKind, ok bool) {
+	if fn == nil || fn.Pkg() == nil {
+		return 0, 0, false
 	}
 	sig := fn.Type().(*types.Signature)
 	if sig.Recv() == nil {
-		return 0, 0, "", false
+		return 0, 0, false
 	}
 	name := fn.Name()
 	switch fn.Pkg().Path() {
 	case pgxPath, pgxpoolPath, pgconnPath:
-		switch name {
-		case "Exec", "Query", "QueryRow", "ExecParams":
-			idx = 1
-		case "Prepare":
-			idx = 2
-		case "Queue":
-			idx = 0
-		case "CopyFrom":
-			idx, kind = 1, identifier
-		default:
-			return 0, 0, "", false
+		if !pgxMethods[name] {
+			return 0, 0, false
+		}
+		// The SQL's position differs between pgx's layers (pgconn's
+		// CopyFrom takes a reader first, its Batch no context): pgx names
+		// it sql or query throughout.
+		var found bool
+		if idx, kind, found = pgxSQLParam(sig); !found {
+			return 0, 0, false
 		}
 	case "database/sql":
 		switch name {
@@ -66,13 +82,13 @@ func queryArg(info *types.Info, call *ast.CallExpr) (idx int, kind argKind, meth
 		case "ExecContext", "QueryContext", "QueryRowContext", "PrepareContext":
 			idx = 1
 		default:
-			return 0, 0, "", false
+			return 0, 0, false
 		}
 	default:
 		// An interface of the repository's own with pgx's method shapes
 		// (a "DBTX" abstraction over pools and transactions).
 		if !types.IsInterface(sig.Recv().Type()) {
-			return 0, 0, "", false
+			return 0, 0, false
 		}
 		switch name {
 		case "Exec", "Query", "QueryRow":
@@ -80,31 +96,52 @@ func queryArg(info *types.Info, call *ast.CallExpr) (idx int, kind argKind, meth
 		case "CopyFrom":
 			idx, kind = 1, identifier
 		default:
-			return 0, 0, "", false
+			return 0, 0, false
 		}
 		if sig.Params().Len() <= idx || !isContext(sig.Params().At(0).Type()) {
-			return 0, 0, "", false
+			return 0, 0, false
 		}
 	}
 	params := sig.Params()
 	if params.Len() <= idx || (sig.Variadic() && idx >= params.Len()-1) {
-		return 0, 0, "", false
+		return 0, 0, false
 	}
 	t := params.At(idx).Type()
 	switch kind {
 	case sqlText:
 		if !isString(t) {
-			return 0, 0, "", false
+			return 0, 0, false
 		}
 	case identifier:
 		if !isIdentifier(t) {
-			return 0, 0, "", false
+			return 0, 0, false
 		}
 	}
-	if idx >= len(call.Args) {
-		return 0, 0, "", false
+	return idx, kind, true
+}
+
+// pgxMethods are the methods of pgx, pgxpool and pgconn that send SQL, as
+// text or as the table of a COPY.
+var pgxMethods = map[string]bool{
+	"Exec": true, "Query": true, "QueryRow": true, "ExecParams": true, "Prepare": true,
+	"Queue": true, "CopyFrom": true, "CopyTo": true, "SendPrepare": true, "SendQueryParams": true,
+}
+
+// pgxSQLParam finds the parameter of a pgx method that carries the SQL: a
+// string named sql or query, or else a pgx.Identifier naming a table.
+func pgxSQLParam(sig *types.Signature) (idx int, kind argKind, ok bool) {
+	params := sig.Params()
+	for i := 0; i < params.Len(); i++ {
+		if p := params.At(i); (p.Name() == "sql" || p.Name() == "query") && isString(p.Type()) {
+			return i, sqlText, true
+		}
 	}
-	return idx, kind, name, true
+	for i := 0; i < params.Len(); i++ {
+		if isIdentifier(params.At(i).Type()) {
+			return i, identifier, true
+		}
+	}
+	return 0, 0, false
 }
 
 func isContext(t types.Type) bool {
@@ -177,11 +214,17 @@ func (c *checker) sql() {
 			// about production code.
 			continue
 		}
+		called := map[ast.Expr]bool{}
 		ast.Inspect(f, func(n ast.Node) bool {
+			if sel, ok := n.(*ast.SelectorExpr); ok && !called[sel] {
+				c.methodValue(sel)
+				return true
+			}
 			call, ok := n.(*ast.CallExpr)
 			if !ok {
 				return true
 			}
+			called[ast.Unparen(call.Fun)] = true
 			idx, kind, method, ok := queryArg(c.TypesInfo, call)
 			if !ok {
 				if idx, method, ok = c.sinkArg(call); !ok {
@@ -210,10 +253,11 @@ func (c *checker) sql() {
 			}
 			texts, constant := vals.resolve(arg, 0)
 			if !constant {
-				if !c.allowed(dirs, call, arg) && !c.allowedWhereBuilt(vals, arg) {
+				var built bool
+				texts, built = c.allowedWhereBuilt(vals, arg)
+				if !built && !c.allowed(dirs, call, arg) {
 					c.Reportf(arg.Pos(), "SQL passed to %s is built at run time, not a compile-time constant: use a constant with $n parameters, or put %s <reason> on this line if it must be dynamic", method, AllowDirective)
 				}
-				return true
 			}
 			seen := map[string]bool{}
 			for _, text := range texts {
@@ -226,6 +270,19 @@ func (c *checker) sql() {
 			}
 			return true
 		})
+	}
+}
+
+// methodValue reports a query method taken as a value (tx.Exec passed
+// around or stored): the SQL it will be called with is out of sight.
+func (c *checker) methodValue(sel *ast.SelectorExpr) {
+	s := c.TypesInfo.Selections[sel]
+	if s == nil || (s.Kind() != types.MethodVal && s.Kind() != types.MethodExpr) {
+		return
+	}
+	fn, _ := s.Obj().(*types.Func)
+	if _, _, ok := queryParam(fn); ok {
+		c.Reportf(sel.Pos(), "%s is used as a value, so the SQL it runs cannot be checked: call it directly with the query", fn.Name())
 	}
 }
 
@@ -348,7 +405,58 @@ func newValues(info *types.Info, files []*ast.File) *values {
 			v.escaped[fn] = true
 		}
 	}
+	for fn := range dispatched(info) {
+		v.escaped[fn] = true
+	}
 	return v
+}
+
+// dispatched are the package's methods that implement a method of an
+// interface the package names: a call through the interface reaches them
+// unseen, so they are not checked at their callers. Interface methods
+// with the shape of a query method (a DBTX's Exec) are left out: their
+// calls are checked as queries.
+func dispatched(info *types.Info) map[*types.Func]bool {
+	var ifaces []*types.Interface
+	seen := map[types.Type]bool{}
+	for _, tv := range info.Types {
+		if it, ok := tv.Type.Underlying().(*types.Interface); ok && it.NumMethods() > 0 && !seen[tv.Type] {
+			seen[tv.Type] = true
+			ifaces = append(ifaces, it)
+		}
+	}
+	out := map[*types.Func]bool{}
+	for _, obj := range info.Defs {
+		fn, ok := obj.(*types.Func)
+		if !ok || fn.Type().(*types.Signature).Recv() == nil {
+			continue
+		}
+		for _, it := range ifaces {
+			if implementsOther(fn, it) {
+				out[fn] = true
+				break
+			}
+		}
+	}
+	return out
+}
+
+// implementsOther reports whether the method fn implements a method of it
+// that is not a query method.
+func implementsOther(fn *types.Func, it *types.Interface) bool {
+	m, _, _ := types.LookupFieldOrMethod(it, false, fn.Pkg(), fn.Name())
+	im, ok := m.(*types.Func)
+	if !ok {
+		return false
+	}
+	if _, _, query := queryParam(im); query {
+		return false
+	}
+	recv := fn.Type().(*types.Signature).Recv().Type()
+	if p, ok := recv.(*types.Pointer); ok {
+		recv = p.Elem()
+	}
+	return types.Implements(types.NewPointer(recv), it)
 }
 
 func (v *values) resolve(e ast.Expr, depth int) ([]string, bool) {
@@ -388,8 +496,10 @@ func (v *values) resolve(e ast.Expr, depth int) ([]string, bool) {
 // allowedWhereBuilt accepts dynamic SQL held in a variable or struct field
 // when every assignment to it is a constant or carries the allow directive
 // (on its line or the line above): the directive sits where the SQL is
-// built, e.g. once in a constructor rather than at each query.
-func (c *checker) allowedWhereBuilt(vals *values, arg ast.Expr) bool {
+// built, e.g. once in a constructor rather than at each query. It returns
+// the constant assignments, which are still checked: a directive excuses
+// the dynamic text it marks, not the constants beside it.
+func (c *checker) allowedWhereBuilt(vals *values, arg ast.Expr) ([]string, bool) {
 	var obj *types.Var
 	switch e := ast.Unparen(arg).(type) {
 	case *ast.Ident:
@@ -403,18 +513,20 @@ func (c *checker) allowedWhereBuilt(vals *values, arg ast.Expr) bool {
 	}
 	rhs := vals.assigns[obj]
 	if obj == nil || vals.unknown[obj] || len(rhs) == 0 {
-		return false
+		return nil, false
 	}
+	var texts []string
 	for _, r := range rhs {
-		if _, ok := vals.resolve(r, 0); ok {
+		if t, ok := vals.resolve(r, 0); ok {
+			texts = append(texts, t...)
 			continue
 		}
 		pos, end := c.Fset.Position(r.Pos()), c.Fset.Position(r.End())
 		if dirs := c.fileDirs[pos.Filename]; !dirs[pos.Line] && !dirs[pos.Line-1] && !dirs[end.Line] {
-			return false
+			return nil, false
 		}
 	}
-	return true
+	return texts, true
 }
 
 func (c *checker) isTest(f *ast.File) bool {

@@ -69,6 +69,11 @@ func (c *checker) plpgsql(create string) {
 	walk = func(n any) {
 		switch v := n.(type) {
 		case map[string]any:
+			for stmt, field := range dynamicStmts {
+				if st, ok := v[stmt].(map[string]any); ok {
+					c.executed(st[field])
+				}
+			}
 			if expr, ok := v["PLpgSQL_expr"].(map[string]any); ok {
 				if q, ok := expr["query"].(string); ok {
 					mode, _ := expr["parseMode"].(float64)
@@ -89,6 +94,37 @@ func (c *checker) plpgsql(create string) {
 		}
 	}
 	walk(tree)
+}
+
+// dynamicStmts are the PL/pgSQL statements that run a string as SQL
+// (EXECUTE, FOR … IN EXECUTE, RETURN QUERY EXECUTE, OPEN … FOR EXECUTE),
+// with the field holding that string.
+var dynamicStmts = map[string]string{
+	"PLpgSQL_stmt_dynexecute":   "query",
+	"PLpgSQL_stmt_dynfors":      "query",
+	"PLpgSQL_stmt_return_query": "dynquery",
+	"PLpgSQL_stmt_open":         "dynquery",
+}
+
+// executed checks the string a dynamic statement runs: a constant is SQL
+// like any other; anything built at run time cannot be checked, as in Go.
+func (c *checker) executed(expr any) {
+	m, _ := expr.(map[string]any)
+	e, _ := m["PLpgSQL_expr"].(map[string]any)
+	q, ok := e["query"].(string)
+	if !ok {
+		return // RETURN QUERY without EXECUTE, OPEN of a bound cursor
+	}
+	tree, err := pg.Parse("SELECT " + q)
+	if err == nil && len(tree.GetStmts()) == 1 {
+		if t := tree.GetStmts()[0].GetStmt().GetSelectStmt().GetTargetList(); len(t) == 1 {
+			if s := t[0].GetResTarget().GetVal().GetAConst().GetSval(); s != nil {
+				c.nested(s.GetSval(), "")
+				return
+			}
+		}
+	}
+	c.add(-1, "in a function body: EXECUTE of SQL built at run time cannot be checked: execute a constant statement and pass values with USING")
 }
 
 // nested checks SQL found inside a function body; text that is not SQL on

@@ -104,7 +104,7 @@ func (c *checker) prepare(n *pg.Node) {
 				c.writes[r.GetRangeVar()] = true
 			}
 		case *pg.CopyStmt:
-			c.writes[v.GetRelation()] = true
+			c.writes[v.GetRelation()] = v.GetIsFrom() // COPY … TO reads
 		case *pg.CreateFunctionStmt:
 			c.scopeSettings(v.GetOptions())
 		case *pg.AlterFunctionStmt:
@@ -158,6 +158,42 @@ func (c *checker) walk(root protoreflect.Message) {
 		case *pg.FuncCall:
 			c.function(names(v.GetFuncname()), v.GetLocation(), "call")
 			c.setConfig(v)
+			c.relationCall(v)
+		case *pg.TypeCast:
+			c.regclassCast(v)
+		case *pg.CollateClause:
+			c.qualified(names(v.GetCollname()), "use", "collation")
+		case *pg.CreateEnumStmt:
+			c.qualified(names(v.GetTypeName()), "define", "type")
+		case *pg.CreateRangeStmt:
+			c.qualified(names(v.GetTypeName()), "define", "type")
+		case *pg.CreateDomainStmt:
+			c.qualified(names(v.GetDomainname()), "define", "type")
+		case *pg.AlterEnumStmt:
+			c.qualified(names(v.GetTypeName()), "alter", "type")
+		case *pg.AlterDomainStmt:
+			c.qualified(names(v.GetTypeName()), "alter", "type")
+		case *pg.DefineStmt:
+			c.qualified(names(v.GetDefnames()), "define", "object")
+		case *pg.CommentStmt:
+			c.objectNode(v.GetObjtype(), v.GetObject())
+		case *pg.RenameStmt:
+			if v.GetRenameType() == pg.ObjectType_OBJECT_SCHEMA {
+				c.schemaRef(v.GetSubname(), "alter")
+			}
+			c.objectNode(v.GetRenameType(), v.GetObject())
+		case *pg.AlterObjectSchemaStmt:
+			c.objectNode(v.GetObjectType(), v.GetObject())
+			c.schemaRef(v.GetNewschema(), "move objects into")
+		case *pg.AlterOwnerStmt:
+			c.objectNode(v.GetObjectType(), v.GetObject())
+			c.ownerChange()
+		case *pg.AlterTableCmd:
+			if v.GetSubtype() == pg.AlterTableType_AT_ChangeOwner {
+				c.ownerChange()
+			}
+		case *pg.CreateExtensionStmt:
+			c.extensionSchema(v)
 		case *pg.TypeName:
 			c.typeName(v)
 		case *pg.ObjectWithArgs:
@@ -332,5 +368,7 @@ func (c *checker) grant(g *pg.GrantStmt) {
 	}
 	if !c.sc.Migration {
 		c.add(-1, "GRANT/REVOKE belongs in %s's migrations, not in its Go code", c.sc.Domain)
+		return
 	}
+	c.tableGrant(g)
 }

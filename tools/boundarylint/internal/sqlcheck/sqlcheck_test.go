@@ -48,6 +48,8 @@ func TestCheck(t *testing.T) {
 		{`SELEC id FROM content.posts`, []string{"SQL does not parse"}},
 		{`SELECT 1; DELETE FROM social.likes`, []string{"content may not write social.likes"}},
 		{`GRANT nova_identity TO nova_content`, []string{"granting role membership is forbidden"}},
+		{`COPY social.likes FROM STDIN`, []string{"content may not write social.likes"}},
+		{`COPY social.likes TO STDOUT`, []string{"content may not read social.likes"}},
 	}
 	for _, tc := range cases {
 		got := Check(tc.sql, content)
@@ -81,6 +83,63 @@ func TestCheckFunctionBodies(t *testing.T) {
 	}
 	for _, tc := range cases {
 		got := Check(tc.sql, events)
+		if len(got) != len(tc.want) {
+			t.Errorf("%s: got %d problems %v, want %d", tc.sql, len(got), got, len(tc.want))
+			continue
+		}
+		for i, w := range tc.want {
+			if !strings.Contains(got[i].Msg, w) {
+				t.Errorf("%s: problem %q does not contain %q", tc.sql, got[i].Msg, w)
+			}
+		}
+	}
+}
+
+// TestCheckOtherSchemaObjects: statements that name another schema's
+// objects or hand the domain's own to another role, outside the places
+// (tables, functions, types) every statement has.
+func TestCheckOtherSchemaObjects(t *testing.T) {
+	mig := Scope{Domain: "content", Schema: "content", Owners: content.Owners, Migration: true}
+	cases := []struct {
+		sql  string
+		want []string
+	}{
+		{`ALTER TABLE content.posts SET SCHEMA social`, []string{"content may not move objects into schema social"}},
+		{`ALTER FUNCTION content.f() SET SCHEMA social`, []string{"content may not move objects into schema social"}},
+		{`ALTER TABLE content.posts SET SCHEMA content`, nil},
+		{`CREATE TYPE social.state AS ENUM ('a')`, []string{"content may not define type social.state"}},
+		{`CREATE TYPE content.state AS ENUM ('a')`, nil},
+		{`ALTER TYPE social.state ADD VALUE 'b'`, []string{"content may not alter type social.state"}},
+		{`CREATE DOMAIN social.handle AS text`, []string{"content may not define type social.handle"}},
+		{`CREATE COLLATION social.c (locale = 'C')`, []string{"content may not define object social.c"}},
+		{`SELECT body COLLATE social.c FROM content.posts`, []string{"content may not use collation social.c"}},
+		{`SELECT body COLLATE "C" FROM content.posts`, nil},
+		{`COMMENT ON TABLE social.likes IS 'x'`, []string{"content may not alter object social.likes"}},
+		{`COMMENT ON SCHEMA social IS 'x'`, []string{"content may not alter schema social"}},
+		{`COMMENT ON TABLE content.posts IS 'x'`, nil},
+		{`ALTER SCHEMA social RENAME TO x`, []string{"content may not alter schema social"}},
+		{`ALTER SCHEMA social OWNER TO nova_content`, []string{"content may not alter schema social", "ownership"}},
+		{`CREATE EXTENSION IF NOT EXISTS pgcrypto SCHEMA social`, []string{"content may not create extensions in schema social"}},
+		{`CREATE EXTENSION IF NOT EXISTS pgcrypto SCHEMA content`, nil},
+		{`ALTER TABLE content.posts OWNER TO nova_social`, []string{"ownership"}},
+		{`GRANT SELECT ON content.posts TO nova_social`, []string{"content may not grant privileges on its tables"}},
+		{`GRANT SELECT ON ALL TABLES IN SCHEMA content TO nova_social`, []string{"content may not grant privileges on its tables"}},
+		{`ALTER DEFAULT PRIVILEGES IN SCHEMA content GRANT INSERT ON TABLES TO nova_social`, []string{"content may not grant privileges on its tables"}},
+		{`GRANT USAGE ON SEQUENCE content.posts_id_seq TO nova_social`, []string{"content may not grant privileges on its tables"}},
+		{`REVOKE ALL ON content.posts FROM PUBLIC`, nil},
+		{`GRANT EXECUTE ON FUNCTION content.count(uuid) TO nova_social`, nil},
+		{`DO $$ BEGIN EXECUTE 'DELETE FROM social.likes'; END $$`, []string{"in a function body: content may not write social.likes"}},
+		{`DO $$ BEGIN EXECUTE 'DELETE FROM content.' || 'posts'; END $$`, []string{"EXECUTE of SQL built at run time"}},
+		{`CREATE FUNCTION content.f(t text) RETURNS SETOF int LANGUAGE plpgsql AS $$ BEGIN RETURN QUERY EXECUTE format('SELECT n FROM %I.x', t); END $$`, []string{"EXECUTE of SQL built at run time"}},
+		{`CREATE FUNCTION content.f() RETURNS void LANGUAGE plpgsql AS $$ DECLARE r record; BEGIN FOR r IN EXECUTE 'SELECT id FROM users.users' LOOP END LOOP; END $$`, []string{"in a function body: content may not read users.users"}},
+		{`DO $$ BEGIN EXECUTE 'DELETE FROM content.posts WHERE id = $1' USING 1; END $$`, nil},
+		{`CREATE FUNCTION content.f() RETURNS SETOF int LANGUAGE plpgsql AS $$ BEGIN RETURN QUERY SELECT n FROM content.posts; END $$`, nil},
+		{`SELECT nextval('social.likes_id_seq')`, []string{"content may not write social.likes_id_seq"}},
+		{`SELECT 'users.users'::regclass`, []string{"content may not read users.users"}},
+		{`SELECT nextval('content.posts_id_seq'), 'content.posts'::regclass, to_regclass('content.x')`, nil},
+	}
+	for _, tc := range cases {
+		got := Check(tc.sql, mig)
 		if len(got) != len(tc.want) {
 			t.Errorf("%s: got %d problems %v, want %d", tc.sql, len(got), got, len(tc.want))
 			continue
