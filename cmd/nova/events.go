@@ -126,7 +126,7 @@ func eventsSubcommand(p eventsArgs) (eventsRun, error) {
 	case len(p.words) == 3 && p.words[0] == "dlq" && (p.words[1] == "show" || p.words[1] == "retry"):
 		id, err := strconv.ParseInt(p.words[2], 10, 64)
 		if err != nil || id < 1 {
-			return nil, usageError{fmt.Sprintf("dead letter id %q is not a number", p.words[2])}
+			return nil, usageError{fmt.Sprintf("dead letter id %q must be a positive number", p.words[2])}
 		}
 		if p.words[1] == "show" {
 			return dlqShow(id), allowed()
@@ -194,6 +194,11 @@ func contains(list []string, s string) bool {
 
 func dlqList(consumer string, limit int) eventsRun {
 	return func(ctx context.Context, env *environment, admin *events.Admin) error {
+		if consumer != "" {
+			if err := knownConsumer(ctx, admin, consumer); err != nil {
+				return err
+			}
+		}
 		dls, err := admin.DeadLetters(ctx, consumer, limit)
 		if err != nil {
 			return err
@@ -205,6 +210,24 @@ func dlqList(consumer string, limit int) eventsRun {
 		}
 		return tw.Flush()
 	}
+}
+
+// knownConsumer refuses a consumer the bus has never heard of (no
+// subscription, delivery or dead letter), so that a misspelt name is not
+// mistaken for an empty queue.
+func knownConsumer(ctx context.Context, admin *events.Admin, consumer string) error {
+	st, err := admin.Stats(ctx)
+	if err != nil {
+		return err
+	}
+	names := make([]string, len(st.Consumers))
+	for i, c := range st.Consumers {
+		if c.Consumer == consumer {
+			return nil
+		}
+		names[i] = c.Consumer
+	}
+	return usageError{fmt.Sprintf("dlq list: unknown consumer %q (consumers: %s)", consumer, strings.Join(names, ", "))}
 }
 
 func dlqShow(id int64) eventsRun {
@@ -258,8 +281,11 @@ func dlqPurge(olderThan time.Duration) eventsRun {
 func replay(consumer string, topic events.Topic, since time.Time) eventsRun {
 	return func(ctx context.Context, env *environment, admin *events.Admin) error {
 		n, err := admin.Replay(ctx, consumer, topic, since)
-		if errors.Is(err, events.ErrNotFound) {
-			return usageError{err.Error()}
+		switch {
+		case errors.Is(err, events.ErrNotFound) && topic == "":
+			return usageError{fmt.Sprintf("replay: no consumer %q is subscribed to any topic", consumer)}
+		case errors.Is(err, events.ErrNotFound):
+			return usageError{fmt.Sprintf("replay: consumer %q is not subscribed to %q", consumer, topic)}
 		}
 		if err != nil {
 			return err

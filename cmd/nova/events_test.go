@@ -62,8 +62,13 @@ func TestEventsCommands(t *testing.T) {
 	if out := nova(0, "dlq", "list"); !strings.Contains(out, "search.users") || !strings.Contains(out, "index unavailable") {
 		t.Fatalf("dlq list:\n%s", out)
 	}
-	if out := nova(0, "dlq", "list", "--consumer", "user.other"); strings.Contains(out, "search.users") {
-		t.Fatalf("dlq list --consumer user.other:\n%s", out)
+	// A consumer that has no subscription, delivery or dead letter is a typo,
+	// not an empty queue.
+	if out, want := nova(2, "dlq", "list", "--consumer", "search.user"), "nova events: dlq list: unknown consumer \"search.user\" (consumers: search.users)\n"; out != want {
+		t.Fatalf("dlq list --consumer search.user: %q, want %q", out, want)
+	}
+	if out := nova(0, "dlq", "list", "--consumer", "search.users"); !strings.Contains(out, "index unavailable") {
+		t.Fatalf("dlq list --consumer search.users:\n%s", out)
 	}
 	if out := nova(0, "dlq", "show", itoa(dlqID)); !strings.Contains(out, id.String()) || !strings.Contains(out, `"userId"`) {
 		t.Fatalf("dlq show:\n%s", out)
@@ -78,8 +83,16 @@ func TestEventsCommands(t *testing.T) {
 	nova(1, "dlq", "show", itoa(dlqID))
 	nova(2, "dlq", "retry")
 	nova(2, "dlq", "show", "abc")
+	if out, want := nova(2, "dlq", "retry", "0"), "nova events: dead letter id \"0\" must be a positive number\n"; !strings.HasSuffix(out, want) {
+		t.Fatalf("dlq retry 0: %q, want it to end with %q", out, want)
+	}
 	nova(2, "replay")
-	nova(2, "replay", "--consumer", "search.nobody")
+	if out, want := nova(2, "replay", "--consumer", "search.nobody"), "nova events: replay: no consumer \"search.nobody\" is subscribed to any topic\n"; out != want {
+		t.Fatalf("replay of an unknown consumer: %q, want %q", out, want)
+	}
+	if out, want := nova(2, "replay", "--consumer", "search.users", "--topic", "user.banned"), "nova events: replay: consumer \"search.users\" is not subscribed to \"user.banned\"\n"; out != want {
+		t.Fatalf("replay of a topic the consumer lacks: %q, want %q", out, want)
+	}
 	if out := nova(0, "replay", "--consumer", "search.users", "--since", "1h"); !strings.Contains(out, "1 events") {
 		t.Fatalf("replay:\n%s", out)
 	}

@@ -47,18 +47,49 @@ var commands = map[string]command{
 var version = "dev"
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	ctx, stop := shutdownOnSignal(os.Stderr)
 	code := run(ctx, os.Args[1:], &environment{getenv: os.Getenv, stdout: os.Stdout, stderr: os.Stderr})
 	stop()
 	os.Exit(code)
 }
 
-func run(ctx context.Context, args []string, env *environment) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		usage(env.stdout)
-		if len(args) == 0 {
-			return exitUsage
+// shutdownOnSignal returns a context that the first SIGINT or SIGTERM
+// cancels, which starts a graceful shutdown. A second signal exits at once:
+// whoever sends it (Ctrl-C again, a process manager) does not want to wait
+// out NOVA_SHUTDOWN_TIMEOUT.
+func shutdownOnSignal(stderr io.Writer) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-sigs:
+			cancel()
+		case <-done:
+			return
 		}
+		select {
+		case sig := <-sigs:
+			fmt.Fprintf(stderr, "nova: second signal (%s): exiting before shutdown finished\n", sig)
+			os.Exit(exitFailure)
+		case <-done:
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(sigs)
+		close(done)
+		cancel()
+	}
+}
+
+func run(ctx context.Context, args []string, env *environment) int {
+	if len(args) == 0 {
+		usage(env.stderr)
+		return exitUsage
+	}
+	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(env.stdout)
 		return 0
 	}
 	cmd, ok := commands[args[0]]

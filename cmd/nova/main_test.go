@@ -136,3 +136,46 @@ func TestServeOpensTheProfileListenerWhenAsked(t *testing.T) {
 		t.Error("profile listener still open after nova serve returned")
 	}
 }
+
+// Settings that only fail once used (a connection string pgx cannot parse, a
+// port no listener takes) stop every command at once with exit 2, naming the
+// variable, before anything connects or migrates, and never print the password.
+func TestUnusableSettingsExit2BeforeConnecting(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		vars map[string]string
+		args []string
+		want string
+	}{
+		{map[string]string{"NOVA_DATABASE_URL": "postgres://nova:s3cret@localhost:99999/nova"}, []string{"migrate", "status"},
+			"nova migrate: configuration: NOVA_DATABASE_URL (flag --database-url): is not a valid connection string: invalid port\n"},
+		{map[string]string{"NOVA_DATABASE_URL": "postgres://nova:s3cret@localhost/nova?connect_timeout=soon"}, []string{"events", "stats"},
+			"nova events: configuration: NOVA_DATABASE_URL (flag --database-url): is not a valid connection string: invalid connect_timeout (strconv.ParseInt: parsing \"soon\": invalid syntax)\n"},
+		{map[string]string{"NOVA_DATABASE_URL": "postgres://nova:s3cret@localhost/nova", "NOVA_DATABASE_URL_USER": "postgres://nova_user:s3cret@localhost:0x1f/nova"}, []string{"admin", "grant-role", "--username", "root", "--role", "ADMIN"},
+			"nova admin: configuration: NOVA_DATABASE_URL_USER: is not a valid connection string: invalid port \":0x1f\" after host\n"},
+		{map[string]string{"NOVA_ENV": "dev", "NOVA_DATABASE_URL": "postgres://nova:s3cret@localhost/nova", "NOVA_HTTP_ADDR": ":99999"}, []string{"serve"},
+			"nova serve: configuration: NOVA_HTTP_ADDR (flag --http-addr): must be host:port or :port with a port from 0 to 65535, got \":99999\"\n"},
+		{map[string]string{"NOVA_DATABASE_URL": "postgres://nova:s3cret@localhost/nova"}, []string{"migrate", "status", "extra"},
+			"nova migrate: command line: unexpected argument \"extra\"\n"},
+	}
+	for _, tc := range cases {
+		code, _, stderr := runNova(t, tc.vars, tc.args...)
+		if code != exitUsage || stderr != tc.want || strings.Contains(stderr, "s3cret") {
+			t.Errorf("nova %v: exit %d, stderr %q; want exit 2 and %q", tc.args, code, stderr, tc.want)
+		}
+	}
+}
+
+// Bare `nova` is a usage error: its usage goes to stderr with exit 2, so a
+// script capturing stdout gets nothing; `nova help` prints it on stdout.
+func TestUsageGoesToStderrOnError(t *testing.T) {
+	t.Parallel()
+	code, stdout, stderr := runNova(t, map[string]string{})
+	if code != exitUsage || stdout != "" || !strings.HasPrefix(stderr, "Usage: nova <command>") {
+		t.Errorf("nova: exit %d, stdout %q, stderr %q; want exit 2 with the usage on stderr", code, stdout, stderr)
+	}
+	code, stdout, stderr = runNova(t, map[string]string{}, "help")
+	if code != 0 || stderr != "" || !strings.HasPrefix(stdout, "Usage: nova <command>") {
+		t.Errorf("nova help: exit %d, stdout %q, stderr %q; want exit 0 with the usage on stdout", code, stdout, stderr)
+	}
+}

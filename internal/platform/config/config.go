@@ -12,12 +12,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/nova-social/nova/internal/platform/domains"
 )
@@ -71,12 +74,18 @@ type Config struct {
 
 // Error is a bad or missing setting. Callers exit with status 2 on it.
 type Error struct {
-	Var     string // the environment variable, e.g. NOVA_HTTP_ADDR
-	Flag    string // the flag that overrides it, e.g. --http-addr
+	Var     string // the environment variable, e.g. NOVA_HTTP_ADDR; "" for the command line itself
+	Flag    string // the flag that overrides it, e.g. --http-addr; "" when there is none
 	Problem string
 }
 
 func (e *Error) Error() string {
+	switch {
+	case e.Var == "":
+		return "command line: " + e.Problem
+	case e.Flag == "":
+		return fmt.Sprintf("configuration: %s: %s", e.Var, e.Problem)
+	}
 	return fmt.Sprintf("configuration: %s (flag --%s): %s", e.Var, e.Flag, e.Problem)
 }
 
@@ -100,6 +109,19 @@ func integer(min int, f func(*Config) *int) func(*Config, string) error {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < min {
 			return fmt.Errorf("must be an integer ≥ %d, got %q", min, v)
+		}
+		*f(c) = n
+		return nil
+	}
+}
+
+// bounded is integer with an upper bound, for settings that fail only once
+// used when too large.
+func bounded(min, max int, f func(*Config) *int) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < min || n > max {
+			return fmt.Errorf("must be an integer from %d to %d, got %q", min, max, v)
 		}
 		*f(c) = n
 		return nil
@@ -161,8 +183,8 @@ var Settings = []Setting{
 		}},
 	{Env: "NOVA_HTTP_ADDR", Flag: "http-addr", Default: ":8080", Usage: "address the HTTP server listens on",
 		apply: func(c *Config, v string) error {
-			if _, _, err := net.SplitHostPort(v); err != nil {
-				return fmt.Errorf("must be host:port or :port, got %q", v)
+			if _, err := splitAddr(v); err != nil {
+				return fmt.Errorf("must be host:port or :port with a port from 0 to 65535, got %q", v)
 			}
 			c.HTTPAddr = v
 			return nil
@@ -238,21 +260,44 @@ var Settings = []Setting{
 	{Env: "NOVA_RATELIMIT_LOGIN_FAILURES_PER_ACCOUNT", Flag: "ratelimit-login-failures-per-account", Default: "10", Usage: "failed logins allowed per account within the failure window", apply: integer(1, func(c *Config) *int { return &c.LoginFailuresPerAccount })},
 	{Env: "NOVA_RATELIMIT_LOGIN_FAILURE_WINDOW", Flag: "ratelimit-login-failure-window", Default: "15m", Usage: "window over which failed logins per account are counted", apply: duration(func(c *Config) *time.Duration { return &c.LoginFailureWindow })},
 	{Env: "NOVA_PASSWORD_HASH_CONCURRENCY", Flag: "password-hash-concurrency", Default: "0", Usage: "password hashes (argon2id, 19 MiB each) computed at once; 0 means one less than the number of CPUs, at least 1", apply: integer(0, func(c *Config) *int { return &c.HashConcurrency })},
-	{Env: "NOVA_EVENTS_MAX_ATTEMPTS", Flag: "events-max-attempts", Default: "8", Usage: "delivery attempts of an event to one consumer before it is dead-lettered", apply: integer(1, func(c *Config) *int { return &c.EventMaxAttempts })},
-	{Env: "NOVA_EVENTS_WORKERS", Flag: "events-workers", Default: "200", Usage: "event deliveries in flight per replica; a consuming domain runs at most 2 delivery transactions at once, and a stuck one may hold only a quarter of them", apply: integer(1, func(c *Config) *int { return &c.EventWorkers })},
+	{Env: "NOVA_EVENTS_MAX_ATTEMPTS", Flag: "events-max-attempts", Default: "8", Usage: "delivery attempts of an event to one consumer before it is dead-lettered; at most 32766", apply: bounded(1, maxEventAttempts, func(c *Config) *int { return &c.EventMaxAttempts })},
+	{Env: "NOVA_EVENTS_WORKERS", Flag: "events-workers", Default: "200", Usage: "event deliveries in flight per replica; a consuming domain runs at most 2 delivery transactions at once, and a stuck one may hold only a quarter of them; at most 10000", apply: bounded(1, maxEventWorkers, func(c *Config) *int { return &c.EventWorkers })},
 	{Env: "NOVA_EVENTS_JOB_RETENTION", Flag: "events-job-retention", Default: "24h", Usage: "how long completed delivery jobs are kept (the event log itself is kept)", apply: duration(func(c *Config) *time.Duration { return &c.EventJobRetention })},
 	{Env: "NOVA_FEED_FANOUT_MAX_FOLLOWERS", Flag: "feed-fanout-max-followers", Default: "10000", Usage: "authors with more followers are merged into feeds at read time instead of fanned out", apply: integer(0, func(c *Config) *int { return &c.FeedFanoutMaxFollowers })},
 	{Env: "NOVA_FEED_MAX_ENTRIES", Flag: "feed-max-entries", Default: "800", Usage: "feed entries kept per user", apply: integer(1, func(c *Config) *int { return &c.FeedMaxEntriesPerUser })},
 	{Env: "NOVA_GRAPHQL_COMPLEXITY_LIMIT", Flag: "graphql-complexity-limit", Default: "5000", Usage: "largest complexity of one GraphQL operation", apply: integer(1, func(c *Config) *int { return &c.GraphQLComplexityLimit })},
 }
 
+// Upper bounds of settings that would otherwise fail only once used: a
+// delivery job stores its attempts, one more than the deliveries allowed, in
+// River's smallint column, so a larger value fails every publication; River
+// refuses a queue of more workers when the bus starts.
+const (
+	maxEventAttempts = math.MaxInt16 - 1
+	maxEventWorkers  = 10000
+)
+
+// splitAddr splits a listen address whose port is a number a listener
+// accepts, so that a typo stops start-up instead of failing at the listen,
+// after migrations ran.
+func splitAddr(addr string) (host string, err error) {
+	host, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", err
+	}
+	if port, err := strconv.Atoi(p); err != nil || port < 0 || port > 65535 {
+		return "", fmt.Errorf("port %q is not a number from 0 to 65535", p)
+	}
+	return host, nil
+}
+
 // checkLoopback accepts only a loopback host: profiles show the process's
 // memory and code paths, so they are reached through the host itself (or a
 // tunnel or port-forward to it), never from the network.
 func checkLoopback(addr string) error {
-	host, _, err := net.SplitHostPort(addr)
+	host, err := splitAddr(addr)
 	if err != nil {
-		return fmt.Errorf("must be host:port, got %q", addr)
+		return fmt.Errorf("must be host:port with a port from 0 to 65535, got %q", addr)
 	}
 	if host == "localhost" {
 		return nil
@@ -263,10 +308,29 @@ func checkLoopback(addr string) error {
 	return nil
 }
 
+// checkDBURL parses a connection string as the pools will, so that one they
+// cannot use stops start-up naming its variable. Its problem never quotes
+// the string, which holds a password.
 func checkDBURL(v string) error {
-	u, err := url.Parse(v)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+	if !strings.HasPrefix(v, "postgres://") && !strings.HasPrefix(v, "postgresql://") {
 		return errors.New("must be a postgres:// connection string")
+	}
+	if _, err := url.Parse(v); err != nil {
+		if errors.As(err, new(url.EscapeError)) {
+			// The bad escape may be part of the password.
+			return errors.New("is not a valid connection string: a % not followed by two hex digits (percent-encode special characters)")
+		}
+		// url.Parse's error quotes the string; its cause does not.
+		return fmt.Errorf("is not a valid connection string: %w", errors.Unwrap(err))
+	}
+	if _, err := pgxpool.ParseConfig(v); err != nil {
+		// pgx's text is "cannot parse `<string, password masked>`: <problem>";
+		// only the problem is kept, masking being best effort.
+		msg := err.Error()
+		if i := strings.LastIndex(msg, "`: "); i >= 0 {
+			return errors.New("is not a valid connection string: " + msg[i+len("`: "):])
+		}
+		return errors.New("is not a valid connection string")
 	}
 	return nil
 }
@@ -302,10 +366,10 @@ func Load(name string, args []string, getenv func(string) string, out io.Writer)
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, err
 		}
-		return nil, &Error{Var: "-", Flag: "-", Problem: err.Error()}
+		return nil, &Error{Problem: err.Error()}
 	}
 	if fs.NArg() > 0 {
-		return nil, &Error{Var: "-", Flag: "-", Problem: fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+		return nil, &Error{Problem: fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -323,7 +387,7 @@ func Load(name string, args []string, getenv func(string) string, out io.Writer)
 		v := "NOVA_DATABASE_URL_" + strings.ToUpper(d.Name)
 		if u := getenv(v); u != "" {
 			if err := checkDBURL(u); err != nil {
-				return nil, &Error{Var: v, Flag: "-", Problem: err.Error()}
+				return nil, &Error{Var: v, Problem: err.Error()}
 			}
 			c.DomainDBURLs[d.Name] = u
 		}

@@ -193,3 +193,57 @@ func TestReadmeListsEverySetting(t *testing.T) {
 	}
 	t.Fatal("README.md's configuration table is stale: run go test ./internal/platform/config -update")
 }
+
+// A setting that would fail only later (a connection string pgx cannot
+// parse, a port no listener accepts, a bound the bus's storage or River
+// refuses) is refused by Load, with the exact problem and no password.
+func TestOutOfRangeSettingsAreRefusedAtLoad(t *testing.T) {
+	base := map[string]string{"NOVA_DATABASE_URL": "postgres://nova@localhost/nova"}
+	cases := []struct {
+		set  map[string]string
+		args []string
+		want string
+	}{
+		{map[string]string{"NOVA_DATABASE_URL": "postgres://nova:s3cret@localhost:99999/nova"}, nil,
+			"configuration: NOVA_DATABASE_URL (flag --database-url): is not a valid connection string: invalid port"},
+		{map[string]string{"NOVA_DATABASE_URL": "postgres://nova@localhost/nova?password=s3cret&sslmode=bogus"}, nil,
+			"configuration: NOVA_DATABASE_URL (flag --database-url): is not a valid connection string: failed to configure TLS (sslmode is invalid)"},
+		{map[string]string{"NOVA_DATABASE_URL": "postgres://nova:s3cret@localhost/nova?pool_max_conns=lots"}, nil,
+			`configuration: NOVA_DATABASE_URL (flag --database-url): is not a valid connection string: cannot parse pool_max_conns (strconv.ParseInt: parsing "lots": invalid syntax)`},
+		{map[string]string{"NOVA_DATABASE_URL_CONTENT": "postgres://nova_content:s3cret@localhost:70000/nova"}, nil,
+			"configuration: NOVA_DATABASE_URL_CONTENT: is not a valid connection string: invalid port"},
+		{map[string]string{"NOVA_HTTP_ADDR": ":99999"}, nil,
+			`configuration: NOVA_HTTP_ADDR (flag --http-addr): must be host:port or :port with a port from 0 to 65535, got ":99999"`},
+		{map[string]string{"NOVA_HTTP_ADDR": ":http"}, nil,
+			`configuration: NOVA_HTTP_ADDR (flag --http-addr): must be host:port or :port with a port from 0 to 65535, got ":http"`},
+		{nil, []string{"--debug-addr", "127.0.0.1:70000"},
+			`configuration: NOVA_DEBUG_ADDR (flag --debug-addr): must be host:port with a port from 0 to 65535, got "127.0.0.1:70000"`},
+		{map[string]string{"NOVA_EVENTS_MAX_ATTEMPTS": "40000"}, nil,
+			`configuration: NOVA_EVENTS_MAX_ATTEMPTS (flag --events-max-attempts): must be an integer from 1 to 32766, got "40000"`},
+		{map[string]string{"NOVA_EVENTS_WORKERS": "10001"}, nil,
+			`configuration: NOVA_EVENTS_WORKERS (flag --events-workers): must be an integer from 1 to 10000, got "10001"`},
+		{map[string]string{"NOVA_DATABASE_URL": "postgres://nova:s3%cr@localhost/nova"}, nil,
+			"configuration: NOVA_DATABASE_URL (flag --database-url): is not a valid connection string: a % not followed by two hex digits (percent-encode special characters)"},
+		{nil, []string{"extra"}, `command line: unexpected argument "extra"`},
+	}
+	for _, tc := range cases {
+		m := map[string]string{}
+		for k, v := range base {
+			m[k] = v
+		}
+		for k, v := range tc.set {
+			m[k] = v
+		}
+		_, err := config.Load("nova", tc.args, env(m), io.Discard)
+		var cerr *config.Error
+		if !errors.As(err, &cerr) || err.Error() != tc.want {
+			t.Errorf("%v %v: got %v, want %s", tc.set, tc.args, err, tc.want)
+		}
+	}
+	for _, ok := range []string{"32766", "1"} {
+		m := map[string]string{"NOVA_DATABASE_URL": base["NOVA_DATABASE_URL"], "NOVA_EVENTS_MAX_ATTEMPTS": ok, "NOVA_HTTP_ADDR": "127.0.0.1:0", "NOVA_EVENTS_WORKERS": "10000"}
+		if _, err := config.Load("nova", nil, env(m), io.Discard); err != nil {
+			t.Errorf("%v: %v", m, err)
+		}
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -59,7 +60,12 @@ type Server struct {
 	opts   Options
 	router chi.Router
 	srv    *http.Server
+	// draining is set when shutdown begins: /readyz fails from then on.
+	draining atomic.Bool
 }
+
+// errDraining is /readyz's answer once shutdown has begun, whatever Ready says.
+var errDraining = &NotReady{Reason: "shutting down", Err: errors.New("draining in-flight requests")}
 
 // New builds a server with the health and metrics endpoints mounted. Mount
 // the API on Router before calling Serve.
@@ -71,6 +77,7 @@ func New(o Options) *Server {
 	}, []string{"route", "method", "status"})
 	o.Registry.MustRegister(duration)
 
+	s := &Server{opts: o}
 	r := chi.NewRouter()
 	r.Use(requestid.Middleware, observe(o.Logger, duration), recoverer(o.Logger), limitBody(o.MaxBodyBytes, o.MaxUploadBytes))
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -79,7 +86,11 @@ func New(o Options) *Server {
 	r.Get("/readyz", func(w http.ResponseWriter, req *http.Request) {
 		ctx, cancel := context.WithTimeout(req.Context(), 2*time.Second)
 		defer cancel()
-		if err := o.Ready(ctx); err != nil {
+		err := o.Ready(ctx)
+		if s.draining.Load() {
+			err = errDraining
+		}
+		if err != nil {
 			reason := "not ready"
 			var nr *NotReady
 			if errors.As(err, &nr) {
@@ -93,7 +104,7 @@ func New(o Options) *Server {
 	})
 	r.Handle("/metrics", promhttp.HandlerFor(o.Registry, promhttp.HandlerOpts{Registry: o.Registry}))
 
-	s := &Server{opts: o, router: r}
+	s.router = r
 	s.srv = &http.Server{
 		Handler:           r,
 		ReadTimeout:       o.ReadTimeout,
@@ -123,6 +134,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return fmt.Errorf("http server: %w", err)
 	case <-ctx.Done():
 	}
+	s.draining.Store(true)
 	s.opts.Logger.Info("shutting down http server", "timeout", s.opts.ShutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.ShutdownTimeout)
 	defer cancel()

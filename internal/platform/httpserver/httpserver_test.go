@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -108,6 +109,53 @@ func TestHealthReadinessAndMetrics(t *testing.T) {
 	code, body := get("/metrics")
 	if code != 200 || !strings.Contains(body, `nova_http_request_duration_seconds_count{method="GET",route="/readyz",status="503"} 1`) {
 		t.Fatalf("/metrics = %d, missing request histogram:\n%s", code, body)
+	}
+}
+
+// TestNotReadyWhileDraining: a readiness probe answered once shutdown has
+// begun says 503 "shutting down", even though the database is fine, so that
+// a load balancer stops sending traffic to a replica on its way out.
+func TestNotReadyWhileDraining(t *testing.T) {
+	t.Parallel()
+	probed, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	_, base, cancel, done := newServer(t, func(context.Context) error {
+		once.Do(func() { close(probed) })
+		<-release
+		return nil
+	})
+	type result struct {
+		code int
+		body string
+		err  error
+	}
+	res := make(chan result, 1)
+	go func() {
+		resp, err := http.Get(base + "/readyz")
+		if err != nil {
+			res <- result{err: err}
+			return
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		res <- result{resp.StatusCode, string(b), err}
+	}()
+	<-probed
+	cancel() // SIGTERM arrives while the probe is in flight
+	testkit.Eventually(t, "the listener closes", func() bool {
+		c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+		if err == nil {
+			c.Close()
+		}
+		return err != nil
+	})
+	close(release)
+	r := <-res
+	if want := `{"reason":"shutting down","status":"unavailable"}` + "\n"; r.err != nil || r.code != http.StatusServiceUnavailable || r.body != want {
+		t.Fatalf("/readyz while draining: %d %q %v, want 503 %q", r.code, r.body, r.err, want)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("Serve: %v", err)
 	}
 }
 
