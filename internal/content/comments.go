@@ -108,11 +108,8 @@ func (s *Service) DeleteComment(ctx context.Context, actor Actor, id uuid.UUID) 
 			return notFound(err, "comment")
 		}
 		if !actor.IsModerator() {
-			if _, err := store.VisibleComment(ctx, tx, actor.ID, id); err != nil {
-				return notFound(err, "comment")
-			}
-			if c.AuthorID != actor.ID && post.AuthorID != actor.ID {
-				return apperr.NewForbidden("only the comment's author, the post's author or a moderator may delete it")
+			if err := s.mayDeleteComment(ctx, tx, actor.ID, post, c); err != nil {
+				return err
 			}
 		}
 		removed, err := store.DeleteCommentTree(ctx, tx, c)
@@ -125,6 +122,28 @@ func (s *Service) DeleteComment(ctx context.Context, actor Actor, id uuid.UUID) 
 		}
 		return s.bus.Publish(ctx, tx, evs...)
 	})
+}
+
+// mayDeleteComment lets viewer, who is no moderator, delete comment c on
+// post: NOT_FOUND when viewer may not see it, FORBIDDEN when it is neither
+// theirs nor on their post. The post's author may delete any comment on a
+// post they see, also one hidden from them because its author blocks them:
+// it is on their post for everyone else to read.
+func (s *Service) mayDeleteComment(ctx context.Context, tx pgx.Tx, viewer uuid.UUID, post store.Post, c store.Comment) error {
+	if post.AuthorID == viewer {
+		visible, err := store.PostVisible(ctx, tx, viewer, post.ID)
+		if err != nil || visible {
+			return err
+		}
+		return apperr.NewNotFound("comment")
+	}
+	if _, err := store.VisibleComment(ctx, tx, viewer, c.ID); err != nil {
+		return notFound(err, "comment")
+	}
+	if c.AuthorID != viewer {
+		return apperr.NewForbidden("only the comment's author, the post's author or a moderator may delete it")
+	}
+	return nil
 }
 
 // Comment returns comment id if viewer may see it, else NOT_FOUND.

@@ -18,8 +18,9 @@ import (
 // MaxShareComment bounds a share's comment, in code points.
 const MaxShareComment = 2_000
 
-// interactable returns post postID for viewer to like or share: NOT_FOUND
-// when invisible to viewer, FORBIDDEN when its author blocks the viewer.
+// interactable returns post postID for viewer to like, unlike or share:
+// NOT_FOUND when invisible to viewer, FORBIDDEN when its author blocks the
+// viewer.
 func (s *Service) interactable(ctx context.Context, tx pgx.Tx, viewer, postID uuid.UUID) (content.Post, error) {
 	p, err := s.content.PostForInteraction(ctx, viewer, postID)
 	if err != nil {
@@ -53,14 +54,13 @@ func (s *Service) LikePost(ctx context.Context, viewer, postID uuid.UUID) error 
 }
 
 // UnlikePost withdraws viewer's like of a post they can see. Idempotent.
+// Like every interaction, it is FORBIDDEN on the content of a user who
+// blocks the viewer, so that likePost and unlikePost answer alike.
 func (s *Service) UnlikePost(ctx context.Context, viewer, postID uuid.UUID) error {
-	if err := requireUser(viewer); err != nil {
-		return err
-	}
-	if _, err := s.content.Post(ctx, viewer, postID); err != nil {
-		return err
-	}
 	return s.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := s.interactable(ctx, tx, viewer, postID); err != nil {
+			return err
+		}
 		removed, err := store.DeleteLike(ctx, tx, postID, viewer)
 		if err != nil || !removed {
 			return err
@@ -149,4 +149,28 @@ func (s *Service) SharesByIDs(ctx context.Context, ids []uuid.UUID) (map[uuid.UU
 		out[r.ID] = Share(r)
 	}
 	return out, nil
+}
+
+// VisibleShares is SharesByIDs without the shares viewer may not see as
+// their sharer's content: those of banned users and of users who block
+// viewer. The post shared is the caller's to check, through content.
+func (s *Service) VisibleShares(ctx context.Context, viewer uuid.UUID, ids []uuid.UUID) (map[uuid.UUID]Share, error) {
+	shares, err := s.SharesByIDs(ctx, ids)
+	if err != nil || len(shares) == 0 {
+		return shares, err
+	}
+	sharers := make([]uuid.UUID, 0, len(shares))
+	for _, sh := range shares {
+		sharers = append(sharers, sh.UserID)
+	}
+	unseen, err := store.Unseen(ctx, s.pool, viewer, sharers)
+	if err != nil {
+		return nil, err
+	}
+	for id, sh := range shares {
+		if unseen[sh.UserID] {
+			delete(shares, id)
+		}
+	}
+	return shares, nil
 }

@@ -342,7 +342,7 @@ func (r *Resolver) followState(ctx context.Context, user uuid.UUID) (social.Foll
 
 // contentNode is Query.node for the content and social types: null for
 // what does not exist or the viewer may not see (a share of an invisible
-// post included).
+// post included, and one by a banned user or a user blocking the viewer).
 func (r *Resolver) contentNode(ctx context.Context, typ string, id uuid.UUID) (model.Node, error) {
 	l := r.loaders(ctx)
 	switch typ {
@@ -364,7 +364,7 @@ func (r *Resolver) contentNode(ctx context.Context, typ string, id uuid.UUID) (m
 			return nil, err
 		}
 	case gid.Share:
-		shares, err := r.Social.SharesByIDs(ctx, []uuid.UUID{id})
+		shares, err := r.Social.VisibleShares(ctx, viewerID(ctx), []uuid.UUID{id})
 		if err != nil {
 			return nil, err
 		}

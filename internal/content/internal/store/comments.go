@@ -61,11 +61,12 @@ func LockComment(ctx context.Context, db DB, id uuid.UUID) (Comment, error) {
 }
 
 // LiveCommentAuthor returns the author of comment id unless its post is
-// hidden or either is absent.
+// hidden, either is absent or either author is banned (see LiveAuthor).
 func LiveCommentAuthor(ctx context.Context, db DB, id uuid.UUID) (uuid.UUID, error) {
 	var author uuid.UUID
 	err := db.QueryRow(ctx, `SELECT c.author_id FROM content.comments c JOIN content.posts p ON p.id = c.post_id
-		WHERE c.id = $1 AND p.hidden_at IS NULL`, id).Scan(&author)
+		WHERE c.id = $1 AND p.hidden_at IS NULL
+		  AND NOT EXISTS (SELECT 1 FROM content.banned_users b WHERE b.user_id IN (p.author_id, c.author_id))`, id).Scan(&author)
 	return one(author, err, "comment author")
 }
 

@@ -43,9 +43,13 @@ func Blocks(ctx context.Context, db DB, blocker, blocked uuid.UUID) (bool, error
 	return ok, nil
 }
 
-// LiveAuthor returns the author of post id unless it is hidden or absent.
+// LiveAuthor returns the author of post id unless the post is hidden or
+// absent or its author banned: content nobody may see has no author to
+// block anyone.
 func LiveAuthor(ctx context.Context, db DB, id uuid.UUID) (uuid.UUID, error) {
 	var author uuid.UUID
-	err := db.QueryRow(ctx, `SELECT author_id FROM content.posts WHERE id = $1 AND hidden_at IS NULL`, id).Scan(&author)
+	err := db.QueryRow(ctx, `SELECT p.author_id FROM content.posts p
+		WHERE p.id = $1 AND p.hidden_at IS NULL
+		  AND NOT EXISTS (SELECT 1 FROM content.banned_users b WHERE b.user_id = p.author_id)`, id).Scan(&author)
 	return one(author, err, "post author")
 }

@@ -137,6 +137,26 @@ func Blocks(ctx context.Context, db DB, blocker, blocked uuid.UUID) (bool, error
 	return ok, nil
 }
 
+// Unseen returns which of users viewer may not see the content of: the
+// banned ones and those who block viewer (uuid.Nil: anonymous, blocked by
+// nobody).
+func Unseen(ctx context.Context, db DB, viewer uuid.UUID, users []uuid.UUID) (map[uuid.UUID]bool, error) {
+	rows, err := db.Query(ctx, `SELECT user_id FROM social.banned_users WHERE user_id = ANY($2)
+		UNION SELECT blocker_id FROM social.blocks WHERE blocked_id = $1 AND blocker_id = ANY($2)`, viewer, users)
+	if err != nil {
+		return nil, fmt.Errorf("unseen users: %w", err)
+	}
+	got, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	if err != nil {
+		return nil, fmt.Errorf("unseen users: %w", err)
+	}
+	out := make(map[uuid.UUID]bool, len(got))
+	for _, id := range got {
+		out[id] = true
+	}
+	return out, nil
+}
+
 // BlockedByAny returns which of ids viewer blocks.
 func BlockedByAny(ctx context.Context, db DB, viewer uuid.UUID, ids []uuid.UUID) (map[uuid.UUID]bool, error) {
 	rows, err := db.Query(ctx, `SELECT blocked_id FROM social.blocks WHERE blocker_id = $1 AND blocked_id = ANY($2)`, viewer, ids)
