@@ -22,7 +22,8 @@ test:
 	$(GO) test -count=1 -timeout 10m ./tools/boundarylint/...
 
 lint: boundarylint
-	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
+	@# Tracked and new (untracked, not ignored) files alike.
+	@unformatted=$$(git ls-files --cached --others --exclude-standard -z '*.go' | xargs -0 -r gofmt -l); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) vet -vettool=$(CURDIR)/$(BIN)/boundarylint ./...

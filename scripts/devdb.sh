@@ -23,7 +23,9 @@ if ! command -v pg_ctlcluster >/dev/null 2>&1 || ! ls /usr/lib/postgresql/*/bin/
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql postgresql-contrib >&2
 fi
 
-version=$(ls /usr/lib/postgresql | sort -n | tail -1)
+# The newest version with a server: a client-only package leaves a directory
+# under /usr/lib/postgresql without bin/postgres.
+version=$(ls -d /usr/lib/postgresql/*/bin/postgres | awk -F/ '{print $5}' | sort -n | tail -1)
 if ! pg_lsclusters -h | awk -v v="$version" '$1==v && $2=="main"' | grep -q .; then
   log "creating cluster $version/main"
   as_root pg_createcluster "$version" main >&2
@@ -33,10 +35,15 @@ if ! pg_lsclusters -h | awk -v v="$version" '$1==v && $2=="main" {print $4}' | g
   log "starting cluster $version/main on port $port"
   as_root pg_ctlcluster "$version" main start >&2
 fi
-for _ in $(seq 1 50); do
-  pg_isready -q -h localhost -p "$port" && break
-  sleep 0.2
-done
+wait_ready() {
+  for _ in $(seq 1 50); do
+    pg_isready -q -h localhost -p "$port" && return 0
+    sleep 0.2
+  done
+  log "cluster $version/main did not accept connections on port $port within 10 s"
+  exit 1
+}
+wait_ready
 
 psql_admin() { as_postgres psql -X -q -v ON_ERROR_STOP=1 -p "$port" -d postgres "$@"; }
 
@@ -46,10 +53,7 @@ if [ "$(psql_admin -tAc "SHOW max_connections")" -lt 400 ]; then
   log "raising max_connections to 400 (restarts the cluster)"
   psql_admin -c "ALTER SYSTEM SET max_connections = 400" >&2
   as_root pg_ctlcluster "$version" main restart >&2
-  for _ in $(seq 1 50); do
-    pg_isready -q -h localhost -p "$port" && break
-    sleep 0.2
-  done
+  wait_ready
 fi
 # The database lives in memory (shared buffers and the page cache), so an
 # index probe costs little more than a sequential page read; at Postgres's

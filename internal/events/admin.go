@@ -191,6 +191,8 @@ type TopicStats struct {
 // ConsumerStats is one consumer's backlog. Pending deliveries wait for
 // their first attempt, Running ones are being handled, Failed ones failed at
 // least once and wait for a retry, Dead ones are in the dead-letter queue.
+// OldestPending is the age of the oldest Pending delivery, so that it and
+// Pending describe the same jobs (a failing one shows under Failed).
 type ConsumerStats struct {
 	Consumer      string
 	Topics        int
@@ -208,7 +210,7 @@ const consumerStatsSQL = `WITH jobs AS (
            count(*) FILTER (WHERE state <> 'running' AND errors IS NULL) AS pending,
            count(*) FILTER (WHERE state = 'running') AS running,
            count(*) FILTER (WHERE state <> 'running' AND errors IS NOT NULL) AS failed,
-           min(created_at) FILTER (WHERE state IN ('available', 'scheduled', 'retryable')) AS oldest
+           min(created_at) FILTER (WHERE state <> 'running' AND errors IS NULL) AS oldest
     FROM events.river_job
     WHERE queue = 'events' AND state IN ('available', 'scheduled', 'running', 'retryable')
     GROUP BY 1),

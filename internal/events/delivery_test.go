@@ -351,9 +351,15 @@ func TestStatsReportsBacklogPerConsumer(t *testing.T) {
 	f := newFixture(t)
 	b := f.stoppedBus(t, func(b *Bus) { Subscribe(b, f.sub, "user.idle", project("user.idle")) })
 	f.publish(t, b, newIDs(4)...)
-	// One delivery failed once and waits for its retry.
-	if _, err := f.events.Exec(context.Background(), `UPDATE events.river_job SET errors = ARRAY['{"error": "x"}'::jsonb] WHERE id = (SELECT min(id) FROM events.river_job)`); err != nil {
-		t.Fatal(err)
+	// One delivery failed once, an hour ago, and waits for its retry; the
+	// oldest of those waiting for a first attempt is ten minutes old.
+	for _, q := range []string{
+		`UPDATE events.river_job SET errors = ARRAY['{"error": "x"}'::jsonb], created_at = now() - interval '1 hour' WHERE id = (SELECT min(id) FROM events.river_job)`,
+		`UPDATE events.river_job SET created_at = now() - interval '10 minutes' WHERE id = (SELECT max(id) FROM events.river_job)`,
+	} {
+		if _, err := f.events.Exec(context.Background(), q); err != nil {
+			t.Fatal(err)
+		}
 	}
 	st, err := NewAdmin(f.events, 5).Stats(context.Background())
 	if err != nil {
@@ -366,7 +372,8 @@ func TestStatsReportsBacklogPerConsumer(t *testing.T) {
 		t.Fatalf("consumers = %+v", st.Consumers)
 	}
 	c := st.Consumers[0]
-	if c.Consumer != "user.idle" || c.Topics != 1 || c.Pending != 3 || c.Failed != 1 || c.Running != 0 || c.Dead != 0 || c.OldestPending < 0 {
+	if c.Consumer != "user.idle" || c.Topics != 1 || c.Pending != 3 || c.Failed != 1 || c.Running != 0 || c.Dead != 0 ||
+		c.OldestPending < 10*time.Minute || c.OldestPending > 11*time.Minute {
 		t.Fatalf("consumer stats = %+v", c)
 	}
 }
