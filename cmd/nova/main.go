@@ -133,9 +133,11 @@ func usage(w io.Writer) {
 
 func runVersion(_ context.Context, env *environment, args []string) error {
 	fs := flag.NewFlagSet("nova version", flag.ContinueOnError)
-	fs.SetOutput(env.stderr)
+	// run prints the error; the flag package would print it too.
+	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(env.stderr, "Usage: nova version")
 			return err
 		}
 		return usageError{err.Error()}

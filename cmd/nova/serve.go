@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -33,33 +34,53 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 	if env.getenv("GOGC") == "" {
 		debug.SetGCPercent(serveGCPercent)
 	}
+	// The listeners open before anything touches the database, so that an
+	// address already taken stops start-up before migrations run or a
+	// signing key is written. Serve closes ln; the deferred Close covers a
+	// start-up that fails before it.
+	ln, err := listen("NOVA_HTTP_ADDR", cfg.HTTPAddr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	stopProfiles, err := serveProfiles(ctx, cfg.DebugAddr, log)
+	if err != nil {
+		return err
+	}
+	defer stopProfiles()
 	a, err := app.New(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	ln, err := net.Listen("tcp", cfg.HTTPAddr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
-	}
-	stopProfiles, err := serveProfiles(ctx, cfg.DebugAddr, log)
-	if err != nil {
-		ln.Close()
-		return err
-	}
-	defer stopProfiles()
 	return a.Run(ctx, ln)
 }
 
-// serveProfiles starts the profile listener when addr is set. The function
-// it returns stops the listener and waits until it has.
+// listen opens a TCP listener on addr. Its error names the setting and keeps
+// only the system's reason ("bind: address already in use"), the address
+// being named once.
+func listen(setting, addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		var op *net.OpError
+		if errors.As(err, &op) {
+			err = op.Err
+		}
+		return nil, fmt.Errorf("listen on %s (%s): %w", addr, setting, err)
+	}
+	return ln, nil
+}
+
+// serveProfiles starts the profile listener when addr is set; it serves
+// from then on, start-up included. The function it returns stops the
+// listener and waits until it has.
 func serveProfiles(ctx context.Context, addr string, log *slog.Logger) (stop func(), err error) {
 	if addr == "" {
 		return func() {}, nil
 	}
-	ln, err := net.Listen("tcp", addr)
+	ln, err := listen("NOVA_DEBUG_ADDR", addr)
 	if err != nil {
-		return nil, fmt.Errorf("listen on %s: %w", addr, err)
+		return nil, err
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})

@@ -114,6 +114,7 @@ func (a *App) init(ctx context.Context) error {
 		WriteTimeout:    a.cfg.WriteTimeout,
 		IdleTimeout:     a.cfg.IdleTimeout,
 		ShutdownTimeout: a.cfg.ShutdownTimeout,
+		DrainDelay:      a.cfg.ShutdownDrainDelay,
 		MaxBodyBytes:    a.cfg.MaxBodyBytes,
 		MaxUploadBytes:  110 << 20,
 		Logger:          a.log,
@@ -199,7 +200,7 @@ func (a *App) ready(ctx context.Context) error {
 }
 
 // Run serves on ln until ctx ends, then shuts down gracefully within
-// NOVA_SHUTDOWN_TIMEOUT of that moment.
+// NOVA_SHUTDOWN_TIMEOUT of that moment, NOVA_SHUTDOWN_DRAIN_DELAY included.
 func (a *App) Run(ctx context.Context, ln net.Listener) error {
 	if err := a.bus.Start(ctx); err != nil {
 		return err

@@ -55,6 +55,9 @@ type Config struct {
 	WriteTimeout    time.Duration
 	IdleTimeout     time.Duration
 	ShutdownTimeout time.Duration
+	// ShutdownDrainDelay is how long, within ShutdownTimeout, the server
+	// keeps serving with /readyz failing before it closes its listener.
+	ShutdownDrainDelay time.Duration
 
 	JWTPrivateKeyFile        string
 	JWTPreviousPublicKeyFile string
@@ -209,6 +212,13 @@ var Settings = []Setting{
 			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 				return fmt.Errorf("must be an absolute http(s) URL, got %q", v)
 			}
+			// url.Parse checks only that a port is digits; a browser refuses
+			// one out of range, so every URL built on it would be unusable.
+			if p := u.Port(); p != "" {
+				if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+					return fmt.Errorf("must have a port from 1 to 65535, got %q", v)
+				}
+			}
 			c.PublicURL = strings.TrimRight(v, "/")
 			return nil
 		}},
@@ -231,7 +241,16 @@ var Settings = []Setting{
 			}
 			return nil
 		}},
-	{Env: "NOVA_DATA_DIR", Flag: "data-dir", Default: "data", Usage: "directory for local files: media and, in dev, the generated signing key", apply: str(func(c *Config) *string { return &c.DataDir })},
+	{Env: "NOVA_DATA_DIR", Flag: "data-dir", Default: "data", Usage: "directory for local files: media and, in dev, the generated signing key",
+		apply: func(c *Config, v string) error {
+			// An empty path would put the files in whatever directory nova
+			// happens to start in.
+			if v == "" {
+				return errors.New("must name a directory, got an empty value")
+			}
+			c.DataDir = v
+			return nil
+		}},
 	{Env: "NOVA_LOG_LEVEL", Flag: "log-level", Default: "info", Usage: "debug, info, warn or error",
 		apply: func(c *Config, v string) error {
 			if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
@@ -252,7 +271,22 @@ var Settings = []Setting{
 	{Env: "NOVA_HTTP_READ_TIMEOUT", Flag: "http-read-timeout", Default: "30s", Usage: "time allowed to read a whole request", apply: duration(func(c *Config) *time.Duration { return &c.ReadTimeout })},
 	{Env: "NOVA_HTTP_WRITE_TIMEOUT", Flag: "http-write-timeout", Default: "60s", Usage: "time allowed to write a response", apply: duration(func(c *Config) *time.Duration { return &c.WriteTimeout })},
 	{Env: "NOVA_HTTP_IDLE_TIMEOUT", Flag: "http-idle-timeout", Default: "120s", Usage: "how long an idle keep-alive connection stays open", apply: duration(func(c *Config) *time.Duration { return &c.IdleTimeout })},
-	{Env: "NOVA_SHUTDOWN_TIMEOUT", Flag: "shutdown-timeout", Default: "20s", Usage: "how long shutdown waits for in-flight requests and event handlers", apply: duration(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
+	{Env: "NOVA_SHUTDOWN_TIMEOUT", Flag: "shutdown-timeout", Default: "20s", Usage: "how long shutdown waits for in-flight requests and event handlers, from the signal, drain delay included", apply: duration(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
+	// The drain delay counts within NOVA_SHUTDOWN_TIMEOUT, so that the
+	// timeout stays the one bound an operator fits a process manager's kill
+	// timeout to. 5s lets a load balancer probing /readyz every 2s see two
+	// failures, or Kubernetes spread the endpoint removal it starts together
+	// with SIGTERM, and leaves 15s of the default timeout to drain. Dev has
+	// no load balancer, and Ctrl-C should stop at once.
+	{Env: "NOVA_SHUTDOWN_DRAIN_DELAY", Flag: "shutdown-drain-delay", Default: "5s", DevDefault: "0s", Usage: "how long, once shutdown begins, the server keeps accepting and serving while `/readyz` answers 503, so that load balancers stop routing to it before its listener closes; counts within the shutdown timeout, and must be shorter",
+		apply: func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil || d < 0 {
+				return fmt.Errorf("must be a duration such as 5s, or 0s for none, got %q", v)
+			}
+			c.ShutdownDrainDelay = d
+			return nil
+		}},
 	{Env: "NOVA_JWT_PRIVATE_KEY_FILE", Flag: "jwt-private-key-file", Usage: "PEM PKCS#8 Ed25519 key signing access tokens (required in production; generated in the data dir in dev)", apply: str(func(c *Config) *string { return &c.JWTPrivateKeyFile })},
 	{Env: "NOVA_JWT_PREVIOUS_PUBLIC_KEY_FILE", Flag: "jwt-previous-public-key-file", Usage: "PEM public key of the previous signing key, still accepted during rotation", apply: str(func(c *Config) *string { return &c.JWTPreviousPublicKeyFile })},
 	{Env: "NOVA_RATELIMIT_REGISTER_PER_ADDR_PER_HOUR", Flag: "ratelimit-register-per-addr-per-hour", Default: "20", Usage: "registrations allowed per client address per hour", apply: integer(1, func(c *Config) *int { return &c.RegisterPerAddrPerHour })},
@@ -340,17 +374,20 @@ func checkDBURL(v string) error {
 // out). Every other failure is an *Error.
 func Load(name string, args []string, getenv func(string) string, out io.Writer) (*Config, error) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(out)
+	// The flag package prints a mistyped flag's error and the usage, and the
+	// caller prints the error again: the usage is printed here on --help
+	// alone, and errors are left to the caller.
+	fs.SetOutput(io.Discard)
 	raw := make(map[string]*string, len(Settings))
 	env := getenv("NOVA_ENV")
 	if fv := flagValue(args, "env"); fv != "" {
 		env = fv
 	}
 	// A flag's default is the built-in one, never the environment's value:
-	// usage text (on --help or any mistyped flag) lists the defaults, and
-	// NOVA_DATABASE_URL holds a password. The flag package reads a
-	// backquoted word of a usage as the value's name, so the Markdown
-	// quoting of the README's table is dropped here.
+	// usage text (on --help) lists the defaults, and NOVA_DATABASE_URL
+	// holds a password. The flag package reads a backquoted word of a usage
+	// as the value's name, so the Markdown quoting of the README's table is
+	// dropped here.
 	for _, s := range Settings {
 		def := s.Default
 		if env == string(Dev) && s.DevDefault != "" {
@@ -358,15 +395,14 @@ func Load(name string, args []string, getenv func(string) string, out io.Writer)
 		}
 		raw[s.Env] = fs.String(s.Flag, def, strings.ReplaceAll(s.Usage, "`", "")+" ["+s.Env+"]")
 	}
-	fs.Usage = func() {
-		fmt.Fprintf(out, "Usage: %s [flags]\n\nEvery flag can also be set by the environment variable in brackets.\n\n", name)
-		fs.PrintDefaults()
-	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintf(out, "Usage: %s [flags]\n\nEvery flag can also be set by the environment variable in brackets.\n\n", name)
+			fs.SetOutput(out)
+			fs.PrintDefaults()
 			return nil, err
 		}
-		return nil, &Error{Problem: err.Error()}
+		return nil, &Error{Problem: fmt.Sprintf("%v (`%s --help` lists the flags)", err, name)}
 	}
 	if fs.NArg() > 0 {
 		return nil, &Error{Problem: fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
@@ -391,6 +427,10 @@ func Load(name string, args []string, getenv func(string) string, out io.Writer)
 			}
 			c.DomainDBURLs[d.Name] = u
 		}
+	}
+	if c.ShutdownDrainDelay >= c.ShutdownTimeout {
+		return nil, &Error{Var: "NOVA_SHUTDOWN_DRAIN_DELAY", Flag: "shutdown-drain-delay",
+			Problem: fmt.Sprintf("must be shorter than NOVA_SHUTDOWN_TIMEOUT (%s), which it counts within, got %s", c.ShutdownTimeout, c.ShutdownDrainDelay)}
 	}
 	if c.PublicURL == "" {
 		host, port, _ := net.SplitHostPort(c.HTTPAddr)

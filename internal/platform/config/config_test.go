@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nova-social/nova/internal/platform/config"
 )
@@ -225,6 +226,16 @@ func TestOutOfRangeSettingsAreRefusedAtLoad(t *testing.T) {
 		{map[string]string{"NOVA_DATABASE_URL": "postgres://nova:s3%cr@localhost/nova"}, nil,
 			"configuration: NOVA_DATABASE_URL (flag --database-url): is not a valid connection string: a % not followed by two hex digits (percent-encode special characters)"},
 		{nil, []string{"extra"}, `command line: unexpected argument "extra"`},
+		{map[string]string{"NOVA_PUBLIC_URL": "https://nova.example:99999"}, nil,
+			`configuration: NOVA_PUBLIC_URL (flag --public-url): must have a port from 1 to 65535, got "https://nova.example:99999"`},
+		{map[string]string{"NOVA_PUBLIC_URL": "http://localhost:0/"}, nil,
+			`configuration: NOVA_PUBLIC_URL (flag --public-url): must have a port from 1 to 65535, got "http://localhost:0/"`},
+		{nil, []string{"--data-dir="},
+			`configuration: NOVA_DATA_DIR (flag --data-dir): must name a directory, got an empty value`},
+		{map[string]string{"NOVA_SHUTDOWN_DRAIN_DELAY": "-1s"}, nil,
+			`configuration: NOVA_SHUTDOWN_DRAIN_DELAY (flag --shutdown-drain-delay): must be a duration such as 5s, or 0s for none, got "-1s"`},
+		{map[string]string{"NOVA_SHUTDOWN_TIMEOUT": "10s"}, []string{"--shutdown-drain-delay", "1m"},
+			`configuration: NOVA_SHUTDOWN_DRAIN_DELAY (flag --shutdown-drain-delay): must be shorter than NOVA_SHUTDOWN_TIMEOUT (10s), which it counts within, got 1m0s`},
 	}
 	for _, tc := range cases {
 		m := map[string]string{}
@@ -240,10 +251,50 @@ func TestOutOfRangeSettingsAreRefusedAtLoad(t *testing.T) {
 			t.Errorf("%v %v: got %v, want %s", tc.set, tc.args, err, tc.want)
 		}
 	}
+	for _, ok := range []string{"https://nova.example:443", "http://localhost:8080/", "https://nova.example"} {
+		m := map[string]string{"NOVA_DATABASE_URL": base["NOVA_DATABASE_URL"], "NOVA_PUBLIC_URL": ok}
+		if _, err := config.Load("nova", nil, env(m), io.Discard); err != nil {
+			t.Errorf("%v: %v", m, err)
+		}
+	}
 	for _, ok := range []string{"32766", "1"} {
 		m := map[string]string{"NOVA_DATABASE_URL": base["NOVA_DATABASE_URL"], "NOVA_EVENTS_MAX_ATTEMPTS": ok, "NOVA_HTTP_ADDR": "127.0.0.1:0", "NOVA_EVENTS_WORKERS": "10000"}
 		if _, err := config.Load("nova", nil, env(m), io.Discard); err != nil {
 			t.Errorf("%v: %v", m, err)
 		}
+	}
+}
+
+// The drain delay lets load balancers notice /readyz failing in production;
+// in dev, where none probes, shutdown starts draining at once.
+func TestShutdownDrainDelayDefaults(t *testing.T) {
+	base := map[string]string{"NOVA_DATABASE_URL": "postgres://nova@localhost/nova"}
+	prod, err := config.Load("nova", nil, env(base), io.Discard)
+	if err != nil || prod.ShutdownDrainDelay != 5*time.Second || prod.ShutdownTimeout != 20*time.Second {
+		t.Fatalf("production: %+v, %v; want a 5s drain delay within a 20s timeout", prod, err)
+	}
+	dev, err := config.Load("nova", []string{"--env=dev"}, env(base), io.Discard)
+	if err != nil || dev.ShutdownDrainDelay != 0 {
+		t.Fatalf("dev: %+v, %v; want no drain delay", dev, err)
+	}
+	c, err := config.Load("nova", []string{"--shutdown-drain-delay", "0"}, env(base), io.Discard)
+	if err != nil || c.ShutdownDrainDelay != 0 {
+		t.Fatalf("0: %+v, %v; want no drain delay", c, err)
+	}
+}
+
+// A mistyped flag leaves the output to the caller, which prints the error
+// once; --help alone prints the usage.
+func TestUnknownFlagPrintsNothing(t *testing.T) {
+	base := map[string]string{"NOVA_DATABASE_URL": "postgres://nova@localhost/nova"}
+	var out strings.Builder
+	_, err := config.Load("nova serve", []string{"--bogus"}, env(base), &out)
+	var cerr *config.Error
+	if want := "command line: flag provided but not defined: -bogus (`nova serve --help` lists the flags)"; !errors.As(err, &cerr) || err.Error() != want || out.String() != "" {
+		t.Fatalf("--bogus: %v, output %q; want %q and no output", err, out.String(), want)
+	}
+	_, err = config.Load("nova serve", []string{"--help"}, env(base), &out)
+	if !errors.Is(err, flag.ErrHelp) || !strings.HasPrefix(out.String(), "Usage: nova serve [flags]\n") || !strings.Contains(out.String(), "-shutdown-drain-delay") {
+		t.Fatalf("--help: %v, output %q", err, out.String())
 	}
 }

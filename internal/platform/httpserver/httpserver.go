@@ -31,6 +31,11 @@ type Options struct {
 	WriteTimeout    time.Duration
 	IdleTimeout     time.Duration
 	ShutdownTimeout time.Duration
+	// DrainDelay is how long, once shutdown begins, the server goes on
+	// accepting and serving while /readyz fails, so that a load balancer
+	// probing it stops routing here before the listener closes. It counts
+	// within ShutdownTimeout.
+	DrainDelay time.Duration
 	// MaxBodyBytes limits every request body except multipart uploads.
 	MaxBodyBytes int64
 	// MaxUploadBytes limits multipart/form-data bodies; their handler holds
@@ -124,8 +129,10 @@ func (s *Server) Router() chi.Router { return s.router }
 // server no longer tracks (websockets).
 func (s *Server) OnShutdown(fn func()) { s.srv.RegisterOnShutdown(fn) }
 
-// Serve accepts connections on ln until ctx is cancelled, then stops
-// accepting, waits up to ShutdownTimeout for in-flight requests, and returns.
+// Serve accepts connections on ln until ctx is cancelled. Then /readyz fails
+// at once, the server goes on serving for DrainDelay, stops accepting and
+// waits for in-flight requests, all within ShutdownTimeout of the
+// cancellation, and returns.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	errc := make(chan error, 1)
 	go func() { errc <- s.srv.Serve(ln) }()
@@ -135,9 +142,19 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	case <-ctx.Done():
 	}
 	s.draining.Store(true)
-	s.opts.Logger.Info("shutting down http server", "timeout", s.opts.ShutdownTimeout)
+	// Durations are logged as text ("20s"): a JSON handler writes a
+	// time.Duration as nanoseconds.
+	s.opts.Logger.Info("shutting down http server", "drain_delay", s.opts.DrainDelay.String(), "timeout", s.opts.ShutdownTimeout.String())
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.ShutdownTimeout)
 	defer cancel()
+	if s.opts.DrainDelay > 0 {
+		select {
+		case err := <-errc:
+			return fmt.Errorf("http server: %w", err)
+		case <-time.After(s.opts.DrainDelay):
+		}
+		s.opts.Logger.Info("drain delay over: closing the listener")
+	}
 	if err := s.srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("http shutdown: %w", err)
 	}
@@ -196,14 +213,20 @@ func observe(log *slog.Logger, duration *prometheus.HistogramVec) func(http.Hand
 				}
 				elapsed := time.Since(start)
 				duration.WithLabelValues(route, r.Method, strconv.Itoa(status)).Observe(elapsed.Seconds())
+				// 503 is the server saying it is unavailable (not ready,
+				// draining), which a load balancer probes every few seconds:
+				// a warning, not an error per probe.
 				level := slog.LevelInfo
-				if status >= 500 {
+				switch {
+				case status == http.StatusServiceUnavailable:
+					level = slog.LevelWarn
+				case status >= 500:
 					level = slog.LevelError
 				}
 				log.LogAttrs(r.Context(), level, "http request",
 					slog.String("method", r.Method), slog.String("route", route), slog.String("path", r.URL.Path),
 					slog.Int("status", status), slog.Int64("bytes", sw.bytes),
-					slog.Duration("duration", elapsed), slog.String("remote", r.RemoteAddr))
+					slog.String("duration", elapsed.String()), slog.String("remote", r.RemoteAddr))
 			}()
 			next.ServeHTTP(sw, r)
 		})

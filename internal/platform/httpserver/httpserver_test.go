@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -196,6 +197,12 @@ func TestReadinessHidesDetail(t *testing.T) {
 	if !strings.Contains(logs.String(), "host=10.0.4.2") {
 		t.Fatalf("the detail was not logged: %s", logs.String())
 	}
+	// A load balancer probes every few seconds while a replica is not
+	// ready: each 503 is a warning, not an error.
+	if !strings.Contains(logs.String(), `level=WARN msg="http request" method=GET route=/readyz path=/readyz status=503`) ||
+		strings.Contains(logs.String(), "level=ERROR") {
+		t.Fatalf("a 503 from /readyz is not logged as a warning: %s", logs.String())
+	}
 }
 
 func TestBodyLimitAndPanicRecovery(t *testing.T) {
@@ -294,5 +301,124 @@ func TestProfilesOnlyOnTheDebugListener(t *testing.T) {
 	}
 	if _, err := http.Get(debug + "/debug/pprof/"); err == nil {
 		t.Fatal("debug listener still accepts connections after shutdown")
+	}
+}
+
+// TestDrainDelayKeepsServing: once shutdown begins, /readyz answers 503 at
+// once, but for the drain delay the listener still accepts and requests are
+// served, so that a load balancer that has not probed yet loses nothing;
+// then the listener closes.
+func TestDrainDelayKeepsServing(t *testing.T) {
+	t.Parallel()
+	const delay = 2 * time.Second
+	srv := httpserver.New(httpserver.Options{
+		ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second, IdleTimeout: 5 * time.Second,
+		ShutdownTimeout: 10 * time.Second, DrainDelay: delay, MaxBodyBytes: 1024, MaxUploadBytes: 4096,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Registry: prometheus.NewRegistry(),
+		Ready: func(context.Context) error { return nil },
+	})
+	srv.Router().Get("/hello", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "hello") })
+	base, cancel, done := serveLoopback(t, srv.Serve)
+	// A new connection per request: the listener itself must still accept.
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	get := func(path string) (int, string, error) {
+		resp, err := client.Get(base + path)
+		if err != nil {
+			return 0, "", err
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b), err
+	}
+
+	signalled := time.Now()
+	cancel()
+	testkit.Eventually(t, "/readyz fails", func() bool { code, _, _ := get("/readyz"); return code != http.StatusOK })
+	code, body, err := get("/readyz")
+	if want := `{"reason":"shutting down","status":"unavailable"}` + "\n"; err != nil || code != http.StatusServiceUnavailable || body != want {
+		t.Fatalf("/readyz during the drain delay: %d %q %v, want 503 %q", code, body, err, want)
+	}
+	code, body, err = get("/hello")
+	if err != nil || code != http.StatusOK || body != "hello" {
+		t.Fatalf("a request during the drain delay: %d %q %v, want it served", code, body, err)
+	}
+	if elapsed := time.Since(signalled); elapsed >= delay {
+		t.Fatalf("the checks took %v, longer than the drain delay: they prove nothing", elapsed)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("Serve: %v", err)
+	}
+	if elapsed := time.Since(signalled); elapsed < delay {
+		t.Fatalf("Serve returned %v after the signal, before the drain delay of %v", elapsed, delay)
+	}
+	if _, _, err := get("/hello"); err == nil {
+		t.Fatal("the listener still accepts after the drain delay and the drain")
+	}
+}
+
+// TestDrainDelayCountsWithinTheTimeout: the delay is part of the shutdown
+// timeout, not added to it, so a request that never finishes is cut off a
+// timeout after the signal.
+func TestDrainDelayCountsWithinTheTimeout(t *testing.T) {
+	t.Parallel()
+	const delay, timeout = 600 * time.Millisecond, time.Second
+	srv := httpserver.New(httpserver.Options{
+		ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second, IdleTimeout: 5 * time.Second,
+		ShutdownTimeout: timeout, DrainDelay: delay, MaxBodyBytes: 1024, MaxUploadBytes: 4096,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Registry: prometheus.NewRegistry(),
+		Ready: func(context.Context) error { return nil },
+	})
+	started, release := make(chan struct{}), make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	srv.Router().Get("/stuck", func(http.ResponseWriter, *http.Request) {
+		close(started)
+		<-release
+	})
+	base, cancel, done := serveLoopback(t, srv.Serve)
+	go func() {
+		if resp, err := http.Get(base + "/stuck"); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	<-started
+	signalled := time.Now()
+	cancel()
+	err := <-done
+	elapsed := time.Since(signalled)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Serve = %v, want the shutdown deadline's error", err)
+	}
+	if elapsed < timeout || elapsed > delay+timeout-100*time.Millisecond {
+		t.Fatalf("Serve gave up %v after the signal, want the timeout, %v, drain delay included", elapsed, timeout)
+	}
+}
+
+// TestShutdownLogsDurationsAsText: JSON logs show durations as "20s", not as
+// nanoseconds (20000000000), in the shutdown lines and the request log.
+func TestShutdownLogsDurationsAsText(t *testing.T) {
+	t.Parallel()
+	var logs testkit.SyncBuffer
+	srv := httpserver.New(httpserver.Options{
+		ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second, IdleTimeout: 5 * time.Second,
+		ShutdownTimeout: 20 * time.Second, DrainDelay: 10 * time.Millisecond, MaxBodyBytes: 1024, MaxUploadBytes: 4096,
+		Logger: slog.New(slog.NewJSONHandler(&logs, nil)), Registry: prometheus.NewRegistry(),
+		Ready: func(context.Context) error { return nil },
+	})
+	base, cancel, done := serveLoopback(t, srv.Serve)
+	resp, err := http.Get(base + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Serve: %v", err)
+	}
+	out := logs.String()
+	if !strings.Contains(out, `"msg":"shutting down http server","drain_delay":"10ms","timeout":"20s"`) {
+		t.Errorf("shutdown line does not show its durations as text:\n%s", out)
+	}
+	if !regexp.MustCompile(`"msg":"http request",.*"duration":"[0-9.]+[µnm]?s"`).MatchString(out) {
+		t.Errorf("request line does not show its duration as text:\n%s", out)
 	}
 }
