@@ -245,6 +245,14 @@ func (s *Service) tokensFor(userID, sessionID uuid.UUID, refresh string) (Tokens
 	return Tokens{AccessToken: access, RefreshToken: refresh, ExpiresAt: exp, UserID: userID, SessionID: sessionID}, nil
 }
 
+// UsernameKey is the case-folded form under which usernames are unique and
+// looked up; the user domain keys its copy of the username the same way.
+func UsernameKey(username string) string { return validate.UsernameKey(username) }
+
+// CheckDisplayName applies registration's display-name rules, so that the
+// user domain holds a changed name to the same ones.
+func CheckDisplayName(field, s string) error { return validate.DisplayName(field, s) }
+
 // lookup finds the account a login names: an email if it holds an @, else a
 // username.
 func (s *Service) lookup(ctx context.Context, login string) (store.Credential, error) {

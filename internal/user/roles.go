@@ -60,6 +60,23 @@ func forbiddenUnless(ok bool, err error, what string) error {
 	return nil
 }
 
+// keepAssigner refuses a role change through the API that would leave no
+// user able to assign roles: the last administrator stepping down (demoting
+// another always leaves the acting one). Such changes hold the permission's
+// lock, taken before the role rows so that none waits on another's rows,
+// which keeps two administrators stepping down at once from each counting
+// the other. The operator's path is not checked: it restores administrators.
+func keepAssigner(ctx context.Context, tx pgx.Tx, target uuid.UUID, r Role) error {
+	ok, err := store.KeepsHolder(ctx, tx, target, string(r), string(PermAssignRole))
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return apperr.NewForbidden("you may not remove the last administrator")
+	}
+	return nil
+}
+
 // AssignRole gives target the role r; only an ADMIN may. Publishes
 // user.role.changed when the role changes.
 func (s *Service) AssignRole(ctx context.Context, actor, target uuid.UUID, r Role) (User, error) {
@@ -86,7 +103,14 @@ func (s *Service) setRole(ctx context.Context, actor *uuid.UUID, target uuid.UUI
 	var u store.User
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if actor != nil {
+			// Before the role rows: see keepAssigner.
+			if err := store.LockPermission(ctx, tx, string(PermAssignRole)); err != nil {
+				return err
+			}
 			if err := requireLocked(ctx, tx, *actor, target, PermAssignRole, "assign roles"); err != nil {
+				return err
+			}
+			if err := keepAssigner(ctx, tx, target, r); err != nil {
 				return err
 			}
 		}
@@ -119,7 +143,7 @@ func (s *Service) Ban(ctx context.Context, actor, target uuid.UUID, reason strin
 	if err := s.require(ctx, actor, PermBan, "ban users"); err != nil {
 		return User{}, err
 	}
-	if err := checkText("reason", reason, MaxBanReason, true); err != nil {
+	if err := checkText("reason", reason, MaxBanReason); err != nil {
 		return User{}, err
 	}
 	if strings.TrimSpace(reason) == "" {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -46,11 +45,11 @@ const (
 	PermModerateContent Permission = "content.moderate" // MODERATOR, ADMIN
 )
 
-// Limits of profile text.
+// Limits of profile text (a display name's are identity's, as at
+// registration).
 const (
-	MaxDisplayName = 64
-	MaxBio         = 500
-	MaxBanReason   = 1000
+	MaxBio       = 500
+	MaxBanReason = 1000
 )
 
 // User is an account's public data.
@@ -114,7 +113,7 @@ func queueAccount(q *pgx.Batch, id uuid.UUID, username, displayName string, at t
 	if at.IsZero() {
 		at = time.Now()
 	}
-	store.QueueCreateAccount(q, id, username, strings.ToLower(username), displayName, at)
+	store.QueueCreateAccount(q, id, username, identity.UsernameKey(username), displayName, at)
 }
 
 func fromStore(u store.User) User {
@@ -159,16 +158,16 @@ func (s *Service) GetMany(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]U
 
 // ByUsername finds a user by username, ignoring case.
 func (s *Service) ByUsername(ctx context.Context, username string) (User, error) {
-	u, err := store.ByUsernameKey(ctx, s.pool, strings.ToLower(username))
+	u, err := store.ByUsernameKey(ctx, s.pool, identity.UsernameKey(username))
 	if err != nil {
 		return User{}, notFound(err)
 	}
 	return fromStore(u), nil
 }
 
-// checkText refuses invalid UTF-8, NUL and control characters (line breaks
-// and tabs too unless multiline), and text over max code points.
-func checkText(field, s string, max int, multiline bool) error {
+// checkText refuses invalid UTF-8, NUL and control characters other than
+// line breaks and tabs, and text over max code points.
+func checkText(field, s string, max int) error {
 	if !utf8.ValidString(s) {
 		return apperr.Invalid(field, "must be valid UTF-8 text")
 	}
@@ -176,7 +175,7 @@ func checkText(field, s string, max int, multiline bool) error {
 		return apperr.Invalid(field, "must be at most %d characters", max)
 	}
 	for _, r := range s {
-		if unicode.IsControl(r) && !(multiline && (r == '\n' || r == '\r' || r == '\t')) {
+		if unicode.IsControl(r) && r != '\n' && r != '\r' && r != '\t' {
 			return apperr.Invalid(field, "must not contain control characters")
 		}
 	}
@@ -190,15 +189,12 @@ func (s *Service) UpdateProfile(ctx context.Context, viewer uuid.UUID, in Profil
 		return User{}, apperr.NewUnauthenticated("sign in to update your profile")
 	}
 	if in.DisplayName != nil {
-		if err := checkText("displayName", *in.DisplayName, MaxDisplayName, false); err != nil {
+		if err := identity.CheckDisplayName("displayName", *in.DisplayName); err != nil {
 			return User{}, err
-		}
-		if strings.TrimSpace(*in.DisplayName) == "" {
-			return User{}, apperr.Invalid("displayName", "must not be blank")
 		}
 	}
 	if in.Bio != nil {
-		if err := checkText("bio", *in.Bio, MaxBio, true); err != nil {
+		if err := checkText("bio", *in.Bio, MaxBio); err != nil {
 			return User{}, err
 		}
 	}

@@ -116,3 +116,54 @@ func TestStatusBeforeTheRolesExist(t *testing.T) {
 		}
 	}
 }
+
+// TestEmailKeysBecomeComposed: identity's migration brings existing email
+// keys to NFC, the form the code now looks them up in; of two keys that
+// differ only in normalization, the composed (else the older) one wins and
+// the other is left as it was rather than failing the unique key.
+func TestEmailKeysBecomeComposed(t *testing.T) {
+	t.Parallel()
+	db := pgtest.Empty(t)
+	ctx := context.Background()
+	m, err := migrate.New(db.Pools, migrations.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if err := m.Up(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Down(ctx, "identity", false); err != nil {
+		t.Fatal(err)
+	}
+	// Each key is lower-cased; the comments say what the migration does.
+	rows := []struct{ id, key, created, want string }{
+		// alone: composed
+		{"00000000-0000-0000-0000-000000000001", "jose\u0301@a.example", "2026-01-01", "jos\u00e9@a.example"},
+		// two orders of the same marks: the older is composed, the newer left
+		{"00000000-0000-0000-0000-000000000002", "e\u0323\u0302@b.example", "2026-01-02", "\u1ec7@b.example"},
+		{"00000000-0000-0000-0000-000000000003", "e\u0302\u0323@b.example", "2026-01-03", "e\u0302\u0323@b.example"},
+		// the composed key wins over an older decomposed twin
+		{"00000000-0000-0000-0000-000000000004", "zo\u00eb@c.example", "2026-01-05", "zo\u00eb@c.example"},
+		{"00000000-0000-0000-0000-000000000005", "zoe\u0308@c.example", "2026-01-04", "zoe\u0308@c.example"},
+	}
+	for _, r := range rows {
+		if _, err := db.Pools.For(domains.Identity).Exec(ctx, `INSERT INTO identity.credentials
+			(user_id, email, email_key, username, username_key, password_hash, created_at)
+			VALUES ($1::uuid, $2, $2, $1::text, $1::text, 'x', $3::timestamptz)`, r.id, r.key, r.created); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := m.Up(ctx); err != nil {
+		t.Fatalf("up over keys to compose: %v", err)
+	}
+	for _, r := range rows {
+		var got string
+		if err := db.Pools.For(domains.Identity).QueryRow(ctx, `SELECT email_key FROM identity.credentials WHERE user_id = $1`, r.id).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != r.want {
+			t.Errorf("%s: email_key %+q, want %+q", r.id, got, r.want)
+		}
+	}
+}

@@ -8,6 +8,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"golang.org/x/text/unicode/norm"
+
 	"github.com/nova-social/nova/internal/identity/internal/password"
 	"github.com/nova-social/nova/internal/platform/apperr"
 )
@@ -36,8 +38,17 @@ func Username(field, s string) error {
 	return nil
 }
 
-// UsernameKey is the case-folded form under which usernames are unique.
-func UsernameKey(s string) string { return strings.ToLower(s) }
+// UsernameKey is the case-folded form under which usernames are unique. Only
+// A–Z fold: usernames are ASCII, and full Unicode lower-casing would let a
+// look-alike that is no username (the Kelvin sign K) name an account.
+func UsernameKey(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'A' && r <= 'Z' {
+			return r + ('a' - 'A')
+		}
+		return r
+	}, s)
+}
 
 // Email accepts one bare address (no display name, no surrounding space) of
 // at most 254 bytes, with a local part and a domain.
@@ -74,8 +85,10 @@ func PlausibleLogin(s string) bool {
 	return !strings.ContainsFunc(s, unicode.IsControl)
 }
 
-// EmailKey is the case-folded form under which emails are unique.
-func EmailKey(s string) string { return strings.ToLower(s) }
+// EmailKey is the case-folded form under which emails are unique, in
+// Unicode's composed form (NFC): an accent typed precomposed or combining is
+// one address to its owner, so it is one key.
+func EmailKey(s string) string { return norm.NFC.String(strings.ToLower(s)) }
 
 // Password accepts 8–128 Unicode code points of anything, compared and
 // hashed exactly as given, except the most common passwords.
@@ -92,7 +105,10 @@ func Password(field, s string) error {
 	return nil
 }
 
-// DisplayName accepts 1–64 code points of printable text, not only spaces.
+// DisplayName accepts 1–64 code points of one line of text with something
+// visible in it: not only spaces or invisible format characters (a zero-width
+// space), which would leave a blank name. The user domain applies the same
+// rules to a changed display name.
 func DisplayName(field, s string) error {
 	if !utf8.ValidString(s) {
 		return apperr.Invalid(field, "must be valid UTF-8 text")
@@ -100,13 +116,17 @@ func DisplayName(field, s string) error {
 	if n := utf8.RuneCountInString(s); n > DisplayNameMax {
 		return apperr.Invalid(field, "must be at most %d characters", DisplayNameMax)
 	}
-	if strings.TrimSpace(s) == "" {
+	if !strings.ContainsFunc(s, visible) {
 		return apperr.Invalid(field, "must not be blank")
 	}
 	for _, r := range s {
-		if unicode.IsControl(r) {
-			return apperr.Invalid(field, "must not contain control characters")
+		if unicode.IsControl(r) || unicode.In(r, unicode.Zl, unicode.Zp) {
+			return apperr.Invalid(field, "must not contain control characters or line breaks")
 		}
 	}
 	return nil
 }
+
+// visible reports whether r shows as something: a letter, mark, number,
+// punctuation or symbol.
+func visible(r rune) bool { return unicode.IsGraphic(r) && !unicode.IsSpace(r) }

@@ -211,6 +211,33 @@ func LockRoles(ctx context.Context, q Querier, ids ...uuid.UUID) error {
 	return nil
 }
 
+// LockPermission locks the permission's row until the transaction ends:
+// transactions that change who holds it take this lock first, so that each
+// sees the holders the others left.
+func LockPermission(ctx context.Context, q Querier, permission string) error {
+	if _, err := q.Exec(ctx, `SELECT 1 FROM users.permissions WHERE name = $1 FOR NO KEY UPDATE`, permission); err != nil {
+		return fmt.Errorf("lock permission: %w", err)
+	}
+	return nil
+}
+
+// KeepsHolder reports whether some user who is not banned still holds
+// permission once id has role: role grants it, or a user other than id does.
+func KeepsHolder(ctx context.Context, q Querier, id uuid.UUID, role, permission string) (bool, error) {
+	var ok bool
+	err := q.QueryRow(ctx, `SELECT EXISTS (
+			SELECT 1 FROM users.role_permissions WHERE role = $2 AND permission = $3)
+		OR EXISTS (
+			SELECT 1 FROM users.users u
+			JOIN users.user_roles r ON r.user_id = u.id
+			JOIN users.role_permissions rp ON rp.role = r.role
+			WHERE rp.permission = $3 AND u.banned_at IS NULL AND u.id <> $1)`, id, role, permission).Scan(&ok)
+	if err != nil {
+		return false, fmt.Errorf("check permission holders: %w", err)
+	}
+	return ok, nil
+}
+
 // SetRole assigns role; it reports whether the role changed.
 func SetRole(ctx context.Context, q Querier, id uuid.UUID, role string, by *uuid.UUID) (bool, error) {
 	tag, err := q.Exec(ctx, `UPDATE users.user_roles SET role = $2, granted_by = $3, granted_at = now()
