@@ -1,7 +1,6 @@
 package gateway_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -320,9 +319,7 @@ func TestRoleMatrix(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	root, mod, plain := e.register("root"), e.register("mod"), e.register("plain")
-	if _, err := e.users.GrantRole(context.Background(), root.Username, user.RoleAdmin); err != nil {
-		t.Fatal(err)
-	}
+	e.grant(root, user.RoleAdmin)
 	ok(t, e.gql(root.Access, assignRoleMutation, map[string]any{"id": mod.ID, "role": "MODERATOR"}))
 
 	cases := []struct {
@@ -372,9 +369,7 @@ func TestRoleMatrix(t *testing.T) {
 
 	// A banned admin can assign nothing, so does not count as another one.
 	ok(t, e.gql(root.Access, banMutation, map[string]any{"id": plain.ID, "reason": "spam"}))
-	if _, err := e.users.GrantRole(context.Background(), plain.Username, user.RoleAdmin); err != nil {
-		t.Fatal(err)
-	}
+	e.grant(plain, user.RoleAdmin)
 	wantError(t, e.gql(root.Access, assignRoleMutation, map[string]any{"id": root.ID, "role": "USER"}), http.StatusOK, "FORBIDDEN", "")
 	if roleOf(root) != "ADMIN" {
 		t.Fatalf("root is %s after stepping down beside a banned admin", roleOf(root))
@@ -388,9 +383,7 @@ func TestConcurrentSelfDemotionKeepsAnAdmin(t *testing.T) {
 	for round := range 5 {
 		a, b := e.register(fmt.Sprintf("adm%da", round)), e.register(fmt.Sprintf("adm%db", round))
 		for _, x := range []*account{a, b} {
-			if _, err := e.users.GrantRole(context.Background(), x.Username, user.RoleAdmin); err != nil {
-				t.Fatal(err)
-			}
+			e.grant(x, user.RoleAdmin)
 		}
 		var wg sync.WaitGroup
 		codes := make([]string, 2)
@@ -418,9 +411,7 @@ func TestConcurrentSelfDemotionKeepsAnAdmin(t *testing.T) {
 		if codes[0] == "" {
 			survivor = b
 		}
-		if _, err := e.users.GrantRole(context.Background(), survivor.Username, user.RoleUser); err != nil {
-			t.Fatal(err)
-		}
+		e.grant(survivor, user.RoleUser)
 	}
 }
 
@@ -432,9 +423,7 @@ func TestBanMatrix(t *testing.T) {
 		a *account
 		r user.Role
 	}{{root, user.RoleAdmin}, {root2, user.RoleAdmin}, {mod, user.RoleModerator}, {mod2, user.RoleModerator}} {
-		if _, err := e.users.GrantRole(context.Background(), g.a.Username, g.r); err != nil {
-			t.Fatal(err)
-		}
+		e.grant(g.a, g.r)
 	}
 	cases := []struct {
 		name          string
@@ -499,9 +488,7 @@ func TestBannedUserLosesEverything(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	mod, u := e.register("wmod"), e.register("wuser")
-	if _, err := e.users.GrantRole(context.Background(), mod.Username, user.RoleModerator); err != nil {
-		t.Fatal(err)
-	}
+	e.grant(mod, user.RoleModerator)
 	second := ok(t, e.login(u.Username, u.Password))
 	c := e.dialWS(t, "")
 	_ = c.WriteJSON(wsMsg{Type: "connection_init", Payload: json.RawMessage(`{"authorization":"Bearer ` + u.Access + `"}`)})
@@ -731,9 +718,7 @@ func TestAdministrativeIDArguments(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	root := e.register("idroot")
-	if _, err := e.users.GrantRole(context.Background(), root.Username, user.RoleAdmin); err != nil {
-		t.Fatal(err)
-	}
+	e.grant(root, user.RoleAdmin)
 	session := ok(t, e.gql(root.Access, `{ sessions { id } }`, nil)).get("sessions").([]any)[0].(map[string]any)["id"].(string)
 	for _, id := range []string{session, gid.Encode(gid.Media, uuid.Must(uuid.NewV7())), "", "VXNlcjp4"} {
 		for _, q := range []string{assignRoleMutation, banMutation, `mutation($id: ID!) { verifyUser(userId: $id) { id } }`} {

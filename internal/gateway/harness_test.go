@@ -261,6 +261,14 @@ func (e *env) register(prefix string) *account {
 	return a
 }
 
+// grant gives a the role r, as an operator does (`nova admin grant-role`).
+func (e *env) grant(a *account, r user.Role) {
+	e.t.Helper()
+	if _, err := e.users.GrantRole(context.Background(), a.Username, r); err != nil {
+		e.t.Fatalf("grant %s to %s: %v", r, a.Username, err)
+	}
+}
+
 // waitProfile waits for the registration saga to create the profile.
 func (e *env) waitProfile(a *account) time.Duration {
 	e.t.Helper()

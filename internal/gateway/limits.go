@@ -43,6 +43,12 @@ const maxVisits = 100_000
 // the worst shapes measured; the pages of the API select far fewer.
 const maxSelections = 200
 
+// maxSchemaSelections bounds, where introspection is allowed, the
+// selections under __schema and __type, which maxSelections leaves out:
+// GraphiQL's schema query has some 200 there, and a field repeated as often
+// as this validates within about 100 ms.
+const maxSchemaSelections = 500
+
 // limitsExtension measures each operation against Limits. validated is
 // gqlgen's cache of parsed and validated documents: a document found there
 // passed the selection count before.
@@ -71,48 +77,51 @@ func (e limitsExtension) MutateOperationParameters(ctx context.Context, p *graph
 	if err != nil {
 		return nil // gqlgen parses it again and reports the error
 	}
-	if selectionCount(doc, maxSelections, e.l.Introspection) > maxSelections {
+	switch n, schema := selectionCount(doc, e.l.Introspection); {
+	case n > maxSelections:
 		return tooComplex("query has more than %d selections", maxSelections)
+	case schema > maxSchemaSelections:
+		return tooComplex("query has more than %d selections under __schema and __type", maxSchemaSelections)
 	}
 	return nil
 }
 
 // selectionCount counts doc's selections, with fragment spreads expanded
 // and each fragment counted once more on its own (validation checks it on
-// its own too). It stops past limit: fragments may spread each other in a
-// cycle, which only validation rejects. Where introspection is allowed (dev),
-// what lies under __schema and __type is not counted: GraphiQL's schema
-// query alone has some 400 selections.
-func selectionCount(doc *ast.QueryDocument, limit int, introspection bool) int {
-	n := 0
-	var walk func(ast.SelectionSet)
-	walk = func(set ast.SelectionSet) {
+// its own too). Where introspection is allowed (dev), what lies under
+// __schema and __type is counted apart, in schema: GraphiQL's schema query
+// alone has some 400 selections. Each count stops past its limit: fragments
+// may spread each other in a cycle, which only validation rejects.
+func selectionCount(doc *ast.QueryDocument, introspection bool) (n, schema int) {
+	var walk func(set ast.SelectionSet, count *int, limit int)
+	walk = func(set ast.SelectionSet, count *int, limit int) {
 		for _, sel := range set {
-			if n++; n > limit {
+			if *count++; *count > limit {
 				return
 			}
 			switch s := sel.(type) {
 			case *ast.Field:
-				if introspection && (s.Name == "__schema" || s.Name == "__type") {
+				if introspection && count == &n && (s.Name == "__schema" || s.Name == "__type") {
+					walk(s.SelectionSet, &schema, maxSchemaSelections)
 					continue
 				}
-				walk(s.SelectionSet)
+				walk(s.SelectionSet, count, limit)
 			case *ast.InlineFragment:
-				walk(s.SelectionSet)
+				walk(s.SelectionSet, count, limit)
 			case *ast.FragmentSpread:
 				if f := doc.Fragments.ForName(s.Name); f != nil {
-					walk(f.SelectionSet)
+					walk(f.SelectionSet, count, limit)
 				}
 			}
 		}
 	}
 	for _, op := range doc.Operations {
-		walk(op.SelectionSet)
+		walk(op.SelectionSet, &n, maxSelections)
 	}
 	for _, f := range doc.Fragments {
-		walk(f.SelectionSet)
+		walk(f.SelectionSet, &n, maxSelections)
 	}
-	return n
+	return n, schema
 }
 
 func (e limitsExtension) MutateOperationContext(_ context.Context, opCtx *graphql.OperationContext) *gqlerror.Error {

@@ -21,6 +21,12 @@ import (
 // Upload value the operation receives.
 const maxUploadPaths = 100
 
+// maxUploadPathDepth is how many objects and lists a map path may cross. A
+// path creates the objects it names that the variables lack: without a
+// bound, a megabyte of "variables.a.a.a…" would build half a million of
+// them, over a hundred megabytes.
+const maxUploadPathDepth = 32
+
 // multipartTransport serves the GraphQL multipart request specification:
 // the fields "operations" and "map", then the files, which become Upload
 // values. Only the files may use the server's upload limit: operations and
@@ -66,6 +72,11 @@ func (t multipartTransport) read(r *http.Request, files *uploads) (*graphql.RawP
 		name := part.FormName()
 		if name != "operations" && name != "map" {
 			return nil, http.StatusBadRequest, fmt.Errorf("unexpected field %q: a multipart request holds operations, map and files", name)
+		}
+		if len(fields[name]) > 0 {
+			// Refused at once: the files' limit would let a body repeat it
+			// millions of times.
+			return nil, http.StatusBadRequest, fmt.Errorf("multipart request needs one %q field", name)
 		}
 		value, err := io.ReadAll(io.LimitReader(part, left+1))
 		if err != nil {
@@ -189,6 +200,9 @@ func (u *uploads) release() {
 
 // setPath stores v at a path such as "variables.input.files.1".
 func setPath(vars map[string]any, path string, v any) error {
+	if strings.Count(path, ".") > maxUploadPathDepth {
+		return fmt.Errorf("map path %q is deeper than %d levels", path, maxUploadPathDepth)
+	}
 	parts := strings.Split(path, ".")
 	if len(parts) < 2 || parts[0] != "variables" {
 		return fmt.Errorf("map path %q must start with variables.", path)

@@ -1,7 +1,6 @@
 package gateway_test
 
 import (
-	"context"
 	"net/http"
 	"strings"
 	"testing"
@@ -166,9 +165,7 @@ func TestArticlesReportsAndModeration(t *testing.T) {
 	const moderate = `mutation($id: ID!, $a: ModerationAction!) { moderatePost(id: $id, action: $a) { id body } }`
 	wantError(t, e.gql(bob.Access, moderate, map[string]any{"id": postID, "a": "HIDE"}), http.StatusOK, "FORBIDDEN", "")
 	wantError(t, e.gql("", moderate, map[string]any{"id": postID, "a": "HIDE"}), http.StatusOK, "UNAUTHENTICATED", "")
-	if _, err := e.users.GrantRole(context.Background(), mod.Username, user.RoleModerator); err != nil {
-		t.Fatal(err)
-	}
+	e.grant(mod, user.RoleModerator)
 	if h := ok(t, e.gql(mod.Access, moderate, map[string]any{"id": postID, "a": "HIDE"})); h.str("moderatePost.id") != postID {
 		t.Fatalf("HIDE = %s", h.Raw)
 	}
@@ -450,9 +447,7 @@ func TestBannedAuthorDisappears(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	alice, bob, mod := e.register("alice"), e.register("bob"), e.register("mod")
-	if _, err := e.users.GrantRole(context.Background(), mod.Username, user.RoleModerator); err != nil {
-		t.Fatal(err)
-	}
+	e.grant(mod, user.RoleModerator)
 	e.follow(bob, alice)
 	postID := e.createPost(alice, "soon gone", "")
 	testkit.Eventually(t, "fan-out", func() bool { return contains(e.feedIDs(bob, 10), postID) })

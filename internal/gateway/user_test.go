@@ -1,7 +1,6 @@
 package gateway_test
 
 import (
-	"context"
 	"net/http"
 	"strings"
 	"testing"
@@ -57,9 +56,7 @@ func TestRolesVerificationAndBans(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	admin, mod, alice := e.register("admin"), e.register("mod"), e.register("alice")
-	if _, err := e.users.GrantRole(context.Background(), admin.Username, user.RoleAdmin); err != nil {
-		t.Fatal(err)
-	}
+	e.grant(admin, user.RoleAdmin)
 	const assign = `mutation($id: ID!, $role: Role!) { assignRole(userId: $id, role: $role) { id role } }`
 	const verify = `mutation($id: ID!) { verifyUser(userId: $id) { id verified } }`
 	const ban = `mutation($id: ID!, $reason: String!) { banUser(userId: $id, reason: $reason) { id username } }`

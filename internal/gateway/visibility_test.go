@@ -1,7 +1,6 @@
 package gateway_test
 
 import (
-	"context"
 	"encoding/base64"
 	"fmt"
 	"math"
@@ -42,9 +41,7 @@ func newVisWorld(t *testing.T) *visWorld {
 	w := &visWorld{e: e, comment: map[string]string{}, reply: map[string]string{}, share: map[string]string{}}
 	w.alice, w.bob, w.carol, w.dave, w.mod, w.eve = e.register("alice"), e.register("bob"), e.register("carol"),
 		e.register("dave"), e.register("mod"), e.register("eve")
-	if _, err := e.users.GrantRole(context.Background(), w.mod.Username, user.RoleModerator); err != nil {
-		t.Fatal(err)
-	}
+	e.grant(w.mod, user.RoleModerator)
 	e.follow(w.bob, w.alice)
 	e.follow(w.bob, w.eve)
 	e.follow(w.dave, w.alice)
@@ -310,9 +307,7 @@ func TestFeedDropsPostsTurningInvisible(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	alice, bob, mod := e.register("alice"), e.register("bob"), e.register("mod")
-	if _, err := e.users.GrantRole(context.Background(), mod.Username, user.RoleModerator); err != nil {
-		t.Fatal(err)
-	}
+	e.grant(mod, user.RoleModerator)
 	e.follow(bob, alice)
 	first := e.createPost(alice, "first", "")
 	hidden := e.createPost(alice, "to hide", "")
@@ -406,9 +401,7 @@ func TestBannedViewer(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	eve, mod := e.register("eve"), e.register("mod")
-	if _, err := e.users.GrantRole(context.Background(), mod.Username, user.RoleModerator); err != nil {
-		t.Fatal(err)
-	}
+	e.grant(mod, user.RoleModerator)
 	post := e.createPost(eve, "mine", "")
 	ok(t, e.gql(mod.Access, `mutation($id: ID!) { banUser(userId: $id, reason: "spam") { id } }`, map[string]any{"id": eve.ID}))
 	testkit.Eventually(t, "the banned user's session ends", func() bool {
@@ -488,9 +481,7 @@ func TestOwnership(t *testing.T) {
 	e := newEnv(t)
 	alice, bob, carol, mod, admin := e.register("alice"), e.register("bob"), e.register("carol"), e.register("mod"), e.register("admin")
 	for who, role := range map[*account]user.Role{mod: user.RoleModerator, admin: user.RoleAdmin} {
-		if _, err := e.users.GrantRole(context.Background(), who.Username, role); err != nil {
-			t.Fatal(err)
-		}
+		e.grant(who, role)
 	}
 	const (
 		update     = `mutation($id: ID!) { updatePost(id: $id, body: "x") { id } }`

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -13,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/gorilla/websocket"
@@ -196,33 +198,33 @@ func (c *wsConn) serve(ctx context.Context) {
 	acked := false
 	bucket := wsBucket{tokens: wsMessageBurst, last: time.Now()}
 	for {
-		var m wsMessage
-		if err := c.ws.ReadJSON(&m); err != nil {
+		_, data, err := c.ws.ReadMessage()
+		if err != nil {
 			var netErr net.Error
-			var syntax *json.SyntaxError
-			var typeErr *json.UnmarshalTypeError
-			switch {
-			case !acked && errors.As(err, &netErr) && netErr.Timeout():
+			if !acked && errors.As(err, &netErr) && netErr.Timeout() {
 				c.close(closeInitTimeout, "connection initialisation timeout")
-			case errors.As(err, &syntax), errors.As(err, &typeErr):
-				c.close(closeBadMessage, "invalid message")
-			default:
+			} else {
 				c.close(websocket.CloseNormalClosure, "")
 			}
+			return
+		}
+		m, ok := decodeWSMessage(data)
+		if !ok {
+			c.close(closeBadMessage, "invalid message")
 			return
 		}
 		if !bucket.take(time.Now()) {
 			c.closeFlooded("too many messages")
 			return
 		}
+		step := wsDecide(m, acked)
+		if step.code != 0 {
+			c.close(step.code, step.reason)
+			return
+		}
 		switch m.Type {
 		case "connection_init":
-			if acked {
-				c.close(closeTooManyRequests, "too many initialisation requests")
-				return
-			}
-			var err error
-			if ctx, err = c.init(ctx, m.Payload); err != nil {
+			if ctx, err = c.init(ctx, step.authorization); err != nil {
 				return
 			}
 			acked = true
@@ -230,13 +232,8 @@ func (c *wsConn) serve(ctx context.Context) {
 			c.send(wsMessage{Type: "connection_ack"})
 		case "ping":
 			c.send(wsMessage{Type: "pong", Payload: m.Payload})
-		case "pong":
 		case "subscribe":
-			if !acked {
-				c.close(closeUnauthorized, "unauthorized")
-				return
-			}
-			if !c.subscribe(ctx, m) {
+			if !c.subscribe(ctx, m.ID, step.params) {
 				return
 			}
 		case "complete":
@@ -246,10 +243,62 @@ func (c *wsConn) serve(ctx context.Context) {
 			if cancel != nil {
 				cancel()
 			}
-		default:
-			c.close(closeBadMessage, "invalid message type")
-			return
 		}
+	}
+}
+
+// decodeWSMessage decodes one client message: a single JSON object whose
+// id and type, when present, are strings.
+func decodeWSMessage(data []byte) (wsMessage, bool) {
+	var m wsMessage
+	err := json.Unmarshal(data, &m)
+	return m, err == nil
+}
+
+// wsStep is what the read loop does with one decoded message: close the
+// connection with code and reason when code is set, else act on it with
+// connection_init's authorization or subscribe's operation.
+type wsStep struct {
+	authorization string
+	params        *graphql.RawParams
+	code          int
+	reason        string
+}
+
+// wsDecide checks m against the protocol, acked telling whether
+// connection_init was acknowledged. It depends on nothing else, so that
+// every message a client may send can be tested without a socket.
+func wsDecide(m wsMessage, acked bool) wsStep {
+	switch m.Type {
+	case "connection_init":
+		if acked {
+			return wsStep{code: closeTooManyRequests, reason: "too many initialisation requests"}
+		}
+		var p struct {
+			Authorization string `json:"authorization"`
+		}
+		if len(m.Payload) > 0 && string(m.Payload) != "null" {
+			if err := json.Unmarshal(m.Payload, &p); err != nil {
+				return wsStep{code: closeBadMessage, reason: "invalid connection_init payload"}
+			}
+		}
+		return wsStep{authorization: p.Authorization}
+	case "ping", "pong", "complete":
+		return wsStep{}
+	case "subscribe":
+		if !acked {
+			return wsStep{code: closeUnauthorized, reason: "unauthorized"}
+		}
+		if m.ID == "" {
+			return wsStep{code: closeBadMessage, reason: "subscribe needs an id"}
+		}
+		var params graphql.RawParams
+		if err := decodeJSON(bytes.NewReader(m.Payload), &params); err != nil {
+			return wsStep{code: closeBadMessage, reason: "invalid subscribe payload"}
+		}
+		return wsStep{params: &params}
+	default:
+		return wsStep{code: closeBadMessage, reason: "invalid message type"}
 	}
 }
 
@@ -273,26 +322,17 @@ func (b *wsBucket) take(now time.Time) bool {
 	return true
 }
 
-// init authenticates the connection from connection_init's payload. A bad
-// token closes the connection with 4403.
-func (c *wsConn) init(ctx context.Context, payload json.RawMessage) (context.Context, error) {
-	var p struct {
-		Authorization string `json:"authorization"`
-	}
-	if len(payload) > 0 && string(payload) != "null" {
-		if err := json.Unmarshal(payload, &p); err != nil {
-			c.close(closeBadMessage, "invalid connection_init payload")
-			return nil, err
-		}
-	}
-	authed, err := c.t.authenticate(ctx, p.Authorization)
+// init authenticates the connection from connection_init's authorization.
+// A bad token closes the connection with 4403.
+func (c *wsConn) init(ctx context.Context, authorization string) (context.Context, error) {
+	authed, err := c.t.authenticate(ctx, authorization)
 	if err != nil {
 		c.refuse(ctx, err)
 		return nil, err
 	}
-	if p.Authorization != "" && c.t.recheck > 0 {
+	if authorization != "" && c.t.recheck > 0 {
 		c.wg.Add(1)
-		go c.watch(ctx, p.Authorization)
+		go c.watch(ctx, authorization)
 	}
 	return authed, nil
 }
@@ -328,38 +368,29 @@ func (c *wsConn) watch(ctx context.Context, authorization string) {
 	}
 }
 
-// subscribe starts one operation; it reports false when the connection
-// was closed for a protocol violation.
-func (c *wsConn) subscribe(ctx context.Context, m wsMessage) bool {
-	if m.ID == "" {
-		c.close(closeBadMessage, "subscribe needs an id")
-		return false
-	}
-	var params graphql.RawParams
-	if err := decodeJSON(strings.NewReader(string(m.Payload)), &params); err != nil {
-		c.close(closeBadMessage, "invalid subscribe payload")
-		return false
-	}
+// subscribe starts the operation params under id; it reports false when
+// the connection was closed for a protocol violation.
+func (c *wsConn) subscribe(ctx context.Context, id string, params *graphql.RawParams) bool {
 	c.mu.Lock()
-	if _, dup := c.ops[m.ID]; dup {
+	if _, dup := c.ops[id]; dup {
 		c.mu.Unlock()
-		c.close(closeDuplicateID, "subscriber for "+m.ID+" already exists")
+		c.close(closeDuplicateID, "subscriber for "+id+" already exists")
 		return false
 	}
 	if len(c.ops) >= wsMaxOpsPerConnection {
 		c.mu.Unlock()
-		c.sendErrors(m.ID, requestError(fmt.Sprintf("at most %d operations may run at once on one connection", wsMaxOpsPerConnection)).Errors)
+		c.sendErrors(id, requestError(fmt.Sprintf("at most %d operations may run at once on one connection", wsMaxOpsPerConnection)).Errors)
 		return true
 	}
 	opCtx, cancel := context.WithCancel(ctx)
-	c.ops[m.ID] = cancel
+	c.ops[id] = cancel
 	c.mu.Unlock()
 
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
-		defer c.finish(m.ID, cancel)
-		c.run(opCtx, m.ID, &params)
+		defer c.finish(id, cancel)
+		c.run(opCtx, id, params)
 	}()
 	return true
 }
@@ -452,7 +483,25 @@ func (c *wsConn) sendClose(code int, reason string) bool {
 	c.closed = true
 	c.mu.Unlock()
 	c.writeMu.Lock()
-	_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(time.Second))
+	_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, closeReason(reason)), time.Now().Add(time.Second))
 	c.writeMu.Unlock()
 	return true
+}
+
+// maxCloseReason is how many bytes of reason a close frame holds beside
+// its code: a longer frame would not be sent at all, and the client would
+// see the connection drop without the code.
+const maxCloseReason = 123
+
+// closeReason cuts reason (which may quote a client's operation id) to
+// maxCloseReason bytes, on a character boundary.
+func closeReason(reason string) string {
+	if len(reason) <= maxCloseReason {
+		return reason
+	}
+	cut := maxCloseReason
+	for cut > 0 && !utf8.RuneStart(reason[cut]) {
+		cut--
+	}
+	return reason[:cut]
 }

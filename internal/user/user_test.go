@@ -294,34 +294,60 @@ func TestRoles(t *testing.T) {
 func TestAdminsDemotingEachOtherLeaveOneAdmin(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	ctx := context.Background()
 	for range 10 {
-		a, b := e.withRole(t, user.RoleAdmin), e.withRole(t, user.RoleAdmin)
-		errs := make(chan error, 2)
-		start := make(chan struct{})
-		for _, pair := range [][2]uuid.UUID{{a.ID, b.ID}, {b.ID, a.ID}} {
-			go func() {
-				<-start
-				_, err := e.users.AssignRole(ctx, pair[0], pair[1], user.RoleUser)
-				errs <- err
-			}()
-		}
-		close(start)
-		refused := 0
-		for range 2 {
-			if err := <-errs; err != nil {
-				testkit.WantCode(t, err, apperr.Forbidden)
-				refused++
-			}
-		}
-		ua, err := e.users.Get(ctx, a.ID)
-		testkit.Must(t, err)
-		ub, err := e.users.Get(ctx, b.ID)
-		testkit.Must(t, err)
-		if refused != 1 || (ua.Role == user.RoleAdmin) == (ub.Role == user.RoleAdmin) {
-			t.Fatalf("%d refused; roles %s and %s, want exactly one admin left", refused, ua.Role, ub.Role)
+		raceTwoAdmins(t, e, user.RoleUser, func(a, b uuid.UUID) [2][2]uuid.UUID { return [2][2]uuid.UUID{{a, b}, {b, a}} })
+	}
+}
+
+// Two admins, the only ones, stepping down at the same moment: one is
+// refused and stays ADMIN. The operator may still retire the last one.
+func TestLastAdminCannotStepDown(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	for range 10 {
+		last := raceTwoAdmins(t, e, user.RoleModerator, func(a, b uuid.UUID) [2][2]uuid.UUID { return [2][2]uuid.UUID{{a, a}, {b, b}} })
+		if _, err := e.users.GrantRole(context.Background(), last.Username, user.RoleUser); err != nil {
+			t.Fatalf("the operator retires the last admin: %v", err)
 		}
 	}
+}
+
+// raceTwoAdmins makes two new admins a and b, runs the two role changes
+// (actor, target) that changes names at once, each to role to, and requires
+// exactly one refused as FORBIDDEN and exactly one of a and b still ADMIN,
+// which it returns.
+func raceTwoAdmins(t *testing.T, e *env, to user.Role, changes func(a, b uuid.UUID) [2][2]uuid.UUID) user.User {
+	t.Helper()
+	ctx := context.Background()
+	a, b := e.withRole(t, user.RoleAdmin), e.withRole(t, user.RoleAdmin)
+	errs := make(chan error, 2)
+	start := make(chan struct{})
+	for _, change := range changes(a.ID, b.ID) {
+		go func() {
+			<-start
+			_, err := e.users.AssignRole(ctx, change[0], change[1], to)
+			errs <- err
+		}()
+	}
+	close(start)
+	refused := 0
+	for range 2 {
+		if err := <-errs; err != nil {
+			testkit.WantCode(t, err, apperr.Forbidden)
+			refused++
+		}
+	}
+	ua, err := e.users.Get(ctx, a.ID)
+	testkit.Must(t, err)
+	ub, err := e.users.Get(ctx, b.ID)
+	testkit.Must(t, err)
+	if refused != 1 || (ua.Role == user.RoleAdmin) == (ub.Role == user.RoleAdmin) {
+		t.Fatalf("%d refused; roles %s and %s, want exactly one admin left", refused, ua.Role, ub.Role)
+	}
+	if ua.Role == user.RoleAdmin {
+		return ua
+	}
+	return ub
 }
 
 func TestBanFlow(t *testing.T) {
