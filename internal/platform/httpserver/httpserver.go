@@ -223,10 +223,14 @@ func observe(log *slog.Logger, duration *prometheus.HistogramVec) func(http.Hand
 				case status >= 500:
 					level = slog.LevelError
 				}
-				log.LogAttrs(r.Context(), level, "http request",
-					slog.String("method", r.Method), slog.String("route", route), slog.String("path", r.URL.Path),
-					slog.Int("status", status), slog.Int64("bytes", sw.bytes),
-					slog.String("duration", elapsed.String()), slog.String("remote", r.RemoteAddr))
+				// Checked first: the attributes cost a formatted duration
+				// per request even when the level drops the line.
+				if log.Enabled(r.Context(), level) {
+					log.LogAttrs(r.Context(), level, "http request",
+						slog.String("method", r.Method), slog.String("route", route), slog.String("path", r.URL.Path),
+						slog.Int("status", status), slog.Int64("bytes", sw.bytes),
+						slog.String("duration", elapsed.String()), slog.String("remote", r.RemoteAddr))
+				}
 			}()
 			next.ServeHTTP(sw, r)
 		})
