@@ -529,7 +529,7 @@ func expandedSelections(doc *ast.QueryDocument, introspection bool) (n, schema i
 		total = add(total, set(op.SelectionSet, false))
 	}
 	for _, f := range doc.Fragments {
-		total = add(total, set(f.SelectionSet, false))
+		total = add(total, set(f.SelectionSet, introspection && strings.HasPrefix(f.TypeCondition, "__")))
 	}
 	return total.n, total.schema
 }

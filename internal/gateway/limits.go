@@ -89,7 +89,8 @@ func (e limitsExtension) MutateOperationParameters(ctx context.Context, p *graph
 // selectionCount counts doc's selections, with fragment spreads expanded
 // and each fragment counted once more on its own (validation checks it on
 // its own too). Where introspection is allowed (dev), what lies under
-// __schema and __type is counted apart, in schema: GraphiQL's schema query
+// __schema and __type, and fragments on introspection types, are counted
+// apart, in schema: GraphiQL's schema query
 // alone has some 400 selections. Each count stops past its limit: fragments
 // may spread each other in a cycle, which only validation rejects.
 func selectionCount(doc *ast.QueryDocument, introspection bool) (n, schema int) {
@@ -119,6 +120,13 @@ func selectionCount(doc *ast.QueryDocument, introspection bool) (n, schema int) 
 		walk(op.SelectionSet, &n, maxSelections)
 	}
 	for _, f := range doc.Fragments {
+		if introspection && strings.HasPrefix(f.TypeCondition, "__") {
+			// A fragment on an introspection type (GraphiQL's FullType,
+			// InputValue, TypeRef) is checked on its own as part of the
+			// schema query, not of the application's.
+			walk(f.SelectionSet, &schema, maxSchemaSelections)
+			continue
+		}
 		walk(f.SelectionSet, &n, maxSelections)
 	}
 	return n, schema

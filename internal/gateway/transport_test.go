@@ -208,6 +208,20 @@ func TestSchemaIntrospectionInDev(t *testing.T) {
 	}
 	// Outside dev it is refused, by the selection count before validation.
 	wantError(t, newEnv(t).gql("", introspectionQuery, nil), 422, "QUERY_TOO_COMPLEX", "")
+	// A newer GraphiQL asks for a few fields more in its fragments on
+	// introspection types, which count with the schema query, not against
+	// the application's 200 selections.
+	newer := strings.NewReplacer(
+		"fragment FullType on __Type { kind name description", "fragment FullType on __Type { kind name description specifiedByURL",
+		"inputFields { ...InputValue }", "inputFields(includeDeprecated: true) { ...InputValue }",
+		"type { ...TypeRef } defaultValue }", "type { ...TypeRef } defaultValue isDeprecated deprecationReason }",
+	).Replace(introspectionQuery)
+	if newer == introspectionQuery {
+		t.Fatal("the newer query is the same")
+	}
+	if r := ok(t, dev.gql("", newer, nil)); !strings.Contains(string(r.Raw), `"specifiedByURL"`) {
+		t.Fatalf("no schema in %s", r.Raw)
+	}
 }
 
 func TestDepthLimit(t *testing.T) {
