@@ -124,6 +124,30 @@ func BenchmarkFeedPage(b *testing.B) {
 			}
 		}
 	})
+	// 100,000 posts of 50 large authors the viewer does not follow, merged
+	// at read time into their followers' feeds: the viewer's page must not
+	// pay for them.
+	b.Run("first-beside-100k-merged", func(b *testing.B) {
+		large := make([]uuid.UUID, 50)
+		for i := range large {
+			large[i] = uuid.New()
+		}
+		if _, err := e.social.pool.Exec(ctx, `INSERT INTO social.posts (post_id, author_id, created_at, fanned_out)
+			SELECT gen_random_uuid(), ($1::uuid[])[1 + i % 50], now() - i * interval '10 ms', false FROM generate_series(1, 100000) i`, large); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := e.social.pool.Exec(ctx, `INSERT INTO social.merged_authors (author_id) SELECT unnest($1::uuid[])`, large); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := e.social.pool.Exec(ctx, `ANALYZE social.posts`); err != nil {
+			b.Fatal(err)
+		}
+		for b.Loop() {
+			if _, err := e.social.Feed(ctx, viewer, page.Request{Size: 20}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
 
 // BenchmarkPostReachesFollowers: from createPost returning to the post being
