@@ -226,6 +226,10 @@ func TestOutOfRangeSettingsAreRefusedAtLoad(t *testing.T) {
 		{map[string]string{"NOVA_DATABASE_URL": "postgres://nova:s3%cr@localhost/nova"}, nil,
 			"configuration: NOVA_DATABASE_URL (flag --database-url): is not a valid connection string: a % not followed by two hex digits (percent-encode special characters)"},
 		{nil, []string{"extra"}, `command line: unexpected argument "extra"`},
+		// The social domain reads 0 as unset (10,000): refused rather than
+		// silently meaning something else.
+		{map[string]string{"NOVA_FEED_FANOUT_MAX_FOLLOWERS": "0"}, nil,
+			`configuration: NOVA_FEED_FANOUT_MAX_FOLLOWERS (flag --feed-fanout-max-followers): must be an integer ≥ 1, got "0"`},
 		{map[string]string{"NOVA_PUBLIC_URL": "https://nova.example:99999"}, nil,
 			`configuration: NOVA_PUBLIC_URL (flag --public-url): must have a port from 1 to 65535, got "https://nova.example:99999"`},
 		{map[string]string{"NOVA_PUBLIC_URL": "http://localhost:0/"}, nil,
