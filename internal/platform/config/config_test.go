@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"maps"
 	"net/netip"
 	"os"
 	"slices"
@@ -150,14 +151,7 @@ func TestErrorsNameTheVariable(t *testing.T) {
 		{nil, []string{"--log-level", "loud"}, "NOVA_LOG_LEVEL"},
 	}
 	for _, tc := range cases {
-		m := map[string]string{}
-		for k, v := range base {
-			m[k] = v
-		}
-		for k, v := range tc.set {
-			m[k] = v
-		}
-		_, err := config.Load("nova", tc.args, env(m), io.Discard)
+		err := loadOver(base, tc.set, tc.args)
 		var cerr *config.Error
 		if !errors.As(err, &cerr) || cerr.Var != tc.want || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v %v: got %v, want an error naming %s", tc.set, tc.args, err, tc.want)
@@ -242,14 +236,7 @@ func TestOutOfRangeSettingsAreRefusedAtLoad(t *testing.T) {
 			`configuration: NOVA_SHUTDOWN_DRAIN_DELAY (flag --shutdown-drain-delay): must be shorter than NOVA_SHUTDOWN_TIMEOUT (10s), which it counts within, got 1m0s`},
 	}
 	for _, tc := range cases {
-		m := map[string]string{}
-		for k, v := range base {
-			m[k] = v
-		}
-		for k, v := range tc.set {
-			m[k] = v
-		}
-		_, err := config.Load("nova", tc.args, env(m), io.Discard)
+		err := loadOver(base, tc.set, tc.args)
 		var cerr *config.Error
 		if !errors.As(err, &cerr) || err.Error() != tc.want {
 			t.Errorf("%v %v: got %v, want %s", tc.set, tc.args, err, tc.want)
@@ -301,4 +288,13 @@ func TestUnknownFlagPrintsNothing(t *testing.T) {
 	if !errors.Is(err, flag.ErrHelp) || !strings.HasPrefix(out.String(), "Usage: nova serve [flags]\n") || !strings.Contains(out.String(), "-shutdown-drain-delay") {
 		t.Fatalf("--help: %v, output %q", err, out.String())
 	}
+}
+
+// loadOver loads the configuration from base's variables overridden by
+// set's, and args, and returns Load's error.
+func loadOver(base, set map[string]string, args []string) error {
+	m := maps.Clone(base)
+	maps.Copy(m, set)
+	_, err := config.Load("nova", args, env(m), io.Discard)
+	return err
 }

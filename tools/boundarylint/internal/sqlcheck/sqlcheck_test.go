@@ -10,10 +10,7 @@ var content = Scope{Domain: "content", Schema: "content", Owners: map[string]str
 }}
 
 func TestCheck(t *testing.T) {
-	cases := []struct {
-		sql  string
-		want []string // substrings, one per expected problem; none means clean
-	}{
+	cases := []checkCase{
 		{`SELECT id FROM content.posts WHERE author_id = $1`, nil},
 		{`WITH recent AS (SELECT id FROM content.posts) SELECT count(*) FROM recent`, nil},
 		{`INSERT INTO content.posts (id, body) VALUES ($1, $2) RETURNING gen_random_uuid(), now()`, nil},
@@ -51,26 +48,12 @@ func TestCheck(t *testing.T) {
 		{`COPY social.likes FROM STDIN`, []string{"content may not write social.likes"}},
 		{`COPY social.likes TO STDOUT`, []string{"content may not read social.likes"}},
 	}
-	for _, tc := range cases {
-		got := Check(tc.sql, content)
-		if len(got) != len(tc.want) {
-			t.Errorf("%s: got %d problems %v, want %d", tc.sql, len(got), got, len(tc.want))
-			continue
-		}
-		for i, w := range tc.want {
-			if !strings.Contains(got[i].Msg, w) {
-				t.Errorf("%s: problem %q does not contain %q", tc.sql, got[i].Msg, w)
-			}
-		}
-	}
+	checkCases(t, content, cases)
 }
 
 func TestCheckFunctionBodies(t *testing.T) {
 	events := Scope{Domain: "events", Schema: "events", Owners: content.Owners, Migration: true}
-	cases := []struct {
-		sql  string
-		want []string
-	}{
+	cases := []checkCase{
 		{`CREATE FUNCTION events.f() RETURNS bigint LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$ SELECT count(*) FROM events.domain_events $$`, nil},
 		{`CREATE FUNCTION events.f() RETURNS bigint LANGUAGE sql AS $$ SELECT count(*) FROM identity.sessions $$`, []string{"in a function body: events may not read identity.sessions"}},
 		{`CREATE FUNCTION events.g(p int) RETURNS void LANGUAGE plpgsql AS $$ BEGIN IF p > 0 THEN INSERT INTO users.users VALUES (p); END IF; END $$`, []string{"in a function body: events may not write users.users"}},
@@ -81,18 +64,7 @@ func TestCheckFunctionBodies(t *testing.T) {
 		{`GRANT USAGE ON SCHEMA identity TO nova_content`, []string{"events may not grant on schema identity"}},
 		{`DROP TABLE events.x; DROP TABLE identity.sessions`, []string{"events may not drop object identity.sessions"}},
 	}
-	for _, tc := range cases {
-		got := Check(tc.sql, events)
-		if len(got) != len(tc.want) {
-			t.Errorf("%s: got %d problems %v, want %d", tc.sql, len(got), got, len(tc.want))
-			continue
-		}
-		for i, w := range tc.want {
-			if !strings.Contains(got[i].Msg, w) {
-				t.Errorf("%s: problem %q does not contain %q", tc.sql, got[i].Msg, w)
-			}
-		}
-	}
+	checkCases(t, events, cases)
 }
 
 // TestCheckOtherSchemaObjects: statements that name another schema's
@@ -100,10 +72,7 @@ func TestCheckFunctionBodies(t *testing.T) {
 // (tables, functions, types) every statement has.
 func TestCheckOtherSchemaObjects(t *testing.T) {
 	mig := Scope{Domain: "content", Schema: "content", Owners: content.Owners, Migration: true}
-	cases := []struct {
-		sql  string
-		want []string
-	}{
+	cases := []checkCase{
 		{`ALTER TABLE content.posts SET SCHEMA social`, []string{"content may not move objects into schema social"}},
 		{`ALTER FUNCTION content.f() SET SCHEMA social`, []string{"content may not move objects into schema social"}},
 		{`ALTER TABLE content.posts SET SCHEMA content`, nil},
@@ -138,8 +107,21 @@ func TestCheckOtherSchemaObjects(t *testing.T) {
 		{`SELECT 'users.users'::regclass`, []string{"content may not read users.users"}},
 		{`SELECT nextval('content.posts_id_seq'), 'content.posts'::regclass, to_regclass('content.x')`, nil},
 	}
+	checkCases(t, mig, cases)
+}
+
+// checkCase is a statement and a substring of each problem Check must
+// report, in order; none means clean.
+type checkCase struct {
+	sql  string
+	want []string
+}
+
+// checkCases runs Check on each case in scope sc.
+func checkCases(t *testing.T, sc Scope, cases []checkCase) {
+	t.Helper()
 	for _, tc := range cases {
-		got := Check(tc.sql, mig)
+		got := Check(tc.sql, sc)
 		if len(got) != len(tc.want) {
 			t.Errorf("%s: got %d problems %v, want %d", tc.sql, len(got), got, len(tc.want))
 			continue
