@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -17,6 +16,7 @@ import (
 	"github.com/nova-social/nova/internal/events"
 	"github.com/nova-social/nova/internal/platform/apperr"
 	"github.com/nova-social/nova/internal/platform/postgres"
+	"github.com/nova-social/nova/internal/platform/text"
 )
 
 // Roles a caller may hold, as the user domain names them. The gateway passes
@@ -91,12 +91,19 @@ const (
 	MaxReportReason = 1_000
 )
 
+// MaxPostVersions bounds a post's edit history: each edit stores the
+// previous body, so without a bound a client could grow storage by editing
+// in a loop. A post keeps its original body (what it said when readers and
+// moderators first saw it) and the newest earlier bodies, this many in all;
+// the ones in between are dropped. Editing never fails for it.
+const MaxPostVersions = 50
+
 // checkText validates a required text input of at most max code points.
 func checkText(field, v string, max int) error {
 	if !utf8.ValidString(v) {
 		return apperr.Invalid(field, "%s is not valid UTF-8", field)
 	}
-	if strings.TrimSpace(v) == "" {
+	if text.Blank(v) {
 		return apperr.Invalid(field, "%s must not be empty", field)
 	}
 	if n := utf8.RuneCountInString(v); n > max {

@@ -127,7 +127,8 @@ func (s *Service) lockForEdit(ctx context.Context, tx pgx.Tx, actor Actor, id uu
 }
 
 // UpdatePost replaces the body of viewer's post, keeping the previous body
-// in the post's versions, and emits content.post.updated.
+// in the post's versions (at most MaxPostVersions), and emits
+// content.post.updated. The same body again changes nothing.
 func (s *Service) UpdatePost(ctx context.Context, viewer, id uuid.UUID, body string) (Post, error) {
 	if err := requireUser(viewer); err != nil {
 		return Post{}, err
@@ -150,8 +151,13 @@ func (s *Service) UpdatePost(ctx context.Context, viewer, id uuid.UUID, body str
 		if err != nil {
 			return err
 		}
+		out = p
+		if p.Body == body {
+			// Nothing changed: no version, no editedAt, no event.
+			return nil
+		}
 		at := s.now()
-		if err := store.EditPost(ctx, tx, p, vid, body, tags, mentions, at); err != nil {
+		if err := store.EditPost(ctx, tx, p, vid, body, tags, mentions, at, MaxPostVersions); err != nil {
 			return err
 		}
 		p.Body, p.Tags, p.Mentions, p.EditedAt = body, tags, mentions, &at

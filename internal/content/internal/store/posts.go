@@ -72,8 +72,10 @@ func PostsByAuthor(ctx context.Context, db DB, viewer, author uuid.UUID, afterAt
 	return collect(rows, err, scanPost, "posts by author")
 }
 
-// EditPost replaces the body of post p, keeping the previous body as a version.
-func EditPost(ctx context.Context, db DB, p Post, versionID uuid.UUID, body string, tags, mentions []string, at time.Time) error {
+// EditPost replaces the body of post p, keeping the previous body as a
+// version, and trims the post's versions to keep at most keep of them: the
+// original body and the newest others.
+func EditPost(ctx context.Context, db DB, p Post, versionID uuid.UUID, body string, tags, mentions []string, at time.Time, keep int) error {
 	since := p.CreatedAt
 	if p.EditedAt != nil {
 		since = *p.EditedAt
@@ -81,6 +83,14 @@ func EditPost(ctx context.Context, db DB, p Post, versionID uuid.UUID, body stri
 	if _, err := db.Exec(ctx, `INSERT INTO content.content_versions (id, post_id, body, created_at) VALUES ($1, $2, $3, $4)`,
 		versionID, p.ID, p.Body, since); err != nil {
 		return fmt.Errorf("keep version: %w", err)
+	}
+	if _, err := db.Exec(ctx, `DELETE FROM content.content_versions WHERE id IN (
+			SELECT id FROM (
+				SELECT id, row_number() OVER (ORDER BY created_at DESC, id DESC) AS newer,
+				       row_number() OVER (ORDER BY created_at, id) AS older
+				FROM content.content_versions WHERE post_id = $1) r
+			WHERE r.newer >= $2 AND r.older > 1)`, p.ID, keep); err != nil {
+		return fmt.Errorf("trim versions: %w", err)
 	}
 	if _, err := db.Exec(ctx, `UPDATE content.posts SET body = $2, tags = $3, mentions = $4, edited_at = $5 WHERE id = $1`,
 		p.ID, body, tags, mentions, at); err != nil {

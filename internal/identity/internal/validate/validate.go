@@ -12,6 +12,7 @@ import (
 
 	"github.com/nova-social/nova/internal/identity/internal/password"
 	"github.com/nova-social/nova/internal/platform/apperr"
+	"github.com/nova-social/nova/internal/platform/text"
 )
 
 // Limits of the public API.
@@ -116,7 +117,7 @@ func DisplayName(field, s string) error {
 	if n := utf8.RuneCountInString(s); n > DisplayNameMax {
 		return apperr.Invalid(field, "must be at most %d characters", DisplayNameMax)
 	}
-	if !strings.ContainsFunc(s, visible) {
+	if text.Blank(s) {
 		return apperr.Invalid(field, "must not be blank")
 	}
 	for _, r := range s {
@@ -126,7 +127,3 @@ func DisplayName(field, s string) error {
 	}
 	return nil
 }
-
-// visible reports whether r shows as something: a letter, mark, number,
-// punctuation or symbol.
-func visible(r rune) bool { return unicode.IsGraphic(r) && !unicode.IsSpace(r) }
