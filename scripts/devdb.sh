@@ -28,7 +28,9 @@ fi
 version=$(ls -d /usr/lib/postgresql/*/bin/postgres | awk -F/ '{print $5}' | sort -n | tail -1)
 if ! pg_lsclusters -h | awk -v v="$version" '$1==v && $2=="main"' | grep -q .; then
   log "creating cluster $version/main"
-  as_root pg_createcluster "$version" main >&2
+  # UTF8 whatever the machine's locale: Nova stores Unicode text and
+  # normalises it in SQL (normalize() needs a UTF8 database).
+  as_root pg_createcluster --encoding=UTF8 --locale=C.UTF-8 "$version" main >&2
 fi
 port=$(pg_lsclusters -h | awk -v v="$version" '$1==v && $2=="main" {print $3}')
 if ! pg_lsclusters -h | awk -v v="$version" '$1==v && $2=="main" {print $4}' | grep -q online; then
