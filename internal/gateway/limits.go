@@ -91,7 +91,7 @@ func (e limitsExtension) MutateOperationParameters(ctx context.Context, p *graph
 // its own too). Where introspection is allowed (dev), what lies under
 // __schema and __type, and fragments on introspection types, are counted
 // apart, in schema: GraphiQL's schema query
-// alone has some 400 selections. Each count stops past its limit: fragments
+// alone has some 200 selections. Each count stops past its limit: fragments
 // may spread each other in a cycle, which only validation rejects.
 func selectionCount(doc *ast.QueryDocument, introspection bool) (n, schema int) {
 	var walk func(set ast.SelectionSet, count *int, limit int)
