@@ -7,6 +7,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 const (
@@ -19,8 +21,11 @@ const (
 
 // Extract returns the distinct hashtags (lowercase, without '#') and the
 // distinct mentioned usernames (lowercase, without '@') in order of first
-// appearance. Neither slice is nil.
+// appearance. Neither slice is nil. The body is read in Unicode's composed
+// form (NFC), so that a tag typed with a precomposed accent and one typed
+// with a combining accent are one tag.
 func Extract(body string) (tags, mentions []string) {
+	body = norm.NFC.String(body)
 	tags, mentions = []string{}, []string{}
 	seenTag, seenMention := map[string]bool{}, map[string]bool{}
 	prev := ' '

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 func TestExtract(t *testing.T) {
@@ -20,6 +22,7 @@ func TestExtract(t *testing.T) {
 		{"#1 is a number, #1st is a tag", []string{"1st"}, []string{}},
 		{"#a#b @bob@carol", []string{"a"}, []string{"bob"}},
 		{"Ünïcode #Café and #ÇA", []string{"café", "ça"}, []string{}},
+		{"#cafe\u0301 and #caf\u00e9 are one tag", []string{"caf\u00e9"}, []string{}},
 		{"@Zoë is not a username", []string{}, []string{}},
 		{"(#paren) [@bracket]", []string{"paren"}, []string{"bracket"}},
 		{"", []string{}, []string{}},
@@ -35,12 +38,12 @@ func TestExtract(t *testing.T) {
 // FuzzExtract checks invariants on arbitrary input; its seeds run in the
 // normal test suite.
 func FuzzExtract(f *testing.F) {
-	for _, s := range []string{"#go @bob", "a@b.c #x#y", "##tag @@user", "#\u0301x", "@_a_ #_", "\xff#bad\xfe@utf", "#ÇA @Abc_123 #ça"} {
+	for _, s := range []string{"#go @bob", "a@b.c #x#y", "##tag @@user", "#\u0301x", "@_a_ #_", "\xff#bad\xfe@utf", "#ÇA @Abc_123 #ça", "#cafe\u0301 #caf\u00e9"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, body string) {
 		tags, mentions := Extract(body)
-		lower := strings.ToLower(body)
+		lower := strings.ToLower(norm.NFC.String(body))
 		seen := map[string]bool{}
 		for _, tag := range tags {
 			if tag == "" || tag != strings.ToLower(tag) || seen["#"+tag] || utf8.RuneCountInString(tag) > MaxTagLen {
