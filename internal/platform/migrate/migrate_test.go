@@ -14,13 +14,8 @@ import (
 
 func TestUpDownUp(t *testing.T) {
 	t.Parallel()
-	db := pgtest.Empty(t)
+	_, m := newMigrator(t)
 	ctx := context.Background()
-	m, err := migrate.New(db.Pools, migrations.FS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
 
 	assertState := func(stage string, wantCurrent bool) {
 		t.Helper()
@@ -123,13 +118,8 @@ func TestStatusBeforeTheRolesExist(t *testing.T) {
 // the other is left as it was rather than failing the unique key.
 func TestEmailKeysBecomeComposed(t *testing.T) {
 	t.Parallel()
-	db := pgtest.Empty(t)
+	db, m := newMigrator(t)
 	ctx := context.Background()
-	m, err := migrate.New(db.Pools, migrations.FS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
 	if err := m.Up(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -166,4 +156,17 @@ func TestEmailKeysBecomeComposed(t *testing.T) {
 			t.Errorf("%s: email_key %+q, want %+q", r.id, got, r.want)
 		}
 	}
+}
+
+// newMigrator returns a fresh, unmigrated database and a migrator over it,
+// closed when the test ends.
+func newMigrator(t *testing.T) (*pgtest.DB, *migrate.Migrator) {
+	t.Helper()
+	db := pgtest.Empty(t)
+	m, err := migrate.New(db.Pools, migrations.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(m.Close)
+	return db, m
 }
