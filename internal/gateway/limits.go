@@ -90,44 +90,40 @@ func (e limitsExtension) MutateOperationParameters(ctx context.Context, p *graph
 // and each fragment counted once more on its own (validation checks it on
 // its own too). Where introspection is allowed (dev), what lies under
 // __schema and __type, and fragments on introspection types, are counted
-// apart, in schema: GraphiQL's schema query
-// alone has some 200 selections. Each count stops past its limit: fragments
-// may spread each other in a cycle, which only validation rejects.
+// apart, in schema: GraphiQL's schema query alone has some 200 selections.
+// Each count stops past its limit: fragments may spread each other in a
+// cycle, which only validation rejects.
 func selectionCount(doc *ast.QueryDocument, introspection bool) (n, schema int) {
-	var walk func(set ast.SelectionSet, count *int, limit int)
-	walk = func(set ast.SelectionSet, count *int, limit int) {
+	var walk func(set ast.SelectionSet, inSchema bool)
+	walk = func(set ast.SelectionSet, inSchema bool) {
+		count, limit := &n, maxSelections
+		if inSchema {
+			count, limit = &schema, maxSchemaSelections
+		}
 		for _, sel := range set {
 			if *count++; *count > limit {
 				return
 			}
 			switch s := sel.(type) {
 			case *ast.Field:
-				if introspection && count == &n && (s.Name == "__schema" || s.Name == "__type") {
-					walk(s.SelectionSet, &schema, maxSchemaSelections)
-					continue
-				}
-				walk(s.SelectionSet, count, limit)
+				walk(s.SelectionSet, inSchema || introspection && (s.Name == "__schema" || s.Name == "__type"))
 			case *ast.InlineFragment:
-				walk(s.SelectionSet, count, limit)
+				walk(s.SelectionSet, inSchema)
 			case *ast.FragmentSpread:
 				if f := doc.Fragments.ForName(s.Name); f != nil {
-					walk(f.SelectionSet, count, limit)
+					walk(f.SelectionSet, inSchema)
 				}
 			}
 		}
 	}
 	for _, op := range doc.Operations {
-		walk(op.SelectionSet, &n, maxSelections)
+		walk(op.SelectionSet, false)
 	}
 	for _, f := range doc.Fragments {
-		if introspection && strings.HasPrefix(f.TypeCondition, "__") {
-			// A fragment on an introspection type (GraphiQL's FullType,
-			// InputValue, TypeRef) is checked on its own as part of the
-			// schema query, not of the application's.
-			walk(f.SelectionSet, &schema, maxSchemaSelections)
-			continue
-		}
-		walk(f.SelectionSet, &n, maxSelections)
+		// A fragment on an introspection type (GraphiQL's FullType,
+		// InputValue, TypeRef) is checked on its own as part of the schema
+		// query, not of the application's.
+		walk(f.SelectionSet, introspection && strings.HasPrefix(f.TypeCondition, "__"))
 	}
 	return n, schema
 }

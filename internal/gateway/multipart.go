@@ -65,7 +65,7 @@ func (t multipartTransport) read(r *http.Request, files *uploads) (*graphql.RawP
 	if err != nil {
 		return nil, http.StatusBadRequest, errors.New("malformed multipart request")
 	}
-	fields := map[string][]string{}
+	fields := map[string]string{}
 	left := t.maxFields
 	part, partErr := mr.NextPart()
 	for ; partErr == nil && part.FileName() == ""; part, partErr = mr.NextPart() {
@@ -73,7 +73,7 @@ func (t multipartTransport) read(r *http.Request, files *uploads) (*graphql.RawP
 		if name != "operations" && name != "map" {
 			return nil, http.StatusBadRequest, fmt.Errorf("unexpected field %q: a multipart request holds operations, map and files", name)
 		}
-		if len(fields[name]) > 0 {
+		if _, dup := fields[name]; dup {
 			// Refused at once: the files' limit would let a body repeat it
 			// millions of times.
 			return nil, http.StatusBadRequest, fmt.Errorf("multipart request needs one %q field", name)
@@ -85,7 +85,7 @@ func (t multipartTransport) read(r *http.Request, files *uploads) (*graphql.RawP
 		if left -= int64(len(value)); left < 0 {
 			return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("%w: operations and map may hold %d bytes together", errBodyTooLarge, t.maxFields)
 		}
-		fields[name] = append(fields[name], string(value))
+		fields[name] = string(value)
 	}
 	if partErr != nil && !errors.Is(partErr, io.EOF) {
 		return readFailed(partErr)
@@ -127,22 +127,22 @@ func (t multipartTransport) read(r *http.Request, files *uploads) (*graphql.RawP
 
 // decodeFields decodes operations and map, which names at most
 // maxUploadPaths paths.
-func decodeFields(fields map[string][]string) (*graphql.RawParams, map[string][]string, error) {
-	ops := fields["operations"]
-	if len(ops) != 1 {
+func decodeFields(fields map[string]string) (*graphql.RawParams, map[string][]string, error) {
+	ops, ok := fields["operations"]
+	if !ok {
 		return nil, nil, errors.New(`multipart request needs one "operations" field`)
 	}
 	p := &graphql.RawParams{}
-	if err := decodeJSON(strings.NewReader(ops[0]), p); err != nil {
+	if err := decodeJSON(strings.NewReader(ops), p); err != nil {
 		return nil, nil, fmt.Errorf("operations is not a GraphQL request in JSON: %w", err)
 	}
 	if p.Query == "" && p.Extensions["persistedQuery"] == nil {
 		return nil, nil, errors.New("query is required")
 	}
 	var fileMap map[string][]string
-	if m := fields["map"]; len(m) != 1 {
+	if m, ok := fields["map"]; !ok {
 		return nil, nil, errors.New(`multipart request needs one "map" field`)
-	} else if err := decodeJSON(strings.NewReader(m[0]), &fileMap); err != nil {
+	} else if err := decodeJSON(strings.NewReader(m), &fileMap); err != nil {
 		return nil, nil, fmt.Errorf("map is not a JSON object of paths: %w", err)
 	}
 	n := 0

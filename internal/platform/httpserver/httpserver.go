@@ -91,7 +91,12 @@ func New(o Options) *Server {
 	r.Get("/readyz", func(w http.ResponseWriter, req *http.Request) {
 		ctx, cancel := context.WithTimeout(req.Context(), 2*time.Second)
 		defer cancel()
-		err := o.Ready(ctx)
+		// Draining, the answer is known without asking the database; it is
+		// checked again after Ready, for a probe in flight when draining began.
+		var err error
+		if !s.draining.Load() {
+			err = o.Ready(ctx)
+		}
 		if s.draining.Load() {
 			err = errDraining
 		}
