@@ -108,14 +108,7 @@ func str(f func(*Config) *string) func(*Config, string) error {
 }
 
 func integer(min int, f func(*Config) *int) func(*Config, string) error {
-	return func(c *Config, v string) error {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < min {
-			return fmt.Errorf("must be an integer ≥ %d, got %q", min, v)
-		}
-		*f(c) = n
-		return nil
-	}
+	return bounded(min, math.MaxInt, f)
 }
 
 // bounded is integer with an upper bound, for settings that fail only once
@@ -123,7 +116,10 @@ func integer(min int, f func(*Config) *int) func(*Config, string) error {
 func bounded(min, max int, f func(*Config) *int) func(*Config, string) error {
 	return func(c *Config, v string) error {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < min || n > max {
+		switch {
+		case (err != nil || n < min) && max == math.MaxInt:
+			return fmt.Errorf("must be an integer ≥ %d, got %q", min, v)
+		case err != nil || n < min || n > max:
 			return fmt.Errorf("must be an integer from %d to %d, got %q", min, max, v)
 		}
 		*f(c) = n
