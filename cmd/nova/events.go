@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -216,16 +217,12 @@ func dlqList(consumer string, limit int) eventsRun {
 // subscription, delivery or dead letter), so that a misspelt name is not
 // mistaken for an empty queue.
 func knownConsumer(ctx context.Context, admin *events.Admin, consumer string) error {
-	st, err := admin.Stats(ctx)
+	names, err := admin.Consumers(ctx)
 	if err != nil {
 		return err
 	}
-	names := make([]string, len(st.Consumers))
-	for i, c := range st.Consumers {
-		if c.Consumer == consumer {
-			return nil
-		}
-		names[i] = c.Consumer
+	if slices.Contains(names, consumer) {
+		return nil
 	}
 	return usageError{fmt.Sprintf("dlq list: unknown consumer %q (consumers: %s)", consumer, strings.Join(names, ", "))}
 }

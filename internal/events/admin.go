@@ -225,6 +225,29 @@ LEFT JOIN jobs j USING (consumer)
 LEFT JOIN dead d USING (consumer)
 ORDER BY n.consumer`
 
+// consumersSQL names every consumer the bus knows of: subscribed, or with
+// deliveries waiting or dead.
+const consumersSQL = `SELECT consumer FROM events.event_subscriptions
+UNION SELECT consumer FROM events.dead_letter_queue
+UNION SELECT args->>'consumer' FROM events.river_job
+    WHERE queue = 'events' AND state IN ('available', 'scheduled', 'running', 'retryable')
+ORDER BY 1`
+
+// Consumers lists, in order, the consumers the bus knows of: those
+// subscribed and those with deliveries waiting or dead. Unlike Stats, it
+// does not count the log.
+func (a *Admin) Consumers(ctx context.Context) ([]string, error) {
+	rows, err := a.pool.Query(ctx, consumersSQL)
+	if err != nil {
+		return nil, fmt.Errorf("consumers: %w", err)
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("consumers: %w", err)
+	}
+	return names, nil
+}
+
 // Stats reads the published counts per topic and the backlog per consumer.
 func (a *Admin) Stats(ctx context.Context) (Stats, error) {
 	var st Stats
