@@ -27,8 +27,11 @@ const eventsUsage = `Usage: nova events <subcommand> [flags] [configuration flag
   dlq purge [--older-than DURATION]     delete dead letters (all, or older than DURATION)
   replay --consumer C [--topic T] [--since TIME]
                                         re-deliver logged events to C to rebuild its projection;
-                                        TIME is RFC 3339, a date (2006-01-02) or a duration ago (24h)
+                                        TIME is RFC 3339, a date (2006-01-02, from midnight UTC) or a duration ago (24h)
   stats                                 events published per topic, backlog per consumer`
+
+// maxListLimit bounds dlq list: each dead letter is read with its payload.
+const maxListLimit = 10000
 
 // eventsArgs is a parsed `nova events` command line: the subcommand's words
 // and flags; anything else is configuration (--database-url …).
@@ -118,8 +121,8 @@ func eventsSubcommand(p eventsArgs) (eventsRun, error) {
 		limit := 100
 		if v, ok := p.flags["limit"]; ok {
 			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 {
-				return nil, usageError{"--limit must be a positive number"}
+			if err != nil || n < 1 || n > maxListLimit {
+				return nil, usageError{fmt.Sprintf("--limit must be a number from 1 to %d", maxListLimit)}
 			}
 			limit = n
 		}
@@ -200,16 +203,27 @@ func dlqList(consumer string, limit int) eventsRun {
 				return err
 			}
 		}
-		dls, err := admin.DeadLetters(ctx, consumer, limit)
+		// One more than asked tells whether the list was cut.
+		dls, err := admin.DeadLetters(ctx, consumer, limit+1)
 		if err != nil {
 			return err
+		}
+		cut := len(dls) > limit
+		if cut {
+			dls = dls[:limit]
 		}
 		tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tFAILED AT\tCONSUMER\tTOPIC\tEVENT\tATTEMPTS\tERROR")
 		for _, d := range dls {
 			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%s\n", d.ID, d.FailedAt.UTC().Format(time.RFC3339), d.Consumer, d.Topic, d.EventID, d.Attempts, oneLine(d.Error, 80))
 		}
-		return tw.Flush()
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		if cut {
+			fmt.Fprintf(env.stderr, "the oldest %d dead letters shown, there are more (raise --limit, or see their number in nova events stats)\n", limit)
+		}
+		return nil
 	}
 }
 
@@ -285,6 +299,9 @@ func replay(consumer string, topic events.Topic, since time.Time) eventsRun {
 			return usageError{fmt.Sprintf("replay: consumer %q is not subscribed to %q", consumer, topic)}
 		}
 		if err != nil {
+			if n > 0 {
+				fmt.Fprintf(env.stdout, "%d events queued for redelivery to %s before the failure; clear the projection again before replaying again\n", n, consumer)
+			}
 			return err
 		}
 		fmt.Fprintf(env.stdout, "%d events queued for redelivery to %s\n", n, consumer)

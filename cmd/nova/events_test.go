@@ -134,3 +134,44 @@ func TestParseSince(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestEventsDLQListSaysWhenCut: a list cut at --limit says so, rather than
+// passing for the whole queue.
+func TestEventsDLQListSaysWhenCut(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	ctx := context.Background()
+	pool := db.Pools.For(domains.Events)
+	id, _ := uuid.NewV7()
+	if _, err := pool.Exec(ctx, `INSERT INTO events.domain_events (id, topic, payload, producer) VALUES ($1, 'user.verified', '{}', 'user')`, id); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `INSERT INTO events.dead_letter_queue (event_id, consumer, topic, attempts, error)
+		SELECT $1, 'search.users', 'user.verified', 8, 'failure ' || i FROM generate_series(1, 3) AS i`, id); err != nil {
+		t.Fatal(err)
+	}
+	list := func(args ...string) (string, string) {
+		t.Helper()
+		var stdout, stderr bytes.Buffer
+		env := &environment{getenv: func(k string) string { return map[string]string{"NOVA_DATABASE_URL": db.URL}[k] }, stdout: &stdout, stderr: &stderr}
+		if code := run(ctx, append([]string{"events", "dlq", "list"}, args...), env); code != 0 {
+			t.Fatalf("dlq list %v: exit %d\n%s%s", args, code, stdout.String(), stderr.String())
+		}
+		return stdout.String(), stderr.String()
+	}
+	out, errOut := list("--limit", "2")
+	if !strings.Contains(out, "failure 2") || strings.Contains(out, "failure 3") {
+		t.Fatalf("dlq list --limit 2:\n%s", out)
+	}
+	if !strings.Contains(errOut, "more") || !strings.Contains(errOut, "--limit") {
+		t.Fatalf("dlq list --limit 2 did not say the list was cut: %q", errOut)
+	}
+	if _, errOut := list("--limit", "3"); errOut != "" {
+		t.Fatalf("dlq list --limit 3 of 3: %q", errOut)
+	}
+	var stdout, stderr bytes.Buffer
+	env := &environment{getenv: func(string) string { return "" }, stdout: &stdout, stderr: &stderr}
+	if code := run(ctx, []string{"events", "dlq", "list", "--limit", "9223372036854775807"}, env); code != 2 {
+		t.Fatalf("dlq list with a limit past any queue: exit %d, want 2\n%s", code, stderr.String())
+	}
+}

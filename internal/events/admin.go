@@ -21,6 +21,8 @@ type Admin struct {
 	// jobAttempts is the River attempts of the jobs it enqueues (see
 	// jobAttempts).
 	jobAttempts int
+	// replayPage is how many events one replay transaction enqueues.
+	replayPage int
 }
 
 // NewAdmin returns the operator interface over the events domain's pool.
@@ -29,7 +31,7 @@ func NewAdmin(pool *pgxpool.Pool, maxAttempts int) *Admin {
 	if maxAttempts <= 0 {
 		maxAttempts = Options{}.withDefaults().MaxAttempts
 	}
-	return &Admin{pool: pool, jobAttempts: jobAttempts(maxAttempts)}
+	return &Admin{pool: pool, jobAttempts: jobAttempts(maxAttempts), replayPage: 10000}
 }
 
 // ErrNotFound is returned for an unknown dead letter or consumer.
@@ -143,23 +145,29 @@ func (a *Admin) PurgeDeadLetters(ctx context.Context, before time.Time) (int64, 
 
 const subscribedSQL = `SELECT EXISTS (SELECT FROM events.event_subscriptions WHERE consumer = $1 AND ($2::text = '' OR topic = $2))`
 
-// replaySQL enqueues, for consumer, every logged event of its subscribed
-// topics (or of one topic) since a time, oldest first, as replays: they are
-// applied even when the consumer's inbox already holds them.
-const replaySQL = `WITH ev AS (
+// replaySQL enqueues, for consumer, one page of the logged events of its
+// subscribed topics (or of one topic) since a time, after the event id $5,
+// oldest first, as replays: they are applied even when the consumer's inbox
+// already holds them. It returns how many it enqueued and the last id.
+const replaySQL = `WITH ev AS MATERIALIZED (
     SELECT e.id
     FROM events.domain_events e
     JOIN events.event_subscriptions s ON s.topic = e.topic AND s.consumer = $1
-    WHERE ($2::text = '' OR e.topic = $2) AND e.occurred_at >= $3
-    ORDER BY e.id)
-SELECT events.enqueue(coalesce(array_agg(id), '{}'), coalesce(array_agg($1::text), '{}'), true, $4)
+    WHERE ($2::text = '' OR e.topic = $2) AND e.occurred_at >= $3 AND e.id > $5
+    ORDER BY e.id
+    LIMIT $6)
+SELECT events.enqueue(coalesce(array_agg(id), '{}'), coalesce(array_agg($1::text), '{}'), true, $4),
+       coalesce((SELECT id FROM ev ORDER BY id DESC LIMIT 1), $5)
 FROM ev`
 
 // Replay re-delivers to consumer the logged events of its subscribed topics
 // (only topic, if set) that occurred at or after since, to rebuild a dropped
 // projection. Replayed events run the handler even if the consumer's inbox
 // already has them, so the projection must have been cleared first (or its
-// handler must be an upsert). It reports how many deliveries it enqueued.
+// handler must be an upsert). The events are enqueued a page per transaction,
+// so that a long log is neither held in memory nor written in one
+// transaction; it reports how many deliveries it enqueued, also when it
+// fails part way.
 func (a *Admin) Replay(ctx context.Context, consumer string, topic Topic, since time.Time) (int64, error) {
 	var ok bool
 	if err := a.pool.QueryRow(ctx, subscribedSQL, consumer, string(topic)).Scan(&ok); err != nil {
@@ -168,11 +176,18 @@ func (a *Admin) Replay(ctx context.Context, consumer string, topic Topic, since 
 	if !ok {
 		return 0, fmt.Errorf("replay: consumer %q subscribed to %q: %w", consumer, topic, ErrNotFound)
 	}
-	var n int64
-	if err := a.pool.QueryRow(ctx, replaySQL, consumer, string(topic), since, a.jobAttempts).Scan(&n); err != nil {
-		return 0, fmt.Errorf("replay %s: %w", consumer, err)
+	var total int64
+	after := uuid.Nil
+	for {
+		var n int64
+		if err := a.pool.QueryRow(ctx, replaySQL, consumer, string(topic), since, a.jobAttempts, after, a.replayPage).Scan(&n, &after); err != nil {
+			return total, fmt.Errorf("replay %s: %w", consumer, err)
+		}
+		total += n
+		if n < int64(a.replayPage) {
+			return total, nil
+		}
 	}
-	return n, nil
 }
 
 // Stats is the state of the bus across replicas.

@@ -58,12 +58,13 @@ const stallAfter = 250 * time.Millisecond
 
 // pending is a decoded delivery waiting for its batch's outcome.
 type pending struct {
-	ctx   context.Context
-	job   int64 // the River job delivering it
-	args  deliveryArgs
-	meta  Meta
-	apply applyFunc
-	done  chan result
+	ctx      context.Context
+	job      int64     // the River job delivering it
+	enqueued time.Time // when that job was created
+	args     deliveryArgs
+	meta     Meta
+	apply    applyFunc
+	done     chan result
 }
 
 type result struct {
@@ -76,12 +77,14 @@ func newInbox(s Subscriber, o Options, split prometheus.Counter) *inbox {
 		sub: s,
 		// A replay re-applies events already in the inbox (the projection was
 		// dropped), unless this same replay job applied it already (a
-		// redelivery after its completion was lost); otherwise a conflict
-		// means the event was applied: skip it.
+		// redelivery after its completion was lost) or it was applied after
+		// the replay was enqueued ($5), so onto the cleared projection;
+		// otherwise a conflict means the event was applied: skip it.
 		sql: `INSERT INTO ` + pgx.Identifier{s.Domain.Schema, "event_inbox"}.Sanitize() + ` AS i (consumer, event_id, replay_job)
 SELECT c, e, CASE WHEN $3::boolean THEN j END FROM unnest($1::text[], $2::uuid[], $4::bigint[]) AS t(c, e, j)
 ON CONFLICT (consumer, event_id) DO UPDATE SET handled_at = now(), replay_job = excluded.replay_job
 WHERE $3::boolean AND i.replay_job IS DISTINCT FROM excluded.replay_job
+    AND i.handled_at < (SELECT min(r.at) FROM unnest($4::bigint[], $5::timestamptz[]) AS r(j, at) WHERE r.j = excluded.replay_job)
 RETURNING consumer, event_id`, //boundarylint:allow inbox of the consuming domain, schema from its declaration
 		maxBatch:    o.MaxBatch,
 		runners:     o.DomainConcurrency,
@@ -92,8 +95,8 @@ RETURNING consumer, event_id`, //boundarylint:allow inbox of the consuming domai
 }
 
 // apply queues a decoded delivery and waits for its outcome.
-func (in *inbox) apply(ctx context.Context, job int64, a deliveryArgs, m Meta, apply applyFunc) (string, error) {
-	p := &pending{ctx: ctx, job: job, args: a, meta: m, apply: apply, done: make(chan result, 1)}
+func (in *inbox) apply(ctx context.Context, job int64, enqueued time.Time, a deliveryArgs, m Meta, apply applyFunc) (string, error) {
+	p := &pending{ctx: ctx, job: job, enqueued: enqueued, args: a, meta: m, apply: apply, done: make(chan result, 1)}
 	in.mu.Lock()
 	if in.held >= in.share && time.Since(in.progress) > stallAfter {
 		in.mu.Unlock()
@@ -289,15 +292,17 @@ func (in *inbox) record(ctx context.Context, tx pgx.Tx, batch []*pending) ([]boo
 		var consumers []string
 		var ids []uuid.UUID
 		var jobs []int64
+		var enqueued []time.Time
 		for _, p := range batch {
 			d := delivery{p.args.Consumer, p.args.EventID}
 			if p.args.Replay == replay && !seen[d] {
 				seen[d] = true
 				consumers, ids, jobs = append(consumers, d.consumer), append(ids, d.event), append(jobs, p.job)
+				enqueued = append(enqueued, p.enqueued)
 			}
 		}
 		if len(ids) > 0 {
-			queries.Queue(in.sql, consumers, ids, replay, jobs)
+			queries.Queue(in.sql, consumers, ids, replay, jobs, enqueued)
 			groups = append(groups, replay)
 		}
 	}

@@ -209,7 +209,7 @@ func (w *deliveryWorker) Work(ctx context.Context, job *river.Job[deliveryArgs])
 		return err
 	}
 	topic := string(ev.Topic)
-	outcome, err := b.deliver(ctx, job.ID, a, ev)
+	outcome, err := b.deliver(ctx, job.ID, job.CreatedAt, a, ev)
 	if errors.Is(err, errBusy) {
 		b.metrics.handled.WithLabelValues(a.Consumer, topic, outcomeDeferred).Inc()
 		return river.JobSnooze(busyDelay + rand.N(busyDelay))
@@ -218,6 +218,12 @@ func (w *deliveryWorker) Work(ctx context.Context, job *river.Job[deliveryArgs])
 		b.metrics.handled.WithLabelValues(a.Consumer, topic, outcomeDeferred).Inc()
 		b.log.Warn("delivery put back: its consumer is not in this replica", "consumer", a.Consumer, "topic", topic, "event_id", a.EventID, "err", err)
 		return river.JobSnooze(b.opts.RetryBase + rand.N(b.opts.RetryBase))
+	}
+	// Cancelled by a shutdown, the delivery was rolled back and River puts it
+	// back without spending an attempt; on its last attempt it must not be
+	// buried for that.
+	if err != nil && errors.Is(ctx.Err(), context.Canceled) && errors.Is(err, context.Canceled) {
+		return err
 	}
 	// Lag is commit to first handling, so only of a delivery enqueued with
 	// its event (in the publishing transaction, which began before the event
@@ -284,7 +290,7 @@ func (b *Bus) bury(ctx context.Context, job *river.Job[deliveryArgs], attempts i
 // deliver decodes one delivery of ev and hands it to its consumer, which
 // applies it in a transaction together with the inbox row that makes a
 // redelivery a no-op.
-func (b *Bus) deliver(ctx context.Context, job int64, a deliveryArgs, ev loggedEvent) (string, error) {
+func (b *Bus) deliver(ctx context.Context, job int64, enqueued time.Time, a deliveryArgs, ev loggedEvent) (string, error) {
 	b.mu.Lock()
 	c := b.consumers[a.Consumer]
 	b.mu.Unlock()
@@ -300,7 +306,7 @@ func (b *Bus) deliver(ctx context.Context, job int64, a deliveryArgs, ev loggedE
 		return outcomeError, err
 	}
 	m := Meta{EventID: a.EventID, Topic: ev.Topic, Producer: ev.Producer, OccurredAt: ev.OccurredAt, RequestID: ev.RequestID}
-	return c.inbox.apply(ctx, job, a, m, apply)
+	return c.inbox.apply(ctx, job, enqueued, a, m, apply)
 }
 
 // deadLetterSQL records a dead letter with its event's topic, read from the

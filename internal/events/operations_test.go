@@ -1,0 +1,121 @@
+package events
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// TestShutdownOnTheLastAttemptIsNotDeadLettered: a handler cancelled by a
+// shutdown that outlasted the timeout is delivered again by the next
+// worker, without spending an attempt, even when it was on its last one.
+func TestShutdownOnTheLastAttemptIsNotDeadLettered(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	opts := testOptions()
+	opts.MaxAttempts = 1
+	started := make(chan struct{}, 1)
+	b, err := NewBus(f.events, quietLog(), nil, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	Subscribe(b, f.sub, "user.slow", func(ctx context.Context, tx pgx.Tx, m Meta, e UserVerified) error {
+		select {
+		case started <- struct{}{}:
+		default:
+		}
+		if err := project("user.slow")(ctx, tx, m, e); err != nil {
+			return err
+		}
+		<-ctx.Done()
+		return ctx.Err()
+	})
+	if err := b.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ids := newIDs(1)
+	f.publish(t, b, ids...)
+	select {
+	case <-started:
+	case <-time.After(10 * time.Second):
+		t.Fatal("handler never started")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if err := b.Stop(ctx); err == nil {
+		t.Fatal("Stop returned no error although a handler outlasted its deadline")
+	}
+	if n := count(t, f.events, `SELECT count(*) FROM events.dead_letter_queue`); n != 0 {
+		t.Fatalf("dead letters after a shutdown = %d, want 0", n)
+	}
+	if n := count(t, f.events, `SELECT count(*) FROM events.river_job WHERE state = 'available' AND attempt = 0`); n != 1 {
+		t.Fatalf("deliveries put back with their attempt unspent = %d, want 1", n)
+	}
+	f.newBus(t, opts, nil, func(b *Bus) { Subscribe(b, f.sub, "user.slow", project("user.slow")) })
+	waitFor(t, "delivered by the next worker", 10*time.Second, func() bool { return allOnce(f.applied(t, "user.slow"), ids) })
+}
+
+// TestReplayDoesNotReapplyWhatWasAppliedAfterIt: an event applied live after
+// the replay was enqueued is already in the projection the replay rebuilds,
+// so the replay skips it instead of applying it a second time.
+func TestReplayDoesNotReapplyWhatWasAppliedAfterIt(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	subscribe := func(b *Bus) { Subscribe(b, f.sub, "user.proj", project("user.proj")) }
+	ids := newIDs(1)
+	// The live delivery is still waiting (a backlog, a consumer being fixed)
+	// when the operator clears the projection and replays.
+	f.publish(t, f.stoppedBus(t, subscribe), ids...)
+	n, err := NewAdmin(f.events, 5).Replay(ctx, "user.proj", "", time.Time{})
+	if err != nil || n != 1 {
+		t.Fatalf("Replay = %d, %v", n, err)
+	}
+	// The live delivery goes first.
+	hold := `UPDATE events.river_job SET scheduled_at = now() + interval '1 hour' WHERE args ? 'replay'`
+	if _, err := f.events.Exec(ctx, hold); err != nil {
+		t.Fatal(err)
+	}
+	f.newBus(t, testOptions(), nil, subscribe)
+	waitFor(t, "live delivery applied", 10*time.Second, func() bool { return allOnce(f.applied(t, "user.proj"), ids) })
+	if _, err := f.events.Exec(ctx, `UPDATE events.river_job SET scheduled_at = now() WHERE args ? 'replay'`); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "replay finished", 10*time.Second, func() bool {
+		return count(t, f.events, `SELECT count(*) FROM events.river_job WHERE args ? 'replay' AND state = 'completed'`) == 1
+	})
+	if got := f.applied(t, "user.proj"); got[ids[0]] != 1 {
+		t.Fatalf("event applied %d times, want once", got[ids[0]])
+	}
+}
+
+// TestReplayEnqueuesAPageAtATime: a replay of a long log is enqueued in
+// bounded transactions, oldest first, each event once.
+func TestReplayEnqueuesAPageAtATime(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	b := f.stoppedBus(t, func(b *Bus) { Subscribe(b, f.sub, "user.proj", project("user.proj")) })
+	for range 5 {
+		f.publish(t, b, newIDs(5)...)
+	}
+	admin := NewAdmin(f.events, 5)
+	admin.replayPage = 10
+	n, err := admin.Replay(ctx, "user.proj", "", time.Time{})
+	if err != nil || n != 25 {
+		t.Fatalf("Replay = %d, %v; want 25", n, err)
+	}
+	replays := `FROM events.river_job WHERE args ? 'replay'`
+	if n := count(t, f.events, `SELECT count(DISTINCT args->>'event_id') `+replays); n != 25 {
+		t.Fatalf("events replayed = %d, want 25", n)
+	}
+	if n := count(t, f.events, `SELECT count(DISTINCT xmin::text) `+replays); n != 3 {
+		t.Fatalf("replay transactions = %d, want 3 of at most 10 events", n)
+	}
+	// Oldest first: job ids follow event ids.
+	if n := count(t, f.events, `SELECT count(*) FROM (SELECT (args->>'event_id')::uuid AS e, lag((args->>'event_id')::uuid) OVER (ORDER BY id) AS prev `+replays+`) j WHERE prev > e`); n != 0 {
+		t.Fatalf("%d replayed events enqueued before an older one", n)
+	}
+}
