@@ -84,16 +84,17 @@ func checkRegistration(in RegisterInput) (RegisterInput, error) {
 }
 
 // limit counts one event in bucket and refuses it past max per window,
-// telling the client how long until a retry would be allowed.
-func (s *Service) limit(ctx context.Context, bucket string, max int, window time.Duration) error {
+// telling the client how long until a retry would be allowed. The usage it
+// returns is what store.Unhit needs to take the event back.
+func (s *Service) limit(ctx context.Context, bucket string, max int, window time.Duration) (store.Usage, error) {
 	u, err := store.Hit(ctx, s.pool, bucket, window)
 	if err != nil {
-		return err
+		return u, err
 	}
 	if u.Hits > max {
-		return apperr.NewRateLimited(retryAfter(u.RetryAfter(max)))
+		return u, apperr.NewRateLimited(retryAfter(u.RetryAfter(max)))
 	}
-	return nil
+	return u, nil
 }
 
 // addrKey is the rate-limit key of a client address. An IPv6 client is
@@ -181,7 +182,7 @@ func (s *Service) Register(ctx context.Context, in RegisterInput, c ClientInfo) 
 	if _, err := checkRegistration(in); err != nil {
 		return Tokens{}, err
 	}
-	if err := s.limit(ctx, "register-addr:"+addrKey(c.Addr), s.cfg.RegisterPerAddrPerHour, time.Hour); err != nil {
+	if _, err := s.limit(ctx, "register-addr:"+addrKey(c.Addr), s.cfg.RegisterPerAddrPerHour, time.Hour); err != nil {
 		return Tokens{}, err
 	}
 	cred, in, err := s.prepareAccount(ctx, in)
@@ -276,7 +277,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput, c ClientInfo) (Token
 	if in.Password == "" {
 		return Tokens{}, apperr.Invalid("password", "is required")
 	}
-	if err := s.limit(ctx, "login-addr:"+addrKey(c.Addr), s.cfg.LoginPerAddrPerMinute, time.Minute); err != nil {
+	if _, err := s.limit(ctx, "login-addr:"+addrKey(c.Addr), s.cfg.LoginPerAddrPerMinute, time.Minute); err != nil {
 		return Tokens{}, err
 	}
 	// A login that no account can have (an oversized one, say) is neither
@@ -294,7 +295,8 @@ func (s *Service) Login(ctx context.Context, in LoginInput, c ClientInfo) (Token
 	if found {
 		bucket = "login-fail:user:" + cred.UserID.String()
 	}
-	if err := s.limit(ctx, bucket, s.cfg.LoginFailuresPerAccount, s.cfg.LoginFailureWindow); err != nil {
+	failure, err := s.limit(ctx, bucket, s.cfg.LoginFailuresPerAccount, s.cfg.LoginFailureWindow)
+	if err != nil {
 		return Tokens{}, err
 	}
 	if !found || utf8.RuneCountInString(in.Password) > validate.PasswordMax {
@@ -308,7 +310,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput, c ClientInfo) (Token
 		return Tokens{}, fmt.Errorf("login: %w", err)
 	}
 	// The password was right: this attempt was not a failure.
-	if err := store.Unhit(ctx, s.pool, bucket, s.cfg.LoginFailureWindow); err != nil {
+	if err := store.Unhit(ctx, s.pool, bucket, failure); err != nil {
 		return Tokens{}, err
 	}
 	if cred.Banned {
@@ -397,7 +399,8 @@ func (s *Service) ChangePassword(ctx context.Context, p Principal, current, next
 		return err
 	}
 	bucket := "login-fail:user:" + cred.UserID.String()
-	if err := s.limit(ctx, bucket, s.cfg.LoginFailuresPerAccount, s.cfg.LoginFailureWindow); err != nil {
+	failure, err := s.limit(ctx, bucket, s.cfg.LoginFailuresPerAccount, s.cfg.LoginFailureWindow)
+	if err != nil {
 		return err
 	}
 	if _, err := s.hasher.Verify(ctx, cred.PasswordHash, current); errors.Is(err, password.ErrMismatch) {
@@ -405,7 +408,7 @@ func (s *Service) ChangePassword(ctx context.Context, p Principal, current, next
 	} else if err != nil {
 		return fmt.Errorf("change password: %w", err)
 	}
-	if err := store.Unhit(ctx, s.pool, bucket, s.cfg.LoginFailureWindow); err != nil {
+	if err := store.Unhit(ctx, s.pool, bucket, failure); err != nil {
 		return err
 	}
 	hash, err := s.hasher.Hash(ctx, next)
@@ -413,6 +416,23 @@ func (s *Service) ChangePassword(ctx context.Context, p Principal, current, next
 		return err
 	}
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		// Another change or a ban may have committed since the current
+		// password was verified: re-read the row under a lock that holds
+		// off both, so that a caller who knew only the replaced password
+		// cannot overwrite its replacement and end its owner's sessions.
+		cur, err := store.LockCredential(ctx, tx, p.UserID, true)
+		if errors.Is(err, store.ErrNotFound) {
+			return apperr.NewUnauthenticated("unknown account")
+		}
+		if err != nil {
+			return err
+		}
+		if cur.Banned {
+			return errSuspended()
+		}
+		if !cur.PasswordChangedAt.Equal(cred.PasswordChangedAt) {
+			return apperr.Invalid("currentPassword", "is incorrect")
+		}
 		if err := store.SetPasswordHash(ctx, tx, p.UserID, hash); err != nil {
 			return err
 		}

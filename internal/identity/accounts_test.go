@@ -318,6 +318,36 @@ func TestPasswordChangeDuringLoginRefusesIt(t *testing.T) {
 	testkit.Must(t, err)
 }
 
+// Someone holding a session and the old password (a thief) changes it at the
+// same moment as the owner, who changes it to lock the thief out. The
+// owner's change commits first: the thief's, which verified a password that
+// is no longer the account's, must not overwrite it nor end the owner's
+// session.
+func TestConcurrentPasswordChangeDoesNotUndoTheOther(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	in, owner := e.register(t)
+	thief, err := e.svc.Login(ctx, identity.LoginInput{Login: in.Username, Password: in.Password}, client)
+	testkit.Must(t, err)
+
+	const ownerNew, thiefNew = "the owner's new passphrase", "the thief's new passphrase"
+	resume := e.paused(t, unhitSQL, func(s *identity.Service) error {
+		return s.ChangePassword(ctx, identity.Principal{UserID: thief.UserID, SessionID: thief.SessionID}, in.Password, thiefNew)
+	})
+	testkit.Must(t, e.svc.ChangePassword(ctx, identity.Principal{UserID: owner.UserID, SessionID: owner.SessionID}, in.Password, ownerNew))
+
+	testkit.WantCode(t, resume(), apperr.BadInput, "currentPassword")
+	if _, err := e.svc.Authenticate(ctx, owner.AccessToken); err != nil {
+		t.Fatalf("owner's session ended: %v", err)
+	}
+	_, err = e.svc.Authenticate(ctx, thief.AccessToken)
+	testkit.WantCode(t, err, apperr.Unauthenticated)
+	if _, err := e.svc.Login(ctx, identity.LoginInput{Login: in.Username, Password: ownerNew}, client); err != nil {
+		t.Fatalf("owner's new password refused: %v", err)
+	}
+}
+
 // Two logins that both verified a weak hash and both upgrade it succeed:
 // an upgrade is not a password change.
 func TestConcurrentLoginsUpgradingTheHash(t *testing.T) {

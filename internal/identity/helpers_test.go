@@ -186,6 +186,40 @@ func (e *env) pausedLogin(t *testing.T, match string, in identity.LoginInput) (r
 	}
 }
 
+// paused runs call on a second service (another replica) and returns once it
+// is about to run the first statement containing match; calling resume lets
+// it go on and returns its error.
+func (e *env) paused(t *testing.T, match string, call func(*identity.Service) error) (resume func() error) {
+	t.Helper()
+	p := &pause{match: match, reached: make(chan struct{}), release: make(chan struct{})}
+	replica, err := identity.New(context.Background(), e.db.Traced(t, p).For(domains.Identity), e.bus, e.cfg, quietLog())
+	if err != nil {
+		t.Fatalf("identity.New: %v", err)
+	}
+	var once sync.Once
+	release := func() { once.Do(func() { close(p.release) }) }
+	t.Cleanup(release)
+	done := make(chan error, 1)
+	go func() { done <- call(replica) }()
+	select {
+	case <-p.reached:
+	case err := <-done:
+		t.Fatalf("call finished before %q: %v", match, err)
+	case <-time.After(10 * time.Second):
+		t.Fatalf("call never reached %q", match)
+	}
+	return func() error {
+		release()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(10 * time.Second):
+			t.Fatal("paused call did not finish")
+			return nil
+		}
+	}
+}
+
 // unhitSQL is in the statement a login runs once the password verified and
 // before it opens the session.
 const unhitSQL = "SET hits = greatest(hits - 1, 0)"

@@ -20,6 +20,7 @@ type Usage struct {
 
 	current, previous int           // the two fixed windows' counts
 	elapsed, window   time.Duration // how far into the current window this hit came
+	start             time.Time     // the current window's start
 }
 
 func newUsage(current, previous int, elapsed, window time.Duration) Usage {
@@ -61,15 +62,16 @@ func (u Usage) RetryAfter(limit int) time.Duration {
 func Hit(ctx context.Context, q Querier, bucket string, window time.Duration) (Usage, error) {
 	var current, previous int
 	var elapsed time.Duration
+	var start time.Time
 	err := q.QueryRow(ctx, `WITH w AS (SELECT date_bin($2::interval, now(), 'epoch') AS start),
 		cur AS (
 			INSERT INTO identity.rate_limits AS r (bucket, window_start, hits, expires_at)
 			SELECT $1, w.start, 1, w.start + 2 * $2::interval FROM w
 			ON CONFLICT (bucket, window_start) DO UPDATE SET hits = r.hits + 1
 			RETURNING r.hits, r.window_start)
-		SELECT cur.hits, coalesce(prev.hits, 0), now() - cur.window_start
+		SELECT cur.hits, coalesce(prev.hits, 0), now() - cur.window_start, cur.window_start
 		FROM cur LEFT JOIN identity.rate_limits prev
-		  ON prev.bucket = $1 AND prev.window_start = cur.window_start - $2::interval`, bucket, window).Scan(&current, &previous, &elapsed)
+		  ON prev.bucket = $1 AND prev.window_start = cur.window_start - $2::interval`, bucket, window).Scan(&current, &previous, &elapsed, &start)
 	if err != nil {
 		return Usage{}, fmt.Errorf("rate limit %s: %w", bucket, err)
 	}
@@ -80,13 +82,16 @@ func Hit(ctx context.Context, q Querier, bucket string, window time.Duration) (U
 			return Usage{}, fmt.Errorf("sweep rate limits: %w", err)
 		}
 	}
-	return newUsage(current, previous, elapsed, window), nil
+	u := newUsage(current, previous, elapsed, window)
+	u.start = start
+	return u, nil
 }
 
-// Unhit takes back one event counted by Hit in the current window.
-func Unhit(ctx context.Context, q Querier, bucket string, window time.Duration) error {
+// Unhit takes back the event counted by the Hit that reported u, in the
+// window it was counted in: that window may have ended since.
+func Unhit(ctx context.Context, q Querier, bucket string, u Usage) error {
 	_, err := q.Exec(ctx, `UPDATE identity.rate_limits SET hits = greatest(hits - 1, 0)
-		WHERE bucket = $1 AND window_start = date_bin($2::interval, now(), 'epoch')`, bucket, window)
+		WHERE bucket = $1 AND window_start = $2`, bucket, u.start)
 	if err != nil {
 		return fmt.Errorf("rate limit %s: %w", bucket, err)
 	}

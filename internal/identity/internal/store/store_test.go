@@ -46,13 +46,15 @@ func TestHitCountsPerWindow(t *testing.T) {
 	t.Parallel()
 	pool := pgtest.New(t).Pools.For(domains.Identity)
 	ctx := context.Background()
+	var last Usage
 	for want := 1; want <= 3; want++ {
 		u, err := Hit(ctx, pool, "b", time.Hour)
 		if err != nil || u.Hits != want {
 			t.Fatalf("Hit = %+v, %v; want %d hits", u, err, want)
 		}
+		last = u
 	}
-	if err := Unhit(ctx, pool, "b", time.Hour); err != nil {
+	if err := Unhit(ctx, pool, "b", last); err != nil {
 		t.Fatal(err)
 	}
 	if u, _ := Hit(ctx, pool, "b", time.Hour); u.Hits != 3 {
@@ -140,5 +142,36 @@ func TestRetryAfterWaitedIsEnough(t *testing.T) {
 	next, err := Hit(ctx, pool, "b", window)
 	if err != nil || next.Hits > limit {
 		t.Fatalf("after waiting %v (usage %+v): %+v, %v", d, u, next, err)
+	}
+}
+
+// A hit taken back after its window ended is taken from that window, not
+// from the next one, where it would cancel an event that did happen.
+func TestUnhitAcrossAWindowBoundary(t *testing.T) {
+	t.Parallel()
+	pool := pgtest.New(t).Pools.For(domains.Identity)
+	ctx := context.Background()
+	const window = 500 * time.Millisecond
+	u, err := Hit(ctx, pool, "b", window)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(window - u.elapsed + 50*time.Millisecond)
+	next, err := Hit(ctx, pool, "b", window)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Unhit(ctx, pool, "b", u); err != nil {
+		t.Fatal(err)
+	}
+	var first, second int
+	if err := pool.QueryRow(ctx, `SELECT
+			coalesce((SELECT hits FROM identity.rate_limits WHERE bucket = 'b' AND window_start = $1), -1),
+			coalesce((SELECT hits FROM identity.rate_limits WHERE bucket = 'b' AND window_start = $2), -1)`,
+		u.start, next.start).Scan(&first, &second); err != nil {
+		t.Fatal(err)
+	}
+	if first != 0 || second != 1 {
+		t.Fatalf("after taking back the first window's hit: first window %d, second %d; want 0 and 1", first, second)
 	}
 }

@@ -100,7 +100,9 @@ func EncodePublicKey(k ed25519.PublicKey) ([]byte, error) {
 const DevKeyFile = "jwt-ed25519.pem"
 
 // LoadOrCreateDevKey returns the key kept in dir, generating it on first
-// use. The file is created exclusively, so concurrent starts agree on one key.
+// use. The key is written to a temporary file and linked into place, which
+// fails if the name exists: concurrent starts agree on one key, and none
+// reads a file another is still writing.
 func LoadOrCreateDevKey(dir string) (ed25519.PrivateKey, error) {
 	path := filepath.Join(dir, DevKeyFile)
 	k, err := LoadPrivateKey(path)
@@ -118,18 +120,26 @@ func LoadOrCreateDevKey(dir string) (ed25519.PrivateKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, fs.ErrExist) {
-		return LoadPrivateKey(path)
+	f, err := os.CreateTemp(dir, DevKeyFile+".*")
+	if err != nil {
+		return nil, fmt.Errorf("write dev signing key: %w", err)
+	}
+	defer os.Remove(f.Name())
+	_, err = f.Write(pemBytes)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
 	}
 	if err != nil {
 		return nil, fmt.Errorf("write dev signing key: %w", err)
 	}
-	if _, err := f.Write(pemBytes); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("write dev signing key: %w", err)
+	err = os.Link(f.Name(), path)
+	if errors.Is(err, fs.ErrExist) {
+		return LoadPrivateKey(path)
 	}
-	if err := f.Close(); err != nil {
+	if err != nil {
 		return nil, fmt.Errorf("write dev signing key: %w", err)
 	}
 	return priv, nil

@@ -107,10 +107,11 @@ func (i *Issuer) Verify(s string) (userID, sessionID uuid.UUID, err error) {
 	// A client sends the same token with every request for 15 minutes, and
 	// a signature that verified once verifies forever: the cache skips the
 	// Ed25519 check (the bulk of the CPU cost) for a token seen before,
-	// keyed by the hash of its exact bytes. Expiry is still checked here.
+	// keyed by the hash of its exact bytes. Expiry is still checked here,
+	// with the parser's bound: valid only before exp plus the leeway.
 	sum := sha256.Sum256([]byte(s))
 	if e, ok := i.verified.get(sum); ok {
-		if i.now().After(e.expires.Add(leeway)) {
+		if !i.now().Before(e.expires.Add(leeway)) {
 			return uuid.Nil, uuid.Nil, fmt.Errorf("%w: token is expired", ErrInvalid)
 		}
 		return e.userID, e.sessionID, nil

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -115,5 +116,53 @@ func TestCacheDoesNotAcceptAlteredTokens(t *testing.T) {
 	}
 	if _, _, err := i.Verify(altered); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("altered token: %v", err)
+	}
+}
+
+// A cached token expires at the very instant the parser would refuse it.
+func TestCachedTokenExpiresWithTheParser(t *testing.T) {
+	i := newIssuer(t)
+	tok, exp, err := i.Issue(uuid.New(), uuid.New())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := i.Verify(tok); err != nil {
+		t.Fatal(err)
+	}
+	end := exp.Add(leeway)
+	uncached := NewIssuer(i.priv, nil, i.issuer, i.audience)
+	uncached.now = func() time.Time { return end }
+	if _, _, err := uncached.Verify(tok); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("parser at exp+leeway: %v", err)
+	}
+	i.now = func() time.Time { return end }
+	if _, _, err := i.Verify(tok); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("cache at exp+leeway: %v", err)
+	}
+}
+
+// Replicas starting at once on a fresh data dir all get the one key, none
+// an error from reading the file while another is still writing it.
+func TestConcurrentDevKeyCreation(t *testing.T) {
+	for range 50 {
+		dir := t.TempDir()
+		keys := make([][]byte, 8)
+		errs := make([]error, len(keys))
+		var wg sync.WaitGroup
+		for i := range keys {
+			wg.Go(func() {
+				k, err := LoadOrCreateDevKey(dir)
+				keys[i], errs[i] = k, err
+			})
+		}
+		wg.Wait()
+		for i := range keys {
+			if errs[i] != nil {
+				t.Fatalf("start %d: %v", i, errs[i])
+			}
+			if string(keys[i]) != string(keys[0]) {
+				t.Fatalf("start %d got another key", i)
+			}
+		}
 	}
 }
