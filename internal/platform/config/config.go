@@ -128,10 +128,19 @@ func bounded(min, max int, f func(*Config) *int) func(*Config, string) error {
 }
 
 func duration(f func(*Config) *time.Duration) func(*Config, string) error {
+	return durationAtLeast(time.Nanosecond, f)
+}
+
+// durationAtLeast parses a duration of at least min: a window that Postgres
+// stores as an interval (microseconds) must not round to nothing.
+func durationAtLeast(min time.Duration, f func(*Config) *time.Duration) func(*Config, string) error {
 	return func(c *Config, v string) error {
 		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
+		switch {
+		case (err != nil || d < min) && min == time.Nanosecond:
 			return fmt.Errorf("must be a positive duration such as 15s or 2m, got %q", v)
+		case err != nil || d < min:
+			return fmt.Errorf("must be a duration of at least %s, got %q", min, v)
 		}
 		*f(c) = d
 		return nil
@@ -288,7 +297,7 @@ var Settings = []Setting{
 	{Env: "NOVA_RATELIMIT_REGISTER_PER_ADDR_PER_HOUR", Flag: "ratelimit-register-per-addr-per-hour", Default: "20", Usage: "registrations allowed per client address per hour", apply: integer(1, func(c *Config) *int { return &c.RegisterPerAddrPerHour })},
 	{Env: "NOVA_RATELIMIT_LOGIN_PER_ADDR_PER_MINUTE", Flag: "ratelimit-login-per-addr-per-minute", Default: "60", Usage: "login attempts allowed per client address per minute", apply: integer(1, func(c *Config) *int { return &c.LoginPerAddrPerMinute })},
 	{Env: "NOVA_RATELIMIT_LOGIN_FAILURES_PER_ACCOUNT", Flag: "ratelimit-login-failures-per-account", Default: "10", Usage: "failed logins allowed per account within the failure window", apply: integer(1, func(c *Config) *int { return &c.LoginFailuresPerAccount })},
-	{Env: "NOVA_RATELIMIT_LOGIN_FAILURE_WINDOW", Flag: "ratelimit-login-failure-window", Default: "15m", Usage: "window over which failed logins per account are counted", apply: duration(func(c *Config) *time.Duration { return &c.LoginFailureWindow })},
+	{Env: "NOVA_RATELIMIT_LOGIN_FAILURE_WINDOW", Flag: "ratelimit-login-failure-window", Default: "15m", Usage: "window over which failed logins per account are counted (at least 1s)", apply: durationAtLeast(time.Second, func(c *Config) *time.Duration { return &c.LoginFailureWindow })},
 	{Env: "NOVA_PASSWORD_HASH_CONCURRENCY", Flag: "password-hash-concurrency", Default: "0", Usage: "password hashes (argon2id, 19 MiB each) computed at once; 0 means one less than the number of CPUs, at least 1", apply: integer(0, func(c *Config) *int { return &c.HashConcurrency })},
 	{Env: "NOVA_EVENTS_MAX_ATTEMPTS", Flag: "events-max-attempts", Default: "8", Usage: "delivery attempts of an event to one consumer before it is dead-lettered; at most 32766", apply: bounded(1, maxEventAttempts, func(c *Config) *int { return &c.EventMaxAttempts })},
 	{Env: "NOVA_EVENTS_WORKERS", Flag: "events-workers", Default: "200", Usage: "event deliveries in flight per replica; a consuming domain runs at most 2 delivery transactions at once, and a stuck one may hold only a quarter of them; at most 10000", apply: bounded(1, maxEventWorkers, func(c *Config) *int { return &c.EventWorkers })},

@@ -230,6 +230,11 @@ func TestOutOfRangeSettingsAreRefusedAtLoad(t *testing.T) {
 			`configuration: NOVA_PUBLIC_URL (flag --public-url): must have a port from 1 to 65535, got "http://localhost:0/"`},
 		{nil, []string{"--data-dir="},
 			`configuration: NOVA_DATA_DIR (flag --data-dir): must name a directory, got an empty value`},
+		// Postgres would round it to an empty window, failing every login.
+		{map[string]string{"NOVA_RATELIMIT_LOGIN_FAILURE_WINDOW": "500ns"}, nil,
+			`configuration: NOVA_RATELIMIT_LOGIN_FAILURE_WINDOW (flag --ratelimit-login-failure-window): must be a duration of at least 1s, got "500ns"`},
+		{map[string]string{"NOVA_HTTP_READ_TIMEOUT": "0s"}, nil,
+			`configuration: NOVA_HTTP_READ_TIMEOUT (flag --http-read-timeout): must be a positive duration such as 15s or 2m, got "0s"`},
 		{map[string]string{"NOVA_SHUTDOWN_DRAIN_DELAY": "-1s"}, nil,
 			`configuration: NOVA_SHUTDOWN_DRAIN_DELAY (flag --shutdown-drain-delay): must be a duration such as 5s, or 0s for none, got "-1s"`},
 		{map[string]string{"NOVA_SHUTDOWN_TIMEOUT": "10s"}, []string{"--shutdown-drain-delay", "1m"},
