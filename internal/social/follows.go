@@ -26,7 +26,9 @@ type Edge struct {
 func (e Edge) Key() page.Key { return page.Key{Time: e.At, ID: e.UserID} }
 
 // Follow makes viewer follow target, or request to when target is a private
-// account, and returns the resulting state. Following again changes nothing.
+// account, and returns the resulting state. Following again changes
+// nothing, except that a request made while target was private follows once
+// target is public.
 // BAD_USER_INPUT (field userId) for oneself; FORBIDDEN when either blocks
 // the other; NOT_FOUND for an unknown user.
 func (s *Service) Follow(ctx context.Context, viewer, target uuid.UUID) (FollowState, error) {
@@ -46,20 +48,27 @@ func (s *Service) Follow(ctx context.Context, viewer, target uuid.UUID) (FollowS
 	}
 	var out string
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
-		if err := store.LockPair(ctx, tx, viewer, target); err != nil {
+		at, err := store.LockPair(ctx, tx, viewer, target)
+		if err != nil {
 			return err
 		}
 		if err := s.refuseBlocked(ctx, tx, viewer, target); err != nil {
 			return err
 		}
-		at := s.now()
 		created, err := store.InsertRel(ctx, tx, viewer, target, state, at)
 		if err != nil {
 			return err
 		}
 		if !created {
 			out, err = store.RelState(ctx, tx, viewer, target)
-			return err
+			if err != nil || out != store.StateRequested || state != store.StateFollowing {
+				return err
+			}
+			// A request left from when the account was private: it is
+			// public now, so this follow follows, as anyone else's would.
+			if _, err := store.Approve(ctx, tx, viewer, target, at); err != nil {
+				return err
+			}
 		}
 		out = state
 		if state == store.StateFollowing {
@@ -112,23 +121,23 @@ func (s *Service) Unfollow(ctx context.Context, viewer, target uuid.UUID) error 
 		return apperr.Invalid("userId", "you cannot unfollow yourself")
 	}
 	return s.inTx(ctx, func(tx pgx.Tx) error {
-		if err := store.LockPair(ctx, tx, viewer, target); err != nil {
+		at, err := store.LockPair(ctx, tx, viewer, target)
+		if err != nil {
 			return err
 		}
 		was, err := store.DeleteRel(ctx, tx, viewer, target, store.StateFollowing, store.StateRequested)
 		if err != nil || was == "" {
 			return err
 		}
-		return s.stopFollowing(ctx, tx, []store.Rel{{FollowerID: viewer, FolloweeID: target, State: was}})
+		return s.stopFollowing(ctx, tx, []store.Rel{{FollowerID: viewer, FolloweeID: target, State: was}}, at)
 	})
 }
 
 // stopFollowing uncounts removed relationships, clears the feeds they fed
-// and publishes social.follow.deleted for each.
-func (s *Service) stopFollowing(ctx context.Context, tx pgx.Tx, removed []store.Rel) error {
+// and publishes social.follow.deleted for each, as of at (from LockPair).
+func (s *Service) stopFollowing(ctx context.Context, tx pgx.Tx, removed []store.Rel, at time.Time) error {
 	deltas := map[uuid.UUID]store.StatDelta{}
 	evs := make([]events.Event, 0, len(removed))
-	at := s.now()
 	for _, r := range removed {
 		if r.State == store.StateFollowing {
 			d := deltas[r.FollowerID]
@@ -164,10 +173,10 @@ func (s *Service) ApproveFollowRequest(ctx context.Context, viewer, requester uu
 		return err
 	}
 	return s.inTx(ctx, func(tx pgx.Tx) error {
-		if err := store.LockPair(ctx, tx, viewer, requester); err != nil {
+		at, err := store.LockPair(ctx, tx, viewer, requester)
+		if err != nil {
 			return err
 		}
-		at := s.now()
 		approved, err := store.Approve(ctx, tx, requester, viewer, at)
 		if err != nil {
 			return err
@@ -195,7 +204,8 @@ func (s *Service) RejectFollowRequest(ctx context.Context, viewer, requester uui
 		return err
 	}
 	return s.inTx(ctx, func(tx pgx.Tx) error {
-		if err := store.LockPair(ctx, tx, viewer, requester); err != nil {
+		at, err := store.LockPair(ctx, tx, viewer, requester)
+		if err != nil {
 			return err
 		}
 		was, err := store.DeleteRel(ctx, tx, requester, viewer, store.StateRequested)
@@ -205,7 +215,7 @@ func (s *Service) RejectFollowRequest(ctx context.Context, viewer, requester uui
 		if was == "" {
 			return apperr.NewNotFound("follow request")
 		}
-		return s.stopFollowing(ctx, tx, []store.Rel{{FollowerID: requester, FolloweeID: viewer, State: was}})
+		return s.stopFollowing(ctx, tx, []store.Rel{{FollowerID: requester, FolloweeID: viewer, State: was}}, at)
 	})
 }
 
@@ -223,10 +233,10 @@ func (s *Service) Block(ctx context.Context, viewer, target uuid.UUID) error {
 		return err
 	}
 	return s.inTx(ctx, func(tx pgx.Tx) error {
-		if err := store.LockPair(ctx, tx, viewer, target); err != nil {
+		at, err := store.LockPair(ctx, tx, viewer, target)
+		if err != nil {
 			return err
 		}
-		at := s.now()
 		created, err := store.InsertBlock(ctx, tx, viewer, target, at)
 		if err != nil || !created {
 			return err
@@ -235,7 +245,7 @@ func (s *Service) Block(ctx context.Context, viewer, target uuid.UUID) error {
 		if err != nil {
 			return err
 		}
-		if err := s.stopFollowing(ctx, tx, removed); err != nil {
+		if err := s.stopFollowing(ctx, tx, removed, at); err != nil {
 			return err
 		}
 		return s.bus.Publish(ctx, tx, events.BlockCreated{BlockerID: viewer, BlockedID: target, At: at})
@@ -248,14 +258,15 @@ func (s *Service) Unblock(ctx context.Context, viewer, target uuid.UUID) error {
 		return err
 	}
 	return s.inTx(ctx, func(tx pgx.Tx) error {
-		if err := store.LockPair(ctx, tx, viewer, target); err != nil {
+		at, err := store.LockPair(ctx, tx, viewer, target)
+		if err != nil {
 			return err
 		}
 		removed, err := store.DeleteBlock(ctx, tx, viewer, target)
 		if err != nil || !removed {
 			return err
 		}
-		return s.bus.Publish(ctx, tx, events.BlockDeleted{BlockerID: viewer, BlockedID: target, At: s.now()})
+		return s.bus.Publish(ctx, tx, events.BlockDeleted{BlockerID: viewer, BlockedID: target, At: at})
 	})
 }
 

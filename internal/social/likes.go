@@ -2,7 +2,6 @@ package social
 
 import (
 	"context"
-	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -12,6 +11,7 @@ import (
 	"github.com/nova-social/nova/internal/content"
 	"github.com/nova-social/nova/internal/events"
 	"github.com/nova-social/nova/internal/platform/apperr"
+	"github.com/nova-social/nova/internal/platform/text"
 	"github.com/nova-social/nova/internal/social/internal/store"
 )
 
@@ -27,10 +27,15 @@ func (s *Service) interactable(ctx context.Context, tx pgx.Tx, viewer, postID uu
 		return p, err
 	}
 	// Content's block projection may lag a block made a moment ago; social's
-	// own table is authoritative.
-	blocked, err := store.Blocks(ctx, tx, p.AuthorID, viewer)
+	// own table is authoritative. Content's answer may also predate a
+	// deletion social has applied already: a like or share written after it
+	// would outlive the post.
+	blocked, deleted, err := store.InteractionState(ctx, tx, postID, p.AuthorID, viewer)
 	if err != nil {
 		return p, err
+	}
+	if deleted {
+		return p, apperr.NewNotFound("post")
 	}
 	if blocked {
 		return p, apperr.NewForbidden("you cannot interact with this user's content")
@@ -104,7 +109,7 @@ func (s *Service) SharePost(ctx context.Context, viewer, postID uuid.UUID, comme
 	if err := requireUser(viewer); err != nil {
 		return Share{}, err
 	}
-	if comment != nil && strings.TrimSpace(*comment) == "" {
+	if comment != nil && text.Blank(*comment) {
 		comment = nil // an empty comment is no comment
 	}
 	if comment != nil {

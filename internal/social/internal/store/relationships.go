@@ -137,6 +137,26 @@ func Blocks(ctx context.Context, db DB, blocker, blocked uuid.UUID) (bool, error
 	return ok, nil
 }
 
+// InteractionState holds author's audience lock shared until the
+// transaction ends, then reports whether author blocks viewer and whether
+// post is deleted in the projection. A post's deletion takes the lock
+// exclusively before dropping its likes and shares, so a like or share
+// either commits first and is dropped with them, or sees the tombstone. The
+// look-up runs after the lock is held (its own statement, so its own
+// snapshot), in the same round trip.
+func InteractionState(ctx context.Context, tx pgx.Tx, post, author, viewer uuid.UUID) (blocked, deleted bool, err error) {
+	b := &pgx.Batch{}
+	b.Queue(`SELECT pg_advisory_xact_lock_shared($1)`, lockKey('a', author))
+	b.Queue(`SELECT EXISTS (SELECT 1 FROM social.blocks WHERE blocker_id = $1 AND blocked_id = $2),
+			EXISTS (SELECT 1 FROM social.posts WHERE post_id = $3 AND deleted)`, author, viewer, post).QueryRow(func(r pgx.Row) error {
+		return r.Scan(&blocked, &deleted)
+	})
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return false, false, fmt.Errorf("interaction state: %w", err)
+	}
+	return blocked, deleted, nil
+}
+
 // Unseen returns which of users viewer may not see the content of: the
 // banned ones and those who block viewer (uuid.Nil: anonymous, blocked by
 // nobody).
@@ -176,18 +196,23 @@ func BlockedByAny(ctx context.Context, db DB, viewer uuid.UUID, ids []uuid.UUID)
 
 // LockPair serialises, until the transaction ends, every change to the
 // relationships and blocks between a and b, whichever direction, and holds
-// both users' audience locks shared (see LockAudience).
-func LockPair(ctx context.Context, db DB, a, b uuid.UUID) error {
+// both users' audience locks shared (see LockAudience). It returns the
+// database's clock read once the locks are held, the time of the change:
+// consumers order a pair's events by it, so it must come from one clock for
+// every replica and follow the time of the pair's previous change.
+func LockPair(ctx context.Context, db DB, a, b uuid.UUID) (time.Time, error) {
 	lo, hi := a, b
 	if bytes.Compare(lo[:], hi[:]) > 0 {
 		lo, hi = hi, lo
 	}
-	// Shared audience locks of both, in id order, after the pair lock.
-	if _, err := db.Exec(ctx, `SELECT pg_advisory_xact_lock($1), pg_advisory_xact_lock_shared($2), pg_advisory_xact_lock_shared($3)`,
-		lockKey('p', lo, hi), lockKey('a', lo), lockKey('a', hi)); err != nil {
-		return fmt.Errorf("lock relationship: %w", err)
+	// Shared audience locks of both, in id order, after the pair lock; the
+	// clock is read last.
+	var at time.Time
+	if err := db.QueryRow(ctx, `SELECT pg_advisory_xact_lock($1), pg_advisory_xact_lock_shared($2), pg_advisory_xact_lock_shared($3), clock_timestamp()`,
+		lockKey('p', lo, hi), lockKey('a', lo), lockKey('a', hi)).Scan(nil, nil, nil, &at); err != nil {
+		return time.Time{}, fmt.Errorf("lock relationship: %w", err)
 	}
-	return nil
+	return at.UTC(), nil
 }
 
 // LockAudience takes author's audience lock exclusively until the
@@ -198,7 +223,9 @@ func LockPair(ctx context.Context, db DB, a, b uuid.UUID) error {
 // back-fill either runs after such a change and sees it, or before it, and
 // the change sees the new follower and the back-filled entries: no entry of
 // a deleted, hidden or banned post is left behind, none is missed, and an
-// unfollow racing a fan-out leaves none behind either.
+// unfollow racing a fan-out leaves none behind either. Likes and shares of
+// author's posts take it shared too (InteractionState), so that none
+// outlives a deletion.
 func LockAudience(ctx context.Context, db DB, author uuid.UUID) error {
 	if _, err := db.Exec(ctx, lockAudienceSQL, lockKey('a', author)); err != nil {
 		return fmt.Errorf("lock audience: %w", err)
