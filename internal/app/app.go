@@ -162,16 +162,15 @@ func (a *App) mountGateway() {
 // consumers (user.banned for identity, identity.user.registered for user).
 func (a *App) wireAccounts(ctx context.Context) error {
 	ids, err := identity.New(ctx, a.pools.For(domains.Identity), a.bus, identity.Config{
-		PrivateKeyFile:           a.cfg.JWTPrivateKeyFile,
-		PreviousPublicKeyFile:    a.cfg.JWTPreviousPublicKeyFile,
-		DataDir:                  a.cfg.DataDir,
-		Dev:                      a.cfg.Env == config.Dev,
-		RegisterPerAddrPerHour:   a.cfg.RegisterPerAddrPerHour,
-		LoginPerAddrPerMinute:    a.cfg.LoginPerAddrPerMinute,
-		LoginFailuresPerAccount:  a.cfg.LoginFailuresPerAccount,
-		LoginFailureWindow:       a.cfg.LoginFailureWindow,
-		RefreshPerSessionPerHour: a.cfg.RefreshPerSessionPerHour,
-		HashConcurrency:          a.cfg.HashConcurrency,
+		PrivateKeyFile:          a.cfg.JWTPrivateKeyFile,
+		PreviousPublicKeyFile:   a.cfg.JWTPreviousPublicKeyFile,
+		DataDir:                 a.cfg.DataDir,
+		Dev:                     a.cfg.Env == config.Dev,
+		RegisterPerAddrPerHour:  a.cfg.RegisterPerAddrPerHour,
+		LoginPerAddrPerMinute:   a.cfg.LoginPerAddrPerMinute,
+		LoginFailuresPerAccount: a.cfg.LoginFailuresPerAccount,
+		LoginFailureWindow:      a.cfg.LoginFailureWindow,
+		HashConcurrency:         a.cfg.HashConcurrency,
 	}, a.log)
 	if err != nil {
 		return fmt.Errorf("identity: %w", err)

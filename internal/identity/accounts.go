@@ -87,13 +87,7 @@ func checkRegistration(in RegisterInput) (RegisterInput, error) {
 // telling the client how long until a retry would be allowed. The usage it
 // returns is what store.Unhit needs to take the event back.
 func (s *Service) limit(ctx context.Context, bucket string, max int, window time.Duration) (store.Usage, error) {
-	return limitOn(ctx, s.pool, bucket, max, window)
-}
-
-// limitOn is limit counting on q: in a transaction, the event counts only
-// if the transaction commits.
-func limitOn(ctx context.Context, q store.Querier, bucket string, max int, window time.Duration) (store.Usage, error) {
-	u, err := store.Hit(ctx, q, bucket, window)
+	u, err := store.Hit(ctx, s.pool, bucket, window)
 	if err != nil {
 		return u, err
 	}

@@ -38,9 +38,6 @@ type Config struct {
 	LoginPerAddrPerMinute   int           // default 60
 	LoginFailuresPerAccount int           // default 10
 	LoginFailureWindow      time.Duration // default 15m
-	// RefreshPerSessionPerHour bounds the refresh tokens one session can
-	// mint (each is kept, to detect its reuse, for the session's life).
-	RefreshPerSessionPerHour int // default 60
 
 	// HashConcurrency caps the argon2id hashes computed at once (default
 	// one less than the number of CPUs, at least 1), so that a login storm
@@ -63,9 +60,6 @@ func (c Config) withDefaults() Config {
 	}
 	if c.LoginFailureWindow <= 0 {
 		c.LoginFailureWindow = 15 * time.Minute
-	}
-	if c.RefreshPerSessionPerHour <= 0 {
-		c.RefreshPerSessionPerHour = 60
 	}
 	if c.Issuer == "" {
 		c.Issuer = "nova"

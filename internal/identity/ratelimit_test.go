@@ -109,35 +109,3 @@ func TestRegisterLimitPerAddress(t *testing.T) {
 	wantRateLimited(t, register("192.0.2.1"), time.Hour)
 	testkit.Must(t, register("::ffff:192.0.2.2"))
 }
-
-// Every refresh token stays stored for its session's life (to detect its
-// reuse), so a client refreshing in a loop would grow storage without end.
-func TestRefreshLimitPerSession(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t, func(c *identity.Config) { c.RefreshPerSessionPerHour = 2 })
-	ctx := context.Background()
-	_, tok := e.register(t)
-	_, other := e.register(t)
-	for range 2 {
-		next, err := e.svc.Refresh(ctx, tok.RefreshToken, client)
-		testkit.Must(t, err)
-		tok = next
-	}
-	_, err := e.svc.Refresh(ctx, tok.RefreshToken, client)
-	wantRateLimited(t, err, time.Hour)
-	// Another session is not affected.
-	if _, err := e.svc.Refresh(ctx, other.RefreshToken, client); err != nil {
-		t.Fatal(err)
-	}
-	// The refused refresh neither rotated the token nor counted: a replica
-	// allowing one more accepts it as live, not as a reuse.
-	cfg := e.cfg
-	cfg.RefreshPerSessionPerHour = 3
-	replica, err := identity.New(ctx, e.pool, e.bus, cfg, quietLog())
-	testkit.Must(t, err)
-	next, err := replica.Refresh(ctx, tok.RefreshToken, client)
-	testkit.Must(t, err)
-	if _, err := replica.Authenticate(ctx, next.AccessToken); err != nil {
-		t.Fatalf("session after the refused refresh: %v", err)
-	}
-}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -63,11 +62,6 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string, _ ClientInfo
 		}
 		if !st.Live {
 			return errBadRefresh()
-		}
-		// Counted in the rotating transaction: a refused refresh leaves the
-		// token unrotated and uncounted.
-		if _, err := limitOn(ctx, tx, "refresh-session:"+st.SessionID.String(), s.cfg.RefreshPerSessionPerHour, time.Hour); err != nil {
-			return err
 		}
 		next, newHash, err := token.NewRefresh()
 		if err != nil {

@@ -62,18 +62,17 @@ type Config struct {
 	JWTPrivateKeyFile        string
 	JWTPreviousPublicKeyFile string
 
-	RegisterPerAddrPerHour   int
-	LoginPerAddrPerMinute    int
-	LoginFailuresPerAccount  int
-	LoginFailureWindow       time.Duration
-	RefreshPerSessionPerHour int
-	HashConcurrency          int
-	EventMaxAttempts         int
-	EventWorkers             int
-	EventJobRetention        time.Duration
-	FeedFanoutMaxFollowers   int
-	FeedMaxEntriesPerUser    int
-	GraphQLComplexityLimit   int
+	RegisterPerAddrPerHour  int
+	LoginPerAddrPerMinute   int
+	LoginFailuresPerAccount int
+	LoginFailureWindow      time.Duration
+	HashConcurrency         int
+	EventMaxAttempts        int
+	EventWorkers            int
+	EventJobRetention       time.Duration
+	FeedFanoutMaxFollowers  int
+	FeedMaxEntriesPerUser   int
+	GraphQLComplexityLimit  int
 }
 
 // Error is a bad or missing setting. Callers exit with status 2 on it.
@@ -299,7 +298,6 @@ var Settings = []Setting{
 	{Env: "NOVA_RATELIMIT_LOGIN_PER_ADDR_PER_MINUTE", Flag: "ratelimit-login-per-addr-per-minute", Default: "60", Usage: "login attempts allowed per client address per minute", apply: integer(1, func(c *Config) *int { return &c.LoginPerAddrPerMinute })},
 	{Env: "NOVA_RATELIMIT_LOGIN_FAILURES_PER_ACCOUNT", Flag: "ratelimit-login-failures-per-account", Default: "10", Usage: "failed logins allowed per account within the failure window", apply: integer(1, func(c *Config) *int { return &c.LoginFailuresPerAccount })},
 	{Env: "NOVA_RATELIMIT_LOGIN_FAILURE_WINDOW", Flag: "ratelimit-login-failure-window", Default: "15m", Usage: "window over which failed logins per account are counted (at least 1s)", apply: durationAtLeast(time.Second, func(c *Config) *time.Duration { return &c.LoginFailureWindow })},
-	{Env: "NOVA_RATELIMIT_REFRESH_PER_SESSION_PER_HOUR", Flag: "ratelimit-refresh-per-session-per-hour", Default: "60", Usage: "token refreshes allowed per session per hour", apply: integer(1, func(c *Config) *int { return &c.RefreshPerSessionPerHour })},
 	{Env: "NOVA_PASSWORD_HASH_CONCURRENCY", Flag: "password-hash-concurrency", Default: "0", Usage: "password hashes (argon2id, 19 MiB each) computed at once; 0 means one less than the number of CPUs, at least 1", apply: integer(0, func(c *Config) *int { return &c.HashConcurrency })},
 	{Env: "NOVA_EVENTS_MAX_ATTEMPTS", Flag: "events-max-attempts", Default: "8", Usage: "delivery attempts of an event to one consumer before it is dead-lettered; at most 32766", apply: bounded(1, maxEventAttempts, func(c *Config) *int { return &c.EventMaxAttempts })},
 	{Env: "NOVA_EVENTS_WORKERS", Flag: "events-workers", Default: "200", Usage: "event deliveries in flight per replica; a consuming domain runs at most 2 delivery transactions at once, and a stuck one may hold only a quarter of them; at most 10000", apply: bounded(1, maxEventWorkers, func(c *Config) *int { return &c.EventWorkers })},
