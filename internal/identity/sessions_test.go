@@ -11,6 +11,7 @@ import (
 
 	"github.com/nova-social/nova/internal/events"
 	"github.com/nova-social/nova/internal/identity"
+	"github.com/nova-social/nova/internal/identity/internal/store"
 	"github.com/nova-social/nova/internal/platform/apperr"
 	"github.com/nova-social/nova/internal/platform/domains"
 	"github.com/nova-social/nova/internal/platform/testkit"
@@ -54,6 +55,41 @@ func TestRefreshReuseRevokesTheFamily(t *testing.T) {
 		_, err = e.svc.Refresh(ctx, tok, client)
 		testkit.WantCode(t, err, apperr.Unauthenticated)
 	}
+}
+
+// A client refreshing in a loop must not grow storage: a session keeps its
+// newest rotated tokens (whose reuse revokes it) and forgets older ones
+// (refused as unknown).
+func TestRotatedTokensAreKeptUpToALimit(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	_, reg := e.register(t)
+	tokens := []string{reg.RefreshToken}
+	for range store.KeptRotated + 5 {
+		next, err := e.svc.Refresh(ctx, tokens[len(tokens)-1], client)
+		testkit.Must(t, err)
+		tokens = append(tokens, next.RefreshToken)
+	}
+	var rotated, live int
+	testkit.Must(t, e.pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE rotated_at IS NOT NULL), count(*) FILTER (WHERE rotated_at IS NULL)
+		FROM identity.refresh_tokens WHERE session_id = $1`, reg.SessionID).Scan(&rotated, &live))
+	if rotated != store.KeptRotated || live != 1 {
+		t.Fatalf("stored %d rotated and %d live tokens, want %d and 1", rotated, live, store.KeptRotated)
+	}
+	current := tokens[len(tokens)-1]
+	// The oldest are forgotten: refused, and the session lives on.
+	_, err := e.svc.Refresh(ctx, tokens[0], client)
+	testkit.WantCode(t, err, apperr.Unauthenticated)
+	_, err = e.svc.Refresh(ctx, tokens[len(tokens)-1-store.KeptRotated-1], client)
+	testkit.WantCode(t, err, apperr.Unauthenticated)
+	next, err := e.svc.Refresh(ctx, current, client)
+	testkit.Must(t, err)
+	// The oldest one kept is still recognised as a reuse.
+	_, err = e.svc.Refresh(ctx, tokens[len(tokens)-store.KeptRotated], client)
+	testkit.WantCode(t, err, apperr.Unauthenticated)
+	_, err = e.svc.Refresh(ctx, next.RefreshToken, client)
+	testkit.WantCode(t, err, apperr.Unauthenticated)
 }
 
 func TestConcurrentRefreshOfOneTokenSucceedsOnce(t *testing.T) {

@@ -87,16 +87,29 @@ func LockRefresh(ctx context.Context, q Querier, hash []byte) (RefreshState, err
 	return st, nil
 }
 
-// Rotate marks the old token used, stores its successor and touches the session.
+// KeptRotated is how many rotated refresh tokens a session keeps, to
+// recognise their reuse. Older ones are dropped so that a client refreshing
+// in a loop cannot grow storage; presenting one is refused as unknown,
+// without revoking the session.
+const KeptRotated = 100
+
+// Rotate marks the old token used, stores its successor, touches the
+// session and drops its rotated tokens beyond the KeptRotated newest.
 func Rotate(ctx context.Context, q Querier, sessionID uuid.UUID, oldHash, newHash []byte) error {
-	if _, err := q.Exec(ctx, `UPDATE identity.refresh_tokens SET rotated_at = now() WHERE token_hash = $1`, oldHash); err != nil {
+	// One statement; the DELETE's snapshot predates the UPDATE, so it keeps
+	// the newly rotated token and the KeptRotated-1 rotated before it.
+	_, err := q.Exec(ctx, `WITH used AS (
+			UPDATE identity.refresh_tokens SET rotated_at = now() WHERE token_hash = $1),
+		fresh AS (
+			INSERT INTO identity.refresh_tokens (token_hash, session_id) VALUES ($2, $3)),
+		touched AS (
+			UPDATE identity.sessions SET last_used_at = now() WHERE id = $3)
+		DELETE FROM identity.refresh_tokens WHERE token_hash IN (
+			SELECT token_hash FROM identity.refresh_tokens
+			WHERE session_id = $3 AND rotated_at IS NOT NULL
+			ORDER BY rotated_at DESC, token_hash OFFSET $4)`, oldHash, newHash, sessionID, KeptRotated-1)
+	if err != nil {
 		return fmt.Errorf("rotate refresh token: %w", err)
-	}
-	if _, err := q.Exec(ctx, `INSERT INTO identity.refresh_tokens (token_hash, session_id) VALUES ($1, $2)`, newHash, sessionID); err != nil {
-		return fmt.Errorf("insert refresh token: %w", err)
-	}
-	if _, err := q.Exec(ctx, `UPDATE identity.sessions SET last_used_at = now() WHERE id = $1`, sessionID); err != nil {
-		return fmt.Errorf("touch session: %w", err)
 	}
 	return nil
 }
