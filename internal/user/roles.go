@@ -3,7 +3,6 @@ package user
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -12,6 +11,7 @@ import (
 	"github.com/nova-social/nova/internal/events"
 	"github.com/nova-social/nova/internal/identity"
 	"github.com/nova-social/nova/internal/platform/apperr"
+	"github.com/nova-social/nova/internal/platform/text"
 	"github.com/nova-social/nova/internal/user/internal/store"
 )
 
@@ -146,7 +146,7 @@ func (s *Service) Ban(ctx context.Context, actor, target uuid.UUID, reason strin
 	if err := checkText("reason", reason, MaxBanReason); err != nil {
 		return User{}, err
 	}
-	if strings.TrimSpace(reason) == "" {
+	if text.Blank(reason) {
 		return User{}, apperr.Invalid("reason", "is required")
 	}
 	if actor == target {

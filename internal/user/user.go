@@ -183,7 +183,9 @@ func checkText(field, s string, max int) error {
 }
 
 // UpdateProfile changes the viewer's own profile and publishes
-// user.profile.updated with the whole profile. Text is stored as given.
+// user.profile.updated with the whole profile when a value changed, so a
+// client resending its profile adds nothing to the log. Text is stored as
+// given.
 func (s *Service) UpdateProfile(ctx context.Context, viewer uuid.UUID, in ProfileUpdate) (User, error) {
 	if viewer == uuid.Nil {
 		return User{}, apperr.NewUnauthenticated("sign in to update your profile")
@@ -203,12 +205,15 @@ func (s *Service) UpdateProfile(ctx context.Context, viewer uuid.UUID, in Profil
 	}
 	var u store.User
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if err := store.UpdateProfile(ctx, tx, viewer, in.DisplayName, in.Bio, in.AvatarMediaID); err != nil {
+		changed, err := store.UpdateProfile(ctx, tx, viewer, in.DisplayName, in.Bio, in.AvatarMediaID)
+		if err != nil {
 			return err
 		}
-		var err error
 		if u, err = store.Get(ctx, tx, viewer); err != nil {
 			return err
+		}
+		if !changed {
+			return nil
 		}
 		return s.bus.Publish(ctx, tx, events.ProfileUpdated{
 			UserID: u.ID, Username: u.Username, DisplayName: u.DisplayName, Bio: u.Bio, AvatarMediaID: u.AvatarMediaID,
@@ -245,7 +250,8 @@ func (s *Service) SettingsMany(ctx context.Context, ids []uuid.UUID) (map[uuid.U
 	return out, nil
 }
 
-// UpdateSettings changes the user's settings and publishes user.settings.updated.
+// UpdateSettings changes the user's settings and publishes
+// user.settings.updated when a value changed.
 func (s *Service) UpdateSettings(ctx context.Context, userID uuid.UUID, in SettingsUpdate) (Settings, error) {
 	if userID == uuid.Nil {
 		return Settings{}, apperr.NewUnauthenticated("sign in to update your settings")
@@ -255,9 +261,12 @@ func (s *Service) UpdateSettings(ctx context.Context, userID uuid.UUID, in Setti
 	}
 	var st store.Settings
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		var err error
-		st, err = store.UpdateSettings(ctx, tx, userID, in.IsPrivate, in.EmailNotifications, in.PushNotifications)
-		if err != nil {
+		var (
+			changed bool
+			err     error
+		)
+		st, changed, err = store.UpdateSettings(ctx, tx, userID, in.IsPrivate, in.EmailNotifications, in.PushNotifications)
+		if err != nil || !changed {
 			return err
 		}
 		return s.bus.Publish(ctx, tx, events.SettingsUpdated{

@@ -99,22 +99,22 @@ func GetMany(ctx context.Context, q Querier, ids []uuid.UUID) ([]User, error) {
 	return out, nil
 }
 
-// UpdateProfile changes the non-nil fields; it reports ErrNotFound for a
-// user without a profile.
-func UpdateProfile(ctx context.Context, q Querier, id uuid.UUID, displayName, bio *string, avatar *uuid.UUID) error {
+// UpdateProfile changes the non-nil fields; it reports whether any value
+// changed. A user without a profile changes nothing, which the caller's
+// read tells apart.
+func UpdateProfile(ctx context.Context, q Querier, id uuid.UUID, displayName, bio *string, avatar *uuid.UUID) (bool, error) {
 	tag, err := q.Exec(ctx, `UPDATE users.user_profiles SET
 			display_name = coalesce($2, display_name),
 			bio = coalesce($3, bio),
 			avatar_media_id = coalesce($4, avatar_media_id),
 			updated_at = now()
-		WHERE user_id = $1`, id, displayName, bio, avatar)
+		WHERE user_id = $1 AND (display_name, bio, avatar_media_id)
+			IS DISTINCT FROM (coalesce($2, display_name), coalesce($3, bio), coalesce($4, avatar_media_id))`,
+		id, displayName, bio, avatar)
 	if err != nil {
-		return fmt.Errorf("update profile: %w", err)
+		return false, fmt.Errorf("update profile: %w", err)
 	}
-	if tag.RowsAffected() == 0 {
-		return ErrNotFound
-	}
-	return nil
+	return tag.RowsAffected() == 1, nil
 }
 
 func scanSettings(r pgx.Row) (uuid.UUID, Settings, error) {
@@ -144,22 +144,25 @@ func GetManySettings(ctx context.Context, q Querier, ids []uuid.UUID) (map[uuid.
 	return postgres.CollectByID(rows, err, "read settings", scanSettings)
 }
 
-// UpdateSettings changes the non-nil fields and returns the result.
-func UpdateSettings(ctx context.Context, q Querier, id uuid.UUID, private, email, push *bool) (Settings, error) {
+// UpdateSettings changes the non-nil fields and returns the result, and
+// whether any value changed.
+func UpdateSettings(ctx context.Context, q Querier, id uuid.UUID, private, email, push *bool) (Settings, bool, error) {
 	_, s, err := scanSettings(q.QueryRow(ctx, `UPDATE users.user_settings SET
 			is_private = coalesce($2, is_private),
 			email_notifications = coalesce($3, email_notifications),
 			push_notifications = coalesce($4, push_notifications),
 			updated_at = now()
-		WHERE user_id = $1
+		WHERE user_id = $1 AND (is_private, email_notifications, push_notifications)
+			IS DISTINCT FROM (coalesce($2, is_private), coalesce($3, email_notifications), coalesce($4, push_notifications))
 		RETURNING user_id, is_private, email_notifications, push_notifications`, id, private, email, push))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return Settings{}, ErrNotFound
+		s, err = GetSettings(ctx, q, id)
+		return s, false, err
 	}
 	if err != nil {
-		return Settings{}, fmt.Errorf("update settings: %w", err)
+		return Settings{}, false, fmt.Errorf("update settings: %w", err)
 	}
-	return s, nil
+	return s, true, nil
 }
 
 // Actor is what permission checks need to know about the acting user.
