@@ -12,6 +12,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/nova-social/nova/internal/events"
 	"github.com/nova-social/nova/internal/platform/config"
@@ -23,11 +25,14 @@ const eventsUsage = `Usage: nova events <subcommand> [flags] [configuration flag
 
   dlq list [--consumer C] [--limit N]   list dead letters, oldest first
   dlq show ID                           show one dead letter with its event
-  dlq retry ID | --all                  deliver dead letters again (after fixing the consumer)
-  dlq purge [--older-than DURATION]     delete dead letters (all, or older than DURATION)
+  dlq retry ID | --all [--consumer C]   deliver dead letters again (after fixing the consumer),
+                                        all of them or all of C's, 1,000 per transaction
+  dlq purge [--older-than DURATION]     delete dead letters (all, or older than DURATION
+                                        by the database's clock)
   replay --consumer C [--topic T] [--since TIME]
                                         re-deliver logged events to C to rebuild its projection;
-                                        TIME is RFC 3339, a date (2006-01-02, from midnight UTC) or a duration ago (24h)
+                                        TIME is RFC 3339, a date (2006-01-02, from midnight UTC) or a
+                                        duration ago by the database's clock (24h)
   stats                                 events published per topic, backlog per consumer`
 
 // maxListLimit bounds dlq list: each dead letter is read with its payload.
@@ -137,7 +142,7 @@ func eventsSubcommand(p eventsArgs) (eventsRun, error) {
 		}
 		return dlqRetry(id), allowed()
 	case words == "dlq retry" && p.flags["all"] == "true":
-		return dlqRetryAll, allowed("all")
+		return dlqRetryAll(p.flags["consumer"]), allowed("all", "consumer")
 	case words == "dlq purge":
 		var olderThan time.Duration
 		if v, ok := p.flags["older-than"]; ok {
@@ -153,9 +158,9 @@ func eventsSubcommand(p eventsArgs) (eventsRun, error) {
 		if consumer == "" {
 			return nil, usageError{"replay needs --consumer"}
 		}
-		var since time.Time
+		var since events.Since
 		if v, ok := p.flags["since"]; ok {
-			t, err := parseSince(v, time.Now())
+			t, err := parseSince(v)
 			if err != nil {
 				return nil, err
 			}
@@ -173,18 +178,19 @@ func eventsSubcommand(p eventsArgs) (eventsRun, error) {
 	}
 }
 
-// parseSince reads --since: RFC 3339, a date, or a duration before now.
-func parseSince(v string, now time.Time) (time.Time, error) {
+// parseSince reads --since: RFC 3339, a date, or a duration before the
+// database's now.
+func parseSince(v string) (events.Since, error) {
 	if t, err := time.Parse(time.RFC3339, v); err == nil {
-		return t, nil
+		return events.SinceTime(t), nil
 	}
 	if t, err := time.ParseInLocation(time.DateOnly, v, time.UTC); err == nil {
-		return t, nil
+		return events.SinceTime(t), nil
 	}
 	if d, err := time.ParseDuration(v); err == nil && d >= 0 {
-		return now.Add(-d), nil
+		return events.SinceAgo(d), nil
 	}
-	return time.Time{}, usageError{fmt.Sprintf("--since %q: want RFC 3339 time, a date (2006-01-02) or a duration (24h)", v)}
+	return events.Since{}, usageError{fmt.Sprintf("--since %q: want RFC 3339 time, a date (2006-01-02) or a duration (24h)", v)}
 }
 
 func contains(list []string, s string) bool {
@@ -199,7 +205,7 @@ func contains(list []string, s string) bool {
 func dlqList(consumer string, limit int) eventsRun {
 	return func(ctx context.Context, env *environment, admin *events.Admin) error {
 		if consumer != "" {
-			if err := knownConsumer(ctx, admin, consumer); err != nil {
+			if err := knownConsumer(ctx, admin, "dlq list", consumer); err != nil {
 				return err
 			}
 		}
@@ -215,7 +221,7 @@ func dlqList(consumer string, limit int) eventsRun {
 		tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tFAILED AT\tCONSUMER\tTOPIC\tEVENT\tATTEMPTS\tERROR")
 		for _, d := range dls {
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%s\n", d.ID, d.FailedAt.UTC().Format(time.RFC3339), d.Consumer, d.Topic, d.EventID, d.Attempts, oneLine(d.Error, 80))
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%s\n", d.ID, d.FailedAt.UTC().Format(time.RFC3339), printable(d.Consumer), printable(string(d.Topic)), d.EventID, d.Attempts, oneLine(d.Error, 80))
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -230,7 +236,7 @@ func dlqList(consumer string, limit int) eventsRun {
 // knownConsumer refuses a consumer the bus has never heard of (no
 // subscription, delivery or dead letter), so that a misspelt name is not
 // mistaken for an empty queue.
-func knownConsumer(ctx context.Context, admin *events.Admin, consumer string) error {
+func knownConsumer(ctx context.Context, admin *events.Admin, command, consumer string) error {
 	names, err := admin.Consumers(ctx)
 	if err != nil {
 		return err
@@ -238,7 +244,7 @@ func knownConsumer(ctx context.Context, admin *events.Admin, consumer string) er
 	if slices.Contains(names, consumer) {
 		return nil
 	}
-	return usageError{fmt.Sprintf("dlq list: unknown consumer %q (consumers: %s)", consumer, strings.Join(names, ", "))}
+	return usageError{fmt.Sprintf("%s: unknown consumer %q (consumers: %s)", command, consumer, printable(strings.Join(names, ", ")))}
 }
 
 func dlqShow(id int64) eventsRun {
@@ -253,8 +259,8 @@ func dlqShow(id int64) eventsRun {
 			payload.Write(d.Payload)
 		}
 		fmt.Fprintf(env.stdout, "id:          %d\nconsumer:    %s\ntopic:       %s\nevent:       %s\nproducer:    %s\noccurred at: %s\nrequest id:  %s\nfailed at:   %s\nattempts:    %d\nreplay:      %t\nerror:       %s\npayload:\n  %s\n",
-			d.ID, d.Consumer, d.Topic, d.EventID, d.Producer, d.OccurredAt.UTC().Format(time.RFC3339Nano), d.RequestID,
-			d.FailedAt.UTC().Format(time.RFC3339Nano), d.Attempts, d.Replay, d.Error, payload.String())
+			d.ID, printable(d.Consumer), printable(string(d.Topic)), d.EventID, printable(d.Producer), d.OccurredAt.UTC().Format(time.RFC3339Nano), printable(d.RequestID),
+			d.FailedAt.UTC().Format(time.RFC3339Nano), d.Attempts, d.Replay, printable(d.Error), printableJSON(payload.String()))
 		return nil
 	}
 }
@@ -269,18 +275,31 @@ func dlqRetry(id int64) eventsRun {
 	}
 }
 
-func dlqRetryAll(ctx context.Context, env *environment, admin *events.Admin) error {
-	n, err := admin.RetryAllDeadLetters(ctx)
-	if err != nil {
-		return err
+// dlqRetryAll retries the dead letters of consumer, or of all when empty.
+func dlqRetryAll(consumer string) eventsRun {
+	return func(ctx context.Context, env *environment, admin *events.Admin) error {
+		what := "dead letters"
+		if consumer != "" {
+			if err := knownConsumer(ctx, admin, "dlq retry", consumer); err != nil {
+				return err
+			}
+			what += " of " + consumer
+		}
+		n, err := admin.RetryAllDeadLetters(ctx, consumer)
+		if err != nil {
+			if n > 0 {
+				fmt.Fprintf(env.stdout, "%d %s queued for delivery before the failure\n", n, what)
+			}
+			return err
+		}
+		fmt.Fprintf(env.stdout, "%d %s queued for delivery\n", n, what)
+		return nil
 	}
-	fmt.Fprintf(env.stdout, "%d dead letters queued for delivery\n", n)
-	return nil
 }
 
 func dlqPurge(olderThan time.Duration) eventsRun {
 	return func(ctx context.Context, env *environment, admin *events.Admin) error {
-		n, err := admin.PurgeDeadLetters(ctx, time.Now().Add(-olderThan))
+		n, err := admin.PurgeDeadLetters(ctx, olderThan)
 		if err != nil {
 			return err
 		}
@@ -289,7 +308,7 @@ func dlqPurge(olderThan time.Duration) eventsRun {
 	}
 }
 
-func replay(consumer string, topic events.Topic, since time.Time) eventsRun {
+func replay(consumer string, topic events.Topic, since events.Since) eventsRun {
 	return func(ctx context.Context, env *environment, admin *events.Admin) error {
 		n, err := admin.Replay(ctx, consumer, topic, since)
 		switch {
@@ -317,21 +336,66 @@ func stats(ctx context.Context, env *environment, admin *events.Admin) error {
 	tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "TOPIC\tPUBLISHED\tLAST")
 	for _, t := range st.Topics {
-		fmt.Fprintf(tw, "%s\t%d\t%s\n", t.Topic, t.Published, t.Last.UTC().Format(time.RFC3339))
+		fmt.Fprintf(tw, "%s\t%d\t%s\n", printable(string(t.Topic)), t.Published, t.Last.UTC().Format(time.RFC3339))
 	}
 	fmt.Fprintln(tw)
 	fmt.Fprintln(tw, "CONSUMER\tTOPICS\tPENDING\tRUNNING\tFAILED\tDEAD\tOLDEST PENDING")
 	for _, c := range st.Consumers {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%s\n", c.Consumer, c.Topics, c.Pending, c.Running, c.Failed, c.Dead, c.OldestPending.Round(time.Millisecond))
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%s\n", printable(c.Consumer), c.Topics, c.Pending, c.Running, c.Failed, c.Dead, c.OldestPending.Round(time.Millisecond))
 	}
 	return tw.Flush()
 }
 
-// oneLine shortens s to one line of at most n runes for a table cell.
+// oneLine shortens stored text to one printable line of at most n runes for
+// a table cell: runs of whitespace become one space.
 func oneLine(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
+	s = printable(strings.Join(strings.Fields(s), " "))
 	if r := []rune(s); len(r) > n {
 		return string(r[:n-1]) + "…"
 	}
 	return s
+}
+
+// printable shows stored text, which may carry user data, safely on the
+// operator's terminal: control and other non-graphic characters (escape
+// sequences, bidirectional overrides) and bytes that are not UTF-8 are
+// escaped as in a Go string literal (\x1b, \u202e).
+func printable(s string) string {
+	return escapeNonGraphic(s, "", func(r rune) string {
+		q := strconv.QuoteRune(r)
+		return q[1 : len(q)-1]
+	})
+}
+
+// printableJSON is printable for indented JSON: its newlines are the
+// layout's, and it escapes as JSON does (\u202e), so that the payload stays
+// valid JSON (Postgres has already escaped the C0 controls in its strings).
+func printableJSON(s string) string {
+	return escapeNonGraphic(s, "\n", func(r rune) string {
+		var b strings.Builder
+		for _, u := range utf16.Encode([]rune{r}) {
+			fmt.Fprintf(&b, `\u%04x`, u)
+		}
+		return b.String()
+	})
+}
+
+// escapeNonGraphic writes s with every character that is neither graphic
+// nor in keep replaced by escape's rendering; a byte that is not UTF-8
+// becomes \xNN.
+func escapeNonGraphic(s, keep string, escape func(rune) string) string {
+	var b strings.Builder
+	for len(s) > 0 {
+		r, size := utf8.DecodeRuneInString(s)
+		switch {
+		case r == utf8.RuneError && size == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[0])
+		case strconv.IsGraphic(r) || strings.ContainsRune(keep, r):
+			b.WriteString(s[:size])
+		default:
+			b.WriteString(escape(r))
+		}
+		s = s[size:]
+	}
+	return b.String()
 }

@@ -7,9 +7,12 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
+	"github.com/nova-social/nova/internal/events"
 	"github.com/nova-social/nova/internal/platform/domains"
 	"github.com/nova-social/nova/internal/platform/pgtest"
 )
@@ -117,18 +120,18 @@ func TestEventsCommands(t *testing.T) {
 
 func TestParseSince(t *testing.T) {
 	t.Parallel()
-	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
-	for in, want := range map[string]time.Time{
-		"2026-04-30T10:00:00Z": time.Date(2026, 4, 30, 10, 0, 0, 0, time.UTC),
-		"2026-04-30":           time.Date(2026, 4, 30, 0, 0, 0, 0, time.UTC),
-		"90m":                  now.Add(-90 * time.Minute),
+	for in, want := range map[string]events.Since{
+		"2026-04-30T10:00:00Z": events.SinceTime(time.Date(2026, 4, 30, 10, 0, 0, 0, time.UTC)),
+		"2026-04-30":           events.SinceTime(time.Date(2026, 4, 30, 0, 0, 0, 0, time.UTC)),
+		"90m":                  events.SinceAgo(90 * time.Minute),
+		"0s":                   events.SinceAgo(0),
 	} {
-		got, err := parseSince(in, now)
-		if err != nil || !got.Equal(want) {
+		got, err := parseSince(in)
+		if err != nil || got != want {
 			t.Errorf("parseSince(%q) = %v, %v; want %v", in, got, err, want)
 		}
 	}
-	if _, err := parseSince("yesterday", now); err == nil {
+	if _, err := parseSince("yesterday"); err == nil {
 		t.Error("parseSince(yesterday) succeeded")
 	}
 }
@@ -173,5 +176,190 @@ func TestEventsDLQListSaysWhenCut(t *testing.T) {
 	env := &environment{getenv: func(string) string { return "" }, stdout: &stdout, stderr: &stderr}
 	if code := run(ctx, []string{"events", "dlq", "list", "--limit", "9223372036854775807"}, env); code != 2 {
 		t.Fatalf("dlq list with a limit past any queue: exit %d, want 2\n%s", code, stderr.String())
+	}
+}
+
+// novaEvents runs `nova events args…` on the database at url, fails t
+// unless it exits with want, and returns its stdout and stderr.
+func novaEvents(t *testing.T, url string, want int, args ...string) (string, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	env := &environment{getenv: func(k string) string { return map[string]string{"NOVA_DATABASE_URL": url}[k] }, stdout: &stdout, stderr: &stderr}
+	if code := run(context.Background(), append([]string{"events"}, args...), env); code != want {
+		t.Fatalf("nova events %v: exit %d, want %d\n%s%s", args, code, want, stdout.String(), stderr.String())
+	}
+	return stdout.String(), stderr.String()
+}
+
+// addDeadLetters logs n user.verified events, each dead-lettered to
+// consumer, and returns their ids in the order of the dead letters.
+func addDeadLetters(t *testing.T, db *pgtest.DB, consumer string, n int) []string {
+	t.Helper()
+	rows, err := db.Pools.For(domains.Events).Query(context.Background(), `WITH e AS (
+    INSERT INTO events.domain_events (id, topic, payload, producer)
+    SELECT gen_random_uuid(), 'user.verified', '{}', 'user' FROM generate_series(1, $2)
+    RETURNING id)
+INSERT INTO events.dead_letter_queue (event_id, consumer, topic, attempts, error)
+SELECT id, $1, 'user.verified', 8, 'failed' FROM e
+RETURNING event_id::text`, consumer, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ids
+}
+
+// TestEventsDLQRetryAllOfOneConsumer: after fixing one consumer, the
+// operator retries its dead letters only; a misspelt consumer is refused,
+// and a retry that fails part way says how many it queued.
+func TestEventsDLQRetryAllOfOneConsumer(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	ctx := context.Background()
+	pool := db.Pools.For(domains.Events)
+	addDeadLetters(t, db, "search.users", 2)
+	addDeadLetters(t, db, "content.feeds", 3)
+	dead := func(consumer string) int {
+		var n int
+		if err := pool.QueryRow(ctx, `SELECT count(*) FROM events.dead_letter_queue WHERE consumer = $1`, consumer).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	_, errOut := novaEvents(t, db.URL, 2, "dlq", "retry", "--all", "--consumer", "search.user")
+	if want := "nova events: dlq retry: unknown consumer \"search.user\" (consumers: content.feeds, search.users)\n"; errOut != want {
+		t.Fatalf("dlq retry --all --consumer search.user: %q, want %q", errOut, want)
+	}
+	novaEvents(t, db.URL, 2, "dlq", "retry", "1", "--consumer", "search.users")
+	novaEvents(t, db.URL, 2, "dlq", "retry", "--consumer", "search.users")
+	if out, _ := novaEvents(t, db.URL, 0, "dlq", "retry", "--all", "--consumer", "search.users"); out != "2 dead letters of search.users queued for delivery\n" {
+		t.Fatalf("dlq retry --all --consumer search.users: %q", out)
+	}
+	if dead("search.users") != 0 || dead("content.feeds") != 3 {
+		t.Fatalf("dead letters left: search.users %d, content.feeds %d; want 0 and 3", dead("search.users"), dead("content.feeds"))
+	}
+
+	// A page of 1,000 is queued; the next one fails.
+	ids := addDeadLetters(t, db, "content.feeds", 1000)
+	for _, sql := range []string{
+		`CREATE FUNCTION events.t_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+			IF NEW.args->>'event_id' = '` + ids[len(ids)-1] + `' THEN RAISE EXCEPTION 'refused'; END IF; RETURN NEW; END $$`,
+		`CREATE TRIGGER t_refuse BEFORE INSERT ON events.river_job FOR EACH ROW EXECUTE FUNCTION events.t_refuse()`,
+	} {
+		if _, err := pool.Exec(ctx, sql); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, errOut := novaEvents(t, db.URL, 1, "dlq", "retry", "--all")
+	if out != "1000 dead letters queued for delivery before the failure\n" || !strings.Contains(errOut, "refused") {
+		t.Fatalf("dlq retry --all failing part way:\n%s%s", out, errOut)
+	}
+	if dead("content.feeds") != 3 {
+		t.Fatalf("dead letters left = %d, want 3", dead("content.feeds"))
+	}
+}
+
+// TestEventsDLQOutputEscapesControlCharacters: an error message or payload
+// carrying user data cannot send the operator's terminal escape sequences
+// (or reorder the text it shows); the payload stays indented JSON.
+func TestEventsDLQOutputEscapesControlCharacters(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	ctx := context.Background()
+	pool := db.Pools.For(domains.Events)
+	const (
+		evil    = "\x1b[31mred\x1b[0m\a\r\x7f\u009b2J\u202eevil"
+		escaped = `\x1b[31mred\x1b[0m\a\r\x7f\u009b2J\u202eevil`
+	)
+	var dlqID int64
+	err := pool.QueryRow(ctx, `WITH e AS (
+    INSERT INTO events.domain_events (id, topic, payload, producer, request_id)
+    VALUES (gen_random_uuid(), 'user.verified' || $1, jsonb_build_object('userId', 'u', 'name', $1::text), 'user' || $1, 'req' || $1)
+    RETURNING id, topic)
+INSERT INTO events.dead_letter_queue (event_id, consumer, topic, attempts, error)
+SELECT id, 'search.users' || $1, topic, 8, 'name ' || $1 || E'\nline 2\tend' FROM e
+RETURNING id`, evil).Scan(&dlqID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unsafe := func(s string) string {
+		for _, r := range s {
+			if r != '\n' && (unicode.IsControl(r) || !strconv.IsGraphic(r)) {
+				return strconv.QuoteRune(r)
+			}
+		}
+		return ""
+	}
+	show, _ := novaEvents(t, db.URL, 0, "dlq", "show", itoa(dlqID))
+	list, _ := novaEvents(t, db.URL, 0, "dlq", "list")
+	st, _ := novaEvents(t, db.URL, 0, "stats")
+	for name, out := range map[string]string{"dlq show": show, "dlq list": list, "stats": st} {
+		if r := unsafe(out); r != "" {
+			t.Errorf("%s printed %s:\n%s", name, r, out)
+		}
+		if !strings.Contains(out, "search.users"+escaped) {
+			t.Errorf("%s does not show the consumer escaped:\n%s", name, out)
+		}
+	}
+	for _, want := range []string{
+		"topic:       user.verified" + escaped + "\n",
+		"producer:    user" + escaped + "\n",
+		"request id:  req" + escaped + "\n",
+		"error:       name " + escaped + `\nline 2\tend` + "\n",
+		// Postgres escapes C0 controls in JSON; the rest is escaped the JSON
+		// way too, so the payload stays valid JSON.
+		"payload:\n  {\n    " + `"name": "\u001b[31mred\u001b[0m\u0007\r\u007f\u009b2J\u202eevil",` + "\n    \"userId\": \"u\"\n  }\n",
+	} {
+		if !strings.Contains(show, want) {
+			t.Errorf("dlq show lacks %q:\n%s", want, show)
+		}
+	}
+	// A table cell is one line: whitespace (\r too) runs become a space.
+	if !strings.Contains(list, "name "+strings.Replace(escaped, `\r`, " ", 1)+" line 2 end") {
+		t.Errorf("dlq list does not show the error on one line, escaped:\n%s", list)
+	}
+}
+
+// TestEventsCutoffsFollowTheDatabaseClock: purge --older-than and replay
+// --since with a duration measure it back from the database's clock, so an
+// operator machine whose clock is a day fast purges and replays the same
+// range as a correct one. The test database's now() is set back a day.
+func TestEventsCutoffsFollowTheDatabaseClock(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	ctx := context.Background()
+	for _, sql := range []string{
+		`CREATE SCHEMA clock`,
+		`CREATE FUNCTION clock.now() RETURNS timestamptz LANGUAGE sql STABLE AS $$ SELECT pg_catalog.now() - interval '1 day' $$`,
+		`GRANT USAGE ON SCHEMA clock TO PUBLIC`,
+		`DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET search_path = clock, pg_catalog, "$user", public', current_database()); END $$`,
+	} {
+		if _, err := db.Pools.Login().Exec(ctx, sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	pool := db.Pools.For(domains.Events)
+	// By the database's clock: one event and its dead letter 2 hours old,
+	// one of each 30 minutes old.
+	if _, err := pool.Exec(ctx, `WITH e AS (
+    INSERT INTO events.domain_events (id, topic, payload, producer, occurred_at)
+    SELECT gen_random_uuid(), 'user.verified', '{}', 'user', clock.now() - age
+    FROM unnest(ARRAY[interval '2 hours', interval '30 minutes']) AS age
+    RETURNING id, occurred_at)
+INSERT INTO events.dead_letter_queue (event_id, consumer, topic, attempts, error, failed_at)
+SELECT id, 'search.users', 'user.verified', 8, 'failed', occurred_at FROM e`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `INSERT INTO events.event_subscriptions (consumer, topic) VALUES ('search.users', 'user.verified')`); err != nil {
+		t.Fatal(err)
+	}
+	if out, _ := novaEvents(t, db.URL, 0, "dlq", "purge", "--older-than", "1h"); out != "1 dead letters purged\n" {
+		t.Fatalf("purge --older-than 1h: %q, want the one dead letter 2 hours old purged", out)
+	}
+	if out, _ := novaEvents(t, db.URL, 0, "replay", "--consumer", "search.users", "--since", "1h"); out != "1 events queued for redelivery to search.users\n" {
+		t.Fatalf("replay --since 1h: %q, want the one event 30 minutes old", out)
 	}
 }

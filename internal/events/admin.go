@@ -23,6 +23,8 @@ type Admin struct {
 	jobAttempts int
 	// replayPage is how many events one replay transaction enqueues.
 	replayPage int
+	// retryPage is how many dead letters one retry transaction re-enqueues.
+	retryPage int
 }
 
 // NewAdmin returns the operator interface over the events domain's pool.
@@ -31,7 +33,7 @@ func NewAdmin(pool *pgxpool.Pool, maxAttempts int) *Admin {
 	if maxAttempts <= 0 {
 		maxAttempts = Options{}.withDefaults().MaxAttempts
 	}
-	return &Admin{pool: pool, jobAttempts: jobAttempts(maxAttempts), replayPage: 10000}
+	return &Admin{pool: pool, jobAttempts: jobAttempts(maxAttempts), replayPage: 10000, retryPage: 1000}
 }
 
 // ErrNotFound is returned for an unknown dead letter or consumer.
@@ -101,19 +103,40 @@ func (a *Admin) deadLetters(ctx context.Context, consumer string, id int64, limi
 	return out, nil
 }
 
-// retrySQL moves dead letters back into delivery, atomically: each one is
-// deleted and its delivery enqueued afresh with a full set of attempts, as
-// a replay if it was one.
-const retrySQL = `WITH d AS (
-    DELETE FROM events.dead_letter_queue WHERE $1::boolean OR id = ANY($2::bigint[])
-    RETURNING event_id, consumer, replay),
+// enqueueDeletedSQL ends the statements that retry dead letters: those
+// deleted in d are enqueued afresh with a full set of attempts ($1), as
+// replays if they were. It returns how many.
+const enqueueDeletedSQL = `
 g AS (SELECT replay, array_agg(event_id) AS ids, array_agg(consumer) AS consumers FROM d GROUP BY replay)
-SELECT coalesce(sum(events.enqueue(g.ids, g.consumers, g.replay, $3)), 0)::bigint FROM g`
+SELECT coalesce(sum(events.enqueue(g.ids, g.consumers, g.replay, $1)), 0)::bigint FROM g`
+
+// retrySQL moves dead letter $2 back into delivery, atomically.
+const retrySQL = `WITH d AS (
+    DELETE FROM events.dead_letter_queue WHERE id = $2 RETURNING event_id, consumer, replay),` + enqueueDeletedSQL
+
+// retryPageSQL moves the oldest $4 dead letters of consumer $2 (of all when
+// empty), up to id $3, back into delivery, atomically. It skips those
+// another statement has locked rather than wait: they are on their way out
+// of the queue already (another retry, a purge), and a retry that never
+// waits can neither wait long nor deadlock with a purge, which locks in
+// another order.
+const retryPageSQL = `WITH p AS MATERIALIZED (
+    SELECT id FROM events.dead_letter_queue
+    WHERE ($2::text = '' OR consumer = $2) AND id <= $3
+    ORDER BY id
+    LIMIT $4
+    FOR UPDATE SKIP LOCKED),
+d AS (
+    DELETE FROM events.dead_letter_queue q USING p WHERE q.id = p.id
+    RETURNING q.event_id, q.consumer, q.replay),` + enqueueDeletedSQL
+
+// lastDeadLetterSQL is where a retry of all stops (see RetryAllDeadLetters).
+const lastDeadLetterSQL = `SELECT coalesce(max(id), 0) FROM events.dead_letter_queue WHERE $1::text = '' OR consumer = $1`
 
 // RetryDeadLetter re-enqueues one dead letter (after the consumer was fixed).
 func (a *Admin) RetryDeadLetter(ctx context.Context, id int64) error {
 	var n int64
-	if err := a.pool.QueryRow(ctx, retrySQL, false, []int64{id}, a.jobAttempts).Scan(&n); err != nil {
+	if err := a.pool.QueryRow(ctx, retrySQL, a.jobAttempts, id).Scan(&n); err != nil {
 		return fmt.Errorf("retry dead letter %d: %w", id, err)
 	}
 	if n == 0 {
@@ -122,28 +145,77 @@ func (a *Admin) RetryDeadLetter(ctx context.Context, id int64) error {
 	return nil
 }
 
-// RetryAllDeadLetters re-enqueues every dead letter and reports how many.
-func (a *Admin) RetryAllDeadLetters(ctx context.Context) (int64, error) {
-	var n int64
-	if err := a.pool.QueryRow(ctx, retrySQL, true, []int64{}, a.jobAttempts).Scan(&n); err != nil {
+// RetryAllDeadLetters re-enqueues the dead letters of consumer (of all when
+// empty), oldest first, a page per transaction, so that a long queue is not
+// written in one transaction; it reports how many, also when it fails part
+// way. It takes only those already there when it starts: a retried delivery
+// that dies again at once is left for the operator, not retried in a loop.
+func (a *Admin) RetryAllDeadLetters(ctx context.Context, consumer string) (int64, error) {
+	var last int64
+	if err := a.pool.QueryRow(ctx, lastDeadLetterSQL, consumer).Scan(&last); err != nil {
 		return 0, fmt.Errorf("retry dead letters: %w", err)
+	}
+	n, err := inPages(a.retryPage, func() (int64, error) {
+		var n int64
+		err := a.pool.QueryRow(ctx, retryPageSQL, a.jobAttempts, consumer, last, a.retryPage).Scan(&n)
+		return n, err
+	})
+	if err != nil {
+		return n, fmt.Errorf("retry dead letters: %w", err)
 	}
 	return n, nil
 }
 
-const purgeSQL = `DELETE FROM events.dead_letter_queue WHERE failed_at < $1`
+// inPages runs page, one transaction each, until one handles fewer than size
+// items, and reports how many they handled, also when one fails.
+func inPages(size int, page func() (int64, error)) (int64, error) {
+	var total int64
+	for {
+		n, err := page()
+		if err != nil {
+			return total, err
+		}
+		total += n
+		if n < int64(size) {
+			return total, nil
+		}
+	}
+}
 
-// PurgeDeadLetters drops the dead letters that failed before before (the
-// events stay in the log) and reports how many.
-func (a *Admin) PurgeDeadLetters(ctx context.Context, before time.Time) (int64, error) {
-	tag, err := a.pool.Exec(ctx, purgeSQL, before)
+// purgeSQL measures the age of dead letters by the database's clock, which
+// stamped them, not by the operator's.
+const purgeSQL = `DELETE FROM events.dead_letter_queue WHERE failed_at < now() - $1::interval`
+
+// PurgeDeadLetters drops the dead letters that failed more than olderThan
+// ago (all when zero; the events stay in the log) and reports how many.
+func (a *Admin) PurgeDeadLetters(ctx context.Context, olderThan time.Duration) (int64, error) {
+	tag, err := a.pool.Exec(ctx, purgeSQL, olderThan)
 	if err != nil {
 		return 0, fmt.Errorf("purge dead letters: %w", err)
 	}
 	return tag.RowsAffected(), nil
 }
 
-const subscribedSQL = `SELECT EXISTS (SELECT FROM events.event_subscriptions WHERE consumer = $1 AND ($2::text = '' OR topic = $2))`
+// Since is where a replay starts: at a time, or a duration before the
+// database's clock, since the operator's machine may be skewed. The zero
+// Since is the start of the log.
+type Since struct {
+	at       time.Time
+	ago      time.Duration
+	relative bool
+}
+
+// SinceTime starts a replay at t.
+func SinceTime(t time.Time) Since { return Since{at: t} }
+
+// SinceAgo starts a replay d before the database's now.
+func SinceAgo(d time.Duration) Since { return Since{ago: d, relative: true} }
+
+// replayStartSQL reports whether consumer $1 is subscribed (to topic $2,
+// if set) and when the replay starts: $4, or $3 before the database's now,
+// read once so that every page has the same start.
+const replayStartSQL = `SELECT EXISTS (SELECT FROM events.event_subscriptions WHERE consumer = $1 AND ($2::text = '' OR topic = $2)),
+       coalesce(now() - $3::interval, $4::timestamptz)`
 
 // replaySQL enqueues, for consumer, one page of the logged events of its
 // subscribed topics (or of one topic) since a time, after the event id $5,
@@ -168,26 +240,29 @@ FROM ev`
 // so that a long log is neither held in memory nor written in one
 // transaction; it reports how many deliveries it enqueued, also when it
 // fails part way.
-func (a *Admin) Replay(ctx context.Context, consumer string, topic Topic, since time.Time) (int64, error) {
+func (a *Admin) Replay(ctx context.Context, consumer string, topic Topic, since Since) (int64, error) {
+	var ago any
+	if since.relative {
+		ago = since.ago
+	}
 	var ok bool
-	if err := a.pool.QueryRow(ctx, subscribedSQL, consumer, string(topic)).Scan(&ok); err != nil {
+	var start time.Time
+	if err := a.pool.QueryRow(ctx, replayStartSQL, consumer, string(topic), ago, since.at).Scan(&ok, &start); err != nil {
 		return 0, fmt.Errorf("replay: look up consumer: %w", err)
 	}
 	if !ok {
 		return 0, fmt.Errorf("replay: consumer %q subscribed to %q: %w", consumer, topic, ErrNotFound)
 	}
-	var total int64
 	after := uuid.Nil
-	for {
+	n, err := inPages(a.replayPage, func() (int64, error) {
 		var n int64
-		if err := a.pool.QueryRow(ctx, replaySQL, consumer, string(topic), since, a.jobAttempts, after, a.replayPage).Scan(&n, &after); err != nil {
-			return total, fmt.Errorf("replay %s: %w", consumer, err)
-		}
-		total += n
-		if n < int64(a.replayPage) {
-			return total, nil
-		}
+		err := a.pool.QueryRow(ctx, replaySQL, consumer, string(topic), start, a.jobAttempts, after, a.replayPage).Scan(&n, &after)
+		return n, err
+	})
+	if err != nil {
+		return n, fmt.Errorf("replay %s: %w", consumer, err)
 	}
+	return n, nil
 }
 
 // Stats is the state of the bus across replicas.

@@ -103,7 +103,7 @@ func TestAlwaysFailingGoesToDeadLetterAndRetryApplies(t *testing.T) {
 	waitFor(t, "first retried", 10*time.Second, func() bool {
 		return f.applied(t, "user.broken")[d.EventID] == 0 && len(f.applied(t, "user.broken")) == 1
 	})
-	if n, err := admin.RetryAllDeadLetters(ctx); err != nil || n != 1 {
+	if n, err := admin.RetryAllDeadLetters(ctx, ""); err != nil || n != 1 {
 		t.Fatalf("RetryAllDeadLetters = %d, %v", n, err)
 	}
 	waitFor(t, "all applied", 10*time.Second, func() bool { return allOnce(f.applied(t, "user.broken"), ids) })
@@ -319,10 +319,10 @@ func TestReplayRebuildsDroppedProjection(t *testing.T) {
 		t.Fatal(err)
 	}
 	admin := NewAdmin(f.events, 5)
-	if _, err := admin.Replay(ctx, "user.nobody", "", time.Time{}); !errors.Is(err, ErrNotFound) {
+	if _, err := admin.Replay(ctx, "user.nobody", "", Since{}); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("replay of an unknown consumer: %v", err)
 	}
-	n, err := admin.Replay(ctx, "user.proj", "", time.Time{})
+	n, err := admin.Replay(ctx, "user.proj", "", Since{})
 	if err != nil || n != 31 {
 		t.Fatalf("Replay = %d, %v; want 31", n, err)
 	}
@@ -336,12 +336,12 @@ func TestReplayRebuildsDroppedProjection(t *testing.T) {
 	if _, err := f.sub.Pool.Exec(ctx, projectionDrop, "user.proj"); err != nil {
 		t.Fatal(err)
 	}
-	n, err = admin.Replay(ctx, "user.proj", TopicUserBanned, time.Now().Add(-time.Hour))
+	n, err = admin.Replay(ctx, "user.proj", TopicUserBanned, SinceAgo(time.Hour))
 	if err != nil || n != 1 {
 		t.Fatalf("Replay(topic) = %d, %v; want 1", n, err)
 	}
 	waitFor(t, "banned replayed", 10*time.Second, func() bool { return allOnce(f.applied(t, "user.proj"), []uuid.UUID{banned}) })
-	if n, _ := admin.Replay(ctx, "user.proj", "", time.Now().Add(time.Hour)); n != 0 {
+	if n, _ := admin.Replay(ctx, "user.proj", "", SinceTime(time.Now().Add(time.Hour))); n != 0 {
 		t.Fatalf("replay since the future enqueued %d", n)
 	}
 }
@@ -635,7 +635,7 @@ func TestRedeliveredReplayIsSkippedAndANewReplayApplies(t *testing.T) {
 		t.Fatal(err)
 	}
 	admin := NewAdmin(f.events, 5)
-	if _, err := admin.Replay(ctx, "user.proj", "", time.Time{}); err != nil {
+	if _, err := admin.Replay(ctx, "user.proj", "", Since{}); err != nil {
 		t.Fatal(err)
 	}
 	replayed := `SELECT count(*) FROM events.river_job WHERE args ? 'replay' AND state = 'completed'`
@@ -651,7 +651,7 @@ func TestRedeliveredReplayIsSkippedAndANewReplayApplies(t *testing.T) {
 		t.Fatalf("redelivered replay applied %d times", got[ids[0]])
 	}
 	// A second replay is a new job and applies again.
-	if _, err := admin.Replay(ctx, "user.proj", "", time.Time{}); err != nil {
+	if _, err := admin.Replay(ctx, "user.proj", "", Since{}); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "second replay applied", 10*time.Second, func() bool { return f.applied(t, "user.proj")[ids[0]] == 2 })
@@ -684,7 +684,7 @@ func TestDeadReplayIsRetriedAsAReplay(t *testing.T) {
 		t.Fatal(err)
 	}
 	admin := NewAdmin(f.events, opts.MaxAttempts)
-	if _, err := admin.Replay(ctx, "user.proj", "", time.Time{}); err != nil {
+	if _, err := admin.Replay(ctx, "user.proj", "", Since{}); err != nil {
 		t.Fatal(err)
 	}
 	var dead []DeadLetter
@@ -699,7 +699,7 @@ func TestDeadReplayIsRetriedAsAReplay(t *testing.T) {
 	// Fixed, the retried replays rebuild the projection: as plain
 	// deliveries, the inbox would skip them.
 	broken.Store(false)
-	if n, err := admin.RetryAllDeadLetters(ctx); err != nil || n != 3 {
+	if n, err := admin.RetryAllDeadLetters(ctx, ""); err != nil || n != 3 {
 		t.Fatalf("RetryAllDeadLetters = %d, %v", n, err)
 	}
 	waitFor(t, "projection rebuilt", 10*time.Second, func() bool { return allOnce(f.applied(t, "user.proj"), ids) })

@@ -81,7 +81,8 @@ GROUP BY s.state`
 
 const dlqSizeSQL = `SELECT count(*) FROM events.dead_letter_queue`
 
-// depthCollector reads the queue depth at scrape time.
+// depthCollector reads the queue depth and the dead-letter backlog at scrape
+// time.
 type depthCollector struct{ pool *pgxpool.Pool }
 
 func (c *depthCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -89,8 +90,18 @@ func (c *depthCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- descDLQ
 }
 
+// Collect reads the two apart, each within its own timeout, so that a job
+// table that cannot be read in time does not hide the dead letters.
 func (c *depthCollector) Collect(ch chan<- prometheus.Metric) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	c.collectDepth(ch)
+	c.collectDLQ(ch)
+}
+
+// scrapeTimeout bounds each query of a scrape.
+const scrapeTimeout = 2 * time.Second
+
+func (c *depthCollector) collectDepth(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), scrapeTimeout)
 	defer cancel()
 	rows, err := c.pool.Query(ctx, depthSQL)
 	if err != nil {
@@ -109,8 +120,12 @@ func (c *depthCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	if err := rows.Err(); err != nil {
 		ch <- prometheus.NewInvalidMetric(descDepth, err)
-		return
 	}
+}
+
+func (c *depthCollector) collectDLQ(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), scrapeTimeout)
+	defer cancel()
 	var dlq int64
 	if err := c.pool.QueryRow(ctx, dlqSizeSQL).Scan(&dlq); err != nil {
 		ch <- prometheus.NewInvalidMetric(descDLQ, err)

@@ -69,7 +69,7 @@ func TestReplayDoesNotReapplyWhatWasAppliedAfterIt(t *testing.T) {
 	// The live delivery is still waiting (a backlog, a consumer being fixed)
 	// when the operator clears the projection and replays.
 	f.publish(t, f.stoppedBus(t, subscribe), ids...)
-	n, err := NewAdmin(f.events, 5).Replay(ctx, "user.proj", "", time.Time{})
+	n, err := NewAdmin(f.events, 5).Replay(ctx, "user.proj", "", Since{})
 	if err != nil || n != 1 {
 		t.Fatalf("Replay = %d, %v", n, err)
 	}
@@ -103,7 +103,7 @@ func TestReplayEnqueuesAPageAtATime(t *testing.T) {
 	}
 	admin := NewAdmin(f.events, 5)
 	admin.replayPage = 10
-	n, err := admin.Replay(ctx, "user.proj", "", time.Time{})
+	n, err := admin.Replay(ctx, "user.proj", "", Since{})
 	if err != nil || n != 25 {
 		t.Fatalf("Replay = %d, %v; want 25", n, err)
 	}
