@@ -66,8 +66,11 @@ func VisiblePosts(ctx context.Context, db DB, viewer uuid.UUID, ids []uuid.UUID)
 // PostsByAuthor returns up to limit posts of author visible to viewer,
 // newest first, strictly after the (afterAt, afterID) position.
 func PostsByAuthor(ctx context.Context, db DB, viewer, author uuid.UUID, afterAt time.Time, afterID uuid.UUID, limit int) ([]Post, error) {
+	// authorSeen repeats postVisible's checks of the author for $2, once per
+	// query rather than once per row: when they fail, the scan stops before
+	// it starts instead of reading every post of the author to return none.
 	rows, err := db.Query(ctx, `SELECT `+postCols+` FROM content.posts p
-		WHERE p.author_id = $2 AND (p.created_at, p.id) < ($3, $4) AND`+postVisible+`
+		WHERE p.author_id = $2 AND (p.created_at, p.id) < ($3, $4) AND`+authorSeen+` AND`+postVisible+`
 		ORDER BY p.created_at DESC, p.id DESC LIMIT $5`, viewer, author, afterAt, afterID, limit)
 	return collect(rows, err, scanPost, "posts by author")
 }

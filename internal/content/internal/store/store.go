@@ -80,6 +80,11 @@ const (
   AND NOT EXISTS (SELECT 1 FROM content.banned_users cb WHERE cb.user_id = c.author_id)
   AND NOT EXISTS (SELECT 1 FROM content.blocks ck WHERE ck.blocker_id = c.author_id AND ck.blocked_id = $1 AND ck.blocked)`
 
+	// authorSeen: author $2 neither banned nor blocking the viewer; the
+	// author-level part of postVisible, for reads of one author's posts.
+	authorSeen = ` NOT EXISTS (SELECT 1 FROM content.banned_users ab WHERE ab.user_id = $2)
+  AND NOT EXISTS (SELECT 1 FROM content.blocks ak WHERE ak.blocker_id = $2 AND ak.blocked_id = $1 AND ak.blocked)`
+
 	articleVisible = ` (a.status = 'PUBLISHED' OR a.author_id = $1)
   AND NOT EXISTS (SELECT 1 FROM content.banned_users b WHERE b.user_id = a.author_id)
   AND NOT EXISTS (SELECT 1 FROM content.blocks k WHERE k.blocker_id = a.author_id AND k.blocked_id = $1 AND k.blocked)`

@@ -106,7 +106,9 @@ func Ban(ctx context.Context, db DB, user uuid.UUID, at time.Time) error {
 	if _, err := db.Exec(ctx, `INSERT INTO social.banned_users (user_id, banned_at) VALUES ($1, $2) ON CONFLICT DO NOTHING`, user, at); err != nil {
 		return fmt.Errorf("record ban: %w", err)
 	}
-	if _, err := db.Exec(ctx, `UPDATE social.posts SET deleted = true WHERE author_id = $1`, user); err != nil {
+	// Rows deleted already are left alone, so the statement goes through
+	// the index of the author's undeleted posts.
+	if _, err := db.Exec(ctx, `UPDATE social.posts SET deleted = true WHERE author_id = $1 AND NOT deleted`, user); err != nil {
 		return fmt.Errorf("tombstone banned posts: %w", err)
 	}
 	return nil
@@ -349,15 +351,21 @@ func Feed(ctx context.Context, db DB, user uuid.UUID, afterAt time.Time, afterID
 				ORDER BY p.created_at DESC, p.post_id DESC LIMIT $4) m
 			ORDER BY m.created_at DESC, m.post_id DESC LIMIT $4
 		), deep AS (
-			SELECT d.post_id, d.author_id, d.created_at FROM hz CROSS JOIN LATERAL (
+			-- Per author the user reads (the user and followed authors),
+			-- newest first, as in merged: an OR over the follows scanned
+			-- every fanned-out post of every author.
+			SELECT d.post_id, d.author_id, d.created_at
+			FROM hz CROSS JOIN (SELECT $1::uuid AS author_id
+			      UNION ALL SELECT r.followee_id FROM social.relationships r WHERE r.follower_id = $1 AND r.state = 'FOLLOWING') a
+			CROSS JOIN LATERAL (
 				SELECT p.post_id, p.author_id, p.created_at FROM social.posts p
-				WHERE p.fanned_out AND NOT p.deleted AND NOT p.hidden
+				WHERE p.author_id = a.author_id
+				  AND p.fanned_out AND NOT p.deleted AND NOT p.hidden
 				  AND (p.created_at, p.post_id) < ($2, $3) AND (p.created_at, p.post_id) <= (hz.at, hz.id)
-				  AND (p.author_id = $1 OR p.author_id IN (SELECT r.followee_id FROM social.relationships r
-				       WHERE r.follower_id = $1 AND r.state = 'FOLLOWING'))
 				ORDER BY p.created_at DESC, p.post_id DESC LIMIT $4) d
 			-- Only when the stored entries cannot fill the page.
 			WHERE hz.at > '-infinity' AND (SELECT count(*) FROM stored) < $4
+			ORDER BY d.created_at DESC, d.post_id DESC LIMIT $4
 		), page AS (
 			SELECT * FROM stored UNION ALL SELECT * FROM merged UNION ALL SELECT * FROM deep
 			ORDER BY created_at DESC, post_id DESC LIMIT $4
