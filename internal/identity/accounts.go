@@ -360,7 +360,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput, c ClientInfo) (Token
 	// Ended sessions are swept now and then by a login passing by, which
 	// keeps the tables small without a background job.
 	if rand.IntN(sweepEvery) == 0 {
-		if n, err := store.SweepSessions(ctx, s.pool); err != nil {
+		if n, err := store.SweepSessions(ctx, s.pool, sweepBatch); err != nil {
 			s.log.WarnContext(ctx, "sweep ended sessions", "err", err)
 		} else if n > 0 {
 			s.log.InfoContext(ctx, "swept ended sessions", "count", n)
@@ -378,8 +378,14 @@ func (s *Service) failLogin(ctx context.Context, pw string) error {
 	return errBadLogin()
 }
 
-// sweepEvery is the mean number of logins between two sweeps of ended sessions.
-const sweepEvery = 500
+// sweepEvery is the mean number of logins between two sweeps of ended
+// sessions, and sweepBatch the most one sweep deletes: twice as many as
+// the logins in between can have opened, so a backlog shrinks, a bounded
+// step (tens of milliseconds) at a time.
+const (
+	sweepEvery = 500
+	sweepBatch = 1000
+)
 
 // ChangePassword replaces the password after checking the current one, keeps
 // the calling session and revokes every other. A wrong current password

@@ -76,10 +76,12 @@ func Hit(ctx context.Context, q Querier, bucket string, window time.Duration) (U
 		return Usage{}, fmt.Errorf("rate limit %s: %w", bucket, err)
 	}
 	// Expired windows are swept now and then by whoever passes by, which
-	// keeps the table small without a background job.
+	// keeps the table small without a background job: at most 1,000 a
+	// time (five per hit, each of which adds at most one), so that no
+	// request pays for a whole backlog.
 	if rand.IntN(200) == 0 {
-		if _, err := q.Exec(ctx, `DELETE FROM identity.rate_limits WHERE expires_at < now()`); err != nil {
-			return Usage{}, fmt.Errorf("sweep rate limits: %w", err)
+		if _, err := SweepRateLimits(ctx, q, 1000); err != nil {
+			return Usage{}, err
 		}
 	}
 	u := newUsage(current, previous, elapsed, window)
@@ -96,4 +98,16 @@ func Unhit(ctx context.Context, q Querier, bucket string, u Usage) error {
 		return fmt.Errorf("rate limit %s: %w", bucket, err)
 	}
 	return nil
+}
+
+// SweepRateLimits deletes up to limit expired windows, oldest first,
+// leaving those another sweep holds to it, and reports how many.
+func SweepRateLimits(ctx context.Context, q Querier, limit int) (int64, error) {
+	tag, err := q.Exec(ctx, `DELETE FROM identity.rate_limits WHERE (bucket, window_start) IN (
+			SELECT bucket, window_start FROM identity.rate_limits WHERE expires_at < now()
+			ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED)`, limit)
+	if err != nil {
+		return 0, fmt.Errorf("sweep rate limits: %w", err)
+	}
+	return tag.RowsAffected(), nil
 }

@@ -166,11 +166,16 @@ func LiveSessions(ctx context.Context, q Querier, userID uuid.UUID) ([]Session, 
 	return out, nil
 }
 
-// SweepSessions deletes sessions (and, by cascade, their refresh tokens) a
-// day past their absolute expiry: no token of theirs can work any more, and
-// a replayed one is refused as unknown just as it was as rotated.
-func SweepSessions(ctx context.Context, q Querier) (int64, error) {
-	tag, err := q.Exec(ctx, `DELETE FROM identity.sessions WHERE expires_at < now() - interval '1 day'`)
+// SweepSessions deletes up to limit sessions (and, by cascade, their
+// refresh tokens) a day past their absolute expiry, oldest first: no token
+// of theirs can work any more, and a replayed one is refused as unknown just
+// as it was as rotated. The limit keeps a sweep short however large a
+// backlog grew (it runs inside a login); sessions locked by another sweep
+// are left to it.
+func SweepSessions(ctx context.Context, q Querier, limit int) (int64, error) {
+	tag, err := q.Exec(ctx, `DELETE FROM identity.sessions WHERE id IN (
+			SELECT id FROM identity.sessions WHERE expires_at < now() - interval '1 day'
+			ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED)`, limit)
 	if err != nil {
 		return 0, fmt.Errorf("sweep sessions: %w", err)
 	}

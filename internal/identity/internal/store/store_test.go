@@ -21,24 +21,53 @@ func TestSweepSessions(t *testing.T) {
 	if err := InsertCredential(ctx, pool, NewCredential{UserID: user, Email: "a@b.c", EmailKey: "a@b.c", Username: "abc", UsernameKey: "abc", PasswordHash: "x"}); err != nil {
 		t.Fatal(err)
 	}
-	old, live := uuid.New(), uuid.New()
-	for i, id := range []uuid.UUID{old, live} {
+	ended := []uuid.UUID{uuid.New(), uuid.New(), uuid.New()}
+	live := uuid.New()
+	for i, id := range append(ended, live) {
 		if err := CreateSession(ctx, pool, NewSession{ID: id, UserID: user, RefreshHash: []byte{byte(i)}}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := pool.Exec(ctx, `UPDATE identity.sessions SET expires_at = now() - interval '2 days' WHERE id = $1`, old); err != nil {
+	if _, err := pool.Exec(ctx, `UPDATE identity.sessions SET expires_at = now() - interval '2 days' WHERE id = ANY($1)`, ended); err != nil {
 		t.Fatal(err)
 	}
-	n, err := SweepSessions(ctx, pool)
-	if err != nil || n != 1 {
-		t.Fatalf("SweepSessions = %d, %v", n, err)
+	// A sweep deletes at most its limit, so a backlog goes in bounded steps.
+	for _, want := range []int64{2, 1, 0} {
+		n, err := SweepSessions(ctx, pool, 2)
+		if err != nil || n != want {
+			t.Fatalf("SweepSessions = %d, %v; want %d", n, err, want)
+		}
 	}
-	if _, err := LockRefresh(ctx, pool, []byte{0}); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("refresh token of the swept session: %v", err)
+	for i := range ended {
+		if _, err := LockRefresh(ctx, pool, []byte{byte(i)}); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("refresh token of a swept session: %v", err)
+		}
 	}
 	if _, err := LiveSessionUser(ctx, pool, live); err != nil {
 		t.Fatalf("live session swept: %v", err)
+	}
+}
+
+func TestSweepRateLimits(t *testing.T) {
+	t.Parallel()
+	pool := pgtest.New(t).Pools.For(domains.Identity)
+	ctx := context.Background()
+	for _, b := range []string{"a", "b", "c", "live"} {
+		if _, err := Hit(ctx, pool, b, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := pool.Exec(ctx, `UPDATE identity.rate_limits SET expires_at = now() - interval '1 second' WHERE bucket <> 'live'`); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []int64{2, 1, 0} {
+		n, err := SweepRateLimits(ctx, pool, 2)
+		if err != nil || n != want {
+			t.Fatalf("SweepRateLimits = %d, %v; want %d", n, err, want)
+		}
+	}
+	if u, err := Hit(ctx, pool, "live", time.Hour); err != nil || u.Hits != 2 {
+		t.Fatalf("live window after sweeps: %+v, %v", u, err)
 	}
 }
 
