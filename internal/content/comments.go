@@ -59,6 +59,13 @@ func (s *Service) CreateComment(ctx context.Context, viewer uuid.UUID, in Create
 	row := store.Comment{ID: id, PostID: in.PostID, AuthorID: viewer, ParentID: in.ParentID, Body: in.Body,
 		Mentions: mentions, CreatedAt: s.now()}
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		// Lock the post before reading it and the parent: deleting the
+		// post or a comment on it, and hiding the post, lock it first, so
+		// a racing one is seen done (NOT_FOUND) instead of failing the
+		// insert's foreign key.
+		if _, err := store.LockPost(ctx, tx, in.PostID); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
 		p, err := store.VisiblePost(ctx, tx, viewer, in.PostID)
 		if errors.Is(err, store.ErrNotFound) {
 			return s.whyInvisible(ctx, tx, viewer, in.PostID)

@@ -156,7 +156,16 @@ func (s *Service) UpdatePost(ctx context.Context, viewer, id uuid.UUID, body str
 			// Nothing changed: no version, no editedAt, no event.
 			return nil
 		}
-		at := s.now()
+		// The post's lock orders its edits, but each reads the clock of its
+		// own replica: keep every edit later than what it replaces, so that
+		// editedAt and the versions follow the edits' order.
+		at, last := s.now(), p.CreatedAt
+		if p.EditedAt != nil {
+			last = *p.EditedAt
+		}
+		if !at.After(last) {
+			at = last.Add(time.Microsecond)
+		}
 		if err := store.EditPost(ctx, tx, p, vid, body, tags, mentions, at, MaxPostVersions); err != nil {
 			return err
 		}

@@ -66,14 +66,26 @@ func VisiblePosts(ctx context.Context, db DB, viewer uuid.UUID, ids []uuid.UUID)
 // PostsByAuthor returns up to limit posts of author visible to viewer,
 // newest first, strictly after the (afterAt, afterID) position.
 func PostsByAuthor(ctx context.Context, db DB, viewer, author uuid.UUID, afterAt time.Time, afterID uuid.UUID, limit int) ([]Post, error) {
-	// authorSeen repeats postVisible's checks of the author for $2, once per
-	// query rather than once per row: when they fail, the scan stops before
-	// it starts instead of reading every post of the author to return none.
-	rows, err := db.Query(ctx, `SELECT `+postCols+` FROM content.posts p
-		WHERE p.author_id = $2 AND (p.created_at, p.id) < ($3, $4) AND`+authorSeen+` AND`+postVisible+`
-		ORDER BY p.created_at DESC, p.id DESC LIMIT $5`, viewer, author, afterAt, afterID, limit)
+	rows, err := db.Query(ctx, postsByAuthorSQL, viewer, author, afterAt, afterID, limit)
 	return collect(rows, err, scanPost, "posts by author")
 }
+
+// postsByAuthorSQL reads one of two branches, chosen once per query by
+// whether the viewer sees the author's FOLLOWERS posts (authorFollowed): a
+// viewer who does not reads the author's PUBLIC posts through
+// posts_author_public instead of skipping every FOLLOWERS post to find them.
+// authorSeen repeats postVisible's checks of the author for $2, also once
+// per query: when they fail, the scan stops before it starts instead of
+// reading every post of the author to return none.
+const (
+	postsByAuthorSQL = `SELECT ` + postCols + ` FROM ((` +
+		postsOfAuthor + ` AND p.visibility = 'PUBLIC' AND NOT` + authorFollowed + newestFirst + `) UNION ALL (` +
+		postsOfAuthor + ` AND` + authorFollowed + newestFirst + `)) p` + newestFirst
+	postsOfAuthor = `SELECT ` + postCols + ` FROM content.posts p
+		WHERE p.author_id = $2 AND (p.created_at, p.id) < ($3, $4) AND` + authorSeen + ` AND` + postVisible
+	newestFirst = `
+		ORDER BY p.created_at DESC, p.id DESC LIMIT $5`
+)
 
 // EditPost replaces the body of post p, keeping the previous body as a
 // version, and trims the post's versions to keep at most keep of them: the

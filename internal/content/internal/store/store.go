@@ -85,6 +85,11 @@ const (
 	authorSeen = ` NOT EXISTS (SELECT 1 FROM content.banned_users ab WHERE ab.user_id = $2)
   AND NOT EXISTS (SELECT 1 FROM content.blocks ak WHERE ak.blocker_id = $2 AND ak.blocked_id = $1 AND ak.blocked)`
 
+	// authorFollowed: the viewer is author $2 or follows them, and so sees
+	// their FOLLOWERS posts; the follow part of postVisible, for reads of
+	// one author's posts.
+	authorFollowed = ` ($1 = $2 OR EXISTS (SELECT 1 FROM content.follows af WHERE af.follower_id = $1 AND af.followee_id = $2 AND af.following))`
+
 	articleVisible = ` (a.status = 'PUBLISHED' OR a.author_id = $1)
   AND NOT EXISTS (SELECT 1 FROM content.banned_users b WHERE b.user_id = a.author_id)
   AND NOT EXISTS (SELECT 1 FROM content.blocks k WHERE k.blocker_id = a.author_id AND k.blocked_id = $1 AND k.blocked)`
