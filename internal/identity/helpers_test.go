@@ -154,35 +154,15 @@ type loginResult struct {
 // calling resume lets it go on and returns its result.
 func (e *env) pausedLogin(t *testing.T, match string, in identity.LoginInput) (resume func() loginResult) {
 	t.Helper()
-	p := &pause{match: match, reached: make(chan struct{}), release: make(chan struct{})}
-	replica, err := identity.New(context.Background(), e.db.Traced(t, p).For(domains.Identity), e.bus, e.cfg, quietLog())
-	if err != nil {
-		t.Fatalf("identity.New: %v", err)
-	}
-	var once sync.Once
-	release := func() { once.Do(func() { close(p.release) }) }
-	t.Cleanup(release) // before the traced pool closes, which waits for the paused connection
-	done := make(chan loginResult, 1)
-	go func() {
-		tok, err := replica.Login(context.Background(), in, client)
-		done <- loginResult{tok, err}
-	}()
-	select {
-	case <-p.reached:
-	case r := <-done:
-		t.Fatalf("login finished before %q: %v", match, r.err)
-	case <-time.After(10 * time.Second):
-		t.Fatalf("login never reached %q", match)
-	}
+	var tok identity.Tokens
+	resumeCall := e.paused(t, match, func(s *identity.Service) error {
+		var err error
+		tok, err = s.Login(context.Background(), in, client)
+		return err
+	})
 	return func() loginResult {
-		release()
-		select {
-		case r := <-done:
-			return r
-		case <-time.After(10 * time.Second):
-			t.Fatal("paused login did not finish")
-			return loginResult{}
-		}
+		err := resumeCall()
+		return loginResult{tok, err}
 	}
 }
 
@@ -198,7 +178,7 @@ func (e *env) paused(t *testing.T, match string, call func(*identity.Service) er
 	}
 	var once sync.Once
 	release := func() { once.Do(func() { close(p.release) }) }
-	t.Cleanup(release)
+	t.Cleanup(release) // before the traced pool closes, which waits for the paused connection
 	done := make(chan error, 1)
 	go func() { done <- call(replica) }()
 	select {
