@@ -193,6 +193,11 @@ func (s *Service) Verify(ctx context.Context, actor, target uuid.UUID) (User, er
 	}
 	var u store.User
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		// Re-checked under the role locks, as bans and role changes are: a
+		// demotion committing since the check above refuses this too.
+		if err := requireLocked(ctx, tx, actor, target, PermVerify, "verify users"); err != nil {
+			return err
+		}
 		changed, err := store.Verify(ctx, tx, target)
 		if err != nil {
 			return err

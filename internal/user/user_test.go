@@ -11,6 +11,7 @@ import (
 
 	"github.com/nova-social/nova/internal/identity"
 	"github.com/nova-social/nova/internal/platform/apperr"
+	"github.com/nova-social/nova/internal/platform/domains"
 	"github.com/nova-social/nova/internal/platform/testkit"
 	"github.com/nova-social/nova/internal/user"
 )
@@ -415,5 +416,56 @@ func TestBanFlow(t *testing.T) {
 	testkit.WantCode(t, err, apperr.Forbidden)
 	if !slices.Contains(e.db.Topics(t, "userId", victim.ID.String()), "identity.session.revoked") {
 		t.Fatal("no identity.session.revoked for the banned user")
+	}
+}
+
+// A verification whose actor is demoted while it is in flight is refused,
+// as a ban or role change would be: the permission is checked again under
+// the role locks the demotion holds.
+func TestVerifyIsRecheckedUnderTheRoleLocks(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	admin := e.withRole(t, user.RoleAdmin)
+	_, _, target := e.register(t)
+	pool := e.db.Pools.For(domains.User)
+
+	demotion, err := pool.Begin(ctx)
+	testkit.Must(t, err)
+	defer demotion.Rollback(ctx)
+	_, err = demotion.Exec(ctx, `UPDATE users.user_roles SET role = 'USER' WHERE user_id = $1`, admin.ID)
+	testkit.Must(t, err)
+
+	done := make(chan error, 1)
+	go func() {
+		_, err := e.users.Verify(ctx, admin.ID, target.ID)
+		done <- err
+	}()
+	// The verification passes its first check (the demotion is not
+	// committed) and waits for the admin's role row.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var waiting int
+		testkit.Must(t, pool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND cardinality(pg_blocking_pids(pid)) > 0`).Scan(&waiting))
+		if waiting > 0 {
+			break
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("verification finished while the demotion was in flight: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the verification never waited for the role lock")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	testkit.Must(t, demotion.Commit(ctx))
+	testkit.WantCode(t, <-done, apperr.Forbidden)
+	u, err := e.users.Get(ctx, target.ID)
+	testkit.Must(t, err)
+	if u.Verified {
+		t.Fatal("verified by a demoted admin")
 	}
 }
