@@ -173,29 +173,63 @@ func (s *Service) ApproveFollowRequest(ctx context.Context, viewer, requester uu
 		return err
 	}
 	return s.inTx(ctx, func(tx pgx.Tx) error {
-		at, err := store.LockPair(ctx, tx, viewer, requester)
+		approved, err := s.approve(ctx, tx, viewer, requester)
+		if err != nil || approved {
+			return err
+		}
+		st, err := store.RelState(ctx, tx, requester, viewer)
 		if err != nil {
 			return err
 		}
-		approved, err := store.Approve(ctx, tx, requester, viewer, at)
-		if err != nil {
-			return err
+		if st == store.StateFollowing {
+			return nil
 		}
-		if !approved {
-			st, err := store.RelState(ctx, tx, requester, viewer)
-			if err != nil {
-				return err
-			}
-			if st == store.StateFollowing {
-				return nil
-			}
-			return apperr.NewNotFound("follow request")
-		}
-		if err := s.startFollowing(ctx, tx, requester, viewer); err != nil {
-			return err
-		}
-		return s.bus.Publish(ctx, tx, events.FollowCreated{FollowerID: requester, FolloweeID: viewer, State: store.StateFollowing, At: at})
+		return apperr.NewNotFound("follow request")
 	})
+}
+
+// approve turns requester's pending request to follow owner into a follow,
+// counted, back-filled and published; it reports whether there was one.
+func (s *Service) approve(ctx context.Context, tx pgx.Tx, owner, requester uuid.UUID) (bool, error) {
+	at, err := store.LockPair(ctx, tx, owner, requester)
+	if err != nil {
+		return false, err
+	}
+	approved, err := store.Approve(ctx, tx, requester, owner, at)
+	if err != nil || !approved {
+		return false, err
+	}
+	if err := s.startFollowing(ctx, tx, requester, owner); err != nil {
+		return false, err
+	}
+	return true, s.bus.Publish(ctx, tx, events.FollowCreated{FollowerID: requester, FolloweeID: owner, State: store.StateFollowing, At: at})
+}
+
+// onSettingsUpdated approves every pending request of an account that went
+// public, as its owner could one by one: a public account has followers,
+// not requests. The setting is read again, since a later change may have
+// made the account private again; a banned or unknown account is left.
+func (s *Service) onSettingsUpdated(ctx context.Context, tx pgx.Tx, e events.SettingsUpdated) error {
+	if e.IsPrivate {
+		return nil
+	}
+	private, err := s.accounts.IsPrivate(ctx, e.UserID)
+	if apperr.Is(err, apperr.NotFound) {
+		return nil
+	}
+	if err != nil || private {
+		return err
+	}
+	requesters, err := store.Requesters(ctx, tx, e.UserID)
+	if err != nil {
+		return err
+	}
+	for _, r := range requesters {
+		if _, err := s.approve(ctx, tx, e.UserID, r); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // RejectFollowRequest declines requester's pending request; NOT_FOUND without one.

@@ -10,7 +10,8 @@ import (
 )
 
 // Subscribe registers social's consumers: the feeds (fan-out, removals) fed
-// by content's post events, and bans from the user domain.
+// by content's post events, and bans and privacy changes from the user
+// domain.
 func (s *Service) Subscribe(b *events.Bus) {
 	sub := events.Subscriber{Domain: domains.Social, Pool: s.pool}
 	events.Subscribe(b, sub, "social.feeds", func(ctx context.Context, tx pgx.Tx, _ events.Meta, e events.PostCreated) error {
@@ -24,5 +25,8 @@ func (s *Service) Subscribe(b *events.Bus) {
 	})
 	events.Subscribe(b, sub, "social.bans", func(ctx context.Context, tx pgx.Tx, m events.Meta, e events.UserBanned) error {
 		return s.onUserBanned(ctx, tx, m.OccurredAt, e)
+	})
+	events.Subscribe(b, sub, "social.requests", func(ctx context.Context, tx pgx.Tx, _ events.Meta, e events.SettingsUpdated) error {
+		return s.onSettingsUpdated(ctx, tx, e)
 	})
 }

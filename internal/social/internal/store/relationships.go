@@ -64,6 +64,20 @@ func Approve(ctx context.Context, db DB, follower, followee uuid.UUID, at time.T
 	return tag.RowsAffected() == 1, nil
 }
 
+// Requesters lists the users with a pending request to follow user.
+func Requesters(ctx context.Context, db DB, user uuid.UUID) ([]uuid.UUID, error) {
+	rows, err := db.Query(ctx, `SELECT follower_id FROM social.relationships
+		WHERE followee_id = $1 AND state = 'REQUESTED' ORDER BY follower_id`, user)
+	if err != nil {
+		return nil, fmt.Errorf("requesters: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	if err != nil {
+		return nil, fmt.Errorf("requesters: %w", err)
+	}
+	return ids, nil
+}
+
 // DeleteBetween removes every relationship between a and b, both ways, and
 // returns what it removed.
 func DeleteBetween(ctx context.Context, db DB, a, b uuid.UUID) ([]Rel, error) {
