@@ -201,6 +201,18 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach Flush and Hijack underneath.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
+// methodLabel is the method as a metric label: a client may send any token
+// as its method, and each new label value would be a new series held for
+// the process's life, so the methods outside HTTP's own are one "other".
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodConnect, http.MethodOptions, http.MethodTrace:
+		return m
+	}
+	return "other"
+}
+
 // observe logs one line per request and records its duration by route.
 func observe(log *slog.Logger, duration *prometheus.HistogramVec) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
@@ -217,7 +229,7 @@ func observe(log *slog.Logger, duration *prometheus.HistogramVec) func(http.Hand
 					route = rc.RoutePattern()
 				}
 				elapsed := time.Since(start)
-				duration.WithLabelValues(route, r.Method, strconv.Itoa(status)).Observe(elapsed.Seconds())
+				duration.WithLabelValues(route, methodLabel(r.Method), strconv.Itoa(status)).Observe(elapsed.Seconds())
 				// 503 is the server saying it is unavailable (not ready,
 				// draining), which a load balancer probes every few seconds:
 				// a warning, not an error per probe.

@@ -107,9 +107,26 @@ func TestHealthReadinessAndMetrics(t *testing.T) {
 	if code, body := get("/readyz"); code != 503 || !strings.Contains(body, `"reason":"database unreachable"`) {
 		t.Fatalf("/readyz = %d %s while not ready", code, body)
 	}
+	// Methods a client invents share one label: each new value would be a
+	// series kept for the process's life.
+	for _, m := range []string{"BREW", "PROPFIND", "X1", "get"} {
+		req, err := http.NewRequest(m, base+"/healthz", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
 	code, body := get("/metrics")
 	if code != 200 || !strings.Contains(body, `nova_http_request_duration_seconds_count{method="GET",route="/readyz",status="503"} 1`) {
 		t.Fatalf("/metrics = %d, missing request histogram:\n%s", code, body)
+	}
+	if !strings.Contains(body, `nova_http_request_duration_seconds_count{method="other",route="unmatched",status="405"} 4`) ||
+		strings.Contains(body, `method="BREW"`) || strings.Contains(body, `method="get"`) {
+		t.Fatalf("/metrics labels invented methods:\n%s", body)
 	}
 }
 
