@@ -329,18 +329,8 @@ func (s *Service) Login(ctx context.Context, in LoginInput, c ClientInfo) (Token
 		// this one. Re-read the row under a lock that holds off both until
 		// this session commits, so that their revocation sees it. A password
 		// changed meanwhile is no longer the one verified above.
-		cur, err := store.LockCredential(ctx, tx, cred.UserID, upgraded != "")
-		if errors.Is(err, store.ErrNotFound) {
-			return errBadLogin()
-		}
-		if err != nil {
+		if err := relock(ctx, tx, cred, upgraded != "", errBadLogin(), errBadLogin()); err != nil {
 			return err
-		}
-		if cur.Banned {
-			return errSuspended()
-		}
-		if !cur.PasswordChangedAt.Equal(cred.PasswordChangedAt) {
-			return errBadLogin()
 		}
 		// Conditional, as a concurrent login may have upgraded it already.
 		if upgraded != "" {
@@ -367,6 +357,26 @@ func (s *Service) Login(ctx context.Context, in LoginInput, c ClientInfo) (Token
 		}
 	}
 	return t, nil
+}
+
+// relock re-reads the credentials verified earlier, in tx and under a lock
+// that holds off bans and password changes until tx ends (exclusive for a
+// caller that will update the row, see store.LockCredential): a ban since
+// is errSuspended, an account gone is gone, and a password changed since is
+// replaced, since it is no longer the one verified.
+func relock(ctx context.Context, tx pgx.Tx, verified store.Credential, exclusive bool, gone, replaced error) error {
+	cur, err := store.LockCredential(ctx, tx, verified.UserID, exclusive)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return gone
+	case err != nil:
+		return err
+	case cur.Banned:
+		return errSuspended()
+	case !cur.PasswordChangedAt.Equal(verified.PasswordChangedAt):
+		return replaced
+	}
+	return nil
 }
 
 // failLogin spends one verification against the dummy hash, so that a login
@@ -426,18 +436,8 @@ func (s *Service) ChangePassword(ctx context.Context, p Principal, current, next
 		// password was verified: re-read the row under a lock that holds
 		// off both, so that a caller who knew only the replaced password
 		// cannot overwrite its replacement and end its owner's sessions.
-		cur, err := store.LockCredential(ctx, tx, p.UserID, true)
-		if errors.Is(err, store.ErrNotFound) {
-			return apperr.NewUnauthenticated("unknown account")
-		}
-		if err != nil {
+		if err := relock(ctx, tx, cred, true, apperr.NewUnauthenticated("unknown account"), apperr.Invalid("currentPassword", "is incorrect")); err != nil {
 			return err
-		}
-		if cur.Banned {
-			return errSuspended()
-		}
-		if !cur.PasswordChangedAt.Equal(cred.PasswordChangedAt) {
-			return apperr.Invalid("currentPassword", "is incorrect")
 		}
 		if err := store.SetPasswordHash(ctx, tx, p.UserID, hash); err != nil {
 			return err
