@@ -332,15 +332,19 @@ func Feed(ctx context.Context, db DB, user uuid.UUID, afterAt time.Time, afterID
 			SELECT f.post_id, f.author_id, f.created_at FROM social.feeds f, hz
 			WHERE f.user_id = $1 AND (f.created_at, f.post_id) < ($2, $3) AND (f.created_at, f.post_id) > (hz.at, hz.id)
 			ORDER BY f.created_at DESC, f.post_id DESC LIMIT $4
+		), reads AS NOT MATERIALIZED (
+			-- The authors the user reads: the user and followed authors.
+			-- Inlined where used, so each use keeps its own plan.
+			SELECT $1::uuid AS author_id
+			UNION ALL SELECT r.followee_id FROM social.relationships r WHERE r.follower_id = $1 AND r.state = 'FOLLOWING'
 		), merged AS (
-			-- Per merged author the user reads (the user and followed
-			-- authors that are in merged_authors), newest first: the cost
+			-- Per merged author the user reads (those in merged_authors),
+			-- newest first: the cost
 			-- follows those authors, not every post merged. A join, not an
 			-- OR of EXISTS, leaves the planner free to start from the
 			-- smaller of the user's follows and the merged authors.
 			SELECT m.post_id, m.author_id, m.created_at
-			FROM (SELECT $1::uuid AS author_id
-			      UNION ALL SELECT r.followee_id FROM social.relationships r WHERE r.follower_id = $1 AND r.state = 'FOLLOWING') a
+			FROM reads a
 			JOIN social.merged_authors ma ON ma.author_id = a.author_id
 			CROSS JOIN LATERAL (
 				SELECT p.post_id, p.author_id, p.created_at FROM social.posts p
@@ -351,12 +355,10 @@ func Feed(ctx context.Context, db DB, user uuid.UUID, afterAt time.Time, afterID
 				ORDER BY p.created_at DESC, p.post_id DESC LIMIT $4) m
 			ORDER BY m.created_at DESC, m.post_id DESC LIMIT $4
 		), deep AS (
-			-- Per author the user reads (the user and followed authors),
-			-- newest first, as in merged: an OR over the follows scanned
-			-- every fanned-out post of every author.
+			-- Per author the user reads, newest first, as in merged: an OR
+			-- over the follows scanned every fanned-out post of every author.
 			SELECT d.post_id, d.author_id, d.created_at
-			FROM hz CROSS JOIN (SELECT $1::uuid AS author_id
-			      UNION ALL SELECT r.followee_id FROM social.relationships r WHERE r.follower_id = $1 AND r.state = 'FOLLOWING') a
+			FROM hz CROSS JOIN reads a
 			CROSS JOIN LATERAL (
 				SELECT p.post_id, p.author_id, p.created_at FROM social.posts p
 				WHERE p.author_id = a.author_id
