@@ -177,35 +177,20 @@ func InteractionState(ctx context.Context, tx pgx.Tx, post, author, viewer uuid.
 func Unseen(ctx context.Context, db DB, viewer uuid.UUID, users []uuid.UUID) (map[uuid.UUID]bool, error) {
 	rows, err := db.Query(ctx, `SELECT user_id FROM social.banned_users WHERE user_id = ANY($2)
 		UNION SELECT blocker_id FROM social.blocks WHERE blocked_id = $1 AND blocker_id = ANY($2)`, viewer, users)
-	if err != nil {
-		return nil, fmt.Errorf("unseen users: %w", err)
-	}
-	got, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
-	if err != nil {
-		return nil, fmt.Errorf("unseen users: %w", err)
-	}
-	out := make(map[uuid.UUID]bool, len(got))
-	for _, id := range got {
-		out[id] = true
-	}
-	return out, nil
+	return postgres.CollectByID(rows, err, "unseen users", member)
 }
 
 // BlockedByAny returns which of ids viewer blocks.
 func BlockedByAny(ctx context.Context, db DB, viewer uuid.UUID, ids []uuid.UUID) (map[uuid.UUID]bool, error) {
 	rows, err := db.Query(ctx, `SELECT blocked_id FROM social.blocks WHERE blocker_id = $1 AND blocked_id = ANY($2)`, viewer, ids)
-	if err != nil {
-		return nil, fmt.Errorf("blocks: %w", err)
-	}
-	got, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
-	if err != nil {
-		return nil, fmt.Errorf("blocks: %w", err)
-	}
-	out := make(map[uuid.UUID]bool, len(got))
-	for _, id := range got {
-		out[id] = true
-	}
-	return out, nil
+	return postgres.CollectByID(rows, err, "blocks", member)
+}
+
+// member reads a row of one user id as a member of a set.
+func member(r pgx.Row) (uuid.UUID, bool, error) {
+	var id uuid.UUID
+	err := r.Scan(&id)
+	return id, true, err
 }
 
 // LockPair serialises, until the transaction ends, every change to the
