@@ -286,15 +286,21 @@ func dlqRetryAll(consumer string) eventsRun {
 			what += " of " + consumer
 		}
 		n, err := admin.RetryAllDeadLetters(ctx, consumer)
-		if err != nil {
-			if n > 0 {
-				fmt.Fprintf(env.stdout, "%d %s queued for delivery before the failure\n", n, what)
-			}
-			return err
-		}
-		fmt.Fprintf(env.stdout, "%d %s queued for delivery\n", n, what)
-		return nil
+		return reportQueued(env, n, err, what+" queued for delivery", "")
 	}
+}
+
+// reportQueued prints how many items a command working in pages queued
+// (what they were), also when it failed part way, then with advice, and
+// returns its error.
+func reportQueued(env *environment, n int64, err error, what, advice string) error {
+	switch {
+	case err == nil:
+		fmt.Fprintf(env.stdout, "%d %s\n", n, what)
+	case n > 0:
+		fmt.Fprintf(env.stdout, "%d %s before the failure%s\n", n, what, advice)
+	}
+	return err
 }
 
 func dlqPurge(olderThan time.Duration) eventsRun {
@@ -317,14 +323,7 @@ func replay(consumer string, topic events.Topic, since events.Since) eventsRun {
 		case errors.Is(err, events.ErrNotFound):
 			return usageError{fmt.Sprintf("replay: consumer %q is not subscribed to %q", consumer, topic)}
 		}
-		if err != nil {
-			if n > 0 {
-				fmt.Fprintf(env.stdout, "%d events queued for redelivery to %s before the failure; clear the projection again before replaying again\n", n, consumer)
-			}
-			return err
-		}
-		fmt.Fprintf(env.stdout, "%d events queued for redelivery to %s\n", n, consumer)
-		return nil
+		return reportQueued(env, n, err, "events queued for redelivery to "+consumer, "; clear the projection again before replaying again")
 	}
 }
 
