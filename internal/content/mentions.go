@@ -5,7 +5,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/nova-social/nova/internal/platform/apperr"
 	"github.com/nova-social/nova/internal/user"
 )
 
@@ -26,15 +25,12 @@ func UserDirectory(u *user.Service) Directory { return userDirectory{u} }
 type userDirectory struct{ users *user.Service }
 
 func (d userDirectory) UserIDs(ctx context.Context, usernames []string) (map[string]uuid.UUID, error) {
-	out := make(map[string]uuid.UUID, len(usernames))
-	for _, name := range usernames {
-		u, err := d.users.ByUsername(ctx, name)
-		if apperr.Is(err, apperr.NotFound) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
+	users, err := d.users.ByUsernames(ctx, usernames)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]uuid.UUID, len(users))
+	for name, u := range users {
 		if !u.Banned {
 			out[name] = u.ID
 		}

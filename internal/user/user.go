@@ -165,6 +165,33 @@ func (s *Service) ByUsername(ctx context.Context, username string) (User, error)
 	return fromStore(u), nil
 }
 
+// ByUsernames finds the named users that exist, ignoring case, in one
+// query, keyed by the names as given.
+func (s *Service) ByUsernames(ctx context.Context, usernames []string) (map[string]User, error) {
+	out := make(map[string]User, len(usernames))
+	if len(usernames) == 0 {
+		return out, nil
+	}
+	keys := make([]string, len(usernames))
+	for i, name := range usernames {
+		keys[i] = identity.UsernameKey(name)
+	}
+	rows, err := store.ByUsernameKeys(ctx, s.pool, keys)
+	if err != nil {
+		return nil, err
+	}
+	byKey := make(map[string]User, len(rows))
+	for _, u := range rows {
+		byKey[identity.UsernameKey(u.Username)] = fromStore(u)
+	}
+	for i, name := range usernames {
+		if u, ok := byKey[keys[i]]; ok {
+			out[name] = u
+		}
+	}
+	return out, nil
+}
+
 // checkText refuses invalid UTF-8, NUL and control characters other than
 // line breaks and tabs, and text over max code points.
 func checkText(field, s string, max int) error {

@@ -126,6 +126,25 @@ func TestGetMany(t *testing.T) {
 	}
 }
 
+func TestByUsernames(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	_, _, a := e.register(t)
+	_, _, b := e.register(t)
+	upper := strings.ToUpper(a.Username)
+	got, err := e.users.ByUsernames(ctx, []string{upper, b.Username, "nobody_here", a.Username})
+	testkit.Must(t, err)
+	if len(got) != 3 || got[upper].ID != a.ID || got[a.Username].ID != a.ID || got[b.Username].ID != b.ID {
+		t.Fatalf("ByUsernames = %+v", got)
+	}
+	empty, err := e.users.ByUsernames(ctx, nil)
+	testkit.Must(t, err)
+	if len(empty) != 0 {
+		t.Fatal("ByUsernames(nil) not empty")
+	}
+}
+
 func ptr[T any](v T) *T { return &v }
 
 func TestUpdateProfile(t *testing.T) {

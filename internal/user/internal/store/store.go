@@ -88,7 +88,17 @@ func ByUsernameKey(ctx context.Context, q Querier, key string) (User, error) {
 
 // GetMany reads every listed user that exists, in one query.
 func GetMany(ctx context.Context, q Querier, ids []uuid.UUID) ([]User, error) {
-	rows, err := q.Query(ctx, selectUser+` WHERE u.id = ANY($1)`, ids)
+	return many(ctx, q, selectUser+` WHERE u.id = ANY($1)`, ids)
+}
+
+// ByUsernameKeys reads every user whose case-folded username is listed, in
+// one query.
+func ByUsernameKeys(ctx context.Context, q Querier, keys []string) ([]User, error) {
+	return many(ctx, q, selectUser+` WHERE u.username_key = ANY($1)`, keys)
+}
+
+func many(ctx context.Context, q Querier, sql string, arg any) ([]User, error) {
+	rows, err := q.Query(ctx, sql, arg)
 	if err != nil {
 		return nil, fmt.Errorf("read users: %w", err)
 	}
