@@ -307,6 +307,13 @@ func (c *checker) checkImport(spec *ast.ImportSpec, path string, test bool) {
 	case decl.Platform:
 		if inRepo && (target.Kind == decl.DomainPkg || target.Kind == decl.Gateway || target.Kind == decl.Root) {
 			c.Reportf(spec.Pos(), "platform may not import %s: platform is infrastructure and imports no domain; pass what it needs in from the composition root", rel)
+			break
+		}
+		if target.Kind == decl.Platform {
+			break // what another platform package reaches is reported there
+		}
+		for _, r := range c.reaches(path, c.carrier(target, inRepo)) {
+			c.Reportf(spec.Pos(), "platform may not import %s through %s (%s): platform is infrastructure and imports no domain, not even through a package outside the domains", r.Domain, rel, r.Via)
 		}
 	case decl.Gateway:
 		if isDriver(path) && !test { // its tests may inspect the database

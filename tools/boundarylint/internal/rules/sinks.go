@@ -43,7 +43,7 @@ func (c *checker) sinks(vals *values) map[ast.Expr]bool {
 					continue
 				}
 				fn, _ := c.TypesInfo.Defs[fd.Name].(*types.Func)
-				if fn == nil || vals.escaped[fn] {
+				if fn == nil || vals.escaped[fn] || foreignDispatch(fn) {
 					continue
 				}
 				if _, done := c.localSinks[fn]; done {
@@ -83,6 +83,19 @@ func (c *checker) sinks(vals *values) map[ast.Expr]bool {
 		}
 	}
 	return forwarded
+}
+
+// foreignDispatch reports whether calls can reach the method fn through an
+// interface of another package, unseen: it is exported, and unless it has a
+// query method's shape (whose calls through any interface are checked as
+// queries), its callers cannot all be seen.
+func foreignDispatch(fn *types.Func) bool {
+	sig := fn.Type().(*types.Signature)
+	if sig.Recv() == nil || !fn.Exported() {
+		return false
+	}
+	_, _, shaped := queryShape(fn.Name(), sig)
+	return !shaped
 }
 
 // paramIndexes maps the parameters of fd to their positions; the variadic
@@ -129,7 +142,9 @@ func (c *checker) sinkArg(call *ast.CallExpr) (idx int, method string, ok bool) 
 			s, ok = imported, true
 		}
 	}
-	if !ok || s.Param >= len(call.Args) || call.Ellipsis.IsValid() {
+	// The SQL parameter is never the variadic one, so a call spreading
+	// its variadic arguments (f(ctx, tx, q, args...)) still passes it.
+	if !ok || s.Param >= len(call.Args) {
 		return 0, "", false
 	}
 	return s.Param, fn.Name() + " → " + s.Method, true

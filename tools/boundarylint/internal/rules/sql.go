@@ -90,15 +90,8 @@ func queryParam(fn *types.Func) (idx int, kind argKind, ok bool) {
 		if !types.IsInterface(sig.Recv().Type()) {
 			return 0, 0, false
 		}
-		switch name {
-		case "Exec", "Query", "QueryRow":
-			idx = 1
-		case "CopyFrom":
-			idx, kind = 1, identifier
-		default:
-			return 0, 0, false
-		}
-		if sig.Params().Len() <= idx || !isContext(sig.Params().At(0).Type()) {
+		var shaped bool
+		if idx, kind, shaped = queryShape(name, sig); !shaped {
 			return 0, 0, false
 		}
 	}
@@ -116,6 +109,25 @@ func queryParam(fn *types.Func) (idx int, kind argKind, ok bool) {
 		if !isIdentifier(t) {
 			return 0, 0, false
 		}
+	}
+	return idx, kind, true
+}
+
+// queryShape tells whether a method named name with signature sig has the
+// shape of a query method (pgx's, or database/sql's with a context), which
+// an interface of the repository's own may give it, and which parameter
+// would carry the SQL.
+func queryShape(name string, sig *types.Signature) (idx int, kind argKind, ok bool) {
+	switch name {
+	case "Exec", "Query", "QueryRow", "ExecContext", "QueryContext", "QueryRowContext", "PrepareContext":
+		idx = 1
+	case "CopyFrom":
+		idx, kind = 1, identifier
+	default:
+		return 0, 0, false
+	}
+	if sig.Params().Len() <= idx || !isContext(sig.Params().At(0).Type()) {
+		return 0, 0, false
 	}
 	return idx, kind, true
 }
@@ -176,8 +188,9 @@ func (c *checker) directives(f *ast.File) map[int]bool {
 }
 
 // allowed reports whether an allow directive sits on the line of the call
-// or of its SQL argument, or on the line directly above either.
-func (c *checker) allowed(dirs map[int]bool, call *ast.CallExpr, arg ast.Expr) bool {
+// (or assignment) or of its SQL argument, or on the line directly above
+// either.
+func (c *checker) allowed(dirs map[int]bool, call ast.Node, arg ast.Expr) bool {
 	for _, l := range []int{c.Fset.Position(call.Pos()).Line, c.Fset.Position(arg.Pos()).Line} {
 		if dirs[l] || dirs[l-1] {
 			return true
@@ -215,9 +228,32 @@ func (c *checker) sql() {
 			continue
 		}
 		called := map[ast.Expr]bool{}
+		calledIDs := map[*ast.Ident]bool{}
 		ast.Inspect(f, func(n ast.Node) bool {
-			if sel, ok := n.(*ast.SelectorExpr); ok && !called[sel] {
-				c.methodValue(sel)
+			switch n := n.(type) {
+			case *ast.SelectorExpr:
+				if !called[n] {
+					c.methodValue(n)
+				}
+				return true
+			case *ast.Ident:
+				if !calledIDs[n] {
+					c.sinkValue(n)
+				}
+				return true
+			case *ast.CompositeLit:
+				for _, elt := range n.Elts {
+					if kv, ok := elt.(*ast.KeyValueExpr); ok && isQueuedSQL(c.TypesInfo.Uses[identOf(kv.Key)]) {
+						c.checkSQL(vals, sc, dirs, kv, kv.Value, sqlText, queuedSQL)
+					}
+				}
+				return true
+			case *ast.AssignStmt:
+				for i, lhs := range n.Lhs {
+					if sel, ok := ast.Unparen(lhs).(*ast.SelectorExpr); ok && len(n.Lhs) == len(n.Rhs) && isQueuedSQL(c.TypesInfo.Uses[sel.Sel]) {
+						c.checkSQL(vals, sc, dirs, n, n.Rhs[i], sqlText, queuedSQL)
+					}
+				}
 				return true
 			}
 			call, ok := n.(*ast.CallExpr)
@@ -225,6 +261,9 @@ func (c *checker) sql() {
 				return true
 			}
 			called[ast.Unparen(call.Fun)] = true
+			if id := callee.Ident(call.Fun); id != nil {
+				calledIDs[id] = true
+			}
 			idx, kind, method, ok := queryArg(c.TypesInfo, call)
 			if !ok {
 				if idx, method, ok = c.sinkArg(call); !ok {
@@ -232,44 +271,90 @@ func (c *checker) sql() {
 				}
 				kind = sqlText
 			}
-			arg := call.Args[idx]
-			if forwarded[arg] {
+			if forwarded[call.Args[idx]] {
 				return true // a parameter of a sink: checked at its callers
 			}
-			switch c.role.Kind {
-			case decl.Gateway:
-				c.Reportf(call.Pos(), "gateway may not run SQL (%s): it owns no data; call the owning domain's service", method)
-				return true
-			case decl.Root:
-				c.Reportf(call.Pos(), "%s is a composition root and runs no SQL (%s): move the query into the domain that owns the data", c.rel, method)
-				return true
-			case decl.Migrations:
-				c.Reportf(call.Pos(), "package migrations only embeds SQL files and runs no SQL (%s)", method)
-				return true
-			}
-			if kind == identifier {
-				c.copyTable(arg, sc, dirs, call)
-				return true
-			}
-			texts, constant := vals.resolve(arg, 0)
-			if !constant {
-				var built bool
-				texts, built = c.allowedWhereBuilt(vals, arg)
-				if !built && !c.allowed(dirs, call, arg) {
-					c.Reportf(arg.Pos(), "SQL passed to %s is built at run time, not a compile-time constant: use a constant with $n parameters, or put %s <reason> on this line if it must be dynamic", method, AllowDirective)
-				}
-			}
-			seen := map[string]bool{}
-			for _, text := range texts {
-				for _, p := range sqlcheck.Check(text, sc) {
-					if !seen[p.Msg] {
-						seen[p.Msg] = true
-						c.Reportf(sqlPos(arg, p.Offset), "%s", p.Msg)
-					}
-				}
-			}
+			c.checkSQL(vals, sc, dirs, call, call.Args[idx], kind, method)
 			return true
 		})
+		if c.role.Kind == decl.DomainPkg {
+			c.startupParams(f)
+		}
+	}
+}
+
+// checkSQL checks arg, the SQL (or COPY table) that the call or statement
+// at sends to Postgres through method.
+func (c *checker) checkSQL(vals *values, sc sqlcheck.Scope, dirs map[int]bool, at ast.Node, arg ast.Expr, kind argKind, method string) {
+	switch c.role.Kind {
+	case decl.Gateway:
+		c.Reportf(at.Pos(), "gateway may not run SQL (%s): it owns no data; call the owning domain's service", method)
+		return
+	case decl.Root:
+		c.Reportf(at.Pos(), "%s is a composition root and runs no SQL (%s): move the query into the domain that owns the data", c.rel, method)
+		return
+	case decl.Migrations:
+		c.Reportf(at.Pos(), "package migrations only embeds SQL files and runs no SQL (%s)", method)
+		return
+	}
+	if kind == identifier {
+		c.copyTable(arg, sc, dirs, at)
+		return
+	}
+	texts, constant := vals.resolve(arg, 0)
+	if !constant {
+		var built bool
+		texts, built = c.allowedWhereBuilt(vals, arg)
+		if !built && !c.allowed(dirs, at, arg) {
+			if v := heldIn(c.TypesInfo, arg); v != nil && shared(v) {
+				c.Reportf(arg.Pos(), "SQL passed to %s is held in %s, which other packages may assign (it is exported), out of sight: use a constant, or an unexported variable or field", method, v.Name())
+				return
+			}
+			c.Reportf(arg.Pos(), "SQL passed to %s is built at run time, not a compile-time constant: use a constant with $n parameters, or put %s <reason> on this line if it must be dynamic", method, AllowDirective)
+		}
+	}
+	seen := map[string]bool{}
+	for _, text := range texts {
+		for _, p := range sqlcheck.Check(text, sc) {
+			if !seen[p.Msg] {
+				seen[p.Msg] = true
+				c.Reportf(sqlPos(arg, p.Offset), "%s", p.Msg)
+			}
+		}
+	}
+}
+
+// queuedSQL names pgx.QueuedQuery's SQL field in diagnostics: pgx.Batch
+// exports its queue, so SQL can be queued without calling Queue.
+const queuedSQL = "QueuedQuery.SQL"
+
+// isQueuedSQL reports whether obj is the SQL field of pgx.QueuedQuery.
+func isQueuedSQL(obj types.Object) bool {
+	v, ok := obj.(*types.Var)
+	if !ok || !v.IsField() || v.Name() != "SQL" || v.Pkg() == nil || v.Pkg().Path() != pgxPath {
+		return false
+	}
+	return true
+}
+
+// identOf is the identifier of a composite literal's key, if it is one.
+func identOf(e ast.Expr) *ast.Ident {
+	id, _ := e.(*ast.Ident)
+	return id
+}
+
+// sinkValue reports a helper of another package that runs its parameter as
+// SQL (a sink) used as a value: the calls made through the value, and the
+// SQL they pass, are out of sight. The package's own such helpers are not
+// sinks and check their own query instead.
+func (c *checker) sinkValue(id *ast.Ident) {
+	fn, ok := c.TypesInfo.Uses[id].(*types.Func)
+	if !ok || fn.Pkg() == nil || fn.Pkg() == c.Pkg {
+		return
+	}
+	var s SQLSink
+	if c.ImportObjectFact(fn.Origin(), &s) {
+		c.Reportf(id.Pos(), "%s is used as a value, so the SQL it runs cannot be checked: call it directly with the query", fn.Name())
 	}
 }
 
@@ -287,7 +372,7 @@ func (c *checker) methodValue(sel *ast.SelectorExpr) {
 }
 
 // copyTable checks the pgx.Identifier given to CopyFrom.
-func (c *checker) copyTable(arg ast.Expr, sc sqlcheck.Scope, dirs map[int]bool, call *ast.CallExpr) {
+func (c *checker) copyTable(arg ast.Expr, sc sqlcheck.Scope, dirs map[int]bool, call ast.Node) {
 	lit, ok := ast.Unparen(arg).(*ast.CompositeLit)
 	var parts []string
 	if ok {
@@ -361,13 +446,19 @@ func newValues(info *types.Info, files []*ast.File) *values {
 					}
 				}
 			case *ast.CompositeLit:
-				for _, elt := range n.Elts {
+				var st *types.Struct
+				if t := info.TypeOf(n); t != nil {
+					st, _ = t.Underlying().(*types.Struct)
+				}
+				for i, elt := range n.Elts {
 					if kv, ok := elt.(*ast.KeyValueExpr); ok {
 						if key, ok := kv.Key.(*ast.Ident); ok {
 							if field, ok := info.Uses[key].(*types.Var); ok && field.IsField() {
 								v.assigns[field] = append(v.assigns[field], kv.Value)
 							}
 						}
+					} else if st != nil && i < st.NumFields() { // pair{a, b}: by position
+						v.assigns[st.Field(i)] = append(v.assigns[st.Field(i)], elt)
 					}
 				}
 			case *ast.AssignStmt:
@@ -475,7 +566,7 @@ func (v *values) resolve(e ast.Expr, depth int) ([]string, bool) {
 		return nil, false
 	}
 	obj, ok := v.info.Uses[id].(*types.Var)
-	if !ok || obj.IsField() || v.unknown[obj] {
+	if !ok || obj.IsField() || v.unknown[obj] || shared(obj) {
 		return nil, false
 	}
 	rhs, ok := v.assigns[obj]
@@ -500,19 +591,9 @@ func (v *values) resolve(e ast.Expr, depth int) ([]string, bool) {
 // the constant assignments, which are still checked: a directive excuses
 // the dynamic text it marks, not the constants beside it.
 func (c *checker) allowedWhereBuilt(vals *values, arg ast.Expr) ([]string, bool) {
-	var obj *types.Var
-	switch e := ast.Unparen(arg).(type) {
-	case *ast.Ident:
-		obj, _ = c.TypesInfo.Uses[e].(*types.Var)
-	case *ast.SelectorExpr:
-		if sel := c.TypesInfo.Selections[e]; sel != nil {
-			obj, _ = sel.Obj().(*types.Var)
-		} else {
-			obj, _ = c.TypesInfo.Uses[e.Sel].(*types.Var)
-		}
-	}
+	obj := heldIn(c.TypesInfo, arg)
 	rhs := vals.assigns[obj]
-	if obj == nil || vals.unknown[obj] || len(rhs) == 0 {
+	if obj == nil || vals.unknown[obj] || shared(obj) || len(rhs) == 0 {
 		return nil, false
 	}
 	var texts []string
@@ -527,6 +608,29 @@ func (c *checker) allowedWhereBuilt(vals *values, arg ast.Expr) ([]string, bool)
 		}
 	}
 	return texts, true
+}
+
+// heldIn is the variable or struct field that arg reads, if it reads one.
+func heldIn(info *types.Info, arg ast.Expr) *types.Var {
+	var obj *types.Var
+	switch e := ast.Unparen(arg).(type) {
+	case *ast.Ident:
+		obj, _ = info.Uses[e].(*types.Var)
+	case *ast.SelectorExpr:
+		if sel := info.Selections[e]; sel != nil {
+			obj, _ = sel.Obj().(*types.Var)
+		} else {
+			obj, _ = info.Uses[e.Sel].(*types.Var)
+		}
+	}
+	return obj
+}
+
+// shared reports whether other packages may assign v, an exported package
+// variable or struct field: the assignments seen in this package are then
+// not all it can hold.
+func shared(v *types.Var) bool {
+	return v.Exported() && (v.IsField() || (v.Pkg() != nil && v.Parent() == v.Pkg().Scope()))
 }
 
 func (c *checker) isTest(f *ast.File) bool {

@@ -2,6 +2,7 @@ package sqlcheck
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 
 	pg "github.com/pganalyze/pg_query_go/v6"
@@ -47,9 +48,9 @@ func (c *checker) doBlock(d *pg.DoStmt) {
 	if lang != "plpgsql" || body == "" {
 		return
 	}
-	const tag = "$boundarylint_do$"
-	if strings.Contains(body, tag) {
-		return
+	tag := "$boundarylint_do$"
+	for i := 0; strings.Contains(body, tag); i++ { // a tag inside the body would end it early
+		tag = fmt.Sprintf("$boundarylint_do%d$", i)
 	}
 	c.plpgsql("CREATE FUNCTION pg_temp.boundarylint_do() RETURNS void LANGUAGE plpgsql AS " + tag + body + tag)
 }
@@ -81,7 +82,15 @@ func (c *checker) plpgsql(create string) {
 					if mode != 0 {
 						prefix = "SELECT "
 					}
+					if mode >= assignMode {
+						q = assigned(q)
+					}
 					c.nested(q, prefix)
+				}
+			}
+			if t, ok := v["PLpgSQL_type"].(map[string]any); ok {
+				if name, ok := t["typname"].(string); ok {
+					c.declaredType(name)
 				}
 			}
 			for _, child := range v {
@@ -94,6 +103,36 @@ func (c *checker) plpgsql(create string) {
 		}
 	}
 	walk(tree)
+}
+
+// assignMode is the first of the parse modes (RAW_PARSE_PLPGSQL_ASSIGN1..3)
+// of an assignment, whose text is `target := expression`.
+const assignMode = 3
+
+// assigned returns the expression of a PL/pgSQL assignment.
+func assigned(q string) string {
+	if _, expr, ok := strings.Cut(q, ":="); ok {
+		return expr
+	}
+	_, expr, _ := strings.Cut(q, "=")
+	return expr
+}
+
+// declaredType checks the type of a PL/pgSQL variable: a table's row type
+// (identity.sessions, identity.sessions%ROWTYPE) or a column's type
+// (identity.sessions.id%TYPE) names that table.
+func (c *checker) declaredType(name string) {
+	if base, attr, ok := strings.Cut(name, "%"); ok {
+		name = base
+		if strings.EqualFold(attr, "type") {
+			i := strings.LastIndexByte(name, '.')
+			if i < 0 {
+				return // another variable's type
+			}
+			name = name[:i]
+		}
+	}
+	c.nested("NULL::"+name, "SELECT ")
 }
 
 // dynamicStmts are the PL/pgSQL statements that run a string as SQL

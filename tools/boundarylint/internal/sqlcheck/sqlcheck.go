@@ -7,6 +7,7 @@ package sqlcheck
 
 import (
 	"fmt"
+	"maps"
 	"strings"
 
 	pg "github.com/pganalyze/pg_query_go/v6"
@@ -51,7 +52,7 @@ func Check(sql string, sc Scope) []Problem {
 	}
 	var out []Problem
 	for _, raw := range tree.GetStmts() {
-		c := &checker{sc: sc, ctes: map[string]bool{}, writes: map[*pg.RangeVar]bool{}, aliases: map[*pg.RangeVar]bool{},
+		c := &checker{sc: sc, cteRefs: map[*pg.RangeVar]bool{}, writes: map[*pg.RangeVar]bool{}, aliases: map[*pg.RangeVar]bool{},
 			scoped: map[*pg.VariableSetStmt]bool{}, base: int(raw.GetStmtLocation())}
 		end := len(sql)
 		if l := int(raw.GetStmtLen()); l > 0 && c.base+l <= len(sql) {
@@ -67,7 +68,7 @@ func Check(sql string, sc Scope) []Problem {
 
 type checker struct {
 	sc       Scope
-	ctes     map[string]bool
+	cteRefs  map[*pg.RangeVar]bool // unqualified names that refer to a CTE in scope
 	writes   map[*pg.RangeVar]bool
 	aliases  map[*pg.RangeVar]bool
 	scoped   map[*pg.VariableSetStmt]bool // SET attributes of a function
@@ -84,13 +85,12 @@ func (c *checker) add(loc int32, format string, args ...any) {
 	c.problems = append(c.problems, Problem{Offset: off, Msg: fmt.Sprintf(format, args...)})
 }
 
-// prepare records the CTE names of the statement (an unqualified name that
-// refers to one is fine) and the relations it writes.
+// prepare records the references to CTEs (an unqualified name that refers
+// to one is fine) and the relations the statement writes.
 func (c *checker) prepare(n *pg.Node) {
+	c.cteScopes(n.ProtoReflect(), nil)
 	visit(n.ProtoReflect(), func(m protoreflect.Message) {
 		switch v := m.Interface().(type) {
-		case *pg.CommonTableExpr:
-			c.ctes[v.GetCtename()] = true
 		case *pg.InsertStmt:
 			c.writes[v.GetRelation()] = true
 		case *pg.UpdateStmt:
@@ -115,6 +115,80 @@ func (c *checker) prepare(n *pg.Node) {
 				c.aliases[r.GetRangeVar()] = true
 			}
 		}
+	})
+}
+
+// cteScopes marks the unqualified relations of m that name a CTE visible
+// where they stand: a WITH clause's names hold inside its own statement
+// only (not in an enclosing query), and a CTE sees only the CTEs before it
+// unless the clause is RECURSIVE. Any other unqualified name resolves
+// through the search_path.
+func (c *checker) cteScopes(m protoreflect.Message, scope map[string]bool) {
+	switch v := m.Interface().(type) {
+	case *pg.RangeVar:
+		if v.GetSchemaname() == "" && scope[v.GetRelname()] {
+			c.cteRefs[v] = true
+		}
+		return
+	case *pg.WithClause:
+		inner := maps.Clone(scope)
+		if inner == nil {
+			inner = map[string]bool{}
+		}
+		if v.GetRecursive() {
+			for _, n := range v.GetCtes() {
+				inner[n.GetCommonTableExpr().GetCtename()] = true
+			}
+		}
+		for _, n := range v.GetCtes() {
+			c.cteScopes(n.ProtoReflect(), inner)
+			inner[n.GetCommonTableExpr().GetCtename()] = true
+		}
+		return
+	}
+	var with *pg.WithClause
+	switch v := m.Interface().(type) {
+	case *pg.SelectStmt:
+		with = v.GetWithClause()
+	case *pg.InsertStmt:
+		with = v.GetWithClause()
+	case *pg.UpdateStmt:
+		with = v.GetWithClause()
+	case *pg.DeleteStmt:
+		with = v.GetWithClause()
+	case *pg.MergeStmt:
+		with = v.GetWithClause()
+	}
+	body := scope
+	if with != nil {
+		body = maps.Clone(scope)
+		if body == nil {
+			body = map[string]bool{}
+		}
+		for _, n := range with.GetCtes() {
+			body[n.GetCommonTableExpr().GetCtename()] = true
+		}
+	}
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		if fd.Kind() != protoreflect.MessageKind || fd.IsMap() {
+			return true
+		}
+		children := []protoreflect.Message{}
+		if fd.IsList() {
+			for i := 0; i < v.List().Len(); i++ {
+				children = append(children, v.List().Get(i).Message())
+			}
+		} else {
+			children = append(children, v.Message())
+		}
+		for _, child := range children {
+			if with != nil && child.Interface() == with {
+				c.cteScopes(child, scope)
+			} else {
+				c.cteScopes(child, body)
+			}
+		}
+		return true
 	})
 }
 
@@ -206,7 +280,11 @@ func (c *checker) walk(root protoreflect.Message) {
 		case *pg.CreateTrigStmt:
 			c.function(names(v.GetFuncname()), -1, "call")
 		case *pg.VariableSetStmt:
-			if c.scoped[v] {
+			if c.scoped[v] && c.pinned(v) {
+				return
+			}
+			if c.scoped[v] && strings.ToLower(v.GetName()) == "search_path" {
+				c.add(-1, "a function's SET search_path may list only %s's schema %s, pg_catalog and pg_temp: unqualified names in its body would resolve into the schemas listed", c.sc.Domain, c.sc.Schema)
 				return
 			}
 			if what, bad := forbiddenSettings[strings.ToLower(v.GetName())]; bad {
@@ -219,12 +297,25 @@ func (c *checker) walk(root protoreflect.Message) {
 			if s := v.GetSchemaname(); s != "" && s != c.sc.Schema {
 				c.add(-1, "%s may not create schema %s: a domain owns exactly its schema %s", c.sc.Domain, s, c.sc.Schema)
 			}
+			if v.GetAuthrole() != nil {
+				c.ownerChange() // AUTHORIZATION names the owner
+			}
+		case *pg.ReassignOwnedStmt:
+			c.ownerChange()
+		case *pg.CreateRoleStmt:
+			c.roleMembers(v.GetOptions())
+		case *pg.AlterRoleStmt:
+			c.roleMembers(v.GetOptions())
+		case *pg.A_Expr:
+			c.operator(names(v.GetName()), v.GetLocation())
+		case *pg.SortBy:
+			c.operator(names(v.GetUseOp()), v.GetLocation())
 		case *pg.DropStmt:
 			c.drop(v)
 		case *pg.GrantStmt:
 			c.grant(v)
 		case *pg.GrantRoleStmt:
-			c.add(-1, "granting role membership is forbidden: it would let one domain act as another; grant privileges on %s's own objects instead", c.sc.Domain)
+			c.membership()
 		case *pg.AlterDefaultPrivilegesStmt:
 			for _, o := range v.GetOptions() {
 				if de := o.GetDefElem(); de != nil && de.GetDefname() == "schemas" {
@@ -256,8 +347,12 @@ func (c *checker) relation(r *pg.RangeVar) {
 	if c.writes[r] {
 		verb = "write"
 	}
+	if name == "pg_settings" && c.writes[r] && (schema == "" || schema == "pg_catalog") {
+		c.add(r.GetLocation(), "writing pg_settings is SET in disguise, which is forbidden: write schema-qualified SQL on the domain's own pool")
+		return
+	}
 	if schema == "" {
-		if c.ctes[name] || strings.HasPrefix(name, "pg_") || r.GetRelpersistence() == "t" {
+		if c.cteRefs[r] || strings.HasPrefix(name, "pg_") || r.GetRelpersistence() == "t" {
 			return // a CTE, a catalog relation, or a new temporary table
 		}
 		c.add(r.GetLocation(), "unqualified table %s: write %s.%s, or pg_temp.%s for a temporary table (domain roles have no search_path; every table is schema-qualified)", name, c.sc.Schema, name, name)
@@ -320,6 +415,46 @@ func (c *checker) setConfig(f *pg.FuncCall) {
 	if what, bad := forbiddenSettings[name]; bad {
 		c.add(f.GetLocation(), "set_config('%s') is %s in disguise, which is forbidden: write schema-qualified SQL on the domain's own pool", name, what)
 	}
+}
+
+// pinned reports whether a function's SET clause is a search_path that
+// names only the domain's schema and the system schemas: how a SECURITY
+// DEFINER function protects itself.
+func (c *checker) pinned(v *pg.VariableSetStmt) bool {
+	if strings.ToLower(v.GetName()) != "search_path" || v.GetKind() != pg.VariableSetKind_VAR_SET_VALUE {
+		return forbiddenSettings[strings.ToLower(v.GetName())] == ""
+	}
+	for _, a := range v.GetArgs() {
+		s := a.GetAConst().GetSval()
+		if s == nil || (s.GetSval() != c.sc.Schema && !systemSchemas[s.GetSval()]) {
+			return false
+		}
+	}
+	return true
+}
+
+// operator checks a schema-qualified operator (OPERATOR(x.+)): like a
+// function, it runs code of the schema that holds it.
+func (c *checker) operator(parts []string, loc int32) {
+	if len(parts) >= 2 {
+		c.objectRef(parts[len(parts)-2], parts[len(parts)-1], "use", "operator", loc)
+	}
+}
+
+// roleMembers reports the options of CREATE ROLE and ALTER ROLE/GROUP that
+// grant role membership (IN ROLE, ROLE, ADMIN, ADD USER).
+func (c *checker) roleMembers(opts []*pg.Node) {
+	for _, o := range opts {
+		switch o.GetDefElem().GetDefname() {
+		case "addroleto", "rolemembers", "adminmembers":
+			c.membership()
+			return
+		}
+	}
+}
+
+func (c *checker) membership() {
+	c.add(-1, "granting role membership is forbidden: it would let one domain act as another; grant privileges on %s's own objects instead", c.sc.Domain)
 }
 
 func (c *checker) typeName(t *pg.TypeName) {

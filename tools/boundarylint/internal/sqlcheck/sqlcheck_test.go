@@ -47,6 +47,16 @@ func TestCheck(t *testing.T) {
 		{`GRANT nova_identity TO nova_content`, []string{"granting role membership is forbidden"}},
 		{`COPY social.likes FROM STDIN`, []string{"content may not write social.likes"}},
 		{`COPY social.likes TO STDOUT`, []string{"content may not read social.likes"}},
+		{`SELECT 1 OPERATOR(social.===) 2`, []string{"content may not use operator social.==="}},
+		{`SELECT id FROM content.posts ORDER BY id USING OPERATOR(social.<)`, []string{"content may not use operator social.<"}},
+		{`SELECT 1 OPERATOR(pg_catalog.+) 2, 3 OPERATOR(content.~~~) 4`, nil},
+		{`SELECT * FROM (WITH likes AS (SELECT 1) SELECT * FROM likes) a, likes`, []string{"unqualified table likes"}},
+		{`WITH a AS (SELECT * FROM b), b AS (SELECT 1) SELECT * FROM a`, []string{"unqualified table b"}},
+		{`WITH RECURSIVE t AS (SELECT 1 UNION ALL SELECT * FROM t) SELECT * FROM t`, nil},
+		{`UPDATE pg_catalog.pg_settings SET setting = 'identity' WHERE name = 'search_path'`, []string{"pg_settings"}},
+		{`SELECT name, setting FROM pg_settings`, nil},
+		{`DISCARD ALL`, nil}, // the role startup parameter is the default it restores
+		{"DO $x$ BEGIN DELETE FROM social.likes; -- $boundarylint_do$\nEND $x$", []string{"in a function body: content may not write social.likes"}},
 	}
 	checkCases(t, content, cases)
 }
@@ -63,6 +73,14 @@ func TestCheckFunctionBodies(t *testing.T) {
 		{`GRANT USAGE ON SCHEMA events TO nova_content`, nil},
 		{`GRANT USAGE ON SCHEMA identity TO nova_content`, []string{"events may not grant on schema identity"}},
 		{`DROP TABLE events.x; DROP TABLE identity.sessions`, []string{"events may not drop object identity.sessions"}},
+		{`CREATE FUNCTION events.f() RETURNS int LANGUAGE sql SET search_path = events, pg_temp AS $$ SELECT 1 $$`, nil},
+		{`CREATE FUNCTION events.f() RETURNS int LANGUAGE sql SET search_path = identity AS $$ SELECT current_session() $$`, []string{"SET search_path"}},
+		{`CREATE FUNCTION events.f() RETURNS int LANGUAGE sql SET role = nova_identity AS $$ SELECT 1 $$`, []string{"SET ROLE"}},
+		{`ALTER FUNCTION events.f() SET search_path = identity`, []string{"SET search_path"}},
+		{`DO $$ DECLARE n int; BEGIN n := identity.session_count(); END $$`, []string{"in a function body: events may not call function identity.session_count()"}},
+		{`DO $$ DECLARE s identity.sessions; BEGIN END $$`, []string{"in a function body: events may not use type identity.sessions"}},
+		{`DO $$ DECLARE s identity.sessions%ROWTYPE; i identity.sessions.id%TYPE; BEGIN END $$`, []string{"in a function body: events may not use type identity.sessions", "in a function body: events may not use type identity.sessions"}},
+		{`DO $$ DECLARE n int; e events.domain_events%ROWTYPE; BEGIN n := pg_catalog.abs(-1); END $$`, nil},
 	}
 	checkCases(t, events, cases)
 }
@@ -106,6 +124,11 @@ func TestCheckOtherSchemaObjects(t *testing.T) {
 		{`SELECT nextval('social.likes_id_seq')`, []string{"content may not write social.likes_id_seq"}},
 		{`SELECT 'users.users'::regclass`, []string{"content may not read users.users"}},
 		{`SELECT nextval('content.posts_id_seq'), 'content.posts'::regclass, to_regclass('content.x')`, nil},
+		{`CREATE SCHEMA IF NOT EXISTS content AUTHORIZATION nova_social`, []string{"ownership"}},
+		{`CREATE SCHEMA IF NOT EXISTS content`, nil},
+		{`REASSIGN OWNED BY nova_content TO nova_social`, []string{"ownership"}},
+		{`CREATE ROLE helper IN ROLE nova_social`, []string{"granting role membership is forbidden"}},
+		{`ALTER GROUP nova_social ADD USER nova_content`, []string{"granting role membership is forbidden"}},
 	}
 	checkCases(t, mig, cases)
 }

@@ -45,3 +45,7 @@ func (c *Conn) Exec(ctx context.Context, sql string, arguments ...any) (pgconn.C
 }
 
 func (c *Conn) QueryRow(ctx context.Context, sql string, args ...any) Row { return nil }
+
+type ConnConfig struct {
+	pgconn.Config
+}

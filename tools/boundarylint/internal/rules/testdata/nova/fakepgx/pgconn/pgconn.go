@@ -39,3 +39,8 @@ func (p *Pipeline) SendPrepare(name, sql string, paramOIDs []uint32) {}
 
 func (p *Pipeline) SendQueryParams(sql string, paramValues [][]byte, paramOIDs []uint32, paramFormats, resultFormats []int16) {
 }
+
+type Config struct {
+	Host          string
+	RuntimeParams map[string]string
+}

@@ -10,6 +10,14 @@ import (
 
 type Pool struct{}
 
+type Config struct {
+	ConnConfig *pgx.ConnConfig
+}
+
+func (p *Pool) Config() *Config { return &Config{} }
+
+func NewWithConfig(ctx context.Context, config *Config) (*Pool, error) { return nil, nil }
+
 func (p *Pool) Exec(ctx context.Context, sql string, arguments ...any) (pgconn.CommandTag, error) {
 	return pgconn.CommandTag{}, nil
 }

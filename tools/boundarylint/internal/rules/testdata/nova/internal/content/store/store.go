@@ -181,3 +181,31 @@ func Switched(ctx context.Context, tx pgx.Tx, mine bool) (pgx.Rows, error) {
 	}
 	return tx.Query(ctx, q) // want `content may not read social.likes`
 }
+
+// Runner's exported method can be called through an interface of another
+// package, out of sight: its own query is checked.
+type Runner struct{ Tx pgx.Tx }
+
+func (r Runner) Run(ctx context.Context, query string) error {
+	_, err := r.Tx.Exec(ctx, query) // want `SQL passed to Exec is built at run time`
+	return err
+}
+
+// Query's SQL field is exported: another package may fill it in, so the
+// constants assigned here are not all it can hold.
+type Query struct{ SQL string }
+
+var ByID = Query{SQL: `SELECT id FROM content.posts WHERE id = $1`}
+
+func RunQuery(ctx context.Context, tx pgx.Tx, q Query) error {
+	_, err := tx.Exec(ctx, q.SQL) // want `SQL passed to Exec is held in SQL, which other packages may assign`
+	return err
+}
+
+// Default is exported: another package may assign it.
+var Default = `SELECT id FROM content.posts`
+
+func RunDefault(ctx context.Context, tx pgx.Tx) error {
+	_, err := tx.Exec(ctx, Default) // want `SQL passed to Exec is held in Default, which other packages may assign`
+	return err
+}
