@@ -14,11 +14,11 @@ import (
 // is cancelled. It runs a server of its own, never mounted on the API's
 // router, so the profiles are reachable only where the operator binds it.
 // It sets no write timeout: a CPU profile or trace streams for as long as
-// its request asks.
+// its request asks. The command line is not served: a flag such as
+// --database-url may carry a password.
 func ServeDebug(ctx context.Context, ln net.Listener) error {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)

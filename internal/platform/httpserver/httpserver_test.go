@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -310,6 +311,18 @@ func TestProfilesOnlyOnTheDebugListener(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "ServeDebug") {
 		t.Fatalf("debug listener goroutine profile: status %d:\n%s", resp.StatusCode, body)
+	}
+
+	// The command line may carry secrets (--database-url with its
+	// password): it is not served.
+	resp, err = http.Get(debug + "/debug/pprof/cmdline")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound || strings.Contains(string(body), os.Args[0]) {
+		t.Fatalf("debug listener /debug/pprof/cmdline: status %d:\n%s", resp.StatusCode, body)
 	}
 
 	cancel()

@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/database"
@@ -78,12 +79,12 @@ func (m *Migrator) Close() {
 	}
 }
 
-// Bootstrap creates the domain roles and schemas if they are missing. Each
+// bootstrap creates the domain roles and schemas if they are missing. Each
 // schema is owned by its domain's role, which therefore has every privilege
-// on its own schema and none on any other. It runs as the login role, which
-// needs CREATEROLE and CREATE on the database.
-func (m *Migrator) Bootstrap(ctx context.Context) error {
-	login := m.pools.Login()
+// on its own schema and none on any other. It runs on login, the connection
+// holding the migration lock (the login pool may have no other), as the
+// login role, which needs CREATEROLE and CREATE on the database.
+func bootstrap(ctx context.Context, login *pgxpool.Conn) error {
 	for _, d := range domains.All {
 		role, schema := quote(d.Role()), quote(d.Schema)
 		// Roles are cluster-wide: two databases bootstrapping at once may race
@@ -115,8 +116,8 @@ func (m *Migrator) Bootstrap(ctx context.Context) error {
 // Up bootstraps and applies every pending migration, domain by domain in
 // dependency order. It holds an advisory lock so replicas can run it at once.
 func (m *Migrator) Up(ctx context.Context) error {
-	return m.locked(ctx, func() error {
-		if err := m.Bootstrap(ctx); err != nil {
+	return m.locked(ctx, func(conn *pgxpool.Conn) error {
+		if err := bootstrap(ctx, conn); err != nil {
 			return err
 		}
 		for _, dp := range m.providers {
@@ -137,7 +138,7 @@ func (m *Migrator) Down(ctx context.Context, domain string, all bool) error {
 			return fmt.Errorf("unknown domain %q", domain)
 		}
 	}
-	return m.locked(ctx, func() error {
+	return m.locked(ctx, func(*pgxpool.Conn) error {
 		for i := len(m.providers) - 1; i >= 0; i-- {
 			dp := m.providers[i]
 			if domain != "" && dp.domain.Name != domain {
@@ -215,7 +216,8 @@ func (m *Migrator) Behind(ctx context.Context) ([]string, error) {
 	return behind, nil
 }
 
-func (m *Migrator) locked(ctx context.Context, fn func() error) error {
+// locked runs fn holding the migration lock, on the connection that holds it.
+func (m *Migrator) locked(ctx context.Context, fn func(*pgxpool.Conn) error) error {
 	conn, err := m.pools.Login().Acquire(ctx)
 	if err != nil {
 		return fmt.Errorf("acquire migration lock connection: %w", err)
@@ -227,7 +229,7 @@ func (m *Migrator) locked(ctx context.Context, fn func() error) error {
 	defer func() {
 		_, _ = conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", int64(lockKey))
 	}()
-	return fn()
+	return fn(conn)
 }
 
 func quote(ident string) string { return `"` + strings.ReplaceAll(ident, `"`, `""`) + `"` }

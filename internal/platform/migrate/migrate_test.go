@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nova-social/nova/internal/platform/domains"
 	"github.com/nova-social/nova/internal/platform/migrate"
@@ -169,4 +170,27 @@ func newMigrator(t *testing.T) (*pgtest.DB, *migrate.Migrator) {
 	}
 	t.Cleanup(m.Close)
 	return db, m
+}
+
+// TestUpWithOneConnection: NOVA_DB_MAX_CONNS may be 1, so the login pool
+// may have a single connection; the migration lock holds it while the
+// bootstrap runs, which must therefore not wait for a second one.
+func TestUpWithOneConnection(t *testing.T) {
+	t.Parallel()
+	db := pgtest.Empty(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	pools, err := postgres.Open(ctx, postgres.Options{URL: db.URL, MaxConns: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pools.Close()
+	m, err := migrate.New(pools, migrations.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if err := m.Up(ctx); err != nil {
+		t.Fatalf("up with one connection per pool: %v", err)
+	}
 }

@@ -61,11 +61,22 @@ func Encode(k Key) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// Decode parses a cursor made by Encode.
+// maxCursorLen bounds a cursor before it is decoded: Encode's are about 120
+// characters.
+var maxCursorLen = base64.RawURLEncoding.EncodedLen(256)
+
+// Decode parses a cursor made by Encode. Only Encode's own spelling of a
+// position is accepted: base64 and JSON both allow many spellings of the
+// same key (unused trailing bits, key order and case, spaces, unknown or
+// repeated keys, other forms of the id), and a cursor is a name a client
+// hands back, not input to be made sense of.
 func Decode(s string) (Key, error) {
 	var k Key
+	if len(s) > maxCursorLen {
+		return Key{}, apperr.Invalid("after", "after is not a valid cursor")
+	}
 	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || len(b) > 256 || json.Unmarshal(b, &k) != nil || k.ID == uuid.Nil {
+	if err != nil || json.Unmarshal(b, &k) != nil || k.ID == uuid.Nil || Encode(k) != s {
 		return Key{}, apperr.Invalid("after", "after is not a valid cursor")
 	}
 	return k, nil

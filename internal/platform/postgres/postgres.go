@@ -43,17 +43,17 @@ type Options struct {
 // lazily, so Nova can start (and report not-ready) while Postgres is down.
 func Open(ctx context.Context, o Options) (*Pools, error) {
 	p := &Pools{byName: make(map[string]*pgxpool.Pool, len(domains.All))}
-	login, err := newPool(ctx, o, o.URL, "")
+	login, err := newPool(ctx, o, o.URL, "", false)
 	if err != nil {
 		return nil, fmt.Errorf("login pool: %w", err)
 	}
 	p.login = login
 	for _, d := range domains.All {
-		url, role := o.URL, d.Role()
+		url, own := o.URL, false
 		if u, ok := o.PerDomain[d.Name]; ok {
-			url, role = u, ""
+			url, own = u, true
 		}
-		pool, err := newPool(ctx, o, url, role)
+		pool, err := newPool(ctx, o, url, d.Role(), own)
 		if err != nil {
 			p.Close()
 			return nil, fmt.Errorf("%s pool: %w", d.Name, err)
@@ -63,14 +63,19 @@ func Open(ctx context.Context, o Options) (*Pools, error) {
 	return p, nil
 }
 
-// newPool builds a pool whose sessions act as role. The role travels as a
-// startup parameter, so no SQL in the code base ever switches roles.
-func newPool(ctx context.Context, o Options, url, role string) (*pgxpool.Pool, error) {
+// newPool builds a pool whose sessions act as role (none: the login role).
+// On the login role's connection string the role travels as a startup
+// parameter, so no SQL in the code base ever switches roles. A domain's own
+// connection string (own) replaces that parameter, so each new connection
+// checks that it acts as role: one naming the login role, a member of every
+// domain role, or another domain's would otherwise run the domain's SQL,
+// and create its migrations' objects, as that role.
+func newPool(ctx context.Context, o Options, url, role string, own bool) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("parse connection string: %w", err)
 	}
-	if role != "" {
+	if role != "" && !own {
 		cfg.ConnConfig.RuntimeParams["role"] = role
 	}
 	if o.MaxConns > 0 {
@@ -79,6 +84,18 @@ func newPool(ctx context.Context, o Options, url, role string) (*pgxpool.Pool, e
 	cfg.ConnConfig.Tracer = o.Tracer
 	cfg.ConnConfig.RuntimeParams["application_name"] = "nova"
 	cfg.AfterConnect = registerUUID
+	if own {
+		cfg.AfterConnect = func(ctx context.Context, conn *pgx.Conn) error {
+			var user string
+			if err := conn.QueryRow(ctx, "SELECT current_user").Scan(&user); err != nil {
+				return fmt.Errorf("check the connection's role: %w", err)
+			}
+			if user != role {
+				return fmt.Errorf("the connection string acts as role %q, not %s", user, role)
+			}
+			return registerUUID(ctx, conn)
+		}
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("create pool: %w", err)

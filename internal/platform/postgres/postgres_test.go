@@ -155,3 +155,38 @@ func TestInTxRetries(t *testing.T) {
 		}
 	}
 }
+
+// TestPerDomainURLMustActAsTheDomainRole: a per-domain connection string
+// replaces the role startup parameter, so one that logs in as another role
+// (the login role, a member of every domain role, or another domain's)
+// would quietly run the domain's SQL, and create its migrations' objects,
+// as that role. Each new connection checks whom it acts as.
+func TestPerDomainURLMustActAsTheDomainRole(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	ctx := context.Background()
+	sep := "?"
+	if strings.Contains(db.URL, "?") {
+		sep = "&"
+	}
+	pools, err := postgres.Open(ctx, postgres.Options{URL: db.URL, MaxConns: 2, PerDomain: map[string]string{
+		"content": db.URL,                           // the login role itself
+		"social":  db.URL + sep + "role=nova_media", // another domain's role
+		"search":  db.URL + sep + "role=nova_search",
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pools.Close()
+	for _, d := range []domains.Domain{domains.Content, domains.Social} {
+		var role string
+		err := pools.For(d).QueryRow(ctx, `SELECT current_user`).Scan(&role)
+		if err == nil || !strings.Contains(err.Error(), d.Role()) {
+			t.Errorf("%s pool on a connection string of another role: acts as %q, err %v; want it refused", d.Name, role, err)
+		}
+	}
+	var role string
+	if err := pools.For(domains.Search).QueryRow(ctx, `SELECT current_user`).Scan(&role); err != nil || role != "nova_search" {
+		t.Fatalf("search pool acting as its role: %q, %v", role, err)
+	}
+}

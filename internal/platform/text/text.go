@@ -7,11 +7,24 @@ import (
 	"unicode"
 )
 
-// Blank reports whether s shows nothing: none of its characters is visible
-// (a letter, mark, number, punctuation or symbol), only white space,
-// invisible format characters (a zero-width space, a joiner, a byte order
-// mark) or control characters. A text a user must fill in is refused when
-// blank, since it would otherwise pass for written.
+// Blank reports whether s shows nothing: none of its characters is visible,
+// only white space, control characters, invisible format characters (a
+// zero-width space, a joiner, a byte order mark, a bidi control) and the
+// letters and marks that Unicode says to render as nothing (Hangul fillers,
+// variation selectors), or the blank Braille pattern. A text a user must fill
+// in is refused when blank, since it would otherwise pass for written.
 func Blank(s string) bool { return !strings.ContainsFunc(s, visible) }
 
-func visible(r rune) bool { return unicode.IsGraphic(r) && !unicode.IsSpace(r) }
+// invisible holds what shows nothing besides white space: control and
+// format characters, and the letters, marks and symbols that do although
+// their category says otherwise (Unicode's other default-ignorable code
+// points, variation selectors, and U+2800, which fonts draw as an empty
+// cell).
+var invisible = []*unicode.RangeTable{
+	unicode.Cc, unicode.Cf, unicode.Other_Default_Ignorable_Code_Point, unicode.Variation_Selector,
+	{R16: []unicode.Range16{{Lo: 0x2800, Hi: 0x2800, Stride: 1}}},
+}
+
+// visible is decided by what is known to show nothing, so that a character
+// Go's Unicode tables do not know yet (a newer emoji) counts as visible.
+func visible(r rune) bool { return !unicode.IsSpace(r) && !unicode.In(r, invisible...) }

@@ -20,6 +20,16 @@ func TestBlank(t *testing.T) {
 		"\U0001F469\u200d\U0001F4BB": false, // an emoji sequence joined by U+200D
 		"e\u0301":                    false,
 		"\u0301":                     false, // a lone combining mark still shows
+		// Letters and marks that Unicode says to render as nothing.
+		"\u3164":              true, // Hangul filler, the usual "invisible name"
+		"\u115f\u1160 \uffa0": true, // Hangul choseong, jungseong and half-width fillers
+		"\ufe0f\U000e0100":    true, // variation selectors
+		"\u034f\u17b4":        true, // combining grapheme joiner, Khmer inherent vowel
+		"\u2800":              true, // blank Braille pattern
+		"\u2764\ufe0f":        false,
+		// Emoji newer than Go's Unicode tables, and private-use glyphs, show.
+		"\U0001fae9": false,
+		"\uf8ff":     false,
 	} {
 		if got := text.Blank(s); got != want {
 			t.Errorf("Blank(%+q) = %v, want %v", s, got, want)
