@@ -88,7 +88,8 @@ func bootstrap(ctx context.Context, login *pgxpool.Conn) error {
 	for _, d := range domains.All {
 		role, schema := quote(d.Role()), quote(d.Schema)
 		// Roles are cluster-wide: two databases bootstrapping at once may race
-		// to create the same role, so a duplicate is not an error.
+		// to create the same role or grant the same membership, so a
+		// duplicate is not an error.
 		stmts := []string{
 			`DO $$ BEGIN
 			   IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = '` + d.Role() + `') THEN
@@ -100,6 +101,7 @@ func bootstrap(ctx context.Context, login *pgxpool.Conn) error {
 			   IF NOT pg_catalog.pg_has_role(current_user, '` + d.Role() + `', 'MEMBER') THEN
 			     EXECUTE 'GRANT ` + role + ` TO ' || pg_catalog.quote_ident(current_user);
 			   END IF;
+			 EXCEPTION WHEN unique_violation THEN NULL;
 			 END $$`,
 			`CREATE SCHEMA IF NOT EXISTS ` + schema + ` AUTHORIZATION ` + role,
 			`REVOKE ALL ON SCHEMA ` + schema + ` FROM PUBLIC`,
