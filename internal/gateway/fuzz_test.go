@@ -423,7 +423,7 @@ func FuzzDocumentLimits(f *testing.F) {
 	}
 	schema := graph.NewSchema(&graph.Resolver{}).Schema()
 	f.Fuzz(func(t *testing.T, query string, dev bool) {
-		e := limitsExtension{l: Limits{MaxDepth: maxDepth, MaxAliases: maxAliases, MaxComplexity: 5000, Introspection: dev}, validated: lru.New[*ast.QueryDocument](1)}
+		e := limitsExtension{l: Limits{MaxDepth: maxDepth, MaxAliases: maxAliases, MaxComplexity: 5000, Introspection: dev}, validated: lru.New[*ast.QueryDocument](1), schema: schema}
 		start := time.Now()
 		refused := e.MutateOperationParameters(context.Background(), &graphql.RawParams{Query: query})
 		doc, err := parser.ParseQueryWithTokenLimit(&ast.Source{Input: query}, parserTokenLimit)

@@ -21,6 +21,8 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+	"github.com/vektah/gqlparser/v2/validator/core"
+	"github.com/vektah/gqlparser/v2/validator/rules"
 
 	"github.com/nova-social/nova/internal/content"
 	"github.com/nova-social/nova/internal/gateway/graph"
@@ -72,6 +74,43 @@ const (
 	parserTokenLimit = 20_000
 )
 
+// maxCachedDocument is the longest document, in bytes, that the caches of
+// validated and persisted documents keep. They count entries: without it, a
+// client padding 1,000 documents to the body limit (a long string or
+// comment costs no parsing) would make each hold a gigabyte. A longer
+// document is served all the same, parsed and validated every time.
+const maxCachedDocument = 32 << 10
+
+// shortOnly is a cache that adds no entry whose document is longer than
+// maxCachedDocument; document names it in an entry (its key or its value).
+type shortOnly[T any] struct {
+	graphql.Cache[T]
+	document func(key string, value T) string
+}
+
+func (c shortOnly[T]) Add(ctx context.Context, key string, value T) {
+	if len(c.document(key, value)) <= maxCachedDocument {
+		c.Cache.Add(ctx, key, value)
+	}
+}
+
+// rulesWithoutSuggestions are gqlparser's validation rules without "did you
+// mean" suggestions. SetDisableSuggestion drops those for field names only;
+// the rest would name the arguments, types, enum values and input fields
+// that introspection hides outside dev.
+func rulesWithoutSuggestions() *rules.Rules {
+	r := rules.NewDefaultRules()
+	for _, swap := range [][2]core.Rule{
+		{rules.KnownArgumentNamesRule, rules.KnownArgumentNamesRuleWithoutSuggestions},
+		{rules.KnownTypeNamesRule, rules.KnownTypeNamesRuleWithoutSuggestions},
+		{rules.ScalarLeafsRule, rules.ScalarLeafsRuleWithoutSuggestions},
+		{rules.ValuesOfCorrectTypeRule, rules.ValuesOfCorrectTypeRuleWithoutSuggestions},
+	} {
+		r.ReplaceRule(swap[0].Name, swap[1].RuleFunc)
+	}
+	return r
+}
+
 // Gateway is the GraphQL API.
 type Gateway struct {
 	opts     Options
@@ -89,26 +128,31 @@ func New(o Options) *Gateway {
 		o.WSRecheck = 30 * time.Second
 	}
 	g := &Gateway{opts: o, resolver: &graph.Resolver{Identity: o.Identity, Users: o.Users, Content: o.Content, Social: o.Social}}
-	srv := handler.New(graph.NewSchema(g.resolver))
+	schema := graph.NewSchema(g.resolver)
+	srv := handler.New(schema)
 	g.ws = newWSTransport(o.Log, o.WSInitTimeout, o.WSRecheck, o.MaxMessageBytes, o.AllowedOrigins, g.wsAuthenticate)
 	g.ws.perOperation = g.withLoaders
 	srv.AddTransport(g.ws)
 	srv.AddTransport(multipartTransport{log: o.Log, maxFields: o.MaxMessageBytes, maxMemory: 8 << 20})
 	srv.AddTransport(httpTransport{log: o.Log})
 	srv.AddTransport(refuseTransport{})
-	validated := lru.New[*ast.QueryDocument](queryCacheSize)
+	validated := shortOnly[*ast.QueryDocument]{Cache: lru.New[*ast.QueryDocument](queryCacheSize), document: func(query string, _ *ast.QueryDocument) string { return query }}
 	srv.SetQueryCache(validated)
 	srv.SetParserTokenLimit(parserTokenLimit)
 	srv.SetDisableSuggestion(!o.Dev)
+	if !o.Dev {
+		srv.SetValidationRulesFn(rulesWithoutSuggestions)
+	}
 	srv.SetErrorPresenter(presenter(o.Log))
 	srv.SetRecoverFunc(recoverer(o.Log))
-	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](apqCacheSize)})
+	srv.Use(extension.AutomaticPersistedQuery{Cache: shortOnly[string]{Cache: lru.New[string](apqCacheSize), document: func(_, query string) string { return query }}})
 	if o.Dev {
 		srv.Use(extension.Introspection{})
 	}
 	srv.Use(limitsExtension{
 		l:         Limits{MaxDepth: maxDepth, MaxAliases: maxAliases, MaxComplexity: o.ComplexityLimit, Introspection: o.Dev},
 		validated: validated,
+		schema:    schema.Schema(),
 	})
 	g.gql = srv
 	return g

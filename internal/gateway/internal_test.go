@@ -96,7 +96,7 @@ func measure(t *testing.T, l Limits, query string, vars map[string]any) *gqlerro
 		t.Fatalf("load %q: %v", query, errs)
 	}
 	opCtx := &graphql.OperationContext{Doc: doc, Operation: doc.Operations[0], Variables: vars}
-	return limitsExtension{l: l}.MutateOperationContext(context.Background(), opCtx)
+	return limitsExtension{l: l, schema: schema}.MutateOperationContext(context.Background(), opCtx)
 }
 
 func TestComplexityUsesFirst(t *testing.T) {

@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -51,10 +50,11 @@ const maxSchemaSelections = 500
 
 // limitsExtension measures each operation against Limits. validated is
 // gqlgen's cache of parsed and validated documents: a document found there
-// passed the selection count before.
+// passed the selection count before. schema types the variables.
 type limitsExtension struct {
 	l         Limits
 	validated graphql.Cache[*ast.QueryDocument]
+	schema    *ast.Schema
 }
 
 var _ interface {
@@ -134,6 +134,11 @@ func (e limitsExtension) MutateOperationContext(_ context.Context, opCtx *graphq
 			return nulRefused(name)
 		}
 	}
+	for _, d := range opCtx.Operation.VariableDefinitions {
+		if field := enumMisspelt(e.schema, d.Type, opCtx.Variables[d.Variable], d.Variable); field != "" {
+			return &gqlerror.Error{Message: field + " is not a value of its enum (enum values are case-sensitive)", Extensions: map[string]any{"code": string(apperr.BadInput), "field": field}}
+		}
+	}
 	m := measurer{l: e.l, vars: opCtx.Variables}
 	m.cost = m.selections(opCtx.Operation.SelectionSet, 0)
 	switch {
@@ -173,6 +178,47 @@ func hasNUL(v any) bool {
 		}
 	}
 	return false
+}
+
+// enumMisspelt returns the variable, or the input field within it, whose
+// value names an enum value in another case ("admin" for ADMIN). The
+// validator compares enum values regardless of case, the executor exactly:
+// it would fail the field with an internal error.
+func enumMisspelt(schema *ast.Schema, t *ast.Type, v any, name string) string {
+	if v == nil {
+		return ""
+	}
+	if t.Elem != nil {
+		items, ok := v.([]any)
+		if !ok {
+			// A single value stands for a list of one.
+			return enumMisspelt(schema, t.Elem, v, name)
+		}
+		for _, item := range items {
+			if field := enumMisspelt(schema, t.Elem, item, name); field != "" {
+				return field
+			}
+		}
+		return ""
+	}
+	def := schema.Types[t.NamedType]
+	if def == nil {
+		return "" // an unknown type, which validation refused
+	}
+	switch def.Kind {
+	case ast.Enum:
+		if s, ok := v.(string); ok && def.EnumValues.ForName(s) == nil {
+			return name
+		}
+	case ast.InputObject:
+		fields, _ := v.(map[string]any)
+		for _, f := range def.Fields {
+			if field := enumMisspelt(schema, f.Type, fields[f.Name], f.Name); field != "" {
+				return field
+			}
+		}
+	}
+	return ""
 }
 
 // literalHasNUL reports whether an argument's literal value holds U+0000
@@ -269,22 +315,14 @@ func (m *measurer) multiplier(f *ast.Field) int {
 	if err != nil || v == nil {
 		return page.DefaultSize
 	}
-	var n int64
-	switch x := v.(type) {
-	case int64:
-		n = x
-	case int:
-		n = int64(x)
-	case json.Number:
-		n, err = x.Int64()
-	default:
-		err = fmt.Errorf("first is a %T", v)
-	}
+	// The executor's own conversion: a variable may hold the number as a
+	// JSON string ("100"), which the resolver receives as 100.
+	n, err := graphql.UnmarshalInt(v)
 	if err != nil || n < 1 {
 		return 1
 	}
 	// Larger pages are refused by the resolver; cost them at the maximum.
-	return int(min(n, page.MaxSize))
+	return min(n, page.MaxSize)
 }
 
 // saturate keeps costs from overflowing on adversarial documents.

@@ -126,7 +126,8 @@ func (t multipartTransport) read(r *http.Request, files *uploads) (*graphql.RawP
 }
 
 // decodeFields decodes operations and map, which names at most
-// maxUploadPaths paths.
+// maxUploadPaths paths, each at most maxUploadPathDepth levels deep and
+// none twice or inside another.
 func decodeFields(fields map[string]string) (*graphql.RawParams, map[string][]string, error) {
 	ops, ok := fields["operations"]
 	if !ok {
@@ -150,15 +151,46 @@ func decodeFields(fields map[string]string) (*graphql.RawParams, map[string][]st
 		if len(paths) == 0 {
 			return nil, nil, fmt.Errorf("file %q is mapped to no path", key)
 		}
+		for _, path := range paths {
+			if strings.Count(path, ".") > maxUploadPathDepth {
+				return nil, nil, fmt.Errorf("map path %q is deeper than %d levels", path, maxUploadPathDepth)
+			}
+		}
 		n += len(paths)
 	}
 	if n > maxUploadPaths {
 		return nil, nil, fmt.Errorf("map names %d paths: at most %d are allowed", n, maxUploadPaths)
 	}
+	if path, ok := overlappingPath(fileMap); ok {
+		return nil, nil, fmt.Errorf("map path %q is named twice, or lies inside another", path)
+	}
 	if p.Variables == nil {
 		p.Variables = map[string]any{}
 	}
 	return p, fileMap, nil
+}
+
+// overlappingPath returns a path of fileMap named twice, or lying inside
+// another path: the file placed last would replace the other, which the
+// operation would then go without, unnoticed.
+func overlappingPath(fileMap map[string][]string) (string, bool) {
+	named := map[string]bool{}
+	for _, paths := range fileMap {
+		for _, path := range paths {
+			if named[path] {
+				return path, true
+			}
+			named[path] = true
+		}
+	}
+	for path := range named {
+		for i := strings.LastIndexByte(path, '.'); i > 0; i = strings.LastIndexByte(path[:i], '.') {
+			if named[path[:i]] {
+				return path, true
+			}
+		}
+	}
+	return "", false
 }
 
 // uploads are the files of one request: in memory while they fit in
@@ -198,11 +230,9 @@ func (u *uploads) release() {
 	}
 }
 
-// setPath stores v at a path such as "variables.input.files.1".
+// setPath stores v at a path such as "variables.input.files.1", which
+// decodeFields checked to be at most maxUploadPathDepth levels deep.
 func setPath(vars map[string]any, path string, v any) error {
-	if strings.Count(path, ".") > maxUploadPathDepth {
-		return fmt.Errorf("map path %q is deeper than %d levels", path, maxUploadPathDepth)
-	}
 	parts := strings.Split(path, ".")
 	if len(parts) < 2 || parts[0] != "variables" {
 		return fmt.Errorf("map path %q must start with variables.", path)
