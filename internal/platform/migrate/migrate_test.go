@@ -2,7 +2,6 @@ package migrate_test
 
 import (
 	"context"
-	"strings"
 	"testing"
 	"time"
 
@@ -87,21 +86,8 @@ func TestStatusBeforeTheRolesExist(t *testing.T) {
 	t.Parallel()
 	db := pgtest.Empty(t)
 	ctx := context.Background()
-	sep := "?"
-	if strings.Contains(db.URL, "?") {
-		sep = "&"
-	}
-	pools, err := postgres.Open(ctx, postgres.Options{URL: db.URL, MaxConns: 2,
-		PerDomain: map[string]string{"search": db.URL + sep + "role=nova_no_such_role"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pools.Close()
-	m, err := migrate.New(pools, migrations.FS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m := migratorOn(t, db.Open(t, postgres.Options{MaxConns: 2,
+		PerDomain: map[string]string{"search": db.WithParam("role", "nova_no_such_role")}}))
 	st, err := m.Status(ctx)
 	if err != nil {
 		t.Fatalf("status: %v", err)
@@ -164,12 +150,18 @@ func TestEmailKeysBecomeComposed(t *testing.T) {
 func newMigrator(t *testing.T) (*pgtest.DB, *migrate.Migrator) {
 	t.Helper()
 	db := pgtest.Empty(t)
-	m, err := migrate.New(db.Pools, migrations.FS)
+	return db, migratorOn(t, db.Pools)
+}
+
+// migratorOn returns a migrator over pools, closed when the test ends.
+func migratorOn(t *testing.T, pools *postgres.Pools) *migrate.Migrator {
+	t.Helper()
+	m, err := migrate.New(pools, migrations.FS)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(m.Close)
-	return db, m
+	return m
 }
 
 // TestUpWithOneConnection: NOVA_DB_MAX_CONNS may be 1, so the login pool
@@ -180,16 +172,7 @@ func TestUpWithOneConnection(t *testing.T) {
 	db := pgtest.Empty(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	pools, err := postgres.Open(ctx, postgres.Options{URL: db.URL, MaxConns: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pools.Close()
-	m, err := migrate.New(pools, migrations.FS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m := migratorOn(t, db.Open(t, postgres.Options{MaxConns: 1}))
 	if err := m.Up(ctx); err != nil {
 		t.Fatalf("up with one connection per pool: %v", err)
 	}

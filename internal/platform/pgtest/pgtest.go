@@ -265,12 +265,35 @@ func redact(s string) string {
 // statements tracer sees; they close when t ends.
 func (db *DB) Traced(t testing.TB, tracer pgx.QueryTracer) *postgres.Pools {
 	t.Helper()
-	pools, err := postgres.Open(context.Background(), postgres.Options{URL: db.URL, MaxConns: 8, Tracer: tracer})
+	return db.Open(t, postgres.Options{MaxConns: 8, Tracer: tracer})
+}
+
+// Open opens another set of pools on db with o, whose URL it fills in when
+// empty; they close when t ends.
+func (db *DB) Open(t testing.TB, o postgres.Options) *postgres.Pools {
+	t.Helper()
+	if o.URL == "" {
+		o.URL = db.URL
+	}
+	pools, err := postgres.Open(context.Background(), o)
 	if err != nil {
-		t.Fatalf("pgtest: open traced pools: %v", err)
+		t.Fatalf("pgtest: open pools: %v", err)
 	}
 	t.Cleanup(pools.Close)
 	return pools
+}
+
+// WithParam is db's connection string with one more parameter (such as
+// role, to connect as a domain's role).
+func (db *DB) WithParam(key, value string) string {
+	u, err := url.Parse(db.URL)
+	if err != nil {
+		return db.URL
+	}
+	q := u.Query()
+	q.Set(key, value)
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 // StatementCounter is a pgx tracer counting the statements it sees.

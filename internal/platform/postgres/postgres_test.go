@@ -165,19 +165,11 @@ func TestPerDomainURLMustActAsTheDomainRole(t *testing.T) {
 	t.Parallel()
 	db := pgtest.New(t)
 	ctx := context.Background()
-	sep := "?"
-	if strings.Contains(db.URL, "?") {
-		sep = "&"
-	}
-	pools, err := postgres.Open(ctx, postgres.Options{URL: db.URL, MaxConns: 2, PerDomain: map[string]string{
-		"content": db.URL,                           // the login role itself
-		"social":  db.URL + sep + "role=nova_media", // another domain's role
-		"search":  db.URL + sep + "role=nova_search",
+	pools := db.Open(t, postgres.Options{MaxConns: 2, PerDomain: map[string]string{
+		"content": db.URL,                             // the login role itself
+		"social":  db.WithParam("role", "nova_media"), // another domain's role
+		"search":  db.WithParam("role", "nova_search"),
 	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pools.Close()
 	for _, d := range []domains.Domain{domains.Content, domains.Social} {
 		var role string
 		err := pools.For(d).QueryRow(ctx, `SELECT current_user`).Scan(&role)
