@@ -20,7 +20,9 @@ as_postgres() {
 if ! command -v pg_ctlcluster >/dev/null 2>&1 || ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
   log "installing PostgreSQL from Debian packages"
   as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql postgresql-contrib >&2
+  # The package creates the main cluster in the environment's locale: under
+  # none (a fresh machine or container), C, whose encoding is SQL_ASCII.
+  as_root env DEBIAN_FRONTEND=noninteractive LANG=C.UTF-8 LC_ALL=C.UTF-8 apt-get install -y -qq postgresql postgresql-contrib >&2
 fi
 
 # The newest version with a server: a client-only package leaves a directory
@@ -48,6 +50,17 @@ wait_ready() {
 wait_ready
 
 psql_admin() { as_postgres psql -X -q -v ON_ERROR_STOP=1 -p "$port" -d postgres "$@"; }
+
+# Test databases copy template1, and `nova` is created from it: a cluster made
+# in another encoding (by the package, before this script could) is refused
+# rather than used, since Nova fails on it only later, in normalize().
+not_utf8=$(psql_admin -tAc "SELECT string_agg(datname || ' is ' || pg_encoding_to_char(encoding), ', ')
+  FROM pg_database WHERE datname IN ('template1', 'nova') AND encoding <> pg_char_to_encoding('UTF8')")
+if [ -n "$not_utf8" ]; then
+  log "cluster $version/main is not UTF8 ($not_utf8); if it holds nothing to keep, recreate it:"
+  log "  pg_dropcluster --stop $version main && pg_createcluster --encoding=UTF8 --locale=C.UTF-8 $version main"
+  exit 1
+fi
 
 # Each Nova process opens a pool per domain, and the test suite runs several
 # databases at once: Debian's default of 100 connections is too few.

@@ -55,10 +55,16 @@ func runAdmin(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
-	for _, a := range settings {
+	for i, a := range settings {
 		if a == "-h" || a == "--help" || a == "-help" {
 			fmt.Fprintln(env.stderr, adminUsage)
 			return flag.ErrHelp
+		}
+		// Every configuration flag takes a value, so an argument that
+		// follows no flag is most likely the rest of an unquoted value, a
+		// password with spaces say: it is not quoted back.
+		if !strings.HasPrefix(a, "-") && (i == 0 || !strings.HasPrefix(settings[i-1], "-") || strings.Contains(settings[i-1], "=")) {
+			return usageError{fmt.Sprintf("%s: unexpected argument after the flags (quote a value that holds spaces)", sub)}
 		}
 	}
 	required := map[string][]string{"grant-role": {"username", "role"}, "create-user": {"email", "username", "password"}}[sub]

@@ -68,3 +68,15 @@ func TestAdminCreateUserAndGrantRole(t *testing.T) {
 		t.Fatalf("grant-role to an unknown user: exit %d, %s", code, stderr)
 	}
 }
+
+// A password with spaces left unquoted splits into arguments: the rest of it
+// is refused without being printed, since stderr ends up in logs.
+func TestAdminStrayArgumentIsNotPrinted(t *testing.T) {
+	t.Parallel()
+	vars := map[string]string{"NOVA_DATABASE_URL": "postgres://x@localhost/x"}
+	code, stdout, stderr := runNova(t, vars, "admin", "create-user", "--email", "e@example.org", "--username", "someone",
+		"--password", "correct", "horse", "battery", "--log-level", "warn")
+	if code != exitUsage || !strings.Contains(stderr, "unexpected argument") || strings.Contains(stdout+stderr, "horse") {
+		t.Errorf("exit %d, stdout %q, stderr %q; want exit 2 naming no part of the password", code, stdout, stderr)
+	}
+}

@@ -37,6 +37,8 @@ func TestConfigurationErrorsExit2NamingTheVariable(t *testing.T) {
 		{map[string]string{}, []string{"frobnicate"}, "unknown command"},
 		{map[string]string{}, []string{"migrate", "down", "--domain="}, "--domain must name a domain"},
 		{map[string]string{}, []string{"migrate", "down", "--domain", "users"}, "--domain must name a domain"},
+		{map[string]string{}, []string{"migrate", "down", "-domain=users"}, "--domain must name a domain"},
+		{map[string]string{}, []string{"migrate", "down", "--domain"}, "--domain needs a value"},
 		{map[string]string{}, []string{"version", "--bogus"}, "bogus"},
 	}
 	for _, tc := range cases {
@@ -54,6 +56,15 @@ func TestHelpOnEveryCommand(t *testing.T) {
 		if code != 0 || stdout+stderr == "" {
 			t.Errorf("nova %s --help: exit %d, no usage printed", name, code)
 		}
+	}
+}
+
+// A subcommand's help shows its own flags, not only the configuration's.
+func TestMigrateDownHelpNamesItsFlags(t *testing.T) {
+	t.Parallel()
+	code, stdout, stderr := runNova(t, map[string]string{}, "migrate", "down", "--help")
+	if code != 0 || !strings.Contains(stdout+stderr, "--domain") || !strings.Contains(stdout+stderr, "-database-url") {
+		t.Errorf("nova migrate down --help: exit %d, output %q; want --domain and the configuration flags", code, stdout+stderr)
 	}
 }
 

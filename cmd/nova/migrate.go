@@ -32,16 +32,30 @@ func runMigrate(ctx context.Context, env *environment, args []string) error {
 	var domain string
 	var all, domainGiven bool
 	var settings []string
-	// Subcommand flags come first; the rest are configuration flags.
+	// down's own flags are taken out, in either spelling (-flag, --flag);
+	// the rest are configuration flags.
 	for len(rest) > 0 {
-		switch a := rest[0]; {
-		case sub == "down" && (a == "--all" || a == "-all"):
+		a := rest[0]
+		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		isFlag := strings.HasPrefix(a, "-")
+		switch {
+		case sub == "down" && isFlag && name == "all" && !hasValue:
 			all, rest = true, rest[1:]
-		case sub == "down" && (a == "--domain" || a == "-domain") && len(rest) > 1:
-			domain, domainGiven, rest = rest[1], true, rest[2:]
-		case sub == "down" && strings.HasPrefix(a, "--domain="):
-			domain, domainGiven, rest = strings.TrimPrefix(a, "--domain="), true, rest[1:]
+		case sub == "down" && isFlag && name == "domain":
+			if !hasValue {
+				// Without this, the flag reached the configuration's parser,
+				// which called it undefined.
+				if len(rest) < 2 {
+					return usageError{"down: --domain needs a value"}
+				}
+				value, rest = rest[1], rest[1:]
+			}
+			domain, domainGiven, rest = value, true, rest[1:]
 		default:
+			if isFlag && (name == "h" || name == "help") {
+				// The configuration's usage follows; it lacks down's flags.
+				fmt.Fprint(env.stderr, migrateUsage+"\n\n")
+			}
 			settings, rest = append(settings, a), rest[1:]
 		}
 	}
@@ -68,6 +82,16 @@ func runMigrate(ctx context.Context, env *environment, args []string) error {
 		return err
 	}
 	defer m.Close()
+	if sub != "status" {
+		// A signal must not cut a migration short: one that runs outside a
+		// transaction (River's) would be left half applied, failing every
+		// later run. The first lets the run finish; a second exits at once.
+		stop := context.AfterFunc(ctx, func() {
+			fmt.Fprintln(env.stderr, "nova migrate: finishing the migrations first; a second signal exits at once")
+		})
+		defer stop()
+		ctx = context.WithoutCancel(ctx)
+	}
 	switch sub {
 	case "up":
 		if err := m.Up(ctx); err != nil {

@@ -50,10 +50,23 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 	defer stopProfiles()
 	a, err := app.New(ctx, cfg, log)
 	if err != nil {
+		if interrupted(ctx, err) {
+			log.Info("stopped during start-up")
+			return nil
+		}
 		return err
 	}
 	defer a.Close()
-	return a.Run(ctx, ln)
+	if err := a.Run(ctx, ln); err != nil && !interrupted(ctx, err) {
+		return err
+	}
+	return nil
+}
+
+// interrupted reports whether err only says that a signal stopped start-up,
+// which is a requested stop rather than a failure.
+func interrupted(ctx context.Context, err error) bool {
+	return ctx.Err() != nil && errors.Is(err, context.Canceled)
 }
 
 // listen opens a TCP listener on addr. Its error names the setting and keeps

@@ -3,13 +3,20 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/nova-social/nova/internal/platform/pgtest"
+	"github.com/nova-social/nova/internal/platform/testkit"
 )
 
 // TestSecondSignalExitsAtOnce: the first SIGTERM starts the graceful
@@ -69,5 +76,199 @@ func TestSecondSignalExitsAtOnce(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("a second signal did not end the process")
+	}
+}
+
+// TestNovaProcess is not a test: the tests below run it as a child process
+// that runs main with the arguments in NOVA_TEST_MAIN_ARGS, separated by
+// spaces.
+func TestNovaProcess(t *testing.T) {
+	args := os.Getenv("NOVA_TEST_MAIN_ARGS")
+	if args == "" {
+		t.Skip("runs only as a child process of another test")
+	}
+	os.Args = append([]string{"nova"}, strings.Split(args, " ")...)
+	main()
+}
+
+// startNova runs `nova args…` in a child process with vars as its only
+// NOVA_* settings: none of the machine's (a NOVA_DEBUG_ADDR or a per-domain
+// connection string exported in the shell) reaches it. The channel receives
+// its exit code.
+func startNova(t *testing.T, vars map[string]string, args ...string) (*exec.Cmd, *testkit.SyncBuffer, <-chan int) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestNovaProcess$")
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "NOVA_") || strings.HasPrefix(kv, "NOVA_TEST_") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, "NOVA_TEST_MAIN_ARGS="+strings.Join(args, " "))
+	for k, v := range vars {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	var stdout, stderr testkit.SyncBuffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan int, 1)
+	go func() {
+		err := cmd.Wait()
+		var ee *exec.ExitError
+		switch {
+		case err == nil:
+			exited <- 0
+		case errors.As(err, &ee):
+			exited <- ee.ExitCode()
+		default:
+			exited <- -1
+		}
+	}()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		if t.Failed() {
+			t.Logf("nova %v: stdout:\n%s\nstderr:\n%s", args, stdout.String(), stderr.String())
+		}
+	})
+	return cmd, &stderr, exited
+}
+
+// migrationLockKey is the advisory lock `migrate up` takes
+// (internal/platform/migrate).
+const migrationLockKey = 7_406_310_571
+
+// holdMigrationLock takes the migration lock on dbURL, as a replica
+// migrating would, until the returned function releases it. It waits until
+// another session queues behind it.
+func holdMigrationLock(t *testing.T, dbURL string) (release func()) {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(ctx) })
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", int64(migrationLockKey)); err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		if _, err := conn.Exec(ctx, "SELECT pg_advisory_unlock($1)", int64(migrationLockKey)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// waitForLockWaiter returns once a session of dbURL's database waits for an
+// advisory lock, or fails t if the process exits first.
+func waitForLockWaiter(t *testing.T, dbURL string, exited <-chan int) {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var waiting bool
+		if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_locks WHERE locktype = 'advisory' AND NOT granted
+			AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))`).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		if waiting {
+			return
+		}
+		select {
+		case code := <-exited:
+			t.Fatalf("exited %d before waiting for the migration lock", code)
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("nothing waits for the migration lock")
+		}
+	}
+}
+
+// waitForOutput returns once out holds want, or fails t if the process
+// exits first.
+func waitForOutput(t *testing.T, out *testkit.SyncBuffer, want string, exited <-chan int) {
+	t.Helper()
+	deadline := time.After(20 * time.Second)
+	for !strings.Contains(out.String(), want) {
+		select {
+		case code := <-exited:
+			t.Fatalf("exited %d before printing %q", code, want)
+		case <-deadline:
+			t.Fatalf("never printed %q", want)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// A signal must not cut a migration short: River's runs outside a
+// transaction, and cut half way it left tables behind on which every later
+// `migrate up` failed ("relation river_migration already exists"). So a
+// first SIGTERM during `nova serve`'s auto-migration lets the migrations
+// finish (here: wait for another replica's lock, then apply them all), then
+// stops start-up with status 0, before a signing key is written.
+func TestSignalDuringAutoMigrationLetsItFinish(t *testing.T) {
+	t.Parallel()
+	db := pgtest.Empty(t)
+	release := holdMigrationLock(t, db.URL)
+	dataDir := t.TempDir()
+	cmd, stderr, exited := startNova(t, map[string]string{
+		"NOVA_ENV": "dev", "NOVA_DATABASE_URL": db.URL, "NOVA_DATA_DIR": dataDir,
+		"NOVA_HTTP_ADDR": freeAddr(t), "NOVA_LOG_LEVEL": "info",
+	}, "serve")
+	waitForLockWaiter(t, db.URL, exited)
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	waitForOutput(t, stderr, "finishing the migrations", exited)
+	release()
+	select {
+	case code := <-exited:
+		if code != 0 || strings.Contains(stderr.String(), "context canceled") {
+			t.Fatalf("nova serve exited %d, want 0 without an error", code)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("nova serve did not stop")
+	}
+	assertMigrated(t, db.URL)
+	if files, err := os.ReadDir(dataDir); err != nil || len(files) != 0 {
+		t.Errorf("the data dir holds %v (%v): start-up went on after the signal", files, err)
+	}
+}
+
+// The same for `nova migrate up`: a first Ctrl-C lets the run finish.
+func TestSignalDuringMigrateUpLetsItFinish(t *testing.T) {
+	t.Parallel()
+	db := pgtest.Empty(t)
+	release := holdMigrationLock(t, db.URL)
+	cmd, stderr, exited := startNova(t, map[string]string{"NOVA_DATABASE_URL": db.URL}, "migrate", "up")
+	waitForLockWaiter(t, db.URL, exited)
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	waitForOutput(t, stderr, "finishing the migrations", exited)
+	release()
+	select {
+	case code := <-exited:
+		if code != 0 {
+			t.Fatalf("nova migrate up exited %d, want 0", code)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("nova migrate up did not stop")
+	}
+	assertMigrated(t, db.URL)
+}
+
+// assertMigrated fails t unless every domain of dbURL's database is current.
+func assertMigrated(t *testing.T, dbURL string) {
+	t.Helper()
+	code, out, stderr := runNova(t, map[string]string{"NOVA_DATABASE_URL": dbURL}, "migrate", "status")
+	if code != 0 || strings.Contains(out, "pending") {
+		t.Fatalf("migrate status: exit %d\n%s%s", code, out, stderr)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"strings"
 	"time"
 
@@ -74,7 +75,13 @@ func (a *App) init(ctx context.Context) error {
 	}
 	a.migrator = m
 	if a.cfg.AutoMigrate {
-		if err := m.Up(ctx); err != nil {
+		// A signal must not cut the migrations short: one that runs outside
+		// a transaction (River's) would be left half applied, failing every
+		// later run. Shutdown waits for them; a second signal exits at once.
+		stop := context.AfterFunc(ctx, func() { a.log.Info("shutdown requested during start-up: finishing the migrations first") })
+		err := m.Up(context.WithoutCancel(ctx))
+		stop()
+		if err != nil {
 			return fmt.Errorf("auto-migrate: %w", err)
 		}
 	} else {
@@ -85,6 +92,11 @@ func (a *App) init(ctx context.Context) error {
 		if len(behind) > 0 {
 			return fmt.Errorf("%w (%s): run `nova migrate up` or set NOVA_AUTO_MIGRATE=true", ErrMigrationsBehind, strings.Join(behind, ", "))
 		}
+	}
+	// A signal during start-up stops it here, before a signing key is
+	// written or the bus starts.
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("start-up: %w", err)
 	}
 
 	a.registry = prometheus.NewRegistry()
@@ -152,10 +164,25 @@ func (a *App) mountGateway() {
 		ComplexityLimit: a.cfg.GraphQLComplexityLimit,
 		MaxMessageBytes: a.cfg.MaxBodyBytes,
 		TrustedProxies:  a.cfg.TrustedProxies,
-		AllowedOrigins:  []string{a.cfg.PublicURL},
+		AllowedOrigins:  []string{publicOrigin(a.cfg.PublicURL)},
 	})
 	gw.Mount(a.http.Router())
 	a.http.OnShutdown(gw.Shutdown)
+}
+
+// publicOrigin is the Origin that browsers send from pages of the public
+// URL: its scheme and host, without its path or the scheme's default port,
+// which an Origin never carries.
+func publicOrigin(publicURL string) string {
+	u, err := url.Parse(publicURL)
+	if err != nil {
+		return publicURL
+	}
+	host := u.Host
+	if p := u.Port(); (u.Scheme == "http" && p == "80") || (u.Scheme == "https" && p == "443") {
+		host = strings.TrimSuffix(host, ":"+p)
+	}
+	return u.Scheme + "://" + host
 }
 
 // wireAccounts builds the identity and user services and subscribes their
@@ -202,6 +229,10 @@ func (a *App) ready(ctx context.Context) error {
 // Run serves on ln until ctx ends, then shuts down gracefully within
 // NOVA_SHUTDOWN_TIMEOUT of that moment, NOVA_SHUTDOWN_DRAIN_DELAY included.
 func (a *App) Run(ctx context.Context, ln net.Listener) error {
+	// Stopped before it served: there is nothing to drain.
+	if ctx.Err() != nil {
+		return nil
+	}
 	if err := a.bus.Start(ctx); err != nil {
 		return err
 	}

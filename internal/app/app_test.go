@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
+
 	"github.com/nova-social/nova/internal/app"
 	"github.com/nova-social/nova/internal/platform/config"
 	"github.com/nova-social/nova/internal/platform/pgtest"
@@ -202,5 +204,28 @@ func TestRefusesToStartWhenMigrationsAreBehind(t *testing.T) {
 	base := serve(t, testConfig(t, db.URL, nil))
 	if code := status(t, base+"/readyz"); code != 200 {
 		t.Fatalf("/readyz = %d after auto-migration", code)
+	}
+}
+
+// A browser page served from NOVA_PUBLIC_URL may open a websocket even when
+// the proxy in front of Nova rewrites the Host header: its Origin
+// (scheme://host, no path, no default port) is what the public URL allows,
+// also when the URL has a path or spells out the default port.
+func TestPublicURLAllowsItsOrigin(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	for _, public := range []string{"https://nova.example/social", "https://Nova.Example:443"} {
+		base := serve(t, testConfig(t, db.URL, map[string]string{"NOVA_PUBLIC_URL": public}))
+		wsURL := "ws" + strings.TrimPrefix(base, "http") + "/graphql"
+		for origin, want := range map[string]int{"https://nova.example": http.StatusSwitchingProtocols, "https://elsewhere.example": http.StatusForbidden} {
+			d := websocket.Dialer{Subprotocols: []string{"graphql-transport-ws"}, HandshakeTimeout: 5 * time.Second}
+			conn, resp, err := d.Dial(wsURL, http.Header{"Origin": {origin}})
+			if conn != nil {
+				conn.Close()
+			}
+			if resp == nil || resp.StatusCode != want {
+				t.Errorf("NOVA_PUBLIC_URL %s, Origin %s: %v, %v; want status %d", public, origin, resp, err, want)
+			}
+		}
 	}
 }

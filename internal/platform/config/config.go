@@ -208,14 +208,24 @@ var Settings = []Setting{
 			c.DebugAddr = v
 			return nil
 		}},
-	{Env: "NOVA_PUBLIC_URL", Flag: "public-url", Usage: "absolute base URL clients reach Nova at, used in media URLs (default http:// + the listen address)",
+	{Env: "NOVA_PUBLIC_URL", Flag: "public-url", Usage: "absolute base URL clients reach Nova at, used in media URLs; browser pages of its origin may open websockets; no user, query or fragment (default http:// + the listen address)",
 		apply: func(c *Config, v string) error {
 			if v == "" {
 				return nil // derived from HTTPAddr in finish
 			}
 			u, err := url.Parse(v)
+			// It is sent to clients, so a password in it would be handed
+			// out; it is not quoted here either.
+			if err == nil && u.User != nil {
+				return errors.New("must have no user or password: clients would be sent them")
+			}
 			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 				return fmt.Errorf("must be an absolute http(s) URL, got %q", v)
+			}
+			// URLs are built on it by appending paths: a query or fragment
+			// would end up inside them.
+			if strings.ContainsAny(v, "?#") {
+				return fmt.Errorf("must have no query or fragment, got %q", v)
 			}
 			// url.Parse checks only that a port is digits; a browser refuses
 			// one out of range, so every URL built on it would be unusable.

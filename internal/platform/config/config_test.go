@@ -230,6 +230,13 @@ func TestOutOfRangeSettingsAreRefusedAtLoad(t *testing.T) {
 			`configuration: NOVA_PUBLIC_URL (flag --public-url): must have a port from 1 to 65535, got "http://localhost:0/"`},
 		{nil, []string{"--data-dir="},
 			`configuration: NOVA_DATA_DIR (flag --data-dir): must name a directory, got an empty value`},
+		// URLs are built on the public URL by appending paths.
+		{map[string]string{"NOVA_PUBLIC_URL": "https://nova.example/?tenant=1"}, nil,
+			`configuration: NOVA_PUBLIC_URL (flag --public-url): must have no query or fragment, got "https://nova.example/?tenant=1"`},
+		{map[string]string{"NOVA_PUBLIC_URL": "https://nova.example/#top"}, nil,
+			`configuration: NOVA_PUBLIC_URL (flag --public-url): must have no query or fragment, got "https://nova.example/#top"`},
+		{map[string]string{"NOVA_PUBLIC_URL": "https://admin:s3cret@nova.example"}, nil,
+			`configuration: NOVA_PUBLIC_URL (flag --public-url): must have no user or password: clients would be sent them`},
 		// Postgres would round it to an empty window, failing every login.
 		{map[string]string{"NOVA_RATELIMIT_LOGIN_FAILURE_WINDOW": "500ns"}, nil,
 			`configuration: NOVA_RATELIMIT_LOGIN_FAILURE_WINDOW (flag --ratelimit-login-failure-window): must be a duration of at least 1s, got "500ns"`},
@@ -247,7 +254,7 @@ func TestOutOfRangeSettingsAreRefusedAtLoad(t *testing.T) {
 			t.Errorf("%v %v: got %v, want %s", tc.set, tc.args, err, tc.want)
 		}
 	}
-	for _, ok := range []string{"https://nova.example:443", "http://localhost:8080/", "https://nova.example"} {
+	for _, ok := range []string{"https://nova.example:443", "http://localhost:8080/", "https://nova.example", "https://nova.example/social/"} {
 		m := map[string]string{"NOVA_DATABASE_URL": base["NOVA_DATABASE_URL"], "NOVA_PUBLIC_URL": ok}
 		if _, err := config.Load("nova", nil, env(m), io.Discard); err != nil {
 			t.Errorf("%v: %v", m, err)
