@@ -48,6 +48,9 @@ func riverMigrationSQL(t *testing.T, first, last int) string {
 	b.WriteString("-- tests (-update-river). DO NOT EDIT.\n")
 	b.WriteString("-- River's tables live in the events schema, owned by the events role.\n\n")
 	b.WriteString("-- +goose NO TRANSACTION\n-- +goose Up\n")
+	if first == 1 {
+		b.WriteString(riverStartOver)
+	}
 	vs := riverVersions(t, first, last)
 	var recorded []string
 	for _, v := range vs {
@@ -71,6 +74,21 @@ func riverMigrationSQL(t *testing.T, first, last int) string {
 	}
 	return strings.TrimRight(b.String(), "\n") + "\n"
 }
+
+// riverStartOver opens the file of River's first versions. Each version is
+// atomic, the file is not: a run cut short (a crash, a kill) leaves the
+// versions it finished, and the next run would fail on their tables. Until
+// the file completes, the bus's own migrations have not run and nothing has
+// used River's tables, so the next run drops what is there and starts over.
+const riverStartOver = `-- A run cut short left River's first versions behind: start over.
+-- +goose StatementBegin
+DROP TABLE IF EXISTS events.river_migration_old, events.river_migration, events.river_notification,
+  events.river_client_queue, events.river_client, events.river_queue, events.river_leader, events.river_job;
+DROP FUNCTION IF EXISTS events.river_job_notify();
+DROP TYPE IF EXISTS events.river_job_state CASCADE;
+-- +goose StatementEnd
+
+`
 
 func renderRiver(sql string) string {
 	return strings.TrimSpace(strings.ReplaceAll(sql, "/* TEMPLATE: schema */", riverSchema+"."))
@@ -174,5 +192,45 @@ func TestEventsMigrationsDownAndUp(t *testing.T) {
 	all := riverVersions(t, 1, 1<<30)
 	if len(versions) != len(all) || versions[len(versions)-1] != all[len(all)-1].Version {
 		t.Fatalf("river_migration versions = %v, River ships %d", versions, len(all))
+	}
+}
+
+// TestRiverMigrationStartsOverAfterACutRun: River's first migration file runs
+// outside a transaction, one River version at a time. A run cut short after
+// some versions (a crash, a kill) must not leave the database unmigratable.
+func TestRiverMigrationStartsOverAfterACutRun(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	ctx := context.Background()
+	m, err := migrate.New(db.Pools, migrations.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if err := m.Down(ctx, domains.Events.Name, true); err != nil {
+		t.Fatalf("down: %v", err)
+	}
+	// What a run cut after River's second version leaves.
+	file, err := fs.ReadFile(migrations.FS, "events/00002_river_001_008.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	up, _, _ := strings.Cut(string(file), "-- +goose Down")
+	groups := strings.Split(up, "-- +goose StatementBegin")
+	for _, g := range groups[2:4] { // River 001 and 002, after the start-over group
+		sql, _, _ := strings.Cut(g, "-- +goose StatementEnd")
+		if _, err := db.Pools.For(domains.Events).Exec(ctx, sql); err != nil {
+			t.Fatalf("apply part of River's migration: %v", err)
+		}
+	}
+	if err := db.Pools.For(domains.Events).QueryRow(ctx, `SELECT 1 FROM events.river_job LIMIT 1`).Scan(new(int)); err != pgx.ErrNoRows {
+		t.Fatalf("river_job after the cut run: %v", err)
+	}
+	if err := m.Up(ctx); err != nil {
+		t.Fatalf("up after a cut run: %v", err)
+	}
+	var n int
+	if err := db.Pools.For(domains.Events).QueryRow(ctx, `SELECT count(*) FROM events.river_migration`).Scan(&n); err != nil || n != len(riverVersions(t, 1, 8)) {
+		t.Fatalf("river_migration rows after up: %d, %v", n, err)
 	}
 }

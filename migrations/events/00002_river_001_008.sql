@@ -4,6 +4,14 @@
 
 -- +goose NO TRANSACTION
 -- +goose Up
+-- A run cut short left River's first versions behind: start over.
+-- +goose StatementBegin
+DROP TABLE IF EXISTS events.river_migration_old, events.river_migration, events.river_notification,
+  events.river_client_queue, events.river_client, events.river_queue, events.river_leader, events.river_job;
+DROP FUNCTION IF EXISTS events.river_job_notify();
+DROP TYPE IF EXISTS events.river_job_state CASCADE;
+-- +goose StatementEnd
+
 -- River 001 create river migration
 -- +goose StatementBegin
 CREATE TABLE events.river_migration(
