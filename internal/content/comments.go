@@ -85,12 +85,18 @@ func (s *Service) CreateComment(ctx context.Context, viewer uuid.UUID, in Create
 				return apperr.Invalid("parentId", "parentId must be a comment on the same post")
 			}
 		}
-		if err := store.InsertComment(ctx, tx, row); err != nil {
+		at, err := store.InsertComment(ctx, tx, row)
+		if err != nil {
+			return err
+		}
+		row.CreatedAt = at
+		readers, err := store.CommentReaders(ctx, tx, id, mentionIDs)
+		if err != nil {
 			return err
 		}
 		return s.bus.Publish(ctx, tx, events.CommentCreated{CommentID: id, PostID: p.ID, PostAuthorID: p.AuthorID,
 			AuthorID: viewer, ParentID: in.ParentID, Body: in.Body, Mentions: mentions, CreatedAt: row.CreatedAt,
-			MentionIDs: mentionIDs})
+			MentionIDs: readers})
 	})
 	if err != nil {
 		return Comment{}, err

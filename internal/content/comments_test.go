@@ -173,3 +173,33 @@ func TestArticles(t *testing.T) {
 	}
 	testkit.Must(t, e.svc.ReportContent(ctx, reader, a.ID, "plagiarism"))
 }
+
+// TestCommentOrderFollowsCreation: comments list in the order they were
+// made, also when one is made on a replica whose clock is behind: a reader
+// who paged to the end finds it on the next page instead of never.
+func TestCommentOrderFollowsCreation(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	author, a := user(), user()
+	p := e.post(t, author, "thread", content.Public)
+	base := time.Now().UTC().Truncate(time.Microsecond)
+	content.SetClock(e.svc, func() time.Time { return base })
+	c1 := must(e.svc.CreateComment(ctx, a, content.CreateCommentInput{PostID: p.ID, Body: "first"}))(t)
+	first := must(e.svc.Comments(ctx, uuid.Nil, p.ID, page.Request{Size: 10}))(t)
+	if len(first.Items) != 1 || first.HasNext {
+		t.Fatalf("first page %+v", first.Items)
+	}
+	content.SetClock(e.svc, func() time.Time { return base.Add(-time.Minute) })
+	c2 := must(e.svc.CreateComment(ctx, a, content.CreateCommentInput{PostID: p.ID, Body: "second"}))(t)
+	c3 := must(e.svc.CreateComment(ctx, a, content.CreateCommentInput{PostID: p.ID, Body: "third", ParentID: &c2.ID}))(t)
+	if !c2.CreatedAt.After(c1.CreatedAt) || !c3.CreatedAt.After(c2.CreatedAt) {
+		t.Fatalf("comment times %v, %v, %v not in creation order", c1.CreatedAt, c2.CreatedAt, c3.CreatedAt)
+	}
+	next := must(e.svc.Comments(ctx, uuid.Nil, p.ID, page.Request{Size: 10, After: &first.Keys[0]}))(t)
+	if len(next.Items) != 2 || next.Items[0].ID != c2.ID || next.Items[1].ID != c3.ID {
+		t.Fatalf("next page %+v, want the comments made after the first", next.Items)
+	}
+	if !next.Items[0].CreatedAt.Equal(c2.CreatedAt) {
+		t.Fatalf("stored time %v, returned %v", next.Items[0].CreatedAt, c2.CreatedAt)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -99,9 +100,13 @@ const (
 const MaxPostVersions = 50
 
 // checkText validates a required text input of at most max code points.
+// U+0000 is refused: Postgres text cannot store it.
 func checkText(field, v string, max int) error {
 	if !utf8.ValidString(v) {
 		return apperr.Invalid(field, "%s is not valid UTF-8", field)
+	}
+	if strings.ContainsRune(v, 0) {
+		return apperr.Invalid(field, "%s must not contain NUL characters", field)
 	}
 	if text.Blank(v) {
 		return apperr.Invalid(field, "%s must not be empty", field)

@@ -16,9 +16,6 @@ type Directory interface {
 	UserIDs(ctx context.Context, usernames []string) (map[string]uuid.UUID, error)
 }
 
-// maxResolvedMentions bounds the lookups one post or comment causes.
-const maxResolvedMentions = 20
-
 // UserDirectory answers Directory from the user domain.
 func UserDirectory(u *user.Service) Directory { return userDirectory{u} }
 
@@ -38,14 +35,15 @@ func (d userDirectory) UserIDs(ctx context.Context, usernames []string) (map[str
 	return out, nil
 }
 
-// mentionIDs resolves the first mentions (lowercase usernames, in order)
-// to the ids of existing users, without duplicates.
+// mentionIDs resolves mentions (lowercase usernames, in order, at most
+// textscan.MaxMentions, which bounds the lookups one post or comment causes)
+// to the ids of existing users, without duplicates. The events carry only
+// those who may read the post or comment (store.PostReaders,
+// store.CommentReaders): a notification must not reveal what its
+// recipient cannot see.
 func (s *Service) mentionIDs(ctx context.Context, mentions []string) ([]uuid.UUID, error) {
 	if s.users == nil || len(mentions) == 0 {
 		return nil, nil
-	}
-	if len(mentions) > maxResolvedMentions {
-		mentions = mentions[:maxResolvedMentions]
 	}
 	found, err := s.users.UserIDs(ctx, mentions)
 	if err != nil {

@@ -57,6 +57,8 @@ func (s *Service) kindOf(ctx context.Context, viewer, id uuid.UUID) (string, err
 // ModeratePost hides or restores a post (MODERATOR or ADMIN) and emits
 // content.post.moderated. A hidden post disappears for everyone; it stays
 // stored so that it can be restored. Repeating an action changes nothing.
+// Nobody moderates their own post (FORBIDDEN): a moderator could otherwise
+// restore what another one hid.
 func (s *Service) ModeratePost(ctx context.Context, actor Actor, id uuid.UUID, action ModerationAction) (Post, error) {
 	if err := requireUser(actor.ID); err != nil {
 		return Post{}, err
@@ -75,6 +77,9 @@ func (s *Service) ModeratePost(ctx context.Context, actor Actor, id uuid.UUID, a
 		p, err := store.LockPost(ctx, tx, id)
 		if err != nil {
 			return notFound(err, "post")
+		}
+		if p.AuthorID == actor.ID {
+			return apperr.NewForbidden("moderators may not moderate their own posts")
 		}
 		out = p
 		hide := action == Hide

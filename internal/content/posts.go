@@ -95,9 +95,13 @@ func (s *Service) CreatePost(ctx context.Context, viewer uuid.UUID, in CreatePos
 		if err := store.InsertPost(ctx, tx, row); err != nil {
 			return err
 		}
+		readers, err := store.PostReaders(ctx, tx, id, mentionIDs)
+		if err != nil {
+			return err
+		}
 		return s.bus.Publish(ctx, tx, events.PostCreated{PostID: id, AuthorID: viewer, Body: in.Body,
 			Visibility: row.Visibility, Tags: tags, Mentions: mentions, MediaIDs: in.MediaIDs, CreatedAt: row.CreatedAt,
-			MentionIDs: mentionIDs})
+			MentionIDs: readers})
 	})
 	if err != nil {
 		return Post{}, err
@@ -171,8 +175,12 @@ func (s *Service) UpdatePost(ctx context.Context, viewer, id uuid.UUID, body str
 		}
 		p.Body, p.Tags, p.Mentions, p.EditedAt = body, tags, mentions, &at
 		out = p
+		readers, err := store.PostReaders(ctx, tx, id, mentionIDs)
+		if err != nil {
+			return err
+		}
 		return s.bus.Publish(ctx, tx, events.PostUpdated{PostID: id, AuthorID: p.AuthorID, Body: body,
-			Visibility: p.Visibility, Tags: tags, Mentions: mentions, EditedAt: at, MentionIDs: mentionIDs})
+			Visibility: p.Visibility, Tags: tags, Mentions: mentions, EditedAt: at, MentionIDs: readers})
 	})
 	if err != nil {
 		return Post{}, err

@@ -300,3 +300,71 @@ func TestPostsByAuthorPagination(t *testing.T) {
 		t.Fatalf("pages %v, want %v", got, want)
 	}
 }
+
+// TestNULIsBadInput: Postgres text cannot hold U+0000, so a body, title or
+// reason holding one is BAD_USER_INPUT on its field, not an internal error.
+func TestNULIsBadInput(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	alice, bob := user(), user()
+	p := e.post(t, alice, "fine", content.Public)
+	_, err := e.svc.CreatePost(ctx, alice, content.CreatePostInput{Body: "a\x00b"})
+	testkit.WantCode(t, err, apperr.BadInput, "body")
+	_, err = e.svc.UpdatePost(ctx, alice, p.ID, "a\x00b")
+	testkit.WantCode(t, err, apperr.BadInput, "body")
+	_, err = e.svc.CreateComment(ctx, bob, content.CreateCommentInput{PostID: p.ID, Body: "\x00"})
+	testkit.WantCode(t, err, apperr.BadInput, "body")
+	_, err = e.svc.CreateArticle(ctx, alice, content.CreateArticleInput{Title: "t\x00", Body: "b"})
+	testkit.WantCode(t, err, apperr.BadInput, "title")
+	_, err = e.svc.CreateArticle(ctx, alice, content.CreateArticleInput{Title: "t", Body: "b\x00"})
+	testkit.WantCode(t, err, apperr.BadInput, "body")
+	testkit.WantCode(t, e.svc.ReportContent(ctx, bob, p.ID, "spam\x00"), apperr.BadInput, "reason")
+}
+
+// TestModeratorsOwnPost: a moderator cannot moderate their own post, or
+// they could restore what another moderator hid.
+func TestModeratorsOwnPost(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	mod := content.Actor{ID: user(), Role: content.RoleModerator}
+	other := content.Actor{ID: user(), Role: content.RoleAdmin}
+	p := e.post(t, mod.ID, "my own", content.Public)
+	_, err := e.svc.ModeratePost(ctx, mod, p.ID, content.Hide)
+	testkit.WantCode(t, err, apperr.Forbidden)
+	must(e.svc.ModeratePost(ctx, other, p.ID, content.Hide))(t)
+	_, err = e.svc.ModeratePost(ctx, mod, p.ID, content.Restore)
+	testkit.WantCode(t, err, apperr.Forbidden)
+	if e.visible(uuid.Nil, p.ID) {
+		t.Fatal("a moderator restored their own hidden post")
+	}
+}
+
+// TestMentionIDsOnlyReaders: the mentionIds of a post or comment leave out
+// the mentioned users who may not read it, so that no notification reveals
+// a FOLLOWERS post to a stranger or a comment to someone its author blocks.
+func TestMentionIDsOnlyReaders(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	bob, carol := knownUsers["bob"], knownUsers["carol"]
+	author, commenter := user(), user()
+	e.follow(t, carol, author, "FOLLOWING", time.Now())
+	e.publish(t, events.BlockCreated{BlockerID: commenter, BlockedID: bob, At: time.Now()})
+	testkit.Eventually(t, "projections applied", func() bool { return e.handled(t, "content.relationships") == 2 })
+
+	p := e.post(t, author, "hi @bob and @carol", content.Followers)
+	if got := e.mentioned(t, p.ID); !reflect.DeepEqual(got, []uuid.UUID{carol}) {
+		t.Fatalf("FOLLOWERS post mention ids %v, want only the follower %v", got, carol)
+	}
+	e.mu.Lock()
+	delete(e.mentions, p.ID)
+	e.mu.Unlock()
+	u := must(e.svc.UpdatePost(ctx, author, p.ID, "again @bob, @carol"))(t)
+	if got := e.mentioned(t, u.ID); !reflect.DeepEqual(got, []uuid.UUID{carol}) {
+		t.Fatalf("edited FOLLOWERS post mention ids %v, want %v", got, carol)
+	}
+	pub := e.post(t, author, "open", content.Public)
+	c := must(e.svc.CreateComment(ctx, commenter, content.CreateCommentInput{PostID: pub.ID, Body: "@bob @carol"}))(t)
+	if got := e.mentioned(t, c.ID); !reflect.DeepEqual(got, []uuid.UUID{carol}) {
+		t.Fatalf("comment mention ids %v, want only %v", got, carol)
+	}
+}

@@ -149,7 +149,8 @@ type PostCreated struct {
 	Mentions   []string    `json:"mentions"`
 	MediaIDs   []uuid.UUID `json:"mediaIds"`
 	CreatedAt  time.Time   `json:"createdAt"`
-	// MentionIDs are the ids of the mentioned usernames that exist.
+	// MentionIDs are the ids of the mentioned users that exist, are not
+	// banned and may read the post or comment.
 	MentionIDs []uuid.UUID `json:"mentionIds,omitempty"`
 }
 
@@ -163,7 +164,8 @@ type PostUpdated struct {
 	Tags       []string  `json:"tags"`
 	Mentions   []string  `json:"mentions"`
 	EditedAt   time.Time `json:"editedAt"`
-	// MentionIDs are the ids of the mentioned usernames that exist.
+	// MentionIDs are the ids of the mentioned users that exist, are not
+	// banned and may read the post or comment.
 	MentionIDs []uuid.UUID `json:"mentionIds,omitempty"`
 }
 
@@ -194,7 +196,8 @@ type CommentCreated struct {
 	Body         string     `json:"body"`
 	Mentions     []string   `json:"mentions"`
 	CreatedAt    time.Time  `json:"createdAt"`
-	// MentionIDs are the ids of the mentioned usernames that exist.
+	// MentionIDs are the ids of the mentioned users that exist, are not
+	// banned and may read the post or comment.
 	MentionIDs []uuid.UUID `json:"mentionIds,omitempty"`
 }
 

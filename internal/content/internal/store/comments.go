@@ -6,18 +6,26 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 )
 
-// InsertComment stores c and counts it on its post.
-func InsertComment(ctx context.Context, db DB, c Comment) error {
-	if _, err := db.Exec(ctx, `INSERT INTO content.comments (id, post_id, author_id, parent_id, body, mentions, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`, c.ID, c.PostID, c.AuthorID, c.ParentID, c.Body, c.Mentions, c.CreatedAt); err != nil {
-		return fmt.Errorf("insert comment: %w", err)
+// InsertComment stores c and counts it on its post, and returns the time it
+// was stored at: c.CreatedAt, or just after the post's newest comment when
+// that is not earlier. Called under the post's lock (LockPost), which orders
+// the post's comments, so their times follow the order they were made in
+// whatever the clock of each replica: a comment never lands before one a
+// reader has already paged past.
+func InsertComment(ctx context.Context, db DB, c Comment) (time.Time, error) {
+	var at time.Time
+	if err := db.QueryRow(ctx, `INSERT INTO content.comments (id, post_id, author_id, parent_id, body, mentions, created_at)
+		SELECT $1, $2, $3, $4, $5, $6, greatest($7, (SELECT max(created_at) + interval '1 microsecond' FROM content.comments WHERE post_id = $2))
+		RETURNING created_at`, c.ID, c.PostID, c.AuthorID, c.ParentID, c.Body, c.Mentions, c.CreatedAt).Scan(&at); err != nil {
+		return at, fmt.Errorf("insert comment: %w", err)
 	}
 	if _, err := db.Exec(ctx, `UPDATE content.posts SET comment_count = comment_count + 1 WHERE id = $1`, c.PostID); err != nil {
-		return fmt.Errorf("count comment: %w", err)
+		return at, fmt.Errorf("count comment: %w", err)
 	}
-	return nil
+	return at, nil
 }
 
 // VisibleComment returns comment id if viewer may see it.
@@ -25,6 +33,12 @@ func VisibleComment(ctx context.Context, db DB, viewer, id uuid.UUID) (Comment, 
 	c, err := scanComment(db.QueryRow(ctx, `SELECT `+commentCols+` FROM content.comments c JOIN content.posts p ON p.id = c.post_id
 		WHERE c.id = $2 AND`+commentVisible, viewer, id))
 	return one(c, err, "get comment")
+}
+
+// CommentReaders returns those of users who may see comment id, in their order.
+func CommentReaders(ctx context.Context, tx pgx.Tx, id uuid.UUID, users []uuid.UUID) ([]uuid.UUID, error) {
+	return readers(ctx, tx, `SELECT EXISTS (SELECT 1 FROM content.comments c JOIN content.posts p ON p.id = c.post_id
+		WHERE c.id = $2 AND`+commentVisible+`)`, id, users, "comment readers")
 }
 
 // VisibleComments returns the comments among ids that viewer may see.

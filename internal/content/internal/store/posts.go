@@ -51,6 +51,35 @@ func PostVisible(ctx context.Context, db DB, viewer, id uuid.UUID) (bool, error)
 	return ok, nil
 }
 
+// PostReaders returns those of users who may see post id, in their order.
+func PostReaders(ctx context.Context, tx pgx.Tx, id uuid.UUID, users []uuid.UUID) ([]uuid.UUID, error) {
+	return readers(ctx, tx, `SELECT EXISTS (SELECT 1 FROM content.posts p WHERE p.id = $2 AND`+postVisible+`)`, id, users, "post readers")
+}
+
+// readers runs sql, which tells whether viewer $1 may see item $2, for each
+// of users in one round trip, and returns those who may, in their order.
+func readers(ctx context.Context, tx pgx.Tx, sql string, id uuid.UUID, users []uuid.UUID, what string) ([]uuid.UUID, error) {
+	if len(users) == 0 {
+		return nil, nil
+	}
+	var b pgx.Batch
+	out := make([]uuid.UUID, 0, len(users))
+	for _, u := range users {
+		b.Queue(sql, u, id).QueryRow(func(r pgx.Row) error {
+			var ok bool
+			if err := r.Scan(&ok); err != nil || !ok {
+				return err
+			}
+			out = append(out, u)
+			return nil
+		})
+	}
+	if err := tx.SendBatch(ctx, &b).Close(); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return out, nil
+}
+
 // VisiblePost returns post id if viewer may see it, else ErrNotFound.
 func VisiblePost(ctx context.Context, db DB, viewer, id uuid.UUID) (Post, error) {
 	p, err := scanPost(db.QueryRow(ctx, `SELECT `+postCols+` FROM content.posts p WHERE p.id = $2 AND`+postVisible, viewer, id))
