@@ -48,6 +48,7 @@ func (r *mutationResolver) CreatePost(ctx context.Context, input model.CreatePos
 	if err != nil {
 		return nil, err
 	}
+	r.forgetPostCounts(ctx)
 	return r.postModel(ctx, p)
 }
 
@@ -77,6 +78,7 @@ func (r *mutationResolver) DeletePost(ctx context.Context, id string) (bool, err
 		return false, err
 	}
 	forgetPost(ctx, pid)
+	r.forgetPostCounts(ctx)
 	return true, nil
 }
 
@@ -163,6 +165,7 @@ func (r *mutationResolver) ModeratePost(ctx context.Context, id string, action m
 	}
 	// The moderator sees the post they acted on, hidden or not.
 	forgetPost(ctx, pid)
+	r.forgetPostCounts(ctx)
 	return r.postModel(ctx, p)
 }
 

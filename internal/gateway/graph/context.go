@@ -88,12 +88,17 @@ func NewLoaders(r *Resolver) *Loaders {
 		PostStats: dataload.New(func(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]social.PostStats, error) {
 			return r.Social.PostStats(ctx, viewerID(ctx), ids)
 		}, loaderWait, loaderBatch),
-		PostCounts: dataload.New(r.Content.PostCounts, loaderWait, loaderBatch),
+		PostCounts: newPostCounts(r),
 		UserCounts: dataload.New(r.Social.UserCounts, loaderWait, loaderBatch),
 		FollowStates: dataload.New(func(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]social.FollowState, error) {
 			return r.Social.FollowStates(ctx, viewerID(ctx), ids)
 		}, loaderWait, loaderBatch),
 	}
+}
+
+// newPostCounts is the loader of User.postCount.
+func newPostCounts(r *Resolver) *dataload.Loader[uuid.UUID, int] {
+	return dataload.New(r.Content.PostCounts, loaderWait, loaderBatch)
 }
 
 // WithLoaders attaches the request's loaders.

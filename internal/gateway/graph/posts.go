@@ -209,6 +209,16 @@ func forgetPost(ctx context.Context, id uuid.UUID) {
 	}
 }
 
+// forgetPostCounts drops every postCount the request knows: creating,
+// deleting, hiding or restoring a post changes its author's, and a deletion
+// does not say whose post it was. Mutation fields run one after the other,
+// so no resolver is using the loader it replaces.
+func (r *Resolver) forgetPostCounts(ctx context.Context) {
+	if l := loadersFrom(ctx); l != nil {
+		l.PostCounts = newPostCounts(r)
+	}
+}
+
 // forgetRelationship drops what the request knows of two users whose
 // relationship a mutation changed.
 func forgetRelationship(ctx context.Context, a, b uuid.UUID) {

@@ -1,0 +1,46 @@
+package gateway_test
+
+import (
+	"testing"
+
+	"github.com/nova-social/nova/internal/user"
+)
+
+// TestResolversReviewPostCountAfterPostMutations: a mutation answers with
+// its effect on the author's postCount, also when an earlier field of the
+// same document read that count.
+func TestResolversReviewPostCountAfterPostMutations(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	alice, mod := e.register("alice"), e.register("mod")
+	e.grant(mod, user.RoleModerator)
+
+	r := ok(t, e.gql(alice.Access, `mutation {
+		a: createPost(input: {body: "one"}) { id author { postCount } }
+		b: createPost(input: {body: "two"}) { id author { postCount } } }`, nil))
+	if r.get("a.author.postCount") != 1.0 || r.get("b.author.postCount") != 2.0 {
+		t.Errorf("postCount after each createPost = %s, want 1 then 2", r.Raw)
+	}
+	first, second := r.str("a.id"), r.str("b.id")
+
+	r = ok(t, e.gql(alice.Access, `mutation($id: ID!) {
+		before: updateProfile(input: {}) { postCount }
+		deletePost(id: $id)
+		after: updateProfile(input: {}) { postCount } }`, map[string]any{"id": first}))
+	if r.get("before.postCount") != 2.0 || r.get("after.postCount") != 1.0 {
+		t.Errorf("postCount around deletePost = %s, want 2 then 1", r.Raw)
+	}
+
+	for _, c := range []struct {
+		action      string
+		before, now float64
+	}{{"HIDE", 1, 0}, {"RESTORE", 0, 1}} {
+		r = ok(t, e.gql(mod.Access, `mutation($u: ID!, $p: ID!, $a: ModerationAction!) {
+			before: follow(userId: $u) { postCount }
+			moderatePost(id: $p, action: $a) { id author { postCount } }
+			after: unfollow(userId: $u) { postCount } }`, map[string]any{"u": alice.ID, "p": second, "a": c.action}))
+		if r.get("before.postCount") != c.before || r.get("moderatePost.author.postCount") != c.now || r.get("after.postCount") != c.now {
+			t.Errorf("postCount around moderatePost %s = %s, want %v then %v", c.action, r.Raw, c.before, c.now)
+		}
+	}
+}
