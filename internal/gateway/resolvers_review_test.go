@@ -1,8 +1,12 @@
 package gateway_test
 
 import (
+	"net/http"
 	"testing"
 
+	"github.com/google/uuid"
+
+	"github.com/nova-social/nova/internal/gateway/gid"
 	"github.com/nova-social/nova/internal/user"
 )
 
@@ -42,5 +46,22 @@ func TestResolversReviewPostCountAfterPostMutations(t *testing.T) {
 		if r.get("before.postCount") != c.before || r.get("moderatePost.author.postCount") != c.now || r.get("after.postCount") != c.now {
 			t.Errorf("postCount around moderatePost %s = %s, want %v then %v", c.action, r.Raw, c.before, c.now)
 		}
+	}
+}
+
+// TestUnblockUnknownOrSelf: unblockUser answers an unknown user with
+// NOT_FOUND and oneself with BAD_USER_INPUT, as blockUser does, instead of
+// reporting success.
+func TestUnblockUnknownOrSelf(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	alice := e.register("alice")
+	const unblock = `mutation($id: ID!) { unblockUser(userId: $id) }`
+	unknown := gid.Encode(gid.User, uuid.Must(uuid.NewV7()))
+	wantError(t, e.gql(alice.Access, unblock, map[string]any{"id": unknown}), http.StatusOK, "NOT_FOUND", "")
+	wantError(t, e.gql(alice.Access, unblock, map[string]any{"id": alice.ID}), http.StatusOK, "BAD_USER_INPUT", "userId")
+	bob := e.register("bob")
+	if r := ok(t, e.gql(alice.Access, unblock, map[string]any{"id": bob.ID})); r.get("unblockUser") != true {
+		t.Fatalf("unblockUser of a user never blocked = %s, want true", r.Raw)
 	}
 }

@@ -291,6 +291,9 @@ func (s *Service) Unblock(ctx context.Context, viewer, target uuid.UUID) error {
 	if err := requireUser(viewer); err != nil {
 		return err
 	}
+	if viewer == target {
+		return apperr.Invalid("userId", "you cannot unblock yourself")
+	}
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		at, err := store.LockPair(ctx, tx, viewer, target)
 		if err != nil {

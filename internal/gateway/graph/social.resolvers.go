@@ -98,9 +98,14 @@ func (r *mutationResolver) UnblockUser(ctx context.Context, userID string) (bool
 	if err != nil {
 		return false, err
 	}
-	if err := r.Social.Unblock(ctx, viewerID(ctx), target); err != nil {
+	if _, err := r.mustLoadUser(ctx, target); err != nil {
 		return false, err
 	}
+	viewer := viewerID(ctx)
+	if err := r.Social.Unblock(ctx, viewer, target); err != nil {
+		return false, err
+	}
+	forgetRelationship(ctx, viewer, target)
 	return true, nil
 }
 
