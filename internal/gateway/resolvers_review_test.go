@@ -65,3 +65,17 @@ func TestUnblockUnknownOrSelf(t *testing.T) {
 		t.Fatalf("unblockUser of a user never blocked = %s, want true", r.Raw)
 	}
 }
+
+// TestCreatePostMediaIDs: createPost takes the contract's mediaIds; with no
+// media domain to vouch for them yet, none is accepted, and an empty list is
+// no attachment.
+func TestCreatePostMediaIDs(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	alice := e.register("alice")
+	const create = `mutation($m: [ID!]) { createPost(input: {body: "hi", mediaIds: $m}) { id } }`
+	ok(t, e.gql(alice.Access, create, map[string]any{"m": []string{}}))
+	for _, id := range []string{gid.Encode(gid.Media, uuid.Must(uuid.NewV7())), alice.ID, "nonsense"} {
+		wantError(t, e.gql(alice.Access, create, map[string]any{"m": []string{id}}), http.StatusOK, "BAD_USER_INPUT", "mediaIds")
+	}
+}

@@ -40,6 +40,16 @@ func (r *commentResolver) Parent(ctx context.Context, obj *model.Comment) (*mode
 }
 
 func (r *mutationResolver) CreatePost(ctx context.Context, input model.CreatePostInput) (*model.Post, error) {
+	for _, id := range input.MediaIds {
+		if _, err := gid.Parse("mediaIds", gid.Media, id); err != nil {
+			return nil, err
+		}
+	}
+	if len(input.MediaIds) > 0 {
+		// As for an avatar: there is no media domain to ask yet whether the
+		// media is READY and the author's.
+		return nil, apperr.Invalid("mediaIds", "must be READY media you uploaded")
+	}
 	in := content.CreatePostInput{Body: input.Body}
 	if input.Visibility != nil {
 		in.Visibility = content.Visibility(*input.Visibility)

@@ -49,6 +49,8 @@ type CreateCommentInput struct {
 
 type CreatePostInput struct {
 	Body string `json:"body"`
+	// READY media the author uploaded. Media uploads are not served yet, so none is accepted.
+	MediaIds []string `json:"mediaIds,omitempty"`
 	// PUBLIC when omitted.
 	Visibility *Visibility `json:"visibility,omitempty"`
 }
