@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sync/atomic"
 	"time"
 )
 
@@ -14,6 +15,9 @@ import (
 type Client struct {
 	url  string
 	http *http.Client
+	// sent counts the requests sent, what CPU time is divided by: one
+	// operation of a scenario may take many (polls).
+	sent atomic.Int64
 }
 
 func newClient(url string) *Client {
@@ -69,6 +73,7 @@ func (c *Client) Do(ctx context.Context, token, query string, vars map[string]an
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
+	c.sent.Add(1)
 	res, err := c.http.Do(req)
 	if err != nil {
 		return err

@@ -85,8 +85,8 @@ func TestCPUWatchCountsWhatEachCommandUsedInBetween(t *testing.T) {
 		t.Fatalf("since = %v, want %v", got, want)
 	}
 
-	rep := Report{Operations: map[string]OpStats{"feed": {Count: 290, Errors: 10}}}
-	rep.setCPU(got)
+	var rep Report
+	rep.setCPU(got, 300)
 	if u := rep.CPU["nova"]; u.Seconds != 0.3 || u.MsPerRequest != 1 {
 		t.Fatalf("nova = %+v, want 0.3 s and 1 ms per request", u)
 	}

@@ -5,7 +5,10 @@
 //	go run ./tools/loadgen -url http://127.0.0.1:8080/graphql -scenarios viewer=64,login=16 -duration 20s
 //
 // It only targets loopback addresses, and every run is bounded in time and
-// in requests. The server's per-address rate limits must be raised for it
+// in requests. Each virtual user sends its next request once the previous
+// one is answered (a closed loop), so a slow server is sent fewer requests
+// and the percentiles are those of the requests sent. The server's
+// per-address rate limits must be raised for it
 // (NOVA_RATELIMIT_REGISTER_PER_ADDR_PER_HOUR, NOVA_RATELIMIT_LOGIN_PER_ADDR_PER_MINUTE):
 // every virtual user comes from the same address.
 package main
@@ -61,6 +64,12 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if *duration <= 0 || *duration > maxDuration {
 		return fmt.Errorf("-duration must be within (0, %v]", maxDuration)
 	}
+	if *warmup < 0 || *warmup > maxDuration {
+		return fmt.Errorf("-warmup must be within [0, %v]", maxDuration)
+	}
+	if *maxRequests < 1 {
+		return fmt.Errorf("-max-requests must be at least 1")
+	}
 	if *followers < 1 || *followers > 10_000 {
 		return fmt.Errorf("-followers must be within [1, 10000]")
 	}
@@ -102,17 +111,20 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			return err
 		}
 	}
-	start := time.Now()
-	drive(ctx, runs, client, rec, *duration)
-	elapsed := time.Since(start)
+	sent := client.sent.Load()
+	elapsed := drive(ctx, runs, client, rec, *duration)
+	sent = client.sent.Load() - sent
+	// Sampled before the report sorts the latencies, which is no request's work.
+	var after cpuSample
+	if watch != nil {
+		if after, err = watch.sample(); err != nil {
+			return err
+		}
+	}
 
 	r := rec.report(elapsed, mix)
 	if watch != nil {
-		after, err := watch.sample()
-		if err != nil {
-			return err
-		}
-		r.setCPU(watch.since(before, after))
+		r.setCPU(watch.since(before, after), sent)
 	}
 	r.print(out)
 	if *report != "" {
@@ -157,6 +169,10 @@ func parseMix(spec string) ([]mixEntry, error) {
 		if _, ok := scenarios[name]; !ok {
 			return nil, fmt.Errorf("unknown scenario %q (known: %s)", name, strings.Join(scenarioNames(), ", "))
 		}
+		// The report keys users and operations by scenario name.
+		if slices.ContainsFunc(mix, func(m mixEntry) bool { return m.name == name }) {
+			return nil, fmt.Errorf("scenario %s given twice", name)
+		}
 		vus := 1
 		if found {
 			v, err := strconv.Atoi(n)
@@ -181,8 +197,11 @@ type scenarioRun struct {
 }
 
 // drive runs every scenario's virtual users until d has passed, the
-// request budget is spent or ctx ends.
-func drive(ctx context.Context, runs []*scenarioRun, c *Client, rec *recorder, d time.Duration) {
+// request budget is spent or ctx ends, and returns how long that was.
+// Operations still running at the deadline are not counted, so neither is
+// the wait for them to end: rates are over d, not over d and the drain.
+func drive(ctx context.Context, runs []*scenarioRun, c *Client, rec *recorder, d time.Duration) time.Duration {
+	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -199,6 +218,7 @@ func drive(ctx context.Context, runs []*scenarioRun, c *Client, rec *recorder, d
 		}
 	}
 	wg.Wait()
+	return min(time.Since(start), d)
 }
 
 func scenarioNames() []string {

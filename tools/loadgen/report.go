@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math"
+	"net"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -22,8 +24,23 @@ type recorder struct {
 }
 
 type opSamples struct {
+	// latencies of the successes and of the waits given up (gaveUp of them).
 	latencies []time.Duration
 	errors    int
+	gaveUp    int
+}
+
+// errGaveUp marks a wait for something to become visible that ran out of
+// time.
+var errGaveUp = errors.New("gave up waiting")
+
+// gaveUp reports whether err ended a wait rather than answered it: the
+// operation took at least as long as it ran, so its length counts among the
+// latencies (as well as among the errors), where leaving it out would lower
+// the percentiles just when the server is slowest.
+func gaveUp(err error) bool {
+	var ne net.Error
+	return errors.Is(err, errGaveUp) || errors.As(err, &ne) && ne.Timeout()
 }
 
 func newRecorder(maxRequests int64) *recorder {
@@ -60,6 +77,10 @@ func (r *recorder) observe(ctx context.Context, op string, d time.Duration, err 
 		} else {
 			r.errs[op+": "+err.Error()]++
 		}
+		if gaveUp(err) {
+			s.latencies = append(s.latencies, d)
+			s.gaveUp++
+		}
 		return
 	}
 	s.latencies = append(s.latencies, d)
@@ -78,18 +99,17 @@ type Report struct {
 }
 
 // CPUUse is the CPU time of one command over the measured phase, in all and
-// per request (every operation, failed ones included).
+// per request sent (polls, failed requests and those cut short at the end
+// included).
 type CPUUse struct {
 	Seconds      float64 `json:"seconds"`
 	MsPerRequest float64 `json:"msPerRequest"`
 }
 
-// setCPU fills rep.CPU from the CPU time each command used.
-func (rep *Report) setCPU(used map[string]time.Duration) {
-	requests := 0
-	for _, s := range rep.Operations {
-		requests += s.Count + s.Errors
-	}
+// setCPU fills rep.CPU from the CPU time each command used while the load
+// tool sent requests. Those are what used the time: the operations reported
+// leave out the polls behind a visibility time and what the deadline cut short.
+func (rep *Report) setCPU(used map[string]time.Duration, requests int64) {
 	rep.CPU = map[string]CPUUse{}
 	for comm, d := range used {
 		u := CPUUse{Seconds: d.Seconds()}
@@ -100,15 +120,18 @@ func (rep *Report) setCPU(used map[string]time.Duration) {
 	}
 }
 
-// OpStats summarises one operation.
+// OpStats summarises one operation: Count and PerSecond are its successes;
+// the percentiles also hold the waits given up (timeouts), at their length.
 type OpStats struct {
 	Count     int     `json:"count"`
 	Errors    int     `json:"errors"`
 	PerSecond float64 `json:"perSecond"`
-	P50Ms     float64 `json:"p50Ms"`
-	P95Ms     float64 `json:"p95Ms"`
-	P99Ms     float64 `json:"p99Ms"`
-	MaxMs     float64 `json:"maxMs"`
+	// The latencies are absent when there are none (every attempt failed),
+	// rather than 0 ms.
+	P50Ms float64 `json:"p50Ms,omitempty"`
+	P95Ms float64 `json:"p95Ms,omitempty"`
+	P99Ms float64 `json:"p99Ms,omitempty"`
+	MaxMs float64 `json:"maxMs,omitempty"`
 }
 
 func (r *recorder) report(elapsed time.Duration, mix []mixEntry) Report {
@@ -121,7 +144,8 @@ func (r *recorder) report(elapsed time.Duration, mix []mixEntry) Report {
 	for op, s := range r.ops {
 		l := s.latencies
 		slices.Sort(l)
-		st := OpStats{Count: len(l), Errors: s.errors, PerSecond: float64(len(l)) / elapsed.Seconds()}
+		n := len(l) - s.gaveUp
+		st := OpStats{Count: n, Errors: s.errors, PerSecond: float64(n) / elapsed.Seconds()}
 		if len(l) > 0 {
 			st.P50Ms, st.P95Ms, st.P99Ms = ms(pct(l, 50)), ms(pct(l, 95)), ms(pct(l, 99))
 			st.MaxMs = ms(l[len(l)-1])
@@ -131,19 +155,29 @@ func (r *recorder) report(elapsed time.Duration, mix []mixEntry) Report {
 	return rep
 }
 
-// pct is the nearest-rank percentile of sorted samples.
+// pct is the nearest-rank percentile of sorted samples: the smallest with at
+// least p% of them at or below it. Rounding the rank instead of raising it
+// took the sample below (the p99 of 60 samples is the slowest, not the 59th).
 func pct(sorted []time.Duration, p float64) time.Duration {
-	i := int(float64(len(sorted))*p/100+0.5) - 1
+	i := int(math.Ceil(float64(len(sorted))*p/100)) - 1
 	return sorted[max(0, min(i, len(sorted)-1))]
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
+// msCell is a latency for the table, "-" when there is none.
+func msCell(v float64) string {
+	if v == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f", v)
+}
+
 func (rep Report) print(w io.Writer) {
 	fmt.Fprintf(w, "\n%-30s %9s %7s %10s %9s %9s %9s %9s\n", "operation", "count", "errors", "req/s", "p50 ms", "p95 ms", "p99 ms", "max ms")
 	for _, op := range slices.Sorted(maps.Keys(rep.Operations)) {
 		s := rep.Operations[op]
-		fmt.Fprintf(w, "%-30s %9d %7d %10.1f %9.2f %9.2f %9.2f %9.2f\n", op, s.Count, s.Errors, s.PerSecond, s.P50Ms, s.P95Ms, s.P99Ms, s.MaxMs)
+		fmt.Fprintf(w, "%-30s %9d %7d %10.1f %9s %9s %9s %9s\n", op, s.Count, s.Errors, s.PerSecond, msCell(s.P50Ms), msCell(s.P95Ms), msCell(s.P99Ms), msCell(s.MaxMs))
 	}
 	for e, n := range rep.Errors {
 		fmt.Fprintf(w, "error %s: %d\n", e, n)

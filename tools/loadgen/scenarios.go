@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"sync/atomic"
 	"time"
@@ -41,6 +40,10 @@ var runID = func() string {
 
 var userSeq atomic.Int64
 
+// visibleWithin is how long a scenario waits for what it created to become
+// visible before it gives up.
+var visibleWithin = 10 * time.Second
+
 type session struct {
 	username, access, userID string
 }
@@ -57,21 +60,21 @@ func register(ctx context.Context, c *Client) (session, error) {
 	return session{username: name, access: out.Register.AccessToken, userID: out.Register.UserID}, err
 }
 
-// waitVisible polls viewer until the profile exists; it returns how long
-// that took.
+// waitVisible polls viewer until the profile exists; it returns how long it
+// waited, with errGaveUp when the profile never showed up.
 func waitVisible(ctx context.Context, c *Client, s session) (time.Duration, error) {
 	start := time.Now()
-	for time.Since(start) < 10*time.Second {
+	for time.Since(start) < visibleWithin {
 		var out struct{ Viewer *struct{ ID string } }
 		if err := c.Do(ctx, s.access, `{ viewer { id } }`, nil, &out); err != nil {
-			return 0, err
+			return time.Since(start), err
 		}
 		if out.Viewer != nil {
 			return time.Since(start), nil
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
-	return 0, errors.New("profile not visible after 10s")
+	return time.Since(start), fmt.Errorf("profile not visible after %v: %w", visibleWithin, errGaveUp)
 }
 
 // accounts registers n accounts concurrently (bounded) and waits for their
