@@ -19,18 +19,19 @@ import (
 const MaxShareComment = 2_000
 
 // interactable returns post postID for viewer to like, unlike or share:
-// NOT_FOUND when invisible to viewer, FORBIDDEN when its author blocks the
-// viewer.
+// NOT_FOUND when invisible to viewer (a FOLLOWERS post once viewer no longer
+// follows its author included), FORBIDDEN when its author blocks the viewer.
 func (s *Service) interactable(ctx context.Context, tx pgx.Tx, viewer, postID uuid.UUID) (content.Post, error) {
 	p, err := s.content.PostForInteraction(ctx, viewer, postID)
 	if err != nil {
 		return p, err
 	}
-	// Content's block projection may lag a block made a moment ago; social's
-	// own table is authoritative. Content's answer may also predate a
-	// deletion social has applied already: a like or share written after it
-	// would outlive the post.
-	blocked, deleted, err := store.InteractionState(ctx, tx, postID, p.AuthorID, viewer)
+	// Content's block and follow projections may lag a block or unfollow
+	// made a moment ago; social's own tables are authoritative. Content's
+	// answer may also predate a deletion social has applied already: a like
+	// or share written after it would outlive the post.
+	followersOnly := p.Visibility == content.Followers && p.AuthorID != viewer
+	blocked, deleted, unfollowed, err := store.InteractionState(ctx, tx, postID, p.AuthorID, viewer, followersOnly)
 	if err != nil {
 		return p, err
 	}
@@ -39,6 +40,9 @@ func (s *Service) interactable(ctx context.Context, tx pgx.Tx, viewer, postID uu
 	}
 	if blocked {
 		return p, apperr.NewForbidden("you cannot interact with this user's content")
+	}
+	if unfollowed {
+		return p, apperr.NewNotFound("post")
 	}
 	return p, nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/nova-social/nova/internal/content"
 	"github.com/nova-social/nova/internal/events"
 	"github.com/nova-social/nova/internal/platform/apperr"
+	"github.com/nova-social/nova/internal/platform/domains"
 	"github.com/nova-social/nova/internal/platform/page"
 	"github.com/nova-social/nova/internal/platform/testkit"
 )
@@ -200,4 +201,54 @@ func TestReviewInvisibleShareCommentIsNone(t *testing.T) {
 			t.Fatalf("invisible share comment stored: %q", *got[sh.ID].Comment)
 		}
 	}
+}
+
+// TestReviewFollowersPostAfterUnfollow: content learns an unfollow from an
+// event, so for a moment it still answers for a FOLLOWERS post to the
+// former follower. Social's relationships are authoritative: the like or
+// share of a post the viewer may no longer see is NOT_FOUND, as once
+// content has caught up.
+func TestReviewFollowersPostAfterUnfollow(t *testing.T) {
+	e := newEnv(t, Config{})
+	ctx := context.Background()
+	author, fan := e.user(false), e.user(false)
+	e.follow(t, fan, author)
+	secret := e.post(t, author, content.Followers)
+	testkit.Eventually(t, "content learns the follow", func() bool {
+		_, err := e.content.Post(ctx, fan, secret.ID)
+		return err == nil
+	})
+
+	// Content's projection row is held, so the unfollow reaches social only.
+	tx, err := e.db.Pools.For(domains.Content).Begin(ctx)
+	testkit.Must(t, err)
+	defer func() { _ = tx.Rollback(ctx) }()
+	_, err = tx.Exec(ctx, `SELECT 1 FROM content.follows WHERE follower_id = $1 AND followee_id = $2 FOR UPDATE`, fan, author)
+	testkit.Must(t, err)
+	testkit.Must(t, e.social.Unfollow(ctx, fan, author))
+	if _, err := e.content.PostForInteraction(ctx, fan, secret.ID); err != nil {
+		t.Fatalf("content learnt the unfollow already (%v); the test needs it not to", err)
+	}
+
+	testkit.WantCode(t, e.social.LikePost(ctx, fan, secret.ID), apperr.NotFound)
+	_, err = e.social.SharePost(ctx, fan, secret.ID, nil)
+	testkit.WantCode(t, err, apperr.NotFound)
+	stats, err := e.social.PostStats(ctx, fan, []uuid.UUID{secret.ID})
+	testkit.Must(t, err)
+	if got := stats[secret.ID]; got != (PostStats{}) {
+		t.Fatalf("former follower's interactions counted: %+v", got)
+	}
+	testkit.Must(t, tx.Rollback(ctx))
+
+	// The author and a follower still interact.
+	other := e.user(false)
+	e.follow(t, other, author)
+	testkit.Eventually(t, "content learns the second follow", func() bool {
+		_, err := e.content.Post(ctx, other, secret.ID)
+		return err == nil
+	})
+	testkit.Must(t, e.social.LikePost(ctx, other, secret.ID))
+	testkit.Must(t, e.social.LikePost(ctx, author, secret.ID))
+	_, err = e.social.SharePost(ctx, other, secret.ID, nil)
+	testkit.Must(t, err)
 }

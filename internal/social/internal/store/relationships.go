@@ -152,23 +152,26 @@ func Blocks(ctx context.Context, db DB, blocker, blocked uuid.UUID) (bool, error
 }
 
 // InteractionState holds author's audience lock shared until the
-// transaction ends, then reports whether author blocks viewer and whether
-// post is deleted in the projection. A post's deletion takes the lock
+// transaction ends, then reports whether author blocks viewer, whether post
+// is deleted in the projection and, for a FOLLOWERS post (followersOnly),
+// whether viewer no longer follows author. A post's deletion takes the lock
 // exclusively before dropping its likes and shares, so a like or share
 // either commits first and is dropped with them, or sees the tombstone. The
 // look-up runs after the lock is held (its own statement, so its own
 // snapshot), in the same round trip.
-func InteractionState(ctx context.Context, tx pgx.Tx, post, author, viewer uuid.UUID) (blocked, deleted bool, err error) {
+func InteractionState(ctx context.Context, tx pgx.Tx, post, author, viewer uuid.UUID, followersOnly bool) (blocked, deleted, unfollowed bool, err error) {
 	b := &pgx.Batch{}
 	b.Queue(`SELECT pg_advisory_xact_lock_shared($1)`, lockKey('a', author))
 	b.Queue(`SELECT EXISTS (SELECT 1 FROM social.blocks WHERE blocker_id = $1 AND blocked_id = $2),
-			EXISTS (SELECT 1 FROM social.posts WHERE post_id = $3 AND deleted)`, author, viewer, post).QueryRow(func(r pgx.Row) error {
-		return r.Scan(&blocked, &deleted)
+			EXISTS (SELECT 1 FROM social.posts WHERE post_id = $3 AND deleted),
+			$4 AND NOT EXISTS (SELECT 1 FROM social.relationships WHERE follower_id = $2 AND followee_id = $1 AND state = 'FOLLOWING')`,
+		author, viewer, post, followersOnly).QueryRow(func(r pgx.Row) error {
+		return r.Scan(&blocked, &deleted, &unfollowed)
 	})
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
-		return false, false, fmt.Errorf("interaction state: %w", err)
+		return false, false, false, fmt.Errorf("interaction state: %w", err)
 	}
-	return blocked, deleted, nil
+	return blocked, deleted, unfollowed, nil
 }
 
 // Unseen returns which of users viewer may not see the content of: the
