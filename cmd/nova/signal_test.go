@@ -159,8 +159,9 @@ func holdMigrationLock(t *testing.T, dbURL string) (release func()) {
 	}
 }
 
-// waitForLockWaiter returns once a session of dbURL's database waits for an
-// advisory lock, or fails t if the process exits first.
+// waitForLockWaiter returns once another session of dbURL's database has
+// asked for the migration lock (which a waiting replica does every 100 ms),
+// or fails t if the process exits first.
 func waitForLockWaiter(t *testing.T, dbURL string, exited <-chan int) {
 	t.Helper()
 	ctx := context.Background()
@@ -172,8 +173,8 @@ func waitForLockWaiter(t *testing.T, dbURL string, exited <-chan int) {
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		var waiting bool
-		if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_locks WHERE locktype = 'advisory' AND NOT granted
-			AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))`).Scan(&waiting); err != nil {
+		if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_stat_activity WHERE datname = current_database()
+			AND pid <> pg_backend_pid() AND query LIKE '%pg_try_advisory_lock%')`).Scan(&waiting); err != nil {
 			t.Fatal(err)
 		}
 		if waiting {

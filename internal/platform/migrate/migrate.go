@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io/fs"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -225,7 +226,7 @@ func (m *Migrator) locked(ctx context.Context, fn func(*pgxpool.Conn) error) err
 		return fmt.Errorf("acquire migration lock connection: %w", err)
 	}
 	defer conn.Release()
-	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", int64(lockKey)); err != nil {
+	if err := takeLock(ctx, conn); err != nil {
 		return fmt.Errorf("take migration lock: %w", err)
 	}
 	defer func() {
@@ -235,3 +236,29 @@ func (m *Migrator) locked(ctx context.Context, fn func(*pgxpool.Conn) error) err
 }
 
 func quote(ident string) string { return `"` + strings.ReplaceAll(ident, `"`, `""`) + `"` }
+
+// lockPoll is how often a replica waiting for another's migrations asks for
+// the migration lock again.
+const lockPoll = 100 * time.Millisecond
+
+// takeLock takes the migration lock on conn, asking again every lockPoll
+// rather than waiting in pg_advisory_lock: a statement that waits holds a
+// snapshot, which an index built CONCURRENTLY by the migrating replica waits
+// for, while the waiter waits for the build, a cycle through two
+// connections that Postgres cannot detect.
+func takeLock(ctx context.Context, conn *pgxpool.Conn) error {
+	for {
+		var got bool
+		if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", int64(lockKey)).Scan(&got); err != nil {
+			return err
+		}
+		if got {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(lockPoll):
+		}
+	}
+}
