@@ -159,20 +159,28 @@ func TestRiverMigrationsCurrent(t *testing.T) {
 	t.Logf("wrote migrations/events/%s", name)
 }
 
-// TestEventsMigrationsDownAndUp rolls the events domain's migrations, River's
-// included, all the way down and up again.
-func TestEventsMigrationsDownAndUp(t *testing.T) {
-	t.Parallel()
+// eventsDown returns a database whose events domain is migrated all the way
+// down, the other domains up, and a migrator over it.
+func eventsDown(t *testing.T) (*pgtest.DB, *migrate.Migrator) {
+	t.Helper()
 	db := pgtest.New(t)
-	ctx := context.Background()
 	m, err := migrate.New(db.Pools, migrations.FS)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer m.Close()
-	if err := m.Down(ctx, domains.Events.Name, true); err != nil {
+	t.Cleanup(m.Close)
+	if err := m.Down(context.Background(), domains.Events.Name, true); err != nil {
 		t.Fatalf("down: %v", err)
 	}
+	return db, m
+}
+
+// TestEventsMigrationsDownAndUp rolls the events domain's migrations, River's
+// included, all the way down and up again.
+func TestEventsMigrationsDownAndUp(t *testing.T) {
+	t.Parallel()
+	db, m := eventsDown(t)
+	ctx := context.Background()
 	var tables int
 	if err := db.Pools.For(domains.Events).QueryRow(ctx, `SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname = 'events' AND tablename <> 'goose_db_version'`).Scan(&tables); err != nil || tables != 0 {
 		t.Fatalf("tables left in events after down: %d, %v", tables, err)
@@ -200,16 +208,8 @@ func TestEventsMigrationsDownAndUp(t *testing.T) {
 // some versions (a crash, a kill) must not leave the database unmigratable.
 func TestRiverMigrationStartsOverAfterACutRun(t *testing.T) {
 	t.Parallel()
-	db := pgtest.New(t)
+	db, m := eventsDown(t)
 	ctx := context.Background()
-	m, err := migrate.New(db.Pools, migrations.FS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	if err := m.Down(ctx, domains.Events.Name, true); err != nil {
-		t.Fatalf("down: %v", err)
-	}
 	// What a run cut after River's second version leaves.
 	file, err := fs.ReadFile(migrations.FS, "events/00002_river_001_008.sql")
 	if err != nil {

@@ -2,6 +2,7 @@ package migrate_test
 
 import (
 	"context"
+	"io/fs"
 	"sync"
 	"testing"
 	"testing/fstest"
@@ -11,6 +12,7 @@ import (
 	"github.com/nova-social/nova/internal/platform/migrate"
 	"github.com/nova-social/nova/internal/platform/pgtest"
 	"github.com/nova-social/nova/internal/platform/postgres"
+	"github.com/nova-social/nova/migrations"
 )
 
 // TestReplicasMigrateAtOnce: replicas starting together each run migrate up
@@ -19,22 +21,8 @@ import (
 func TestReplicasMigrateAtOnce(t *testing.T) {
 	t.Parallel()
 	db := pgtest.Empty(t)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	errs := make([]error, 3)
-	var wg sync.WaitGroup
-	for i := range errs {
-		m := migratorOn(t, db.Open(t, postgres.Options{MaxConns: 2}))
-		wg.Add(1)
-		go func() { defer wg.Done(); errs[i] = m.Up(ctx) }()
-	}
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			t.Errorf("replica %d: %v", i, err)
-		}
-	}
-	behind, err := migratorOn(t, db.Pools).Behind(ctx)
+	upAtOnce(t, db, migrations.FS, 3)
+	behind, err := migratorOn(t, db.Pools).Behind(context.Background())
 	if err != nil || len(behind) > 0 {
 		t.Fatalf("behind after the replicas migrated: %v, %v", behind, err)
 	}
@@ -52,10 +40,16 @@ func TestReplicasMigrateAtOnceOverAConcurrentIndex(t *testing.T) {
 		fsys[d.Name+"/00001_t.sql"] = &fstest.MapFile{Data: []byte("-- +goose Up\nCREATE TABLE " + d.Schema + ".t (id int);\n-- +goose Down\nDROP TABLE " + d.Schema + ".t;\n")}
 	}
 	fsys["search/00002_i.sql"] = &fstest.MapFile{Data: []byte("-- +goose NO TRANSACTION\n-- +goose Up\nCREATE INDEX CONCURRENTLY t_id ON search.t (id);\n-- +goose Down\nDROP INDEX CONCURRENTLY search.t_id;\n")}
-	db := pgtest.Empty(t)
+	upAtOnce(t, pgtest.Empty(t), fsys, 2)
+}
+
+// upAtOnce runs n replicas' migrate up of fsys on db at once, each with its
+// own pools, and fails t unless all succeed within a minute.
+func upAtOnce(t *testing.T, db *pgtest.DB, fsys fs.FS, n int) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	errs := make([]error, 2)
+	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range errs {
 		m, err := migrate.New(db.Open(t, postgres.Options{MaxConns: 2}), fsys)
