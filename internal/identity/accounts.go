@@ -2,6 +2,8 @@ package identity
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -17,7 +19,6 @@ import (
 	"github.com/nova-social/nova/internal/events"
 	"github.com/nova-social/nova/internal/identity/internal/password"
 	"github.com/nova-social/nova/internal/identity/internal/store"
-	"github.com/nova-social/nova/internal/identity/internal/token"
 	"github.com/nova-social/nova/internal/identity/internal/validate"
 	"github.com/nova-social/nova/internal/platform/apperr"
 )
@@ -224,7 +225,7 @@ func (s *Service) openSession(ctx context.Context, tx pgx.Tx, userID uuid.UUID, 
 	if err != nil {
 		return Tokens{}, fmt.Errorf("session id: %w", err)
 	}
-	refresh, hash, err := token.NewRefresh()
+	refresh, hash, err := s.tokens.NewRefresh(sessionID)
 	if err != nil {
 		return Tokens{}, err
 	}
@@ -255,12 +256,26 @@ func UsernameKey(username string) string { return validate.UsernameKey(username)
 func CheckDisplayName(field, s string) error { return validate.DisplayName(field, s) }
 
 // lookup finds the account a login names: an email if it holds an @, else a
-// username.
-func (s *Service) lookup(ctx context.Context, login string) (store.Credential, error) {
+// username. It also returns the key it looked up.
+func (s *Service) lookup(ctx context.Context, login string) (store.Credential, string, error) {
 	if strings.Contains(login, "@") {
-		return store.ByEmailKey(ctx, s.pool, validate.EmailKey(login))
+		key := validate.EmailKey(login)
+		c, err := store.ByEmailKey(ctx, s.pool, key)
+		return c, key, err
 	}
-	return store.ByUsernameKey(ctx, s.pool, validate.UsernameKey(login))
+	key := validate.UsernameKey(login)
+	c, err := store.ByUsernameKey(ctx, s.pool, key)
+	return c, key, err
+}
+
+// unknownLoginBucket is the failure counter of a login naming no account:
+// the hash of the key it was looked up by, so that the spellings that would
+// name one account (case, composed or decomposed accents) share one count as
+// a known account's do, and no login text (often a password typed into the
+// wrong field) is stored or put into an error.
+func unknownLoginBucket(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return "login-fail:login:" + base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
 // Login checks the password and opens a session. Limits: attempts per client
@@ -286,12 +301,12 @@ func (s *Service) Login(ctx context.Context, in LoginInput, c ClientInfo) (Token
 	if !validate.PlausibleLogin(in.Login) {
 		return Tokens{}, s.failLogin(ctx, in.Password)
 	}
-	cred, err := s.lookup(ctx, in.Login)
+	cred, key, err := s.lookup(ctx, in.Login)
 	found := err == nil
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return Tokens{}, err
 	}
-	bucket := "login-fail:login:" + strings.ToLower(in.Login)
+	bucket := unknownLoginBucket(key)
 	if found {
 		bucket = "login-fail:user:" + cred.UserID.String()
 	}

@@ -2,6 +2,7 @@ package identity_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -108,4 +109,38 @@ func TestRegisterLimitPerAddress(t *testing.T) {
 	testkit.Must(t, register("::ffff:192.0.2.1"))
 	wantRateLimited(t, register("192.0.2.1"), time.Hour)
 	testkit.Must(t, register("::ffff:192.0.2.2"))
+}
+
+// An unknown login is counted under the key it was looked up by, as a known
+// one is under its account: otherwise failing with one spelling of an email
+// (decomposed accents) and trying another (composed) is refused only if the
+// account exists. And no login text, often a password typed into the wrong
+// field, is stored with the counter.
+func TestUnknownLoginCountedUnderItsLookupKey(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(c *identity.Config) { c.LoginFailuresPerAccount = 3; c.LoginFailureWindow = time.Hour })
+	ctx := context.Background()
+	in := registration()
+	in.Email = "Jos\u00e9." + in.Email
+	_, err := e.svc.Register(ctx, in, client)
+	testkit.Must(t, err)
+	decomposed := func(email string) string { return strings.ReplaceAll(email, "\u00e9", "e\u0301") }
+	for name, email := range map[string]string{"known": in.Email, "unknown": "Jos\u00e9.nobody@example.org"} {
+		for range 3 {
+			_, err := e.svc.Login(ctx, identity.LoginInput{Login: decomposed(email), Password: "wrong password"}, identity.ClientInfo{Addr: "203.0.113.40"})
+			testkit.WantCode(t, err, apperr.Unauthenticated)
+		}
+		_, err := e.svc.Login(ctx, identity.LoginInput{Login: email, Password: "wrong password"}, identity.ClientInfo{Addr: "203.0.113.41"})
+		if !apperr.Is(err, apperr.RateLimited) {
+			t.Errorf("%s email: composed spelling after 3 failures of the decomposed one: %v, want RATE_LIMITED", name, err)
+		}
+	}
+
+	_, err = e.svc.Login(ctx, identity.LoginInput{Login: "Hunter2-Secret", Password: "wrong password"}, client)
+	testkit.WantCode(t, err, apperr.Unauthenticated)
+	var n int
+	testkit.Must(t, e.pool.QueryRow(ctx, `SELECT count(*) FROM identity.rate_limits WHERE bucket ILIKE '%hunter2%' OR bucket ILIKE '%nobody%'`).Scan(&n))
+	if n != 0 {
+		t.Errorf("%d counters hold the login text", n)
+	}
 }

@@ -51,7 +51,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string, _ ClientInfo
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		st, err := store.LockRefresh(ctx, tx, oldHash)
 		if errors.Is(err, store.ErrNotFound) {
-			return errBadRefresh()
+			return s.revokeForgotten(ctx, tx, refreshToken, &reused)
 		}
 		if err != nil {
 			return err
@@ -63,7 +63,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string, _ ClientInfo
 		if !st.Live {
 			return errBadRefresh()
 		}
-		next, newHash, err := token.NewRefresh()
+		next, newHash, err := s.tokens.NewRefresh(st.SessionID)
 		if err != nil {
 			return err
 		}
@@ -84,6 +84,28 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string, _ ClientInfo
 		return Tokens{}, errBadRefresh()
 	}
 	return t, nil
+}
+
+// revokeForgotten handles a refresh token whose hash is not stored. One
+// that this service made for a session is a rotated token the session has
+// since forgotten (its current one is always stored), so it is a reuse and
+// the session, if still live, is revoked: otherwise a thief could refresh a
+// stolen token past the kept ones and its owner's copy would no longer
+// betray him. Anything else is unknown.
+func (s *Service) revokeForgotten(ctx context.Context, tx pgx.Tx, refreshToken string, reused *bool) error {
+	sessionID, ok := s.tokens.RefreshSession(refreshToken)
+	if !ok {
+		return errBadRefresh()
+	}
+	owner, err := store.LiveSessionUser(ctx, tx, sessionID)
+	if errors.Is(err, store.ErrNotFound) {
+		return errBadRefresh()
+	}
+	if err != nil {
+		return err
+	}
+	*reused = true
+	return s.revokeOne(ctx, tx, owner, sessionID, ReasonRefreshReuse)
 }
 
 // revokeOne revokes a session and publishes the revocation if it was live.

@@ -57,9 +57,8 @@ func TestRefreshReuseRevokesTheFamily(t *testing.T) {
 	}
 }
 
-// A client refreshing in a loop must not grow storage: a session keeps its
-// newest rotated tokens (whose reuse revokes it) and forgets older ones
-// (refused as unknown).
+// A client refreshing in a loop must not grow storage: a session keeps the
+// hashes of its newest rotated tokens only.
 func TestRotatedTokensAreKeptUpToALimit(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, nil)
@@ -77,18 +76,11 @@ func TestRotatedTokensAreKeptUpToALimit(t *testing.T) {
 	if rotated != store.KeptRotated || live != 1 {
 		t.Fatalf("stored %d rotated and %d live tokens, want %d and 1", rotated, live, store.KeptRotated)
 	}
-	current := tokens[len(tokens)-1]
-	// The oldest are forgotten: refused, and the session lives on.
-	_, err := e.svc.Refresh(ctx, tokens[0], client)
+	// The oldest one kept is recognised as a reuse (forgotten ones too: see
+	// TestReuseOfAForgottenRotatedTokenRevokesTheSession).
+	_, err := e.svc.Refresh(ctx, tokens[len(tokens)-1-store.KeptRotated], client)
 	testkit.WantCode(t, err, apperr.Unauthenticated)
-	_, err = e.svc.Refresh(ctx, tokens[len(tokens)-1-store.KeptRotated-1], client)
-	testkit.WantCode(t, err, apperr.Unauthenticated)
-	next, err := e.svc.Refresh(ctx, current, client)
-	testkit.Must(t, err)
-	// The oldest one kept is still recognised as a reuse.
-	_, err = e.svc.Refresh(ctx, tokens[len(tokens)-store.KeptRotated], client)
-	testkit.WantCode(t, err, apperr.Unauthenticated)
-	_, err = e.svc.Refresh(ctx, next.RefreshToken, client)
+	_, err = e.svc.Refresh(ctx, tokens[len(tokens)-1], client)
 	testkit.WantCode(t, err, apperr.Unauthenticated)
 }
 
@@ -227,4 +219,29 @@ func TestRefreshRefusedOnceBanned(t *testing.T) {
 	testkit.Must(t, err)
 	_, err = e.svc.Refresh(ctx, reg.RefreshToken, client)
 	testkit.WantCode(t, err, apperr.Unauthenticated)
+}
+
+// A thief who refreshes a stolen token more than KeptRotated times in a row
+// pushes it out of the kept ones; when its owner presents it afterwards, it
+// is still recognised as reused and the thief's session is revoked.
+func TestReuseOfAForgottenRotatedTokenRevokesTheSession(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	_, reg := e.register(t)
+	stolen := reg.RefreshToken
+	for range store.KeptRotated + 1 {
+		next, err := e.svc.Refresh(ctx, stolen, client)
+		testkit.Must(t, err)
+		stolen = next.RefreshToken
+	}
+	_, err := e.svc.Refresh(ctx, reg.RefreshToken, client)
+	testkit.WantCode(t, err, apperr.Unauthenticated)
+	_, err = e.svc.Refresh(ctx, stolen, client)
+	testkit.WantCode(t, err, apperr.Unauthenticated)
+	var reason string
+	testkit.Must(t, e.pool.QueryRow(ctx, `SELECT coalesce(revoked_reason, '') FROM identity.sessions WHERE id = $1`, reg.SessionID).Scan(&reason))
+	if reason != identity.ReasonRefreshReuse {
+		t.Fatalf("revoked reason %q, want %q", reason, identity.ReasonRefreshReuse)
+	}
 }

@@ -2,6 +2,7 @@ package token
 
 import (
 	"crypto/ed25519"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -41,6 +42,14 @@ type Issuer struct {
 	parser   *jwt.Parser
 	now      func() time.Time
 	verified verifiedCache
+	// previousUntil is the last iat accepted from the previous key: one
+	// AccessTTL after this issuer took over, time enough for replicas still
+	// signing with it to be rotated. Its tokens all expire within another
+	// AccessTTL, so a previous key left configured, or leaked, stops mattering.
+	previousUntil time.Time
+	// refreshKey tags refresh tokens; it is derived from the signing key,
+	// which every replica shares and which is never stored with the tokens.
+	refreshKey []byte
 }
 
 // NewIssuer builds an issuer. previous may be nil.
@@ -54,8 +63,11 @@ func NewIssuer(priv ed25519.PrivateKey, previous ed25519.PublicKey, issuer, audi
 		audience: audience,
 		now:      time.Now,
 	}
+	rk := sha256.Sum256(append([]byte("nova refresh token tag\x00"), priv.Seed()...))
+	i.refreshKey = rk[:]
 	if previous != nil {
 		i.keys[KeyID(previous)] = previous
+		i.previousUntil = i.now().Add(AccessTTL)
 	}
 	// One pinned algorithm: "none", HMAC and RSA tokens fail before any key
 	// is looked at, so a public key can never be used as an HMAC secret.
@@ -117,8 +129,9 @@ func (i *Issuer) Verify(s string) (userID, sessionID uuid.UUID, err error) {
 		return e.userID, e.sessionID, nil
 	}
 	var c Claims
+	var kid string
 	_, err = i.parser.ParseWithClaims(s, &c, func(t *jwt.Token) (any, error) {
-		kid, _ := t.Header["kid"].(string)
+		kid, _ = t.Header["kid"].(string)
 		if k, ok := i.keys[kid]; ok {
 			return k, nil
 		}
@@ -133,6 +146,13 @@ func (i *Issuer) Verify(s string) (userID, sessionID uuid.UUID, err error) {
 	if c.IssuedAt == nil {
 		return uuid.Nil, uuid.Nil, fmt.Errorf("%w: no iat", ErrInvalid)
 	}
+	// Issue makes tokens living AccessTTL; a longer-lived one is forged.
+	if c.ExpiresAt.Sub(c.IssuedAt.Time) > AccessTTL {
+		return uuid.Nil, uuid.Nil, fmt.Errorf("%w: lifetime over %v", ErrInvalid, AccessTTL)
+	}
+	if kid != i.kid && c.IssuedAt.After(i.previousUntil) {
+		return uuid.Nil, uuid.Nil, fmt.Errorf("%w: signed by the previous key after its rotation window", ErrInvalid)
+	}
 	userID, err = uuid.Parse(c.Subject)
 	if err != nil {
 		return uuid.Nil, uuid.Nil, fmt.Errorf("%w: sub: %w", ErrInvalid, err)
@@ -145,15 +165,49 @@ func (i *Issuer) Verify(s string) (userID, sessionID uuid.UUID, err error) {
 	return userID, sessionID, nil
 }
 
-// NewRefresh returns an opaque refresh token of 256 random bits and the
-// SHA-256 under which it is stored. Only the hash is ever written down.
-func NewRefresh() (token string, hash []byte, err error) {
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
+// A refresh token is its session's id, 256 random bits and a tag over both,
+// base64url-encoded.
+const (
+	refreshRandom = 32
+	refreshTag    = 16
+	refreshLen    = len(uuid.UUID{}) + refreshRandom + refreshTag
+)
+
+// NewRefresh returns a refresh token of the session and the SHA-256 under
+// which it is stored. Only the hash is ever written down. The tag lets
+// RefreshSession recognise the token after its hash was dropped.
+func (i *Issuer) NewRefresh(sessionID uuid.UUID) (token string, hash []byte, err error) {
+	b := make([]byte, refreshLen)
+	copy(b, sessionID[:])
+	body := b[:len(b)-refreshTag]
+	if _, err := rand.Read(body[len(sessionID):]); err != nil {
 		return "", nil, fmt.Errorf("refresh token: %w", err)
 	}
+	copy(b[len(body):], i.refreshTag(body))
 	token = base64.RawURLEncoding.EncodeToString(b)
 	return token, HashRefresh(token), nil
+}
+
+// RefreshSession returns the session of a refresh token this key made,
+// whether or not its hash is still stored: a session forgets its oldest
+// rotated tokens, and one presented after that is still a reuse. A token of
+// another format, another key or a forged one names no session.
+func (i *Issuer) RefreshSession(token string) (uuid.UUID, bool) {
+	b, err := base64.RawURLEncoding.DecodeString(token)
+	if err != nil || len(b) != refreshLen {
+		return uuid.Nil, false
+	}
+	body := b[:len(b)-refreshTag]
+	if !hmac.Equal(b[len(body):], i.refreshTag(body)) {
+		return uuid.Nil, false
+	}
+	return uuid.UUID(body[:len(uuid.UUID{})]), true
+}
+
+func (i *Issuer) refreshTag(body []byte) []byte {
+	m := hmac.New(sha256.New, i.refreshKey)
+	m.Write(body)
+	return m.Sum(nil)[:refreshTag]
 }
 
 // HashRefresh is the stored form of a refresh token.

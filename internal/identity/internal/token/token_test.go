@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
 )
 
@@ -43,13 +44,27 @@ func TestIssueVerifyAndExpiry(t *testing.T) {
 }
 
 func TestRefreshTokens(t *testing.T) {
-	a, ha, err := NewRefresh()
+	i := newIssuer(t)
+	sid := uuid.New()
+	a, ha, err := i.NewRefresh(sid)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _, _ := NewRefresh()
-	if a == b || len(a) != 43 || len(ha) != 32 || string(HashRefresh(a)) != string(ha) {
+	b, _, _ := i.NewRefresh(sid)
+	if a == b || len(a) != 86 || len(ha) != 32 || string(HashRefresh(a)) != string(ha) {
 		t.Fatalf("refresh tokens %q %q", a, b)
+	}
+	if got, ok := i.RefreshSession(a); !ok || got != sid {
+		t.Fatalf("RefreshSession = %v, %v", got, ok)
+	}
+	// Another key's token, a changed one and an old-style one name no session.
+	other, _, _ := newIssuer(t).NewRefresh(sid)
+	changed := []byte(a)
+	changed[3] ^= 1
+	for _, tok := range []string{other, string(changed), a[:43], ""} {
+		if _, ok := i.RefreshSession(tok); ok {
+			t.Fatalf("RefreshSession(%q) names a session", tok)
+		}
 	}
 }
 
@@ -164,5 +179,50 @@ func TestConcurrentDevKeyCreation(t *testing.T) {
 				t.Fatalf("start %d got another key", i)
 			}
 		}
+	}
+}
+
+// The previous key's tokens are accepted only as long as one it signed
+// before the rotation can live: one it signs later (a leaked key, a key file
+// left configured) is refused, as is any token living longer than AccessTTL.
+func TestPreviousKeyOnlyForTokensOfBeforeTheRotation(t *testing.T) {
+	old, current := newIssuer(t), newIssuer(t)
+	rotated := NewIssuer(current.priv, old.priv.Public().(ed25519.PublicKey), "nova", "nova")
+	start := rotated.now()
+	at := func(i *Issuer, when time.Time) string {
+		i.now = func() time.Time { return when }
+		tok, _, err := i.Issue(uuid.New(), uuid.New())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	before := at(old, start.Add(-time.Minute))
+	rotated.now = func() time.Time { return start.Add(10 * time.Minute) }
+	if _, _, err := rotated.Verify(before); err != nil {
+		t.Fatalf("token of the previous key from before the rotation: %v", err)
+	}
+	late := start.Add(AccessTTL + time.Minute)
+	after := at(old, late)
+	rotated.now = func() time.Time { return late }
+	if _, _, err := rotated.Verify(after); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("token the previous key signed after the rotation window: %v", err)
+	}
+	if _, _, err := rotated.Verify(at(current, late)); err != nil {
+		t.Fatalf("token of the current key: %v", err)
+	}
+	// A token (of either key) with a lifetime longer than AccessTTL.
+	long := jwt.NewWithClaims(jwt.SigningMethodEdDSA, Claims{RegisteredClaims: jwt.RegisteredClaims{
+		Issuer: "nova", Subject: uuid.NewString(), Audience: jwt.ClaimStrings{"nova"},
+		IssuedAt: jwt.NewNumericDate(start.Add(-time.Minute)), ExpiresAt: jwt.NewNumericDate(start.Add(24 * time.Hour)),
+	}, SessionID: uuid.NewString(), Type: TypeAccess})
+	long.Header["kid"] = old.kid
+	s, err := long.SignedString(old.priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rotated.now = func() time.Time { return start.Add(20 * time.Hour) }
+	if _, _, err := rotated.Verify(s); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("token living a day: %v", err)
 	}
 }
