@@ -69,7 +69,10 @@ type Options struct {
 	// that only after deadlock_timeout (1 s) and fail one of them, possibly a
 	// delivery. A delivery alone waits as long as its locks take.
 	BatchLockTimeout time.Duration
-	// HandlerTimeout bounds one handler run (default 1m).
+	// HandlerTimeout bounds one handler run (default 1m). A transaction
+	// shared by several deliveries gives up halfway to the first of their
+	// deadlines, so that after one of them hangs the others can still be
+	// applied alone.
 	HandlerTimeout time.Duration
 	// RescueAfter is how long a delivery may stay running (its replica
 	// crashed) before another replica retries it (default 5m).

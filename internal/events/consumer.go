@@ -45,11 +45,12 @@ type inbox struct {
 }
 
 // errBusy refuses a delivery to a domain that holds its share of the
-// replica's workers and has finished no batch for stallAfter (its handlers
-// or its database are slow): the job is put back for later instead of
-// waiting, so that a slow domain cannot starve the others of workers. A
-// domain that merely has a lot to do keeps finishing batches and is not
-// refused.
+// replica's workers, has no idle runner and has finished no batch for
+// stallAfter (its handlers or its database are slow): the job is put back
+// for later instead of waiting, so that a slow domain cannot starve the
+// others of workers. A domain that merely has a lot to do keeps finishing
+// batches and is not refused; nor is one with a runner idle (one stuck
+// transaction holding the share), which applies the delivery at once.
 var errBusy = errors.New("consuming domain busy")
 
 // stallAfter is how long a domain holding its share may go without finishing
@@ -98,7 +99,7 @@ RETURNING consumer, event_id`, //boundarylint:allow inbox of the consuming domai
 func (in *inbox) apply(ctx context.Context, job int64, enqueued time.Time, a deliveryArgs, m Meta, apply applyFunc) (string, error) {
 	p := &pending{ctx: ctx, job: job, enqueued: enqueued, args: a, meta: m, apply: apply, done: make(chan result, 1)}
 	in.mu.Lock()
-	if in.held >= in.share && time.Since(in.progress) > stallAfter {
+	if in.held >= in.share && in.running == in.runners && time.Since(in.progress) > stallAfter {
 		in.mu.Unlock()
 		return outcomeDeferred, errBusy
 	}
@@ -169,7 +170,7 @@ func (in *inbox) drain() {
 // runBatch applies batch in one transaction. If that fails, each delivery is
 // applied alone, so one failing handler fails only its own delivery.
 func (in *inbox) runBatch(batch []*pending) {
-	outcomes, err := in.transact(batch)
+	outcomes, failed, err := in.transact(batch)
 	if err == nil || len(batch) == 1 {
 		for i, p := range batch {
 			if err != nil {
@@ -181,8 +182,14 @@ func (in *inbox) runBatch(batch []*pending) {
 		return
 	}
 	in.split.Inc()
+	// The member whose handler failed the shared transaction goes last:
+	// alone, it may wait for a lock or hang until its timeout, and the others,
+	// fetched with it and so timing out with it, must not wait behind it.
+	if failed >= 0 {
+		batch = append(slices.Delete(slices.Clone(batch), failed, failed+1), batch[failed])
+	}
 	for _, p := range batch {
-		out, err := in.transact([]*pending{p})
+		out, _, err := in.transact([]*pending{p})
 		if err != nil {
 			p.done <- result{outcomeError, err}
 		} else {
@@ -193,24 +200,31 @@ func (in *inbox) runBatch(batch []*pending) {
 
 // transact records the batch in the inbox and runs the handlers of the
 // deliveries not recorded before, then the statements they queued, in one
-// transaction on the domain's pool.
-// Its context ends when any member's does (shutdown, handler timeout).
-func (in *inbox) transact(batch []*pending) ([]string, error) {
+// transaction on the domain's pool. When a handler fails it, it returns that
+// member's index as well (else -1).
+// Its context ends when any member's does (shutdown, handler timeout); a
+// shared transaction's ends earlier, see sharedDeadline.
+func (in *inbox) transact(batch []*pending) ([]string, int, error) {
 	ctx, cancel := context.WithCancel(context.WithoutCancel(batch[0].ctx))
 	defer cancel()
 	for _, p := range batch {
 		stop := context.AfterFunc(p.ctx, cancel)
 		defer stop()
 	}
+	if d, ok := sharedDeadline(batch); ok {
+		var cancelShared context.CancelFunc
+		ctx, cancelShared = context.WithDeadline(ctx, d)
+		defer cancelShared()
+	}
 	tx, err := in.sub.Pool.Begin(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("begin %s transaction: %w", in.sub.Domain.Name, err)
+		return nil, -1, fmt.Errorf("begin %s transaction: %w", in.sub.Domain.Name, err)
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
 
 	fresh, err := in.record(ctx, tx, batch)
 	if err != nil {
-		return nil, err
+		return nil, -1, err
 	}
 	outcomes := make([]string, len(batch))
 	queued := &pgx.Batch{}
@@ -220,19 +234,41 @@ func (in *inbox) transact(batch []*pending) ([]string, error) {
 			continue
 		}
 		if err := runHandler(ctx, p, tx, queued); err != nil {
-			return nil, err
+			return nil, i, err
 		}
 		outcomes[i] = outcomeOK
 	}
 	if queued.Len() > 0 {
 		if err := tx.SendBatch(ctx, queued).Close(); err != nil {
-			return nil, fmt.Errorf("queued statements in %s: %w", in.sub.Domain.Name, err)
+			return nil, -1, fmt.Errorf("queued statements in %s: %w", in.sub.Domain.Name, err)
 		}
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return nil, fmt.Errorf("commit %s: %w", in.sub.Domain.Name, err)
+		return nil, -1, fmt.Errorf("commit %s: %w", in.sub.Domain.Name, err)
 	}
-	return outcomes, nil
+	return outcomes, -1, nil
+}
+
+// sharedDeadline is when a transaction shared by several deliveries gives
+// up: halfway to the first of their deadlines (the handler timeout, counted
+// from their fetch, so about the same for all). A transaction that ran to
+// that deadline would leave none of them time to be applied alone, so one
+// hung handler would time out the others too, spending their attempts.
+func sharedDeadline(batch []*pending) (time.Time, bool) {
+	if len(batch) < 2 {
+		return time.Time{}, false
+	}
+	var first time.Time
+	for _, p := range batch {
+		if d, ok := p.ctx.Deadline(); ok && (first.IsZero() || d.Before(first)) {
+			first = d
+		}
+	}
+	if first.IsZero() {
+		return first, false
+	}
+	now := time.Now()
+	return now.Add(first.Sub(now) / 2), true
 }
 
 // runHandler applies p, turning a panic into p's error: handlers run on the
