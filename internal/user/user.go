@@ -212,7 +212,8 @@ func checkText(field, s string, max int) error {
 // UpdateProfile changes the viewer's own profile and publishes
 // user.profile.updated with the whole profile when a value changed, so a
 // client resending its profile adds nothing to the log. Text is stored as
-// given.
+// given. A banned account is refused: its sessions end only once identity
+// has handled user.banned, and its profile still reads.
 func (s *Service) UpdateProfile(ctx context.Context, viewer uuid.UUID, in ProfileUpdate) (User, error) {
 	if viewer == uuid.Nil {
 		return User{}, apperr.NewUnauthenticated("sign in to update your profile")
@@ -238,6 +239,9 @@ func (s *Service) UpdateProfile(ctx context.Context, viewer uuid.UUID, in Profil
 		}
 		if u, err = store.Get(ctx, tx, viewer); err != nil {
 			return err
+		}
+		if u.Banned {
+			return apperr.NewForbidden("account suspended")
 		}
 		if !changed {
 			return nil

@@ -488,3 +488,27 @@ func TestVerifyIsRecheckedUnderTheRoleLocks(t *testing.T) {
 		t.Fatal("verified by a demoted admin")
 	}
 }
+
+// A banned user's sessions end only once identity has handled user.banned;
+// until then the user domain, which knows of the ban at once, refuses the
+// banned account's profile changes, so a ban is not followed by a profile
+// rewritten for all to read.
+func TestBannedUserCannotChangeProfile(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	mod := e.withRole(t, user.RoleModerator)
+	_, _, u := e.register(t)
+	_, err := e.users.Ban(ctx, mod.ID, u.ID, "spam")
+	testkit.Must(t, err)
+	_, err = e.users.UpdateProfile(ctx, u.ID, user.ProfileUpdate{DisplayName: ptr("Rewritten"), Bio: ptr("after the ban")})
+	testkit.WantCode(t, err, apperr.Forbidden)
+	got, err := e.users.Get(ctx, u.ID)
+	testkit.Must(t, err)
+	if got.DisplayName != u.DisplayName || got.Bio != "" {
+		t.Fatalf("profile changed after the ban: %+v", got)
+	}
+	if n := count(e.db.Topics(t, "userId", u.ID.String()), "user.profile.updated"); n != 0 {
+		t.Fatalf("%d user.profile.updated events after the ban", n)
+	}
+}
