@@ -124,6 +124,17 @@ func DisplayName(field, s string) error {
 		if unicode.IsControl(r) || unicode.In(r, unicode.Zl, unicode.Zp) {
 			return apperr.Invalid(field, "must not contain control characters or line breaks")
 		}
+		if bidiScope(r) {
+			return apperr.Invalid(field, "must not contain bidirectional embedding, override or isolate characters")
+		}
 	}
 	return nil
+}
+
+// bidiScope reports the bidirectional controls that open a scope (U+202A–
+// U+202E, U+2066–U+2069): left open in a name, they reorder the text shown
+// after it ("Admin\u202Egpj.exe" reads "Adminexe.jpg"). The marks U+200E and
+// U+200F, which right-to-left names need, are single characters and stay.
+func bidiScope(r rune) bool {
+	return r >= '\u202A' && r <= '\u202E' || r >= '\u2066' && r <= '\u2069'
 }
