@@ -6,6 +6,8 @@ package dataload
 
 import (
 	"context"
+	"fmt"
+	"runtime/debug"
 	"sync"
 	"time"
 )
@@ -19,6 +21,8 @@ type Loader[K comparable, V any] struct {
 	fetch    Fetch[K, V]
 	wait     time.Duration
 	maxBatch int
+	// life is the request's context: fetches end with it (see Bind).
+	life context.Context
 
 	mu      sync.Mutex
 	cache   map[K]*result[V]
@@ -41,10 +45,17 @@ type batch[K comparable, V any] struct {
 }
 
 // New returns a loader that waits up to wait for more keys before fetching,
-// and fetches at once when maxBatch keys are pending.
+// and fetches at once when maxBatch keys are pending; no fetch asks for more.
 func New[K comparable, V any](fetch Fetch[K, V], wait time.Duration, maxBatch int) *Loader[K, V] {
-	return &Loader[K, V]{fetch: fetch, wait: wait, maxBatch: maxBatch, cache: map[K]*result[V]{}, hints: map[K]struct{}{}}
+	return &Loader[K, V]{fetch: fetch, wait: wait, maxBatch: max(maxBatch, 1), life: context.Background(),
+		cache: map[K]*result[V]{}, hints: map[K]struct{}{}}
 }
+
+// Bind ties the loader's fetches to ctx, the context of its request, before
+// the first load. A fetch outlives the caller that started it, as others may
+// be waiting for it, but not the request: then nobody is, and it would hold
+// a goroutine and a database connection for nothing.
+func (l *Loader[K, V]) Bind(ctx context.Context) { l.life = ctx }
 
 // Load returns the value of key; found is false when it does not exist.
 func (l *Loader[K, V]) Load(ctx context.Context, key K) (value V, found bool, err error) {
@@ -98,6 +109,12 @@ func (l *Loader[K, V]) LoadMany(ctx context.Context, keys []K) (map[K]V, error) 
 		results[i] = r
 	}
 	l.mu.Unlock()
+	// Past the batch size, the rest is fetched alongside in full batches.
+	for now != nil && len(now.keys) > l.maxBatch {
+		n := l.maxBatch
+		go l.run(ctx, &batch[K, V]{keys: now.keys[:n:n], results: now.results[:n:n]})
+		now.keys, now.results = now.keys[n:], now.results[n:]
+	}
 	if now != nil {
 		l.run(ctx, now)
 	}
@@ -200,9 +217,14 @@ func (l *Loader[K, V]) flush(ctx context.Context, b *batch[K, V]) {
 	l.run(ctx, b)
 }
 
-// takeHints moves the hinted keys not cached yet into b; l.mu is held.
+// takeHints moves the hinted keys not cached yet into b, as many as it has
+// room for: the others wait for the next fetch. l.mu is held.
 func (l *Loader[K, V]) takeHints(b *batch[K, V]) {
 	for k := range l.hints {
+		if len(b.keys) >= l.maxBatch {
+			return
+		}
+		delete(l.hints, k)
 		if _, ok := l.cache[k]; !ok {
 			r := &result[V]{done: make(chan struct{})}
 			l.cache[k] = r
@@ -210,14 +232,13 @@ func (l *Loader[K, V]) takeHints(b *batch[K, V]) {
 			b.results = append(b.results, r)
 		}
 	}
-	clear(l.hints)
 }
 
 func (l *Loader[K, V]) run(ctx context.Context, b *batch[K, V]) {
 	l.mu.Lock()
 	l.takeHints(b)
 	l.mu.Unlock()
-	values, err := l.fetch(context.WithoutCancel(ctx), b.keys)
+	values, err := l.call(fetchContext{l.life, ctx}, b.keys)
 	if err != nil {
 		// A failed fetch is not remembered: a later load may succeed. The
 		// entries go before the waiters wake, so none of them can see the
@@ -240,3 +261,27 @@ func (l *Loader[K, V]) run(ctx context.Context, b *batch[K, V]) {
 		close(r.done)
 	}
 }
+
+// call fetches keys, turning a panic into the batch's error: a batch runs on
+// a goroutine of its own or of one of its callers, and must neither crash
+// the server nor leave the others waiting.
+func (l *Loader[K, V]) call(ctx context.Context, keys []K) (values map[K]V, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("dataload: fetch panicked: %v\n%s", p, debug.Stack())
+		}
+	}()
+	return l.fetch(ctx, keys)
+}
+
+// fetchContext is the context of a fetch: the request's deadline and
+// cancellation, with the values of the caller that started the batch. The
+// context package finds the request's cancellation among those values too,
+// and takes it only when its Done is this one's, so a caller's own never
+// reaches the fetch.
+type fetchContext struct {
+	context.Context
+	values context.Context
+}
+
+func (c fetchContext) Value(key any) any { return c.values.Value(key) }

@@ -215,7 +215,9 @@ func forgetPost(ctx context.Context, id uuid.UUID) {
 // so no resolver is using the loader it replaces.
 func (r *Resolver) forgetPostCounts(ctx context.Context) {
 	if l := loadersFrom(ctx); l != nil {
-		l.PostCounts = newPostCounts(r)
+		counts := newPostCounts(r)
+		counts.Bind(ctx)
+		l.PostCounts = counts
 	}
 }
 
