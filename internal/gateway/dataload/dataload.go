@@ -21,8 +21,6 @@ type Loader[K comparable, V any] struct {
 	fetch    Fetch[K, V]
 	wait     time.Duration
 	maxBatch int
-	// life is the request's context: fetches end with it (see Bind).
-	life context.Context
 
 	mu      sync.Mutex
 	cache   map[K]*result[V]
@@ -47,15 +45,8 @@ type batch[K comparable, V any] struct {
 // New returns a loader that waits up to wait for more keys before fetching,
 // and fetches at once when maxBatch keys are pending; no fetch asks for more.
 func New[K comparable, V any](fetch Fetch[K, V], wait time.Duration, maxBatch int) *Loader[K, V] {
-	return &Loader[K, V]{fetch: fetch, wait: wait, maxBatch: max(maxBatch, 1), life: context.Background(),
-		cache: map[K]*result[V]{}, hints: map[K]struct{}{}}
+	return &Loader[K, V]{fetch: fetch, wait: wait, maxBatch: max(maxBatch, 1), cache: map[K]*result[V]{}, hints: map[K]struct{}{}}
 }
-
-// Bind ties the loader's fetches to ctx, the context of its request, before
-// the first load. A fetch outlives the caller that started it, as others may
-// be waiting for it, but not the request: then nobody is, and it would hold
-// a goroutine and a database connection for nothing.
-func (l *Loader[K, V]) Bind(ctx context.Context) { l.life = ctx }
 
 // Load returns the value of key; found is false when it does not exist.
 func (l *Loader[K, V]) Load(ctx context.Context, key K) (value V, found bool, err error) {
@@ -238,7 +229,7 @@ func (l *Loader[K, V]) run(ctx context.Context, b *batch[K, V]) {
 	l.mu.Lock()
 	l.takeHints(b)
 	l.mu.Unlock()
-	values, err := l.call(fetchContext{l.life, ctx}, b.keys)
+	values, err := l.call(context.WithoutCancel(ctx), b.keys)
 	if err != nil {
 		// A failed fetch is not remembered: a later load may succeed. The
 		// entries go before the waiters wake, so none of them can see the
@@ -273,15 +264,3 @@ func (l *Loader[K, V]) call(ctx context.Context, keys []K) (values map[K]V, err 
 	}()
 	return l.fetch(ctx, keys)
 }
-
-// fetchContext is the context of a fetch: the request's deadline and
-// cancellation, with the values of the caller that started the batch. The
-// context package finds the request's cancellation among those values too,
-// and takes it only when its Done is this one's, so a caller's own never
-// reaches the fetch.
-type fetchContext struct {
-	context.Context
-	values context.Context
-}
-
-func (c fetchContext) Value(key any) any { return c.values.Value(key) }

@@ -114,50 +114,6 @@ func TestFullBatchTakesNoHints(t *testing.T) {
 	}
 }
 
-// When the request ends, a fetch still running is cancelled: no caller is
-// left to want it, and it must not keep a goroutine and a database
-// connection busy (nor keep a gone caller that started it waiting).
-func TestFetchEndsWithTheRequest(t *testing.T) {
-	for _, hinted := range []bool{false, true} {
-		started := make(chan struct{}, 1)
-		ended := make(chan error, 1)
-		l := New(func(ctx context.Context, keys []int) (map[int]int, error) {
-			started <- struct{}{}
-			select {
-			case <-ctx.Done():
-				ended <- ctx.Err()
-				return nil, ctx.Err()
-			case <-time.After(5 * time.Second):
-				ended <- nil
-				return nil, errors.New("not cancelled")
-			}
-		}, time.Millisecond, 10)
-		req, end := context.WithCancel(context.Background())
-		l.Bind(req)
-		if hinted {
-			l.Hint(1)
-		}
-		loaded := make(chan error, 1)
-		go func() {
-			_, _, err := l.Load(req, 1)
-			loaded <- err
-		}()
-		<-started
-		end()
-		select {
-		case err := <-ended:
-			if !errors.Is(err, context.Canceled) {
-				t.Fatalf("hinted=%v: the fetch outlived the request: %v", hinted, err)
-			}
-		case <-time.After(2 * time.Second):
-			t.Fatalf("hinted=%v: the fetch outlived the request", hinted)
-		}
-		if err := <-loaded; err == nil {
-			t.Fatalf("hinted=%v: Load returned no error", hinted)
-		}
-	}
-}
-
 // One caller giving up does not cancel the fetch the others wait for (nor
 // a context the fetch derives, as a database driver does), and the fetch
 // sees the values of the context of the caller that started it.
@@ -175,7 +131,6 @@ func TestOneCallerGivingUpLeavesTheFetch(t *testing.T) {
 	}, time.Millisecond, 10)
 	req, end := context.WithCancel(context.Background())
 	defer end()
-	l.Bind(req)
 	first, cancel := context.WithCancel(context.WithValue(req, key{}, "v"))
 	gone := make(chan error, 1)
 	go func() {

@@ -101,22 +101,9 @@ func newPostCounts(r *Resolver) *dataload.Loader[uuid.UUID, int] {
 	return dataload.New(r.Content.PostCounts, loaderWait, loaderBatch)
 }
 
-// WithLoaders attaches the request's loaders, whose fetches end with ctx.
+// WithLoaders attaches the request's loaders.
 func WithLoaders(ctx context.Context, l *Loaders) context.Context {
-	l.bind(ctx)
 	return context.WithValue(ctx, loadersKey, l)
-}
-
-// bind ties every loader's fetches to ctx, the request's context.
-func (l *Loaders) bind(ctx context.Context) {
-	l.Users.Bind(ctx)
-	l.Posts.Bind(ctx)
-	l.Comments.Bind(ctx)
-	l.Versions.Bind(ctx)
-	l.PostStats.Bind(ctx)
-	l.PostCounts.Bind(ctx)
-	l.UserCounts.Bind(ctx)
-	l.FollowStates.Bind(ctx)
 }
 
 func loadersFrom(ctx context.Context) *Loaders {

@@ -215,9 +215,7 @@ func forgetPost(ctx context.Context, id uuid.UUID) {
 // so no resolver is using the loader it replaces.
 func (r *Resolver) forgetPostCounts(ctx context.Context) {
 	if l := loadersFrom(ctx); l != nil {
-		counts := newPostCounts(r)
-		counts.Bind(ctx)
-		l.PostCounts = counts
+		l.PostCounts = newPostCounts(r)
 	}
 }
 
