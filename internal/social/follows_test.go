@@ -9,7 +9,9 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/nova-social/nova/internal/content"
+	"github.com/nova-social/nova/internal/events"
 	"github.com/nova-social/nova/internal/platform/apperr"
+	"github.com/nova-social/nova/internal/platform/domains"
 	"github.com/nova-social/nova/internal/platform/page"
 	"github.com/nova-social/nova/internal/platform/testkit"
 )
@@ -245,4 +247,34 @@ func TestFollowRacesConverge(t *testing.T) {
 	}
 	check(a, b, secretB.ID)
 	check(b, a, secretA.ID)
+}
+
+// A banned user's pending request cannot be approved (NOT_FOUND, as
+// following a banned account is), by its owner or by the account going
+// public; the owner may still reject it.
+func TestBannedRequesterIsNotApproved(t *testing.T) {
+	e := newEnv(t, Config{})
+	ctx := context.Background()
+	owner, banned, fan := e.user(true), e.user(false), e.user(false)
+	for _, u := range []uuid.UUID{banned, fan} {
+		_, err := e.social.Follow(ctx, u, owner)
+		testkit.Must(t, err)
+	}
+	e.publish(t, events.UserBanned{UserID: banned, Reason: "spam"})
+	testkit.Eventually(t, "social learns the ban", func() bool {
+		var known bool
+		err := e.db.Pools.For(domains.Social).QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM social.banned_users WHERE user_id = $1)`, banned).Scan(&known)
+		return err == nil && known
+	})
+	testkit.WantCode(t, e.social.ApproveFollowRequest(ctx, owner, banned), apperr.NotFound)
+
+	e.acc.mu.Lock()
+	e.acc.private[owner] = false
+	e.acc.mu.Unlock()
+	e.publish(t, events.SettingsUpdated{UserID: owner, IsPrivate: false})
+	testkit.Eventually(t, "the fan's request approved", func() bool { return e.state(t, fan, owner) == Following })
+	if e.state(t, banned, owner) != Requested || e.counts(t, owner).Followers != 1 {
+		t.Fatalf("banned requester %s, followers %d", e.state(t, banned, owner), e.counts(t, owner).Followers)
+	}
+	testkit.Must(t, e.social.RejectFollowRequest(ctx, owner, banned))
 }

@@ -54,10 +54,12 @@ func DeleteRel(ctx context.Context, db DB, follower, followee uuid.UUID, states 
 }
 
 // Approve turns a pending request into a follow begun at at; it reports
-// whether there was a request.
+// whether there was a request. A banned requester's is left pending (its
+// owner may still reject it), as a follow of a banned account is refused.
 func Approve(ctx context.Context, db DB, follower, followee uuid.UUID, at time.Time) (bool, error) {
 	tag, err := db.Exec(ctx, `UPDATE social.relationships SET state = 'FOLLOWING', created_at = $3
-		WHERE follower_id = $1 AND followee_id = $2 AND state = 'REQUESTED'`, follower, followee, at)
+		WHERE follower_id = $1 AND followee_id = $2 AND state = 'REQUESTED'
+		AND NOT EXISTS (SELECT 1 FROM social.banned_users WHERE user_id = $1)`, follower, followee, at)
 	if err != nil {
 		return false, fmt.Errorf("approve request: %w", err)
 	}
