@@ -3,6 +3,7 @@ package identity_test
 import (
 	"context"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -243,5 +244,29 @@ func TestReuseOfAForgottenRotatedTokenRevokesTheSession(t *testing.T) {
 	testkit.Must(t, e.pool.QueryRow(ctx, `SELECT coalesce(revoked_reason, '') FROM identity.sessions WHERE id = $1`, reg.SessionID).Scan(&reason))
 	if reason != identity.ReasonRefreshReuse {
 		t.Fatalf("revoked reason %q, want %q", reason, identity.ReasonRefreshReuse)
+	}
+}
+
+// A respelling of the current refresh token (a trailing newline, unused
+// bits of its last character set) is not a token Nova made: it is refused
+// as unknown and ends nothing, where taken for a forgotten rotated token it
+// would revoke its owner's session.
+func TestRespelledRefreshTokenRevokesNothing(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	_, reg := e.register(t)
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	tok := reg.RefreshToken
+	last := strings.IndexByte(alphabet, tok[len(tok)-1])
+	for _, respelled := range []string{tok + "\n", tok[:len(tok)-1] + string(alphabet[last^1]), "\n" + tok} {
+		if respelled == tok {
+			continue
+		}
+		_, err := e.svc.Refresh(ctx, respelled, client)
+		testkit.WantCode(t, err, apperr.Unauthenticated)
+	}
+	if _, err := e.svc.Refresh(ctx, tok, client); err != nil {
+		t.Fatalf("the current refresh token after respelled copies: %v", err)
 	}
 }

@@ -87,10 +87,10 @@ func LockRefresh(ctx context.Context, q Querier, hash []byte) (RefreshState, err
 	return st, nil
 }
 
-// KeptRotated is how many rotated refresh tokens a session keeps, to
-// recognise their reuse. Older ones are dropped so that a client refreshing
-// in a loop cannot grow storage; presenting one is refused as unknown,
-// without revoking the session.
+// KeptRotated is how many rotated refresh tokens a session keeps the hashes
+// of. Older ones are dropped so that a client refreshing in a loop cannot
+// grow storage; their reuse is still recognised by the tag the token
+// carries (token.Issuer.RefreshSession).
 const KeptRotated = 100
 
 // Rotate marks the old token used, stores its successor, touches the

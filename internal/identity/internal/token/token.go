@@ -191,10 +191,13 @@ func (i *Issuer) NewRefresh(sessionID uuid.UUID) (token string, hash []byte, err
 // RefreshSession returns the session of a refresh token this key made,
 // whether or not its hash is still stored: a session forgets its oldest
 // rotated tokens, and one presented after that is still a reuse. A token of
-// another format, another key or a forged one names no session.
+// another format, another key or a forged one names no session, nor does
+// another spelling of one (base64 decoding skips line breaks and unused
+// bits): its hash would not match, and the session of the token it copies
+// would be revoked.
 func (i *Issuer) RefreshSession(token string) (uuid.UUID, bool) {
 	b, err := base64.RawURLEncoding.DecodeString(token)
-	if err != nil || len(b) != refreshLen {
+	if err != nil || len(b) != refreshLen || base64.RawURLEncoding.EncodeToString(b) != token {
 		return uuid.Nil, false
 	}
 	body := b[:len(b)-refreshTag]
