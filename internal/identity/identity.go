@@ -14,6 +14,7 @@ import (
 
 	"github.com/nova-social/nova/internal/events"
 	"github.com/nova-social/nova/internal/identity/internal/password"
+	"github.com/nova-social/nova/internal/identity/internal/store"
 	"github.com/nova-social/nova/internal/identity/internal/token"
 	"github.com/nova-social/nova/internal/platform/config"
 )
@@ -106,6 +107,13 @@ func New(ctx context.Context, pool *pgxpool.Pool, bus *events.Bus, cfg Config, l
 		log:    log.With("domain", "identity"),
 		hasher: hasher,
 		tokens: token.NewIssuer(priv, previous, cfg.Issuer, cfg.Audience),
+	}
+	if previous != nil {
+		since, err := store.KeyFirstUsed(ctx, pool, s.tokens.KeyID())
+		if err != nil {
+			return nil, fmt.Errorf("identity: %w", err)
+		}
+		s.tokens.CurrentSince(since)
 	}
 	s.log.Info("access tokens signed with Ed25519", "kid", s.tokens.KeyID(), "previous_key", previous != nil)
 	return s, nil

@@ -226,3 +226,28 @@ func TestOpenSSLKeyAndKeyID(t *testing.T) {
 		t.Fatalf("kid %s", got)
 	}
 }
+
+// The previous key's window counts from when the current key took over, as
+// recorded in the database, not from each replica's start: a replica
+// restarted a day after the rotation, the previous key still configured,
+// refuses a token that key signs now.
+func TestPreviousKeyWindowCountsFromTheRotation(t *testing.T) {
+	t.Parallel()
+	old := newEnv(t, nil)
+	ctx := context.Background()
+	dir := t.TempDir()
+	pubPEM, err := token.EncodePublicKey(old.key.Public().(ed25519.PublicKey))
+	testkit.Must(t, err)
+	prevFile := filepath.Join(dir, "previous.pem")
+	testkit.Must(t, os.WriteFile(prevFile, pubPEM, 0o600))
+	cfg := identity.Config{PrivateKeyFile: writeKey(t, dir, newKey(t)), PreviousPublicKeyFile: prevFile}
+	first, err := identity.New(ctx, old.pool, old.bus, cfg, quietLog())
+	testkit.Must(t, err)
+	_, err = old.pool.Exec(ctx, `UPDATE identity.signing_keys SET first_used_at = now() - interval '1 day' WHERE kid = $1`, first.KeyID())
+	testkit.Must(t, err)
+	restarted, err := identity.New(ctx, old.pool, old.bus, cfg, quietLog())
+	testkit.Must(t, err)
+	_, reg := old.register(t) // signed now by the previous key
+	_, err = restarted.Authenticate(ctx, reg.AccessToken)
+	testkit.WantCode(t, err, apperr.Unauthenticated)
+}

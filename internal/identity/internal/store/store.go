@@ -145,3 +145,18 @@ func MarkBanned(ctx context.Context, q Querier, userID uuid.UUID) (bool, error) 
 	}
 	return tag.RowsAffected() == 1, nil
 }
+
+// KeyFirstUsed records kid as a signing key in use, unless it is known, and
+// returns when it was first recorded.
+func KeyFirstUsed(ctx context.Context, q Querier, kid string) (time.Time, error) {
+	var at time.Time
+	err := q.QueryRow(ctx, `WITH added AS (
+			INSERT INTO identity.signing_keys (kid) VALUES ($1) ON CONFLICT DO NOTHING RETURNING first_used_at)
+		SELECT first_used_at FROM added
+		UNION ALL SELECT first_used_at FROM identity.signing_keys WHERE kid = $1
+		LIMIT 1`, kid).Scan(&at)
+	if err != nil {
+		return at, fmt.Errorf("signing key %s first use: %w", kid, err)
+	}
+	return at, nil
+}

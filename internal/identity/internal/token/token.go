@@ -43,9 +43,10 @@ type Issuer struct {
 	now      func() time.Time
 	verified verifiedCache
 	// previousUntil is the last iat accepted from the previous key: one
-	// AccessTTL after this issuer took over, time enough for replicas still
-	// signing with it to be rotated. Its tokens all expire within another
-	// AccessTTL, so a previous key left configured, or leaked, stops mattering.
+	// AccessTTL after the current key took over (CurrentSince; until told,
+	// this issuer's start), time enough for replicas still signing with it
+	// to be rotated. Its tokens all expire within another AccessTTL, so a
+	// previous key left configured, or leaked, stops mattering.
 	previousUntil time.Time
 	// refreshKey tags refresh tokens; it is derived from the signing key,
 	// which every replica shares and which is never stored with the tokens.
@@ -172,6 +173,11 @@ const (
 	refreshTag    = 16
 	refreshLen    = len(uuid.UUID{}) + refreshRandom + refreshTag
 )
+
+// CurrentSince tells the issuer when its key first signed, on any replica:
+// the previous key's tokens are accepted only if issued up to AccessTTL
+// after that, however long after it this replica started.
+func (i *Issuer) CurrentSince(t time.Time) { i.previousUntil = t.Add(AccessTTL) }
 
 // NewRefresh returns a refresh token of the session and the SHA-256 under
 // which it is stored. Only the hash is ever written down. The tag lets
