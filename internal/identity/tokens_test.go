@@ -138,6 +138,17 @@ func TestAccessTokenClaims(t *testing.T) {
 	}
 }
 
+// writePublicKey writes the public half of k as PEM into dir and returns
+// the path.
+func writePublicKey(t *testing.T, dir string, k ed25519.PrivateKey) string {
+	t.Helper()
+	pubPEM, err := token.EncodePublicKey(k.Public().(ed25519.PublicKey))
+	testkit.Must(t, err)
+	path := filepath.Join(dir, "previous.pem")
+	testkit.Must(t, os.WriteFile(path, pubPEM, 0o600))
+	return path
+}
+
 func TestKeyRotationAcceptsPreviousKey(t *testing.T) {
 	t.Parallel()
 	old := newEnv(t, nil)
@@ -146,10 +157,7 @@ func TestKeyRotationAcceptsPreviousKey(t *testing.T) {
 
 	// The same database, a new signing key, the old public key kept for verification.
 	dir := t.TempDir()
-	pubPEM, err := token.EncodePublicKey(old.key.Public().(ed25519.PublicKey))
-	testkit.Must(t, err)
-	prevFile := filepath.Join(dir, "previous.pem")
-	testkit.Must(t, os.WriteFile(prevFile, pubPEM, 0o600))
+	prevFile := writePublicKey(t, dir, old.key)
 	newKeyFile := writeKey(t, dir, newKey(t))
 	rotated, err := identity.New(ctx, old.pool, old.bus, identity.Config{PrivateKeyFile: newKeyFile, PreviousPublicKeyFile: prevFile}, quietLog())
 	testkit.Must(t, err)
@@ -236,10 +244,7 @@ func TestPreviousKeyWindowCountsFromTheRotation(t *testing.T) {
 	old := newEnv(t, nil)
 	ctx := context.Background()
 	dir := t.TempDir()
-	pubPEM, err := token.EncodePublicKey(old.key.Public().(ed25519.PublicKey))
-	testkit.Must(t, err)
-	prevFile := filepath.Join(dir, "previous.pem")
-	testkit.Must(t, os.WriteFile(prevFile, pubPEM, 0o600))
+	prevFile := writePublicKey(t, dir, old.key)
 	cfg := identity.Config{PrivateKeyFile: writeKey(t, dir, newKey(t)), PreviousPublicKeyFile: prevFile}
 	first, err := identity.New(ctx, old.pool, old.bus, cfg, quietLog())
 	testkit.Must(t, err)
