@@ -9,11 +9,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"mime"
 	"net"
 	"net/http"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -283,7 +283,7 @@ func limitBody(maxBody, maxUpload int64) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			limit := maxBody
-			if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err == nil && mt == "multipart/form-data" {
+			if isMultipart(r.Header.Get("Content-Type")) {
 				limit = maxUpload
 			}
 			if r.ContentLength > limit {
@@ -294,6 +294,14 @@ func limitBody(maxBody, maxUpload int64) func(http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 		})
 	}
+}
+
+// isMultipart reports whether a Content-Type names multipart/form-data, in
+// any case as media types are compared; a prefix test, since every request
+// passes here and parsing the parameters is the handler's business.
+func isMultipart(contentType string) bool {
+	const mt = "multipart/form-data"
+	return len(contentType) >= len(mt) && strings.EqualFold(contentType[:len(mt)], mt)
 }
 
 // overLimit replaces a body whose declared length is over the limit: the
