@@ -170,38 +170,34 @@ func waitForLockWaiter(t *testing.T, dbURL string, exited <-chan int) {
 		t.Fatal(err)
 	}
 	defer conn.Close(ctx)
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	waitWhileRunning(t, "waiting for the migration lock", exited, func() bool {
 		var waiting bool
 		if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_stat_activity WHERE datname = current_database()
 			AND pid <> pg_backend_pid() AND query LIKE '%pg_try_advisory_lock%')`).Scan(&waiting); err != nil {
 			t.Fatal(err)
 		}
-		if waiting {
-			return
-		}
-		select {
-		case code := <-exited:
-			t.Fatalf("exited %d before waiting for the migration lock", code)
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("nothing waits for the migration lock")
-		}
-	}
+		return waiting
+	})
 }
 
 // waitForOutput returns once out holds want, or fails t if the process
 // exits first.
 func waitForOutput(t *testing.T, out *testkit.SyncBuffer, want string, exited <-chan int) {
 	t.Helper()
+	waitWhileRunning(t, fmt.Sprintf("printing %q", want), exited, func() bool { return strings.Contains(out.String(), want) })
+}
+
+// waitWhileRunning polls cond every 20 ms until it holds, failing t if the
+// process exits first or 20 s pass.
+func waitWhileRunning(t *testing.T, what string, exited <-chan int, cond func() bool) {
+	t.Helper()
 	deadline := time.After(20 * time.Second)
-	for !strings.Contains(out.String(), want) {
+	for !cond() {
 		select {
 		case code := <-exited:
-			t.Fatalf("exited %d before printing %q", code, want)
+			t.Fatalf("exited %d before %s", code, what)
 		case <-deadline:
-			t.Fatalf("never printed %q", want)
+			t.Fatalf("never got to %s", what)
 		case <-time.After(20 * time.Millisecond):
 		}
 	}

@@ -462,24 +462,17 @@ func TestVerifyIsRecheckedUnderTheRoleLocks(t *testing.T) {
 	}()
 	// The verification passes its first check (the demotion is not
 	// committed) and waits for the admin's role row.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		var waiting int
-		testkit.Must(t, pool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
-			WHERE datname = current_database() AND cardinality(pg_blocking_pids(pid)) > 0`).Scan(&waiting))
-		if waiting > 0 {
-			break
-		}
+	testkit.Eventually(t, "the verification waits for the role lock", func() bool {
 		select {
 		case err := <-done:
 			t.Fatalf("verification finished while the demotion was in flight: %v", err)
 		default:
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("the verification never waited for the role lock")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		var waiting int
+		testkit.Must(t, pool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND cardinality(pg_blocking_pids(pid)) > 0`).Scan(&waiting))
+		return waiting > 0
+	})
 	testkit.Must(t, demotion.Commit(ctx))
 	testkit.WantCode(t, <-done, apperr.Forbidden)
 	u, err := e.users.Get(ctx, target.ID)
