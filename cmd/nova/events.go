@@ -75,6 +75,11 @@ func parseEventsArgs(args []string) (eventsArgs, error) {
 		case !hasValue:
 			return p, usageError{fmt.Sprintf("flag --%s needs a value", name)}
 		}
+		// An empty value (a shell variable left unset) would read as no
+		// flag at all and widen --consumer or --topic to every one.
+		if takesValue && value == "" {
+			return p, usageError{fmt.Sprintf("flag --%s needs a value", name)}
+		}
 		p.flags[name] = value
 	}
 	return p, nil

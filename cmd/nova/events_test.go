@@ -363,3 +363,37 @@ SELECT id, 'search.users', 'user.verified', 8, 'failed', occurred_at FROM e`); e
 		t.Fatalf("replay --since 1h: %q, want the one event 30 minutes old", out)
 	}
 }
+
+// TestEventsEmptyFlagValuesAreRefused: an empty --consumer or --topic (a
+// shell variable left unset) is refused, not taken as no flag at all, which
+// would widen the command to every consumer or every topic.
+func TestEventsEmptyFlagValuesAreRefused(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	ctx := context.Background()
+	pool := db.Pools.For(domains.Events)
+	addDeadLetters(t, db, "search.users", 2)
+	addDeadLetters(t, db, "content.feeds", 3)
+	if _, err := pool.Exec(ctx, `INSERT INTO events.event_subscriptions (consumer, topic) VALUES ('search.users', 'user.verified'), ('search.users', 'user.banned')`); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"dlq", "retry", "--all", "--consumer", ""},
+		{"dlq", "retry", "--all", "--consumer="},
+		{"dlq", "list", "--consumer", ""},
+		{"replay", "--consumer", "search.users", "--topic", ""},
+		{"replay", "--consumer", "search.users", "--topic="},
+	} {
+		_, errOut := novaEvents(t, db.URL, 2, args...)
+		if !strings.Contains(errOut, "needs a value") {
+			t.Errorf("nova events %q: %q, want it to say the flag needs a value", args, errOut)
+		}
+	}
+	var dead, jobs int
+	if err := pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM events.dead_letter_queue), (SELECT count(*) FROM events.river_job)`).Scan(&dead, &jobs); err != nil {
+		t.Fatal(err)
+	}
+	if dead != 5 || jobs != 0 {
+		t.Fatalf("after the refused commands: %d dead letters and %d jobs, want 5 and 0", dead, jobs)
+	}
+}

@@ -212,42 +212,54 @@ func SinceTime(t time.Time) Since { return Since{at: t} }
 func SinceAgo(d time.Duration) Since { return Since{ago: d, relative: true} }
 
 // replayStartSQL reports whether consumer $1 is subscribed (to topic $2,
-// if set) and when the replay starts: $4, or $3 before the database's now,
-// read once so that every page has the same start.
+// if set), when the replay starts: $4, or $3 before the database's now, and
+// that now, when it is queued; both are read once so that every page has the
+// same.
 const replayStartSQL = `SELECT EXISTS (SELECT FROM events.event_subscriptions WHERE consumer = $1 AND ($2::text = '' OR topic = $2)),
-       coalesce(now() - $3::interval, $4::timestamptz)`
+       coalesce(now() - $3::interval, $4::timestamptz), now()`
 
 // replaySQL enqueues, for consumer, one page of the logged events of its
-// subscribed topics (or of one topic) since a time, after the event id $5,
-// oldest first, as replays: they are applied even when the consumer's inbox
-// already holds them. It returns how many it enqueued and the last id.
+// subscribed topics (or of one topic) from $3 to when the replay was queued
+// ($7), after the event id $5, oldest first, as replays: they are applied
+// even when the consumer's inbox already holds them. Every page's jobs are
+// created at $7, since the inbox skips a replayed event applied after its
+// job was created (onto the cleared projection): an event applied live while
+// earlier pages were queued is then not applied twice. Events logged later
+// have live deliveries of their own. It inserts the jobs as events.enqueue
+// does, with that creation time, and returns how many and the last id.
 const replaySQL = `WITH ev AS MATERIALIZED (
     SELECT e.id
     FROM events.domain_events e
     JOIN events.event_subscriptions s ON s.topic = e.topic AND s.consumer = $1
-    WHERE ($2::text = '' OR e.topic = $2) AND e.occurred_at >= $3 AND e.id > $5
+    WHERE ($2::text = '' OR e.topic = $2) AND e.occurred_at >= $3 AND e.occurred_at <= $7 AND e.id > $5
     ORDER BY e.id
-    LIMIT $6)
-SELECT events.enqueue(coalesce(array_agg(id), '{}'), coalesce(array_agg($1::text), '{}'), true, $4),
-       coalesce((SELECT id FROM ev ORDER BY id DESC LIMIT 1), $5)
-FROM ev`
+    LIMIT $6),
+jobs AS (
+    INSERT INTO events.river_job (args, kind, max_attempts, queue, state, scheduled_at, created_at, priority, metadata, tags)
+    SELECT events.delivery_args(e, $1, true), $8, $4, 'events', 'available', now(), $7, 1, '{}', '{}'
+    FROM ev JOIN events.domain_events e USING (id)
+    ORDER BY e.id
+    RETURNING 1)
+SELECT (SELECT count(*) FROM jobs),
+       coalesce((SELECT id FROM ev ORDER BY id DESC LIMIT 1), $5),
+       CASE WHEN EXISTS (SELECT FROM jobs) THEN pg_notify('events.river_insert', '{"queue": "events"}') END`
 
 // Replay re-delivers to consumer the logged events of its subscribed topics
-// (only topic, if set) that occurred at or after since, to rebuild a dropped
-// projection. Replayed events run the handler even if the consumer's inbox
-// already has them, so the projection must have been cleared first (or its
-// handler must be an upsert). The events are enqueued a page per transaction,
-// so that a long log is neither held in memory nor written in one
-// transaction; it reports how many deliveries it enqueued, also when it
-// fails part way.
+// (only topic, if set) that occurred at or after since, up to its start, to
+// rebuild a dropped projection. Replayed events run the handler even if the
+// consumer's inbox already has them, so the projection must have been
+// cleared first (or its handler must be an upsert). The events are enqueued
+// a page per transaction, so that a long log is neither held in memory nor
+// written in one transaction; it reports how many deliveries it enqueued,
+// also when it fails part way.
 func (a *Admin) Replay(ctx context.Context, consumer string, topic Topic, since Since) (int64, error) {
 	var ago any
 	if since.relative {
 		ago = since.ago
 	}
 	var ok bool
-	var start time.Time
-	if err := a.pool.QueryRow(ctx, replayStartSQL, consumer, string(topic), ago, since.at).Scan(&ok, &start); err != nil {
+	var start, queued time.Time
+	if err := a.pool.QueryRow(ctx, replayStartSQL, consumer, string(topic), ago, since.at).Scan(&ok, &start, &queued); err != nil {
 		return 0, fmt.Errorf("replay: look up consumer: %w", err)
 	}
 	if !ok {
@@ -256,7 +268,7 @@ func (a *Admin) Replay(ctx context.Context, consumer string, topic Topic, since 
 	after := uuid.Nil
 	n, err := inPages(a.replayPage, func() (int64, error) {
 		var n int64
-		err := a.pool.QueryRow(ctx, replaySQL, consumer, string(topic), start, a.jobAttempts, after, a.replayPage).Scan(&n, &after)
+		err := a.pool.QueryRow(ctx, replaySQL, consumer, string(topic), start, a.jobAttempts, after, a.replayPage, queued, jobKind).Scan(&n, &after, nil)
 		return n, err
 	})
 	if err != nil {

@@ -2,6 +2,7 @@ package events
 
 import (
 	"context"
+	"strconv"
 	"testing"
 	"time"
 
@@ -117,5 +118,111 @@ func TestReplayEnqueuesAPageAtATime(t *testing.T) {
 	// Oldest first: job ids follow event ids.
 	if n := count(t, f.events, `SELECT count(*) FROM (SELECT (args->>'event_id')::uuid AS e, lag((args->>'event_id')::uuid) OVER (ORDER BY id) AS prev `+replays+`) j WHERE prev > e`); n != 0 {
 		t.Fatalf("%d replayed events enqueued before an older one", n)
+	}
+}
+
+// TestReplayOfManyPagesDoesNotReapplyWhatWasAppliedWhileItWasQueued: a
+// live delivery applied while a long replay is still being queued, onto the
+// cleared projection, is not applied again by the replay's later pages.
+func TestReplayOfManyPagesDoesNotReapplyWhatWasAppliedWhileItWasQueued(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	subscribe := func(b *Bus) { Subscribe(b, f.sub, "user.proj", project("user.proj")) }
+	ids := newIDs(2)
+	// Both live deliveries are still waiting when the operator replays.
+	f.publish(t, f.stoppedBus(t, subscribe), ids...)
+	if _, err := f.events.Exec(ctx, `UPDATE events.river_job SET scheduled_at = now() + interval '1 hour'`); err != nil {
+		t.Fatal(err)
+	}
+	f.newBus(t, testOptions(), nil, subscribe)
+	// The replay's first page waits, in its transaction, for a lock the test
+	// holds, while the live deliveries are applied.
+	var first string
+	if err := f.events.QueryRow(ctx, `SELECT id::text FROM events.domain_events ORDER BY id LIMIT 1`).Scan(&first); err != nil {
+		t.Fatal(err)
+	}
+	const lock = 7406310599
+	onJobInsert(t, f.events, `IF NEW.args ? 'replay' AND NEW.args->>'event_id' = '`+first+`' THEN PERFORM pg_advisory_xact_lock(`+strconv.Itoa(lock)+`); END IF`)
+	holder, err := f.events.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Release()
+	if _, err := holder.Exec(ctx, `SELECT pg_advisory_lock($1)`, lock); err != nil {
+		t.Fatal(err)
+	}
+	admin := NewAdmin(f.events, 5)
+	admin.replayPage = 1
+	type result struct {
+		n   int64
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		n, err := admin.Replay(ctx, "user.proj", "", Since{})
+		done <- result{n, err}
+	}()
+	waitFor(t, "the replay's first page waiting", 10*time.Second, func() bool {
+		return count(t, f.events, `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`) == 1
+	})
+	if _, err := f.events.Exec(ctx, `UPDATE events.river_job SET scheduled_at = now() WHERE NOT args ? 'replay'`); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "live deliveries applied", 10*time.Second, func() bool { return allOnce(f.applied(t, "user.proj"), ids) })
+	if _, err := holder.Exec(ctx, `SELECT pg_advisory_unlock($1)`, lock); err != nil {
+		t.Fatal(err)
+	}
+	if r := <-done; r.err != nil || r.n != 2 {
+		t.Fatalf("Replay = %d, %v; want 2", r.n, r.err)
+	}
+	waitFor(t, "replay finished", 10*time.Second, func() bool {
+		return count(t, f.events, `SELECT count(*) FROM events.river_job WHERE args ? 'replay' AND state = 'completed'`) == 2
+	})
+	if got := f.applied(t, "user.proj"); !allOnce(got, ids) {
+		t.Fatalf("applications per event = %v, want each once", got)
+	}
+}
+
+// TestReplayWakesTheWorkers: a replay tells the workers of every replica
+// that it queued deliveries, as a publication does.
+func TestReplayWakesTheWorkers(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	f.publish(t, f.stoppedBus(t, func(b *Bus) { Subscribe(b, f.sub, "user.proj", project("user.proj")) }), newIDs(1)...)
+	listener, err := f.events.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer listener.Release()
+	if _, err := listener.Exec(ctx, `LISTEN "events.river_insert"`); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := NewAdmin(f.events, 5).Replay(ctx, "user.proj", "", Since{}); err != nil || n != 1 {
+		t.Fatalf("Replay = %d, %v; want 1", n, err)
+	}
+	wait, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if _, err := listener.Conn().WaitForNotification(wait); err != nil {
+		t.Fatalf("no notification of the replay: %v", err)
+	}
+}
+
+// TestReplayTakesTheEventsLoggedWhenItStarts: an event logged while a
+// replay is being queued has its live delivery; the replay's later pages
+// leave it out.
+func TestReplayTakesTheEventsLoggedWhenItStarts(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.publish(t, f.stoppedBus(t, func(b *Bus) { Subscribe(b, f.sub, "user.proj", project("user.proj")) }), newIDs(1)...)
+	onJobInsert(t, f.events, `IF NEW.args ? 'replay' AND NOT EXISTS (SELECT FROM events.domain_events WHERE producer = 'late') THEN
+		INSERT INTO events.domain_events (id, topic, payload, producer, occurred_at)
+		VALUES ('ffffffff-ffff-7fff-bfff-ffffffffffff', 'user.verified', jsonb_build_object('userId', gen_random_uuid()), 'late', clock_timestamp());
+	END IF`)
+	admin := NewAdmin(f.events, 5)
+	admin.replayPage = 1
+	if n, err := admin.Replay(context.Background(), "user.proj", "", Since{}); err != nil || n != 1 {
+		t.Fatalf("Replay = %d, %v; want the 1 event logged before it", n, err)
 	}
 }
