@@ -66,7 +66,10 @@ func (s *Service) Follow(ctx context.Context, viewer, target uuid.UUID) (FollowS
 			}
 			// A request left from when the account was private: it is
 			// public now, so this follow follows, as anyone else's would.
-			if _, err := store.Approve(ctx, tx, viewer, target, at); err != nil {
+			// A banned requester's stays pending (see store.Approve), and
+			// so is neither counted, back-filled nor published.
+			approved, err := store.Approve(ctx, tx, viewer, target, at)
+			if err != nil || !approved {
 				return err
 			}
 		}

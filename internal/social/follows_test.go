@@ -278,3 +278,43 @@ func TestBannedRequesterIsNotApproved(t *testing.T) {
 	}
 	testkit.Must(t, e.social.RejectFollowRequest(ctx, owner, banned))
 }
+
+// TestBannedRequesterFollowingAgainStaysPending: a banned user whose
+// sessions have not ended yet follows again an account that went public
+// since the request. The request stays pending, as an approval would leave
+// it: no follower counted, no back-fill of FOLLOWERS posts, and an unfollow
+// afterwards leaves nothing behind.
+func TestBannedRequesterFollowingAgainStaysPending(t *testing.T) {
+	e := newEnv(t, Config{})
+	ctx := context.Background()
+	owner, banned := e.user(true), e.user(false)
+	secret := e.post(t, owner, content.Followers)
+	testkit.Eventually(t, "post fanned out", func() bool { return e.feedHas(t, owner, secret.ID) })
+	_, err := e.social.Follow(ctx, banned, owner)
+	testkit.Must(t, err)
+	e.publish(t, events.UserBanned{UserID: banned, Reason: "spam"})
+	testkit.Eventually(t, "social learns the ban", func() bool {
+		var known bool
+		err := e.db.Pools.For(domains.Social).QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM social.banned_users WHERE user_id = $1)`, banned).Scan(&known)
+		return err == nil && known
+	})
+	e.acc.mu.Lock()
+	e.acc.private[owner] = false
+	e.acc.mu.Unlock()
+
+	st, err := e.social.Follow(ctx, banned, owner)
+	testkit.Must(t, err)
+	if st != Requested || e.state(t, banned, owner) != Requested {
+		t.Fatalf("banned requester's follow: %s, stored %s", st, e.state(t, banned, owner))
+	}
+	if e.counts(t, owner) != (Counts{}) || e.counts(t, banned) != (Counts{}) {
+		t.Fatalf("counts %+v %+v, want none", e.counts(t, owner), e.counts(t, banned))
+	}
+	if e.feedHas(t, banned, secret.ID) {
+		t.Fatal("a FOLLOWERS post back-filled into a pending requester's feed")
+	}
+	testkit.Must(t, e.social.Unfollow(ctx, banned, owner))
+	if e.counts(t, owner) != (Counts{}) || e.counts(t, banned) != (Counts{}) || e.feedHas(t, banned, secret.ID) {
+		t.Fatalf("after unfollow: counts %+v %+v, post in feed %v", e.counts(t, owner), e.counts(t, banned), e.feedHas(t, banned, secret.ID))
+	}
+}

@@ -2,6 +2,7 @@ package social
 
 import (
 	"context"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -119,6 +120,11 @@ func (s *Service) SharePost(ctx context.Context, viewer, postID uuid.UUID, comme
 	if comment != nil {
 		if !utf8.ValidString(*comment) || utf8.RuneCountInString(*comment) > MaxShareComment {
 			return Share{}, apperr.Invalid("comment", "comment must be 1 to %d characters", MaxShareComment)
+		}
+		// Postgres text cannot store U+0000: refused as input, as posts
+		// and comments refuse it, rather than failing the insert.
+		if strings.ContainsRune(*comment, 0) {
+			return Share{}, apperr.Invalid("comment", "comment must not contain NUL characters")
 		}
 	}
 	id, err := newID()

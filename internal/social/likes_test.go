@@ -127,3 +127,21 @@ func TestLikeAndShareVisibility(t *testing.T) {
 		return c[p.ID] == PostStats{}
 	})
 }
+
+// TestShareCommentWithNUL: Postgres text cannot hold U+0000, so a comment
+// with one inside is the client's error (BAD_USER_INPUT on comment), as in
+// posts and comments, not a failed insert.
+func TestShareCommentWithNUL(t *testing.T) {
+	e := newEnv(t, Config{})
+	ctx := context.Background()
+	author, reader := e.user(false), e.user(false)
+	p := e.post(t, author, content.Public)
+	bad := "nice\x00post"
+	_, err := e.social.SharePost(ctx, reader, p.ID, &bad)
+	testkit.WantCode(t, err, apperr.BadInput, "comment")
+	st, err := e.social.PostStats(ctx, reader, []uuid.UUID{p.ID})
+	testkit.Must(t, err)
+	if st[p.ID].Shares != 0 {
+		t.Fatalf("refused share counted: %+v", st[p.ID])
+	}
+}
