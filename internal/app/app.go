@@ -198,6 +198,7 @@ func (a *App) wireAccounts(ctx context.Context) error {
 		LoginFailuresPerAccount: a.cfg.LoginFailuresPerAccount,
 		LoginFailureWindow:      a.cfg.LoginFailureWindow,
 		HashConcurrency:         a.cfg.HashConcurrency,
+		Metrics:                 a.registry,
 	}, a.log)
 	if err != nil {
 		return fmt.Errorf("identity: %w", err)
@@ -236,6 +237,14 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 	if err := a.bus.Start(ctx); err != nil {
 		return err
 	}
+	// The cache of live sessions is off from the start of shutdown: the
+	// requests still draining look their sessions up.
+	watchCtx, stopWatching := context.WithCancel(ctx)
+	watching := a.identity.WatchSessions(watchCtx)
+	defer func() {
+		stopWatching()
+		watching()
+	}()
 	a.log.Info("nova serving", "addr", ln.Addr().String(), "env", a.cfg.Env, "public_url", a.cfg.PublicURL)
 	return serveThenStop(ctx, a.cfg.ShutdownTimeout, func() error { return a.http.Serve(ctx, ln) }, a.bus.Stop)
 }

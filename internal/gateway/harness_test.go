@@ -121,6 +121,12 @@ func newEnv(t testing.TB, mods ...func(*envOptions)) *env {
 		defer cancel()
 		_ = bus.Stop(ctx)
 	})
+	watchCtx, stopWatching := context.WithCancel(ctx)
+	watching := ids.WatchSessions(watchCtx)
+	t.Cleanup(func() {
+		stopWatching()
+		watching()
+	})
 
 	srv := httpserver.New(httpserver.Options{
 		ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second, IdleTimeout: time.Minute, ShutdownTimeout: time.Second,

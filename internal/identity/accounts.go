@@ -446,26 +446,26 @@ func (s *Service) ChangePassword(ctx context.Context, p Principal, current, next
 	if err != nil {
 		return err
 	}
-	err = s.inTx(ctx, func(tx pgx.Tx) error {
+	err = s.endSessions(ctx, func(tx pgx.Tx) ([]uuid.UUID, error) {
 		// Another change or a ban may have committed since the current
 		// password was verified: re-read the row under a lock that holds
 		// off both, so that a caller who knew only the replaced password
 		// cannot overwrite its replacement and end its owner's sessions.
 		if err := relock(ctx, tx, cred, true, apperr.NewUnauthenticated("unknown account"), apperr.Invalid("currentPassword", "is incorrect")); err != nil {
-			return err
+			return nil, err
 		}
 		if err := store.SetPasswordHash(ctx, tx, p.UserID, hash); err != nil {
-			return err
+			return nil, err
 		}
 		ids, err := store.RevokeAll(ctx, tx, p.UserID, p.SessionID, ReasonPasswordChanged)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		evs := []events.Event{events.PasswordChanged{UserID: p.UserID}}
 		if len(ids) > 0 {
 			evs = append(evs, events.SessionRevoked{UserID: p.UserID, SessionIDs: ids, Reason: ReasonPasswordChanged})
 		}
-		return s.bus.Publish(ctx, tx, evs...)
+		return ids, s.bus.Publish(ctx, tx, evs...)
 	})
 	if err != nil {
 		return fmt.Errorf("change password: %w", err)

@@ -11,8 +11,10 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/nova-social/nova/internal/events"
+	"github.com/nova-social/nova/internal/identity/internal/livesession"
 	"github.com/nova-social/nova/internal/identity/internal/password"
 	"github.com/nova-social/nova/internal/identity/internal/store"
 	"github.com/nova-social/nova/internal/identity/internal/token"
@@ -47,6 +49,9 @@ type Config struct {
 
 	// Issuer and Audience are the iss and aud of access tokens (default "nova").
 	Issuer, Audience string
+
+	// Metrics, when set, registers the session cache's metrics.
+	Metrics prometheus.Registerer
 }
 
 func (c Config) withDefaults() Config {
@@ -79,6 +84,7 @@ type Service struct {
 	log    *slog.Logger
 	hasher *password.Hasher
 	tokens *token.Issuer
+	live   *livesession.Cache
 }
 
 // New builds the service on identity's own pool. A missing or unreadable
@@ -107,6 +113,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, bus *events.Bus, cfg Config, l
 		log:    log.With("domain", "identity"),
 		hasher: hasher,
 		tokens: token.NewIssuer(priv, previous, cfg.Issuer, cfg.Audience),
+		live:   livesession.New(cfg.Metrics),
 	}
 	if previous != nil {
 		since, err := store.KeyFirstUsed(ctx, pool, s.tokens.KeyID())
@@ -185,6 +192,22 @@ type Principal struct {
 
 // KeyID is the kid of the key that signs access tokens now.
 func (s *Service) KeyID() string { return s.tokens.KeyID() }
+
+// WatchSessions lets Authenticate answer from a cache of the sessions it
+// found live, until ctx ends: it listens, on a connection of its own, for
+// the sessions that end anywhere, and the cache answers only while it
+// provably hears them. wait returns once the connection is closed. Without
+// it, every authenticated request looks its session up.
+func (s *Service) WatchSessions(ctx context.Context) (wait func()) {
+	cfg := s.pool.Config().ConnConfig.Copy()
+	cfg.Tracer = nil // its waits are not requests' statements
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.live.Watch(ctx, cfg, s.log)
+	}()
+	return func() { <-done }
+}
 
 func (s *Service) inTx(ctx context.Context, f func(pgx.Tx) error) error {
 	return pgx.BeginFunc(ctx, s.pool, f)

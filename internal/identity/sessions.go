@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -21,18 +22,27 @@ func errBadRefresh() error { return apperr.NewUnauthenticated("invalid or expire
 
 // Authenticate verifies an access token (signature, pinned algorithm, iss,
 // aud, exp, type) and that its session is still live, so that logout takes
-// effect at once. The session check is one primary-key look-up.
+// effect at once. The session check is answered by the cache of live
+// sessions while WatchSessions runs, else by one primary-key look-up.
 func (s *Service) Authenticate(ctx context.Context, accessToken string) (Principal, error) {
 	userID, sessionID, err := s.tokens.Verify(accessToken)
 	if err != nil {
 		return Principal{}, errBadAccess()
 	}
-	owner, err := store.LiveSessionUser(ctx, s.pool, sessionID)
-	if errors.Is(err, store.ErrNotFound) || err == nil && owner != userID {
-		return Principal{}, errBadAccess()
+	owner, gen, ok := s.live.Lookup(sessionID, time.Now())
+	if !ok {
+		var expires time.Time
+		owner, expires, err = store.LiveSession(ctx, s.pool, sessionID)
+		if errors.Is(err, store.ErrNotFound) {
+			return Principal{}, errBadAccess()
+		}
+		if err != nil {
+			return Principal{}, fmt.Errorf("authenticate: %w", err)
+		}
+		s.live.Store(gen, sessionID, owner, expires)
 	}
-	if err != nil {
-		return Principal{}, fmt.Errorf("authenticate: %w", err)
+	if owner != userID {
+		return Principal{}, errBadAccess()
 	}
 	return Principal{UserID: userID, SessionID: sessionID}, nil
 }
@@ -48,17 +58,21 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string, _ ClientInfo
 	oldHash := token.HashRefresh(refreshToken)
 	var t Tokens
 	var reused bool
+	var ended []uuid.UUID
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		st, err := store.LockRefresh(ctx, tx, oldHash)
 		if errors.Is(err, store.ErrNotFound) {
-			return s.revokeForgotten(ctx, tx, refreshToken, &reused)
+			reused = true
+			ended, err = s.revokeForgotten(ctx, tx, refreshToken)
+			return err
 		}
 		if err != nil {
 			return err
 		}
 		if st.Rotated {
 			reused = true
-			return s.revokeOne(ctx, tx, st.UserID, st.SessionID, ReasonRefreshReuse)
+			ended, err = s.revokeOne(ctx, tx, st.UserID, st.SessionID, ReasonRefreshReuse)
+			return err
 		}
 		if !st.Live {
 			return errBadRefresh()
@@ -80,6 +94,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string, _ ClientInfo
 		return Tokens{}, fmt.Errorf("refresh: %w", err)
 	}
 	if reused {
+		s.live.Forget(ended...)
 		s.log.WarnContext(ctx, "rotated refresh token reused: session revoked")
 		return Tokens{}, errBadRefresh()
 	}
@@ -91,45 +106,66 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string, _ ClientInfo
 // since forgotten (its current one is always stored), so it is a reuse and
 // the session, if still live, is revoked: otherwise a thief could refresh a
 // stolen token past the kept ones and its owner's copy would no longer
-// betray him. Anything else is unknown.
-func (s *Service) revokeForgotten(ctx context.Context, tx pgx.Tx, refreshToken string, reused *bool) error {
+// betray him. Anything else is unknown. It returns the session it ended.
+func (s *Service) revokeForgotten(ctx context.Context, tx pgx.Tx, refreshToken string) ([]uuid.UUID, error) {
 	sessionID, ok := s.tokens.RefreshSession(refreshToken)
 	if !ok {
-		return errBadRefresh()
+		return nil, errBadRefresh()
 	}
-	owner, err := store.LiveSessionUser(ctx, tx, sessionID)
+	owner, _, err := store.LiveSession(ctx, tx, sessionID)
 	if errors.Is(err, store.ErrNotFound) {
-		return errBadRefresh()
+		return nil, errBadRefresh()
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
-	*reused = true
 	return s.revokeOne(ctx, tx, owner, sessionID, ReasonRefreshReuse)
 }
 
-// revokeOne revokes a session and publishes the revocation if it was live.
-func (s *Service) revokeOne(ctx context.Context, tx pgx.Tx, userID, sessionID uuid.UUID, reason string) error {
+// revokeOne revokes a session and publishes the revocation if it was live;
+// it returns the session if it ended it.
+func (s *Service) revokeOne(ctx context.Context, tx pgx.Tx, userID, sessionID uuid.UUID, reason string) ([]uuid.UUID, error) {
 	revoked, err := store.RevokeSession(ctx, tx, userID, sessionID, reason)
 	if err != nil || !revoked {
-		return err
+		return nil, err
 	}
-	return s.bus.Publish(ctx, tx, events.SessionRevoked{UserID: userID, SessionIDs: []uuid.UUID{sessionID}, Reason: reason})
+	ended := []uuid.UUID{sessionID}
+	return ended, s.bus.Publish(ctx, tx, events.SessionRevoked{UserID: userID, SessionIDs: ended, Reason: reason})
 }
 
-// revokeAll revokes every live session of the user and publishes the revocation.
-func (s *Service) revokeAll(ctx context.Context, tx pgx.Tx, userID uuid.UUID, reason string) error {
+// revokeAll revokes every live session of the user, publishes the
+// revocation and returns the sessions it ended.
+func (s *Service) revokeAll(ctx context.Context, tx pgx.Tx, userID uuid.UUID, reason string) ([]uuid.UUID, error) {
 	ids, err := store.RevokeAll(ctx, tx, userID, uuid.Nil, reason)
 	if err != nil || len(ids) == 0 {
+		return nil, err
+	}
+	return ids, s.bus.Publish(ctx, tx, events.SessionRevoked{UserID: userID, SessionIDs: ids, Reason: reason})
+}
+
+// endSessions runs revoke in a transaction and, once it has committed, has
+// this replica's cache forget the sessions it ended, so that their tokens'
+// next request here is refused; other replicas hear of them from the
+// sessions trigger's notification.
+func (s *Service) endSessions(ctx context.Context, revoke func(tx pgx.Tx) ([]uuid.UUID, error)) error {
+	var ended []uuid.UUID
+	err := s.inTx(ctx, func(tx pgx.Tx) (err error) {
+		ended, err = revoke(tx)
+		return err
+	})
+	if err != nil {
 		return err
 	}
-	return s.bus.Publish(ctx, tx, events.SessionRevoked{UserID: userID, SessionIDs: ids, Reason: reason})
+	s.live.Forget(ended...)
+	return nil
 }
 
 // Logout ends the caller's session: its access and refresh tokens stop
 // working immediately.
 func (s *Service) Logout(ctx context.Context, p Principal) error {
-	if err := s.inTx(ctx, func(tx pgx.Tx) error { return s.revokeOne(ctx, tx, p.UserID, p.SessionID, ReasonLogout) }); err != nil {
+	if err := s.endSessions(ctx, func(tx pgx.Tx) ([]uuid.UUID, error) {
+		return s.revokeOne(ctx, tx, p.UserID, p.SessionID, ReasonLogout)
+	}); err != nil {
 		return fmt.Errorf("logout: %w", err)
 	}
 	return nil
@@ -137,7 +173,9 @@ func (s *Service) Logout(ctx context.Context, p Principal) error {
 
 // LogoutAll ends every session of the user.
 func (s *Service) LogoutAll(ctx context.Context, userID uuid.UUID) error {
-	if err := s.inTx(ctx, func(tx pgx.Tx) error { return s.revokeAll(ctx, tx, userID, ReasonLogoutAll) }); err != nil {
+	if err := s.endSessions(ctx, func(tx pgx.Tx) ([]uuid.UUID, error) {
+		return s.revokeAll(ctx, tx, userID, ReasonLogoutAll)
+	}); err != nil {
 		return fmt.Errorf("logout all: %w", err)
 	}
 	return nil
@@ -165,6 +203,7 @@ func (s *Service) Subscribe(b *events.Bus) {
 			if _, err := store.MarkBanned(ctx, tx, e.UserID); err != nil {
 				return err
 			}
-			return s.revokeAll(ctx, tx, e.UserID, ReasonBanned)
+			_, err := s.revokeAll(ctx, tx, e.UserID, ReasonBanned)
+			return err
 		})
 }

@@ -38,20 +38,19 @@ func CreateSession(ctx context.Context, q Querier, s NewSession) error {
 	return nil
 }
 
-// LiveSessionUser returns the user of a session that is neither revoked nor
-// past its absolute expiry: one primary-key look-up, the per-request cost of
-// immediate logout.
-func LiveSessionUser(ctx context.Context, q Querier, sessionID uuid.UUID) (uuid.UUID, error) {
-	var userID uuid.UUID
-	err := q.QueryRow(ctx, `SELECT user_id FROM identity.sessions
-		WHERE id = $1 AND revoked_at IS NULL AND expires_at > now()`, sessionID).Scan(&userID)
+// LiveSession returns the user and absolute expiry of a session that is
+// neither revoked nor past that expiry: one primary-key look-up, the
+// per-request cost of immediate logout when the session is not cached.
+func LiveSession(ctx context.Context, q Querier, sessionID uuid.UUID) (user uuid.UUID, expires time.Time, err error) {
+	err = q.QueryRow(ctx, `SELECT user_id, expires_at FROM identity.sessions
+		WHERE id = $1 AND revoked_at IS NULL AND expires_at > now()`, sessionID).Scan(&user, &expires)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return uuid.Nil, ErrNotFound
+		return uuid.Nil, time.Time{}, ErrNotFound
 	}
 	if err != nil {
-		return uuid.Nil, fmt.Errorf("look up session: %w", err)
+		return uuid.Nil, time.Time{}, fmt.Errorf("look up session: %w", err)
 	}
-	return userID, nil
+	return user, expires, nil
 }
 
 // RefreshState is what a refresh needs to know about a presented token.

@@ -43,7 +43,7 @@ func TestSweepSessions(t *testing.T) {
 			t.Fatalf("refresh token of a swept session: %v", err)
 		}
 	}
-	if _, err := LiveSessionUser(ctx, pool, live); err != nil {
+	if _, _, err := LiveSession(ctx, pool, live); err != nil {
 		t.Fatalf("live session swept: %v", err)
 	}
 }

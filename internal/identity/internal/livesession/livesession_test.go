@@ -1,0 +1,60 @@
+package livesession
+
+import (
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// A look-up that read a session as live before it ended must not store it
+// once the end was heard: the generation it took is no longer current.
+func TestStoreAfterForgetIsRefused(t *testing.T) {
+	c := New(nil)
+	c.setListening(true)
+	id, user := uuid.New(), uuid.New()
+	now := time.Now()
+	expires := now.Add(time.Hour)
+
+	_, gen, ok := c.Lookup(id, now)
+	if ok {
+		t.Fatal("empty cache answered")
+	}
+	c.Forget(id)
+	c.Store(gen, id, user, expires)
+	if _, _, ok := c.Lookup(id, now); ok {
+		t.Fatal("a look-up from before the end was stored")
+	}
+
+	_, gen, _ = c.Lookup(id, now)
+	c.Store(gen, id, user, expires)
+	if got, _, ok := c.Lookup(id, now); !ok || got != user {
+		t.Fatalf("Lookup = %v, %v; want %v, true", got, ok, user)
+	}
+	if _, _, ok := c.Lookup(id, expires); ok {
+		t.Fatal("answered at the session's expiry")
+	}
+}
+
+// Deaf, the cache neither answers nor stores, and it comes back empty.
+func TestDeafCacheAnswersNothing(t *testing.T) {
+	c := New(nil)
+	id, user := uuid.New(), uuid.New()
+	now := time.Now()
+	_, gen, _ := c.Lookup(id, now)
+	c.Store(gen, id, user, now.Add(time.Hour))
+	c.setListening(true)
+	if _, _, ok := c.Lookup(id, now); ok {
+		t.Fatal("stored while not listening")
+	}
+	_, gen, _ = c.Lookup(id, now)
+	c.Store(gen, id, user, now.Add(time.Hour))
+	c.setListening(false)
+	if _, _, ok := c.Lookup(id, now); ok {
+		t.Fatal("answered while not listening")
+	}
+	c.setListening(true)
+	if _, _, ok := c.Lookup(id, now); ok {
+		t.Fatal("kept an entry across a deaf spell")
+	}
+}

@@ -1,0 +1,244 @@
+package identity_test
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/nova-social/nova/internal/identity"
+	"github.com/nova-social/nova/internal/platform/apperr"
+	"github.com/nova-social/nova/internal/platform/domains"
+	"github.com/nova-social/nova/internal/platform/testkit"
+)
+
+const sessionLookup = "FROM identity.sessions"
+
+// replica is another identity service on the same database, with its own
+// metrics and a tracer on its pool, watching sessions until the test ends.
+type replica struct {
+	svc *identity.Service
+	reg *prometheus.Registry
+}
+
+func (e *env) watchingReplica(t testing.TB, tracer pgx.QueryTracer) *replica {
+	t.Helper()
+	r := &replica{reg: prometheus.NewRegistry()}
+	cfg := e.cfg
+	cfg.Metrics = r.reg
+	pools := e.db.Pools
+	if tracer != nil {
+		pools = e.db.Traced(t, tracer)
+	}
+	var err error
+	r.svc, err = identity.New(context.Background(), pools.For(domains.Identity), e.bus, cfg, quietLog())
+	testkit.Must(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	wait := r.svc.WatchSessions(ctx)
+	t.Cleanup(func() {
+		cancel()
+		wait()
+	})
+	r.waitListening(t, true)
+	return r
+}
+
+func (r *replica) metric(t testing.TB, name string) float64 {
+	t.Helper()
+	families, err := r.reg.Gather()
+	testkit.Must(t, err)
+	var sum float64
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			sum += m.GetCounter().GetValue() + m.GetGauge().GetValue()
+		}
+	}
+	return sum
+}
+
+func (r *replica) waitListening(t testing.TB, on bool) {
+	t.Helper()
+	testkit.Eventually(t, "session cache listening = "+map[bool]string{true: "1", false: "0"}[on], func() bool {
+		return (r.metric(t, "nova_identity_session_cache_listening") == 1) == on
+	})
+}
+
+// countLookups counts the session look-ups sent on a pool.
+type countLookups struct{ n atomic.Int64 }
+
+func (c *countLookups) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	if strings.Contains(d.SQL, sessionLookup) {
+		c.n.Add(1)
+	}
+	return ctx
+}
+
+func (*countLookups) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+// A replica that watches sessions looks each one up once, and the replica
+// that ends a session refuses its tokens on their very next request.
+func TestSessionCacheSparesLookups(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	count := &countLookups{}
+	r := e.watchingReplica(t, count)
+	_, reg := e.register(t)
+
+	for range 20 {
+		p, err := r.svc.Authenticate(ctx, reg.AccessToken)
+		testkit.Must(t, err)
+		if p.SessionID != reg.SessionID || p.UserID != reg.UserID {
+			t.Fatalf("principal %+v", p)
+		}
+	}
+	if n := count.n.Load(); n != 1 {
+		t.Fatalf("%d session look-ups for 20 requests, want 1", n)
+	}
+	if got := r.metric(t, "nova_identity_session_checks_total"); got != 20 {
+		t.Fatalf("session checks counted %v, want 20", got)
+	}
+
+	testkit.Must(t, r.svc.Logout(ctx, identity.Principal{UserID: reg.UserID, SessionID: reg.SessionID}))
+	_, err := r.svc.Authenticate(ctx, reg.AccessToken)
+	testkit.WantCode(t, err, apperr.Unauthenticated)
+}
+
+// However a session ends, on any replica or by hand in the database, every
+// other replica that cached it refuses its tokens as soon as it hears.
+func TestSessionEndedAnywhereReachesEveryReplica(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	r := e.watchingReplica(t, nil)
+	ends := map[string]func(identity.Tokens){
+		"logout on another replica": func(reg identity.Tokens) {
+			testkit.Must(t, e.svc.Logout(ctx, identity.Principal{UserID: reg.UserID, SessionID: reg.SessionID}))
+		},
+		"logoutAll on another replica": func(reg identity.Tokens) {
+			testkit.Must(t, e.svc.LogoutAll(ctx, reg.UserID))
+		},
+		"revoked by hand": func(reg identity.Tokens) {
+			_, err := e.pool.Exec(ctx, `UPDATE identity.sessions SET revoked_at = now() WHERE id = $1`, reg.SessionID)
+			testkit.Must(t, err)
+		},
+		"expiry brought forward by hand": func(reg identity.Tokens) {
+			_, err := e.pool.Exec(ctx, `UPDATE identity.sessions SET expires_at = now() - interval '1 second' WHERE id = $1`, reg.SessionID)
+			testkit.Must(t, err)
+		},
+		"deleted by hand": func(reg identity.Tokens) {
+			_, err := e.pool.Exec(ctx, `DELETE FROM identity.sessions WHERE id = $1`, reg.SessionID)
+			testkit.Must(t, err)
+		},
+	}
+	for name, end := range ends {
+		t.Run(name, func(t *testing.T) {
+			_, reg := e.register(t)
+			_, err := r.svc.Authenticate(ctx, reg.AccessToken)
+			testkit.Must(t, err)
+			heard := r.metric(t, "nova_identity_sessions_ended_heard_total")
+			end(reg)
+			testkit.Eventually(t, "the end heard", func() bool {
+				return r.metric(t, "nova_identity_sessions_ended_heard_total") > heard
+			})
+			_, err = r.svc.Authenticate(ctx, reg.AccessToken)
+			testkit.WantCode(t, err, apperr.Unauthenticated)
+		})
+	}
+}
+
+// pauseAfter holds the first statement containing match once it has run,
+// before its result is read.
+type pauseAfter struct {
+	match   string
+	once    sync.Once
+	reached chan struct{}
+	release chan struct{}
+}
+
+func (p *pauseAfter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	if strings.Contains(d.SQL, p.match) {
+		return context.WithValue(ctx, p, true)
+	}
+	return ctx
+}
+
+func (p *pauseAfter) TraceQueryEnd(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryEndData) {
+	if ctx.Value(p) != nil {
+		p.once.Do(func() {
+			close(p.reached)
+			<-p.release
+		})
+	}
+}
+
+// A look-up that found the session live just before it ended, and finished
+// after the end was heard, must not leave the session cached as live.
+func TestSessionCacheKeepsNoLookupFromBeforeAnEnd(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	p := &pauseAfter{match: sessionLookup, reached: make(chan struct{}), release: make(chan struct{})}
+	r := e.watchingReplica(t, p)
+	var once sync.Once
+	release := func() { once.Do(func() { close(p.release) }) }
+	t.Cleanup(release)
+	_, reg := e.register(t)
+
+	first := make(chan error, 1)
+	go func() {
+		_, err := r.svc.Authenticate(ctx, reg.AccessToken)
+		first <- err
+	}()
+	select {
+	case <-p.reached:
+	case <-time.After(10 * time.Second):
+		t.Fatal("look-up never ran")
+	}
+	heard := r.metric(t, "nova_identity_sessions_ended_heard_total")
+	testkit.Must(t, e.svc.Logout(ctx, identity.Principal{UserID: reg.UserID, SessionID: reg.SessionID}))
+	testkit.Eventually(t, "logout heard", func() bool {
+		return r.metric(t, "nova_identity_sessions_ended_heard_total") > heard
+	})
+	release()
+	// The request that read the session live before the logout passes, as it
+	// would have had it run a moment earlier; the next one must not.
+	testkit.Must(t, <-first)
+	_, err := r.svc.Authenticate(ctx, reg.AccessToken)
+	testkit.WantCode(t, err, apperr.Unauthenticated)
+}
+
+// While a replica cannot hear ended sessions it looks every session up, and
+// what it cached before is gone when it hears again: an end it missed
+// cannot be answered from the cache.
+func TestSessionCacheForgetsAcrossADeafSpell(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	r := e.watchingReplica(t, nil)
+	_, reg := e.register(t)
+	_, err := r.svc.Authenticate(ctx, reg.AccessToken)
+	testkit.Must(t, err)
+
+	var killed int
+	testkit.Must(t, e.db.Pools.Login().QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE datname = current_database() AND query LIKE '%identity.session_ended%' AND pid <> pg_backend_pid()`).Scan(&killed))
+	if killed != 1 {
+		t.Fatalf("terminated %d listening connections, want 1", killed)
+	}
+	r.waitListening(t, false)
+	// Ended while nobody heard: no notification will ever arrive for it.
+	_, err = e.pool.Exec(ctx, `UPDATE identity.sessions SET revoked_at = now() WHERE id = $1`, reg.SessionID)
+	testkit.Must(t, err)
+	r.waitListening(t, true)
+	_, err = r.svc.Authenticate(ctx, reg.AccessToken)
+	testkit.WantCode(t, err, apperr.Unauthenticated)
+}
