@@ -232,7 +232,12 @@ func (c *checker) walk(root protoreflect.Message) {
 		case *pg.FuncCall:
 			c.function(names(v.GetFuncname()), v.GetLocation(), "call")
 			c.setConfig(v)
+			c.notifyCall(v)
 			c.relationCall(v)
+		case *pg.NotifyStmt:
+			c.channel(v.GetConditionname(), "notify on", -1)
+		case *pg.ListenStmt:
+			c.channel(v.GetConditionname(), "listen on", -1)
 		case *pg.TypeCast:
 			c.regclassCast(v)
 		case *pg.CollateClause:
@@ -414,6 +419,32 @@ func (c *checker) setConfig(f *pg.FuncCall) {
 	name := strings.ToLower(f.GetArgs()[0].GetAConst().GetSval().GetSval())
 	if what, bad := forbiddenSettings[name]; bad {
 		c.add(f.GetLocation(), "set_config('%s') is %s in disguise, which is forbidden: write schema-qualified SQL on the domain's own pool", name, what)
+	}
+}
+
+// notifyCall checks pg_notify's channel, which must be a constant for the
+// check to see it.
+func (c *checker) notifyCall(f *pg.FuncCall) {
+	parts := names(f.GetFuncname())
+	if len(parts) == 0 || parts[len(parts)-1] != "pg_notify" || len(f.GetArgs()) == 0 {
+		return
+	}
+	name := f.GetArgs()[0].GetAConst().GetSval()
+	if name == nil {
+		c.add(f.GetLocation(), "pg_notify's channel must be a string constant naming one of %s's channels (%s or %s.…)", c.sc.Domain, c.sc.Schema, c.sc.Schema)
+		return
+	}
+	c.channel(name.GetSval(), "notify on", f.GetLocation())
+}
+
+// channel checks a notification channel: like a table, it belongs to the
+// domain whose schema names it (the schema itself, or "schema.name"), and a
+// domain neither announces on nor listens to another's. A name no schema
+// starts is nobody's (River's first versions notified on river_insert).
+func (c *checker) channel(name, verb string, loc int32) {
+	schema, _, _ := strings.Cut(name, ".")
+	if owner, ok := c.sc.Owners[schema]; ok && schema != c.sc.Schema {
+		c.add(loc, "%s may not %s channel %s: it belongs to %s; ask %s through its API or consume its events", c.sc.Domain, verb, name, owner, owner)
 	}
 }
 
