@@ -1,7 +1,12 @@
 package identity_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
+	"io"
+	"net"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -14,6 +19,7 @@ import (
 	"github.com/nova-social/nova/internal/identity"
 	"github.com/nova-social/nova/internal/platform/apperr"
 	"github.com/nova-social/nova/internal/platform/domains"
+	"github.com/nova-social/nova/internal/platform/postgres"
 	"github.com/nova-social/nova/internal/platform/testkit"
 )
 
@@ -28,13 +34,19 @@ type replica struct {
 
 func (e *env) watchingReplica(t testing.TB, tracer pgx.QueryTracer) *replica {
 	t.Helper()
-	r := &replica{reg: prometheus.NewRegistry()}
-	cfg := e.cfg
-	cfg.Metrics = r.reg
 	pools := e.db.Pools
 	if tracer != nil {
 		pools = e.db.Traced(t, tracer)
 	}
+	return e.watchingReplicaOn(t, pools)
+}
+
+// watchingReplicaOn is watchingReplica on pools of the test's own.
+func (e *env) watchingReplicaOn(t testing.TB, pools *postgres.Pools) *replica {
+	t.Helper()
+	r := &replica{reg: prometheus.NewRegistry()}
+	cfg := e.cfg
+	cfg.Metrics = r.reg
 	var err error
 	r.svc, err = identity.New(context.Background(), pools.For(domains.Identity), e.bus, cfg, quietLog())
 	testkit.Must(t, err)
@@ -138,6 +150,16 @@ func TestSessionEndedAnywhereReachesEveryReplica(t *testing.T) {
 			_, err := e.pool.Exec(ctx, `DELETE FROM identity.sessions WHERE id = $1`, reg.SessionID)
 			testkit.Must(t, err)
 		},
+		"moved to another account by hand": func(reg identity.Tokens) {
+			_, other := e.register(t)
+			_, err := e.pool.Exec(ctx, `UPDATE identity.sessions SET user_id = $2 WHERE id = $1`, reg.SessionID, other.UserID)
+			testkit.Must(t, err)
+		},
+		// TRUNCATE fires no row trigger.
+		"truncated by hand": func(identity.Tokens) {
+			_, err := e.pool.Exec(ctx, `TRUNCATE identity.sessions CASCADE`)
+			testkit.Must(t, err)
+		},
 	}
 	for name, end := range ends {
 		t.Run(name, func(t *testing.T) {
@@ -239,6 +261,233 @@ func TestSessionCacheForgetsAcrossADeafSpell(t *testing.T) {
 	_, err = e.pool.Exec(ctx, `UPDATE identity.sessions SET revoked_at = now() WHERE id = $1`, reg.SessionID)
 	testkit.Must(t, err)
 	r.waitListening(t, true)
+	_, err = r.svc.Authenticate(ctx, reg.AccessToken)
+	testkit.WantCode(t, err, apperr.Unauthenticated)
+}
+
+// relay passes a replica's connections on to Postgres, and can make the
+// watcher's connection (the one that sent LISTEN) deaf to ended sessions
+// while it still hears its own probes, or silent in both directions without
+// closing, as behind a network partition.
+type relay struct {
+	ln     net.Listener
+	deaf   atomic.Bool
+	silent chan struct{}
+	once   sync.Once
+	done   chan struct{}
+}
+
+// relayedReplica is a watching replica whose connections go through a relay.
+func (e *env) relayedReplica(t testing.TB) (*relay, *replica) {
+	t.Helper()
+	u, err := url.Parse(e.db.URL)
+	testkit.Must(t, err)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	testkit.Must(t, err)
+	rl := &relay{ln: ln, silent: make(chan struct{}), done: make(chan struct{})}
+	go rl.accept(u.Host)
+	// Registered first, so run last: the replica stops watching before its
+	// connections are cut.
+	t.Cleanup(func() {
+		close(rl.done)
+		_ = ln.Close()
+	})
+	u.Host = ln.Addr().String()
+	return rl, e.watchingReplicaOn(t, e.db.Open(t, postgres.Options{URL: u.String()}))
+}
+
+func (rl *relay) accept(target string) {
+	for {
+		c, err := rl.ln.Accept()
+		if err != nil {
+			return
+		}
+		s, err := net.Dial("tcp", target)
+		if err != nil {
+			_ = c.Close()
+			continue
+		}
+		go rl.serve(c, s)
+	}
+}
+
+// serve relays one connection. The client's bytes are copied as they come;
+// the server's are read message by message (with sslmode=disable each is a
+// type byte and a length), so that ended sessions' notifications can be
+// dropped.
+func (rl *relay) serve(c, s net.Conn) {
+	var listening atomic.Bool
+	// held blocks, on the watcher's connection once silenced, until the test
+	// ends.
+	held := func() bool {
+		select {
+		case <-rl.silent:
+			if listening.Load() {
+				<-rl.done
+				return true
+			}
+		default:
+		}
+		return false
+	}
+	go func() {
+		<-rl.done
+		_ = c.Close()
+		_ = s.Close()
+	}()
+	go func() {
+		defer s.Close()
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := c.Read(buf)
+			if bytes.Contains(buf[:n], []byte("LISTEN")) {
+				listening.Store(true)
+			}
+			if n > 0 && held() {
+				return
+			}
+			if _, werr := s.Write(buf[:n]); werr != nil || err != nil {
+				return
+			}
+		}
+	}()
+	defer c.Close()
+	for {
+		msg := make([]byte, 5)
+		if _, err := io.ReadFull(s, msg); err != nil {
+			return
+		}
+		msg = append(msg, make([]byte, binary.BigEndian.Uint32(msg[1:])-4)...)
+		if _, err := io.ReadFull(s, msg[5:]); err != nil {
+			return
+		}
+		// A NotificationResponse ends with its channel's and its payload's
+		// terminators: two zero bytes when the payload is empty, a probe's.
+		if msg[0] == 'A' && rl.deaf.Load() && !bytes.HasSuffix(msg, []byte{0, 0}) {
+			continue
+		}
+		if held() {
+			return
+		}
+		if _, err := c.Write(msg); err != nil {
+			return
+		}
+	}
+}
+
+func (rl *relay) silence() { rl.once.Do(func() { close(rl.silent) }) }
+
+// A replica whose connection goes silent without closing (a network
+// partition) hears nothing, and must stop answering from its cache within
+// ProbeEvery and ProbeTimeout, not once TCP gives up many minutes later.
+func TestSessionCacheTrustsNoSilentConnection(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	rl, r := e.relayedReplica(t)
+	_, reg := e.register(t)
+	_, err := r.svc.Authenticate(ctx, reg.AccessToken)
+	testkit.Must(t, err)
+
+	rl.silence()
+	_, err = e.pool.Exec(ctx, `UPDATE identity.sessions SET revoked_at = now() WHERE id = $1`, reg.SessionID)
+	testkit.Must(t, err)
+	r.waitListening(t, false)
+	_, err = r.svc.Authenticate(ctx, reg.AccessToken)
+	testkit.WantCode(t, err, apperr.Unauthenticated)
+}
+
+// The replica that ends a session refuses its tokens on their next request
+// without waiting to hear the notification, however the session ended.
+func TestSessionCacheForgetsWhatItEndsItself(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	rl, r := e.relayedReplica(t)
+	rl.deaf.Store(true)
+	// Each ends a session r has cached and returns its tokens.
+	ends := map[string]func(t *testing.T) identity.Tokens{
+		"logout": func(t *testing.T) identity.Tokens {
+			_, reg := e.register(t)
+			cacheLive(t, r, reg)
+			testkit.Must(t, r.svc.Logout(ctx, identity.Principal{UserID: reg.UserID, SessionID: reg.SessionID}))
+			return reg
+		},
+		"logoutAll": func(t *testing.T) identity.Tokens {
+			_, reg := e.register(t)
+			cacheLive(t, r, reg)
+			testkit.Must(t, r.svc.LogoutAll(ctx, reg.UserID))
+			return reg
+		},
+		"changePassword": func(t *testing.T) identity.Tokens {
+			in, reg := e.register(t)
+			other, err := e.svc.Login(ctx, identity.LoginInput{Login: in.Username, Password: in.Password}, client)
+			testkit.Must(t, err)
+			cacheLive(t, r, other)
+			testkit.Must(t, r.svc.ChangePassword(ctx, identity.Principal{UserID: reg.UserID, SessionID: reg.SessionID},
+				in.Password, "another horse battery staple"))
+			return other
+		},
+		"refresh token reused": func(t *testing.T) identity.Tokens {
+			_, reg := e.register(t)
+			next, err := r.svc.Refresh(ctx, reg.RefreshToken, client)
+			testkit.Must(t, err)
+			cacheLive(t, r, next)
+			_, err = r.svc.Refresh(ctx, reg.RefreshToken, client)
+			testkit.WantCode(t, err, apperr.Unauthenticated)
+			return next
+		},
+	}
+	for name, end := range ends {
+		t.Run(name, func(t *testing.T) {
+			ended := end(t)
+			_, err := r.svc.Authenticate(ctx, ended.AccessToken)
+			testkit.WantCode(t, err, apperr.Unauthenticated)
+		})
+	}
+	// Else the cache may have been off, and the checks above proved nothing.
+	if got := r.metric(t, "nova_identity_sessions_ended_heard_total"); got != 0 {
+		t.Fatalf("the replica heard %v ended sessions, want none", got)
+	}
+	if r.metric(t, "nova_identity_session_cache_listening") != 1 {
+		t.Fatal("the cache stopped listening")
+	}
+}
+
+// cacheLive has r cache tok's session as live.
+func cacheLive(t *testing.T, r *replica, tok identity.Tokens) {
+	t.Helper()
+	_, err := r.svc.Authenticate(context.Background(), tok.AccessToken)
+	testkit.Must(t, err)
+}
+
+// No notification marks a session reaching its expiry: the cache must end
+// its entry when the database's clock says so, even on a replica whose clock
+// is behind (here by an hour, the database's now() being moved on for its
+// connections).
+func TestSessionCacheExpiresByTheDatabaseClock(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	_, err := e.db.Pools.Login().Exec(ctx, `CREATE SCHEMA clock;
+		GRANT USAGE ON SCHEMA clock TO PUBLIC;
+		CREATE FUNCTION clock.now() RETURNS timestamptz LANGUAGE sql STABLE
+			AS $$ SELECT pg_catalog.now() + interval '1 hour' $$`)
+	testkit.Must(t, err)
+	r := e.watchingReplicaOn(t, e.db.Open(t, postgres.Options{URL: e.db.WithParam("search_path", "clock,pg_catalog")}))
+	_, reg := e.register(t)
+	heard := r.metric(t, "nova_identity_sessions_ended_heard_total")
+	_, err = e.pool.Exec(ctx, `UPDATE identity.sessions SET expires_at = now() + interval '1 hour 1 second' WHERE id = $1`, reg.SessionID)
+	testkit.Must(t, err)
+	// Else the shortening, heard during the look-up below, would keep it
+	// from being cached.
+	testkit.Eventually(t, "the shortening heard", func() bool {
+		return r.metric(t, "nova_identity_sessions_ended_heard_total") > heard
+	})
+
+	_, err = r.svc.Authenticate(ctx, reg.AccessToken)
+	testkit.Must(t, err)
+	time.Sleep(1500 * time.Millisecond)
 	_, err = r.svc.Authenticate(ctx, reg.AccessToken)
 	testkit.WantCode(t, err, apperr.Unauthenticated)
 }

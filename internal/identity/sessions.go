@@ -29,17 +29,23 @@ func (s *Service) Authenticate(ctx context.Context, accessToken string) (Princip
 	if err != nil {
 		return Principal{}, errBadAccess()
 	}
-	owner, gen, ok := s.live.Lookup(sessionID, time.Now())
+	now := time.Now()
+	owner, gen, ok := s.live.Lookup(sessionID, now)
 	if !ok {
-		var expires time.Time
-		owner, expires, err = store.LiveSession(ctx, s.pool, sessionID)
+		var left time.Duration
+		owner, left, err = store.LiveSession(ctx, s.pool, sessionID)
 		if errors.Is(err, store.ErrNotFound) {
 			return Principal{}, errBadAccess()
 		}
 		if err != nil {
 			return Principal{}, fmt.Errorf("authenticate: %w", err)
 		}
-		s.live.Store(gen, sessionID, owner, expires)
+		// The session's expiry is on the database's clock, and no
+		// notification marks it: the entry ends what the session had left,
+		// counted on this replica's monotonic clock from before the look-up,
+		// so that neither a clock behind the database's nor one stepped back
+		// keeps it live past its end.
+		s.live.Store(gen, sessionID, owner, now.Add(left))
 	}
 	if owner != userID {
 		return Principal{}, errBadAccess()

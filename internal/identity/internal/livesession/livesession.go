@@ -3,11 +3,12 @@
 // that ends still stops working on its tokens' next request.
 //
 // A trigger on identity.sessions sends the id of every session that ends on
-// Channel when its transaction commits. Each replica listens on a connection
-// of its own and forgets what it hears. The cache answers only while that
-// connection is proven to hear (it notifies itself every ProbeEvery and must
-// hear that back within ProbeTimeout); otherwise every request looks its
-// session up, as if there were no cache.
+// Channel when its transaction commits (a TRUNCATE, which ends them all,
+// sends a payload that is no id, and every session is forgotten). Each
+// replica listens on a connection of its own and forgets what it hears. The
+// cache answers only while that connection is proven to hear (it notifies
+// itself every ProbeEvery and must hear that back within ProbeTimeout);
+// otherwise every request looks its session up, as if there were no cache.
 package livesession
 
 import (
@@ -113,7 +114,8 @@ func (c *Cache) Lookup(id uuid.UUID, now time.Time) (user uuid.UUID, gen uint64,
 }
 
 // Store remembers session id, of user, as live until expires, unless gen is
-// no longer current or the watcher is not listening.
+// no longer current or the watcher is not listening. expires is on this
+// replica's clock, as Lookup's now is, not on the database's.
 func (c *Cache) Store(gen uint64, id, user uuid.UUID, expires time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -201,10 +203,17 @@ func (c *Cache) listen(ctx context.Context, cfg *pgx.ConnConfig) error {
 	next := time.Now()
 	for {
 		if due.IsZero() && !time.Now().Before(next) {
-			if _, err := conn.Exec(ctx, probeSQL); err != nil {
+			// Sending counts against the timeout too: on a connection that
+			// went silent without closing (a network partition), the probe
+			// would otherwise wait for TCP to give up, for many minutes,
+			// while the cache went on answering.
+			due = time.Now().Add(ProbeTimeout)
+			probeCtx, cancel := context.WithDeadline(ctx, due)
+			_, err := conn.Exec(probeCtx, probeSQL)
+			cancel()
+			if err != nil {
 				return fmt.Errorf("session cache: probe: %w", err)
 			}
-			due = time.Now().Add(ProbeTimeout)
 		}
 		until := next
 		if !due.IsZero() {
@@ -230,7 +239,9 @@ func (c *Cache) listen(ctx context.Context, cfg *pgx.ConnConfig) error {
 			if id, err := uuid.Parse(n.Payload); err == nil {
 				c.Forget(id)
 			} else {
-				c.forgetAll() // not the trigger's: whatever ended, it is forgotten
+				// Not one session (a TRUNCATE's notice, or anyone's NOTIFY):
+				// whatever ended, it is forgotten.
+				c.forgetAll()
 			}
 			c.heard.Inc()
 		}

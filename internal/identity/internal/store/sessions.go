@@ -38,19 +38,20 @@ func CreateSession(ctx context.Context, q Querier, s NewSession) error {
 	return nil
 }
 
-// LiveSession returns the user and absolute expiry of a session that is
-// neither revoked nor past that expiry: one primary-key look-up, the
+// LiveSession returns the user of a session that is neither revoked nor
+// past its absolute expiry, and how long it has left until then by the
+// database's clock (a replica's may differ): one primary-key look-up, the
 // per-request cost of immediate logout when the session is not cached.
-func LiveSession(ctx context.Context, q Querier, sessionID uuid.UUID) (user uuid.UUID, expires time.Time, err error) {
-	err = q.QueryRow(ctx, `SELECT user_id, expires_at FROM identity.sessions
-		WHERE id = $1 AND revoked_at IS NULL AND expires_at > now()`, sessionID).Scan(&user, &expires)
+func LiveSession(ctx context.Context, q Querier, sessionID uuid.UUID) (user uuid.UUID, left time.Duration, err error) {
+	err = q.QueryRow(ctx, `SELECT user_id, expires_at - now() FROM identity.sessions
+		WHERE id = $1 AND revoked_at IS NULL AND expires_at > now()`, sessionID).Scan(&user, &left)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return uuid.Nil, time.Time{}, ErrNotFound
+		return uuid.Nil, 0, ErrNotFound
 	}
 	if err != nil {
-		return uuid.Nil, time.Time{}, fmt.Errorf("look up session: %w", err)
+		return uuid.Nil, 0, fmt.Errorf("look up session: %w", err)
 	}
-	return user, expires, nil
+	return user, left, nil
 }
 
 // RefreshState is what a refresh needs to know about a presented token.
