@@ -124,25 +124,40 @@ func (e *env) register(t testing.TB) (identity.RegisterInput, identity.Tokens) {
 }
 
 // pause is a query tracer that holds the first statement containing match
-// until released, so that a test can act while a call is in flight.
+// until released, so that a test can act while a call is in flight: before
+// the statement is sent or, with after, once it has run and before its
+// result is read.
 type pause struct {
 	match   string
+	after   bool
 	once    sync.Once
 	reached chan struct{}
 	release chan struct{}
 }
 
 func (p *pause) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
-	if strings.Contains(d.SQL, p.match) {
-		p.once.Do(func() {
-			close(p.reached)
-			<-p.release
-		})
+	if !strings.Contains(d.SQL, p.match) {
+		return ctx
 	}
+	if p.after {
+		return context.WithValue(ctx, p, true)
+	}
+	p.hold()
 	return ctx
 }
 
-func (*pause) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+func (p *pause) TraceQueryEnd(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryEndData) {
+	if ctx.Value(p) != nil {
+		p.hold()
+	}
+}
+
+func (p *pause) hold() {
+	p.once.Do(func() {
+		close(p.reached)
+		<-p.release
+	})
+}
 
 type loginResult struct {
 	tok identity.Tokens

@@ -177,38 +177,13 @@ func TestSessionEndedAnywhereReachesEveryReplica(t *testing.T) {
 	}
 }
 
-// pauseAfter holds the first statement containing match once it has run,
-// before its result is read.
-type pauseAfter struct {
-	match   string
-	once    sync.Once
-	reached chan struct{}
-	release chan struct{}
-}
-
-func (p *pauseAfter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
-	if strings.Contains(d.SQL, p.match) {
-		return context.WithValue(ctx, p, true)
-	}
-	return ctx
-}
-
-func (p *pauseAfter) TraceQueryEnd(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryEndData) {
-	if ctx.Value(p) != nil {
-		p.once.Do(func() {
-			close(p.reached)
-			<-p.release
-		})
-	}
-}
-
 // A look-up that found the session live just before it ended, and finished
 // after the end was heard, must not leave the session cached as live.
 func TestSessionCacheKeepsNoLookupFromBeforeAnEnd(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, nil)
 	ctx := context.Background()
-	p := &pauseAfter{match: sessionLookup, reached: make(chan struct{}), release: make(chan struct{})}
+	p := &pause{match: sessionLookup, after: true, reached: make(chan struct{}), release: make(chan struct{})}
 	r := e.watchingReplica(t, p)
 	var once sync.Once
 	release := func() { once.Do(func() { close(p.release) }) }
