@@ -34,10 +34,11 @@ var clientCodes = map[string]bool{
 }
 
 // presenter turns every error into one that carries an API code:
-// domain errors keep their code, field and retry delay; documents that do
-// not parse or validate become BAD_USER_INPUT on the field "query"; anything
-// else is logged with the request id (as an error, unless the client hung
-// up) and shown as a generic INTERNAL error.
+// domain errors keep their code, field and retry delay; a variable whose
+// value does not fit its type is BAD_USER_INPUT on that variable or input
+// field; documents that do not parse or validate become BAD_USER_INPUT on
+// the field "query"; anything else is logged with the request id (as an
+// error, unless the client hung up) and shown as a generic INTERNAL error.
 func presenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 	return func(ctx context.Context, err error) *gqlerror.Error {
 		// A copy: the executor's own error values must stay as they are.
@@ -53,6 +54,12 @@ func presenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 			// An error the executor or the gateway made: no domain detail inside.
 			code, _ := wrapped.Extensions["code"].(string)
 			switch {
+			case code == errcode.ValidationFailed && isVariablePath(gqlErr.Path):
+				// A variable's value does not fit its type: the document is
+				// fine, the input is not, and the contract names the input
+				// field at fault (the variable, or the field within it).
+				gqlErr.Extensions = map[string]any{"code": string(apperr.BadInput), "field": lastPathName(gqlErr.Path)}
+				return gqlErr
 			case code == errcode.ParseFailed || code == errcode.ValidationFailed || code == "PERSISTED_QUERY_NOT_FOUND" || code == "PERSISTED_QUERY_NOT_SUPPORTED":
 				gqlErr.Extensions = map[string]any{"code": string(apperr.BadInput), "field": "query"}
 				return gqlErr
@@ -88,6 +95,13 @@ func domainExtensions(e *apperr.Error) map[string]any {
 		ext["retryAfterSeconds"] = int(math.Max(1, math.Ceil(e.RetryAfter.Seconds())))
 	}
 	return ext
+}
+
+// isVariablePath reports whether p is where variable coercion puts its
+// errors: "variable", the variable's name, then any input fields and list
+// indexes within it.
+func isVariablePath(p ast.Path) bool {
+	return len(p) >= 2 && p[0] == ast.PathName("variable")
 }
 
 func lastPathName(p ast.Path) string {

@@ -78,6 +78,10 @@ func (p *Post) ViewerHasLiked() (bool, error) {
 // ID is the post's global id.
 func (p *Post) ID() string { return gid.Encode(gid.Post, p.PostID) }
 
+// Media is the post's attachments: none, since createPost refuses every
+// media id until a media domain can vouch for it.
+func (p *Post) Media() []Media { return nil }
+
 // IsNode marks Post as a Node.
 func (*Post) IsNode() {}
 

@@ -28,6 +28,10 @@ type User struct {
 // ID is the user's global id.
 func (u *User) ID() string { return gid.Encode(gid.User, u.UserID) }
 
+// Avatar is the user's picture: none, since updateProfile refuses every
+// avatarMediaId until a media domain can vouch for it.
+func (u *User) Avatar() *Media { return nil }
+
 // IsNode marks User as a Node.
 func (*User) IsNode() {}
 

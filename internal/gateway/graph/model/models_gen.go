@@ -61,6 +61,24 @@ type LoginInput struct {
 	Password string `json:"password"`
 }
 
+type Media struct {
+	ID string `json:"id"`
+	// Absolute; serves the stored original, metadata removed.
+	URL      string `json:"url"`
+	MimeType string `json:"mimeType"`
+	// Bytes.
+	Size            int         `json:"size"`
+	Status          MediaStatus `json:"status"`
+	AltText         *string     `json:"altText,omitempty"`
+	Width           *int        `json:"width,omitempty"`
+	Height          *int        `json:"height,omitempty"`
+	DurationSeconds *float64    `json:"durationSeconds,omitempty"`
+	// Set once status is READY (images and videos).
+	ThumbnailURL *string `json:"thumbnailUrl,omitempty"`
+}
+
+func (Media) IsNode() {}
+
 type Mutation struct {
 }
 
@@ -231,6 +249,63 @@ func (e *FollowState) UnmarshalJSON(b []byte) error {
 }
 
 func (e FollowState) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type MediaStatus string
+
+const (
+	MediaStatusProcessing MediaStatus = "PROCESSING"
+	MediaStatusReady      MediaStatus = "READY"
+	MediaStatusFailed     MediaStatus = "FAILED"
+)
+
+var AllMediaStatus = []MediaStatus{
+	MediaStatusProcessing,
+	MediaStatusReady,
+	MediaStatusFailed,
+}
+
+func (e MediaStatus) IsValid() bool {
+	switch e {
+	case MediaStatusProcessing, MediaStatusReady, MediaStatusFailed:
+		return true
+	}
+	return false
+}
+
+func (e MediaStatus) String() string {
+	return string(e)
+}
+
+func (e *MediaStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = MediaStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid MediaStatus", str)
+	}
+	return nil
+}
+
+func (e MediaStatus) MarshalGQL(w io.Writer) {
+	fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *MediaStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e MediaStatus) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
