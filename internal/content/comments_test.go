@@ -203,3 +203,32 @@ func TestCommentOrderFollowsCreation(t *testing.T) {
 		t.Fatalf("stored time %v, returned %v", next.Items[0].CreatedAt, c2.CreatedAt)
 	}
 }
+
+// TestCommentAfterDeletedNewest: a comment made after the post's newest
+// comment was deleted, on a replica whose clock is behind, still lands after
+// the deleted one, where a reader who paged to the end holds their cursor.
+func TestCommentAfterDeletedNewest(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	author, a := user(), user()
+	p := e.post(t, author, "thread", content.Public)
+	base := time.Now().UTC().Truncate(time.Microsecond)
+	content.SetClock(e.svc, func() time.Time { return base })
+	must(e.svc.CreateComment(ctx, a, content.CreateCommentInput{PostID: p.ID, Body: "first"}))(t)
+	content.SetClock(e.svc, func() time.Time { return base.Add(time.Second) })
+	newest := must(e.svc.CreateComment(ctx, a, content.CreateCommentInput{PostID: p.ID, Body: "second"}))(t)
+	read := must(e.svc.Comments(ctx, uuid.Nil, p.ID, page.Request{Size: 10}))(t)
+	if len(read.Items) != 2 || read.HasNext {
+		t.Fatalf("first page %+v", read.Items)
+	}
+	testkit.Must(t, e.svc.DeleteComment(ctx, content.Actor{ID: a}, newest.ID))
+	content.SetClock(e.svc, func() time.Time { return base.Add(time.Millisecond) })
+	c := must(e.svc.CreateComment(ctx, a, content.CreateCommentInput{PostID: p.ID, Body: "third"}))(t)
+	if !c.CreatedAt.After(newest.CreatedAt) {
+		t.Fatalf("comment at %v, not after the deleted newest one at %v", c.CreatedAt, newest.CreatedAt)
+	}
+	next := must(e.svc.Comments(ctx, uuid.Nil, p.ID, page.Request{Size: 10, After: &read.Keys[1]}))(t)
+	if len(next.Items) != 1 || next.Items[0].ID != c.ID {
+		t.Fatalf("next page %+v, want the comment made after the reader's last one", next.Items)
+	}
+}

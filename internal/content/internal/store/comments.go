@@ -14,15 +14,20 @@ import (
 // that is not earlier. Called under the post's lock (LockPost), which orders
 // the post's comments, so their times follow the order they were made in
 // whatever the clock of each replica: a comment never lands before one a
-// reader has already paged past.
+// reader has already paged past. The newest comment is read both from the
+// comments and from the post's last_comment_at, which deleting that comment
+// does not lower: a reader's cursor may still stand on it.
 func InsertComment(ctx context.Context, db DB, c Comment) (time.Time, error) {
 	var at time.Time
 	if err := db.QueryRow(ctx, `INSERT INTO content.comments (id, post_id, author_id, parent_id, body, mentions, created_at)
-		SELECT $1, $2, $3, $4, $5, $6, greatest($7, (SELECT max(created_at) + interval '1 microsecond' FROM content.comments WHERE post_id = $2))
+		SELECT $1, $2, $3, $4, $5, $6, greatest($7,
+			(SELECT max(created_at) + interval '1 microsecond' FROM content.comments WHERE post_id = $2),
+			(SELECT last_comment_at + interval '1 microsecond' FROM content.posts WHERE id = $2))
 		RETURNING created_at`, c.ID, c.PostID, c.AuthorID, c.ParentID, c.Body, c.Mentions, c.CreatedAt).Scan(&at); err != nil {
 		return at, fmt.Errorf("insert comment: %w", err)
 	}
-	if _, err := db.Exec(ctx, `UPDATE content.posts SET comment_count = comment_count + 1 WHERE id = $1`, c.PostID); err != nil {
+	if _, err := db.Exec(ctx, `UPDATE content.posts SET comment_count = comment_count + 1, last_comment_at = $2 WHERE id = $1`,
+		c.PostID, at); err != nil {
 		return at, fmt.Errorf("count comment: %w", err)
 	}
 	return at, nil
