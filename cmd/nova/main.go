@@ -31,8 +31,11 @@ type command struct {
 // environment is what a command reads from and writes to; tests substitute it.
 type environment struct {
 	getenv func(string) string
-	stdout io.Writer
-	stderr io.Writer
+	// environ lists every variable (os.Environ), for the checks of names
+	// that getenv cannot make; nil skips them.
+	environ func() []string
+	stdout  io.Writer
+	stderr  io.Writer
 }
 
 var commands = map[string]command{
@@ -48,7 +51,7 @@ var version = "dev"
 
 func main() {
 	ctx, stop := shutdownOnSignal(os.Stderr)
-	code := run(ctx, os.Args[1:], &environment{getenv: os.Getenv, stdout: os.Stdout, stderr: os.Stderr})
+	code := run(ctx, os.Args[1:], &environment{getenv: os.Getenv, environ: os.Environ, stdout: os.Stdout, stderr: os.Stderr})
 	stop()
 	os.Exit(code)
 }
@@ -98,7 +101,15 @@ func run(ctx context.Context, args []string, env *environment) int {
 		usage(env.stderr)
 		return exitUsage
 	}
-	err := cmd.run(ctx, env, args[1:])
+	var err error
+	if env.environ != nil && args[0] != "version" {
+		// A mistyped per-domain connection string would otherwise be
+		// ignored, running that domain as the login role.
+		err = config.CheckEnviron(env.environ())
+	}
+	if err == nil {
+		err = cmd.run(ctx, env, args[1:])
+	}
 	var cfgErr *config.Error
 	var useErr usageError
 	switch {

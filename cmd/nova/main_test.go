@@ -49,6 +49,29 @@ func TestConfigurationErrorsExit2NamingTheVariable(t *testing.T) {
 	}
 }
 
+// A per-domain connection string whose name is no domain's stops every
+// command that reads the configuration with exit 2, naming it and not
+// quoting it, before anything connects.
+func TestUnknownPerDomainURLExits2(t *testing.T) {
+	t.Parallel()
+	vars := map[string]string{"NOVA_DATABASE_URL": "postgres://nova:s3cret@localhost/nova", "NOVA_DATABASE_URL_USERS": "postgres://nova_user:s3cret@localhost/nova"}
+	environ := func() []string {
+		var kv []string
+		for k, v := range vars {
+			kv = append(kv, k+"="+v)
+		}
+		return kv
+	}
+	for _, args := range [][]string{{"serve"}, {"migrate", "status"}, {"events", "stats"}} {
+		var out, errOut bytes.Buffer
+		env := &environment{getenv: func(k string) string { return vars[k] }, environ: environ, stdout: &out, stderr: &errOut}
+		code := run(context.Background(), args, env)
+		if code != exitUsage || !strings.Contains(errOut.String(), "NOVA_DATABASE_URL_USERS: names no domain") || strings.Contains(errOut.String(), "s3cret") {
+			t.Errorf("nova %v: exit %d, stderr %q; want exit 2 naming NOVA_DATABASE_URL_USERS", args, code, errOut.String())
+		}
+	}
+}
+
 func TestHelpOnEveryCommand(t *testing.T) {
 	t.Parallel()
 	for name := range commands {

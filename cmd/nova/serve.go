@@ -48,7 +48,11 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 		return err
 	}
 	defer stopProfiles()
+	// Start-up may wait minutes (for migrations, or another replica's), so
+	// probes are answered meanwhile instead of waiting in the backlog.
+	stopStarting := httpserver.ServeStarting(ln, log)
 	a, err := app.New(ctx, cfg, log)
+	stopStarting()
 	if err != nil {
 		if interrupted(ctx, err) {
 			log.Info("stopped during start-up")

@@ -186,3 +186,39 @@ func TestShutdownAndDataDirSettingsExit2(t *testing.T) {
 		}
 	}
 }
+
+// While `nova serve` starts, here waiting for another replica's migrations,
+// its listener answers probes at once: /healthz 200 (the process is alive,
+// and a liveness probe must not restart it), /readyz and the API 503
+// "starting". Then it serves as usual.
+func TestProbesAreAnsweredDuringStartUp(t *testing.T) {
+	t.Parallel()
+	db := pgtest.Empty(t)
+	release := holdMigrationLock(t, db.URL)
+	api := freeAddr(t)
+	_, _, exited := startNova(t, map[string]string{
+		"NOVA_ENV": "dev", "NOVA_DATABASE_URL": db.URL, "NOVA_DATA_DIR": t.TempDir(),
+		"NOVA_HTTP_ADDR": api, "NOVA_LOG_LEVEL": "warn",
+	}, "serve")
+	waitForLockWaiter(t, db.URL, exited)
+	client := &http.Client{Timeout: 2 * time.Second}
+	get := func(path string) (int, string) {
+		resp, err := client.Get("http://" + api + path)
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := get("/healthz"); code != http.StatusOK {
+		t.Fatalf("/healthz while migrations wait: %d %q, want 200", code, body)
+	}
+	for _, path := range []string{"/readyz", "/graphql"} {
+		if code, body := get(path); code != http.StatusServiceUnavailable || body != `{"reason":"starting","status":"unavailable"}`+"\n" {
+			t.Fatalf("%s while migrations wait: %d %q, want 503 starting", path, code, body)
+		}
+	}
+	release()
+	testkit.Eventually(t, "nova serve is ready", func() bool { code, _ := get("/readyz"); return code == http.StatusOK })
+}

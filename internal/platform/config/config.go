@@ -127,6 +127,18 @@ func bounded(min, max int, f func(*Config) *int) func(*Config, string) error {
 	}
 }
 
+// integerAtMost is integer with an upper bound, for a setting Postgres
+// receives as an integer (int4) parameter: a larger value would fail every
+// statement using it, not start-up.
+func integerAtMost(min, max int, f func(*Config) *int) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		if n, err := strconv.Atoi(v); err == nil && n > max {
+			return fmt.Errorf("must be at most %d, got %q", max, v)
+		}
+		return integer(min, f)(c, v)
+	}
+}
+
 func duration(f func(*Config) *time.Duration) func(*Config, string) error {
 	return durationAtLeast(time.Nanosecond, f)
 }
@@ -312,8 +324,8 @@ var Settings = []Setting{
 	{Env: "NOVA_EVENTS_MAX_ATTEMPTS", Flag: "events-max-attempts", Default: "8", Usage: "delivery attempts of an event to one consumer before it is dead-lettered; at most 32766", apply: bounded(1, maxEventAttempts, func(c *Config) *int { return &c.EventMaxAttempts })},
 	{Env: "NOVA_EVENTS_WORKERS", Flag: "events-workers", Default: "200", Usage: "event deliveries in flight per replica; a consuming domain runs at most 2 delivery transactions at once, and a stuck one may hold only a quarter of them; at most 10000", apply: bounded(1, maxEventWorkers, func(c *Config) *int { return &c.EventWorkers })},
 	{Env: "NOVA_EVENTS_JOB_RETENTION", Flag: "events-job-retention", Default: "24h", Usage: "how long completed delivery jobs are kept (the event log itself is kept)", apply: duration(func(c *Config) *time.Duration { return &c.EventJobRetention })},
-	{Env: "NOVA_FEED_FANOUT_MAX_FOLLOWERS", Flag: "feed-fanout-max-followers", Default: "10000", Usage: "authors with more followers are merged into feeds at read time instead of fanned out; at least 1", apply: integer(1, func(c *Config) *int { return &c.FeedFanoutMaxFollowers })},
-	{Env: "NOVA_FEED_MAX_ENTRIES", Flag: "feed-max-entries", Default: "800", Usage: "feed entries kept per user", apply: integer(1, func(c *Config) *int { return &c.FeedMaxEntriesPerUser })},
+	{Env: "NOVA_FEED_FANOUT_MAX_FOLLOWERS", Flag: "feed-fanout-max-followers", Default: "10000", Usage: "authors with more followers are merged into feeds at read time instead of fanned out; at least 1, at most 2147483647", apply: integerAtMost(1, math.MaxInt32, func(c *Config) *int { return &c.FeedFanoutMaxFollowers })},
+	{Env: "NOVA_FEED_MAX_ENTRIES", Flag: "feed-max-entries", Default: "800", Usage: "feed entries kept per user; at most 2147483646", apply: integerAtMost(1, maxFeedEntries, func(c *Config) *int { return &c.FeedMaxEntriesPerUser })},
 	{Env: "NOVA_GRAPHQL_COMPLEXITY_LIMIT", Flag: "graphql-complexity-limit", Default: "5000", Usage: "largest complexity of one GraphQL operation", apply: integer(1, func(c *Config) *int { return &c.GraphQLComplexityLimit })},
 }
 
@@ -325,6 +337,10 @@ const (
 	maxEventAttempts = math.MaxInt16 - 1
 	maxEventWorkers  = 10000
 )
+
+// maxFeedEntries is the largest feed size: a back-fill reads one entry more
+// than the feed keeps, in a Postgres integer.
+const maxFeedEntries = math.MaxInt32 - 1
 
 // splitAddr splits a listen address whose port is a number a listener
 // accepts, so that a typo stops start-up instead of failing at the listen,
@@ -455,6 +471,30 @@ func Load(name string, args []string, getenv func(string) string, out io.Writer)
 		c.PublicURL = "http://" + net.JoinHostPort(host, port)
 	}
 	return c, nil
+}
+
+// CheckEnviron refuses a NOVA_DATABASE_URL_<DOMAIN> variable in environ
+// (os.Environ's form) that names no domain, such as the user domain's schema
+// (NOVA_DATABASE_URL_USERS): Load reads only the domains' own, so the domain
+// meant would silently log in as the login role, a member of every role.
+func CheckEnviron(environ []string) error {
+	const prefix = "NOVA_DATABASE_URL_"
+	for _, kv := range environ {
+		k, v, _ := strings.Cut(kv, "=")
+		name, ok := strings.CutPrefix(k, prefix)
+		if !ok || v == "" {
+			continue
+		}
+		if _, known := domains.ByName(strings.ToLower(name)); known && name == strings.ToUpper(name) {
+			continue
+		}
+		names := make([]string, len(domains.All))
+		for i, d := range domains.All {
+			names[i] = strings.ToUpper(d.Name)
+		}
+		return &Error{Var: k, Problem: "names no domain: the variables are " + prefix + "<DOMAIN> with DOMAIN one of " + strings.Join(names, ", ")}
+	}
+	return nil
 }
 
 // ValidateServe checks what only `nova serve` needs: in production, a signing

@@ -310,3 +310,52 @@ func loadOver(base, set map[string]string, args []string) error {
 	_, err := config.Load("nova", args, env(m), io.Discard)
 	return err
 }
+
+// The feed settings reach Postgres as integer (int4) parameters, the feed's
+// size plus one in a back-fill: a larger value, such as an operator's
+// "unlimited", failed every follow and every fan-out instead of start-up.
+func TestFeedSettingsFitPostgresIntegers(t *testing.T) {
+	base := map[string]string{"NOVA_DATABASE_URL": "postgres://nova@localhost/nova"}
+	cases := []struct {
+		set  map[string]string
+		want string
+	}{
+		{map[string]string{"NOVA_FEED_FANOUT_MAX_FOLLOWERS": "3000000000"},
+			`configuration: NOVA_FEED_FANOUT_MAX_FOLLOWERS (flag --feed-fanout-max-followers): must be at most 2147483647, got "3000000000"`},
+		{map[string]string{"NOVA_FEED_MAX_ENTRIES": "2147483647"},
+			`configuration: NOVA_FEED_MAX_ENTRIES (flag --feed-max-entries): must be at most 2147483646, got "2147483647"`},
+	}
+	for _, tc := range cases {
+		if err := loadOver(base, tc.set, nil); err == nil || err.Error() != tc.want {
+			t.Errorf("%v: got %v, want %s", tc.set, err, tc.want)
+		}
+	}
+	ok := maps.Clone(base)
+	ok["NOVA_FEED_FANOUT_MAX_FOLLOWERS"], ok["NOVA_FEED_MAX_ENTRIES"] = "2147483647", "2147483646"
+	if _, err := config.Load("nova", nil, env(ok), io.Discard); err != nil {
+		t.Errorf("%v: %v", ok, err)
+	}
+}
+
+// A per-domain connection string under a name that is no domain's (the
+// user domain's schema, users, say) is refused: ignored, it let that domain
+// log in as the login role, a member of every domain role.
+func TestPerDomainURLMustNameADomain(t *testing.T) {
+	const want = "configuration: NOVA_DATABASE_URL_USERS: names no domain: the variables are NOVA_DATABASE_URL_<DOMAIN> with DOMAIN one of EVENTS, IDENTITY, USER, MEDIA, CONTENT, SOCIAL, COMMUNICATION, SEARCH"
+	err := config.CheckEnviron([]string{"NOVA_DATABASE_URL=postgres://nova@localhost/nova", "NOVA_DATABASE_URL_USERS=postgres://nova_user@localhost/nova"})
+	var cerr *config.Error
+	if !errors.As(err, &cerr) || err.Error() != want {
+		t.Errorf("got %v, want %s", err, want)
+	}
+	if err := config.CheckEnviron([]string{"NOVA_DATABASE_URL_content=postgres://x@y/z"}); err == nil {
+		t.Error("NOVA_DATABASE_URL_content (not read: the names are upper case) was accepted")
+	}
+	for _, ok := range [][]string{
+		{"NOVA_DATABASE_URL=postgres://nova@localhost/nova", "NOVA_DATABASE_URL_USER=postgres://nova_user@localhost/nova", "NOVA_DATABASE_URL_COMMUNICATION=postgres://x@y/z"},
+		{"NOVA_DATABASE_URL_USERS=", "NOVA_TEST_DATABASE_URL=postgres://x@y/z", "PATH=/bin"},
+	} {
+		if err := config.CheckEnviron(ok); err != nil {
+			t.Errorf("%v: %v", ok, err)
+		}
+	}
+}

@@ -118,13 +118,23 @@ func New(o Options) *Server {
 	s.srv = &http.Server{
 		Handler:           r,
 		ReadTimeout:       o.ReadTimeout,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: headerTimeout(o.ReadTimeout),
 		WriteTimeout:      o.WriteTimeout,
 		IdleTimeout:       o.IdleTimeout,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(o.Logger.Handler(), slog.LevelWarn),
 	}
 	return s
+}
+
+// headerTimeout is the time allowed to read a request's headers: 10 s at
+// most (slow clients), and never more than the whole request's read
+// timeout, which the header timeout replaces while the headers are read.
+func headerTimeout(read time.Duration) time.Duration {
+	if read > 0 && read < 10*time.Second {
+		return read
+	}
+	return 10 * time.Second
 }
 
 // Router is where the API's routes are mounted.
@@ -161,6 +171,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		s.opts.Logger.Info("drain delay over: closing the listener")
 	}
 	if err := s.srv.Shutdown(sctx); err != nil {
+		// Requests still running at the deadline are cut off: closing their
+		// connections cancels their contexts, so their queries stop and give
+		// their connections back. Left running, they held the process past
+		// the timeout, since closing the pools waits for every connection.
+		_ = s.srv.Close()
 		return fmt.Errorf("http shutdown: %w", err)
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -454,3 +454,138 @@ func TestShutdownLogsDurationsAsText(t *testing.T) {
 		t.Errorf("request line does not show its duration as text:\n%s", out)
 	}
 }
+
+// TestRequestsPastTheTimeoutAreCutOff: a request still running when the
+// shutdown timeout ends (a query waiting for a lock, say) has its context
+// cancelled, so that it stops and gives its database connection back;
+// otherwise closing the pools, which waits for every connection, held the
+// process long past NOVA_SHUTDOWN_TIMEOUT.
+func TestRequestsPastTheTimeoutAreCutOff(t *testing.T) {
+	t.Parallel()
+	const timeout = 300 * time.Millisecond
+	srv := httpserver.New(httpserver.Options{
+		ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second, IdleTimeout: 5 * time.Second,
+		ShutdownTimeout: timeout, MaxBodyBytes: 1024, MaxUploadBytes: 4096,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Registry: prometheus.NewRegistry(),
+		Ready: func(context.Context) error { return nil },
+	})
+	started, cancelled := make(chan struct{}), make(chan struct{})
+	srv.Router().Post("/stuck", func(_ http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		close(started)
+		<-r.Context().Done()
+		close(cancelled)
+	})
+	base, cancel, done := serveLoopback(t, srv.Serve)
+	go func() {
+		if resp, err := http.Post(base+"/stuck", "application/json", strings.NewReader("{}")); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	<-started
+	cancel()
+	if err := <-done; !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Serve = %v, want the shutdown deadline's error", err)
+	}
+	select {
+	case <-cancelled:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the request still runs 5s after the shutdown timeout: its context was never cancelled")
+	}
+}
+
+// TestProbesAreAnsweredDuringStartUp: while Nova starts, the listener it
+// opened first answers: /healthz 200, anything else 503 "starting". Then
+// the listener, still open, is handed to the server, which serves the
+// connections that waited meanwhile.
+func TestProbesAreAnsweredDuringStartUp(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	base := "http://" + ln.Addr().String()
+	client := &http.Client{Timeout: 2 * time.Second}
+	get := func(path string) (int, string, error) {
+		resp, err := client.Get(base + path)
+		if err != nil {
+			return 0, "", err
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b), err
+	}
+	stop := httpserver.ServeStarting(ln, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if code, body, err := get("/healthz"); err != nil || code != http.StatusOK {
+		t.Fatalf("/healthz during start-up: %d %q %v, want 200", code, body, err)
+	}
+	for _, path := range []string{"/readyz", "/graphql"} {
+		if code, body, err := get(path); err != nil || code != http.StatusServiceUnavailable || body != `{"reason":"starting","status":"unavailable"}`+"\n" {
+			t.Fatalf("%s during start-up: %d %q %v, want 503 starting", path, code, body, err)
+		}
+	}
+	stop()
+
+	// A connection made between the two servers waits in the backlog.
+	waiting, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer waiting.Close()
+	srv := httpserver.New(httpserver.Options{
+		ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second, IdleTimeout: 5 * time.Second,
+		ShutdownTimeout: 5 * time.Second, MaxBodyBytes: 1024, MaxUploadBytes: 4096,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Registry: prometheus.NewRegistry(),
+		Ready: func(context.Context) error { return nil },
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, ln) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	}()
+	if _, err := io.WriteString(waiting, "GET /readyz HTTP/1.1\r\nHost: nova\r\nConnection: close\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	_ = waiting.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if b, err := io.ReadAll(waiting); err != nil || !strings.HasPrefix(string(b), "HTTP/1.1 200 ") {
+		t.Fatalf("the connection made between the servers got %q, %v; want the server's 200", b, err)
+	}
+	if code, body, err := get("/readyz"); err != nil || code != http.StatusOK {
+		t.Fatalf("/readyz once started: %d %q %v, want 200", code, body, err)
+	}
+}
+
+// TestReadTimeoutBoundsTheHeaders: NOVA_HTTP_READ_TIMEOUT is the time
+// allowed to read a whole request, its headers included: a client that
+// trickles its headers is cut off then, even when the read timeout is
+// shorter than the server's own bound on headers.
+func TestReadTimeoutBoundsTheHeaders(t *testing.T) {
+	t.Parallel()
+	const readTimeout = 500 * time.Millisecond
+	srv := httpserver.New(httpserver.Options{
+		ReadTimeout: readTimeout, WriteTimeout: 5 * time.Second, IdleTimeout: 5 * time.Second,
+		ShutdownTimeout: 5 * time.Second, MaxBodyBytes: 1024, MaxUploadBytes: 4096,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Registry: prometheus.NewRegistry(),
+		Ready: func(context.Context) error { return nil },
+	})
+	base, _, _ := serveLoopback(t, srv.Serve)
+	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	start := time.Now()
+	if _, err := io.WriteString(conn, "GET /healthz HTTP/1.1\r\nHost: nova\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, _ = io.ReadAll(conn) // returns when the server closes the connection
+	if elapsed := time.Since(start); elapsed > readTimeout+time.Second {
+		t.Fatalf("unfinished headers kept the connection %v, want it closed after the read timeout, %v", elapsed, readTimeout)
+	}
+}
