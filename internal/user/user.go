@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -158,6 +159,9 @@ func (s *Service) GetMany(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]U
 
 // ByUsername finds a user by username, ignoring case.
 func (s *Service) ByUsername(ctx context.Context, username string) (User, error) {
+	if !storable(username) {
+		return User{}, apperr.NewNotFound("user")
+	}
 	u, err := store.ByUsernameKey(ctx, s.pool, identity.UsernameKey(username))
 	if err != nil {
 		return User{}, notFound(err)
@@ -173,10 +177,14 @@ func (s *Service) ByUsernames(ctx context.Context, usernames []string) (map[stri
 		return out, nil
 	}
 	keys := make([]string, len(usernames))
+	sent := make([]string, 0, len(usernames))
 	for i, name := range usernames {
 		keys[i] = identity.UsernameKey(name)
+		if storable(name) {
+			sent = append(sent, keys[i])
+		}
 	}
-	rows, err := store.ByUsernameKeys(ctx, s.pool, keys)
+	rows, err := store.ByUsernameKeys(ctx, s.pool, sent)
 	if err != nil {
 		return nil, err
 	}
@@ -191,6 +199,11 @@ func (s *Service) ByUsernames(ctx context.Context, usernames []string) (map[stri
 	}
 	return out, nil
 }
+
+// storable reports whether a username could be stored: Postgres text holds
+// no NUL, and a look-up sending one would fail instead of finding no one
+// (user(username:) is anyone's to ask).
+func storable(username string) bool { return !strings.ContainsRune(username, 0) }
 
 // checkText refuses invalid UTF-8, NUL and control characters other than
 // line breaks and tabs, and text over max code points.
@@ -213,7 +226,9 @@ func checkText(field, s string, max int) error {
 // user.profile.updated with the whole profile when a value changed, so a
 // client resending its profile adds nothing to the log. Text is stored as
 // given. A banned account is refused: its sessions end only once identity
-// has handled user.banned, and its profile still reads.
+// has handled user.banned, and its profile still reads. The ban is read
+// under a lock a ban waits for: read without it, a ban could commit between
+// the check and this commit, and the profile change after it.
 func (s *Service) UpdateProfile(ctx context.Context, viewer uuid.UUID, in ProfileUpdate) (User, error) {
 	if viewer == uuid.Nil {
 		return User{}, apperr.NewUnauthenticated("sign in to update your profile")
@@ -233,15 +248,19 @@ func (s *Service) UpdateProfile(ctx context.Context, viewer uuid.UUID, in Profil
 	}
 	var u store.User
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		banned, err := store.LockBanned(ctx, tx, viewer)
+		if err != nil {
+			return err
+		}
+		if banned {
+			return apperr.NewForbidden("account suspended")
+		}
 		changed, err := store.UpdateProfile(ctx, tx, viewer, in.DisplayName, in.Bio, in.AvatarMediaID)
 		if err != nil {
 			return err
 		}
 		if u, err = store.Get(ctx, tx, viewer); err != nil {
 			return err
-		}
-		if u.Banned {
-			return apperr.NewForbidden("account suspended")
 		}
 		if !changed {
 			return nil

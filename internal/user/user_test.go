@@ -4,10 +4,12 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/nova-social/nova/internal/identity"
 	"github.com/nova-social/nova/internal/platform/apperr"
@@ -504,4 +506,102 @@ func TestBannedUserCannotChangeProfile(t *testing.T) {
 	if n := count(e.db.Topics(t, "userId", u.ID.String()), "user.profile.updated"); n != 0 {
 		t.Fatalf("%d user.profile.updated events after the ban", n)
 	}
+}
+
+// pauseCommit holds the next transaction of its pool that commits, once
+// armed, just before the commit, until resume is closed.
+type pauseCommit struct {
+	armed          atomic.Bool
+	paused, resume chan struct{}
+}
+
+func (p *pauseCommit) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	if strings.EqualFold(d.SQL, "commit") && p.armed.CompareAndSwap(true, false) {
+		close(p.paused)
+		<-p.resume
+	}
+	return ctx
+}
+
+func (*pauseCommit) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+// A profile update that read the account as not banned, and commits after a
+// ban did, would rewrite a banned profile: the ban must wait for the update,
+// or the update be refused.
+func TestBanRacingProfileUpdate(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	mod := e.withRole(t, user.RoleModerator)
+	_, _, u := e.register(t)
+	p := &pauseCommit{paused: make(chan struct{}), resume: make(chan struct{})}
+	p.armed.Store(true)
+	slow := user.New(e.db.Traced(t, p).For(domains.User), e.bus, e.ids, quietLog())
+
+	updated := make(chan error, 1)
+	go func() {
+		_, err := slow.UpdateProfile(ctx, u.ID, user.ProfileUpdate{Bio: ptr("after the ban")})
+		updated <- err
+	}()
+	select {
+	case <-p.paused:
+	case err := <-updated:
+		t.Fatalf("the update finished without committing: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the update never reached its commit")
+	}
+	banned := make(chan error, 1)
+	go func() {
+		_, err := e.users.Ban(ctx, mod.ID, u.ID, "spam")
+		banned <- err
+	}()
+	banFirst := false
+	pool := e.db.Pools.For(domains.User)
+	testkit.Eventually(t, "the ban commits or waits", func() bool {
+		select {
+		case err := <-banned:
+			testkit.Must(t, err)
+			banFirst = true
+			return true
+		default:
+		}
+		var waiting int
+		testkit.Must(t, pool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND cardinality(pg_blocking_pids(pid)) > 0`).Scan(&waiting))
+		return waiting > 0
+	})
+	close(p.resume)
+	err := <-updated
+	if !banFirst {
+		testkit.Must(t, <-banned)
+		testkit.Must(t, err)
+		return
+	}
+	if err == nil {
+		t.Fatal("a profile update committed after the ban")
+	}
+	testkit.WantCode(t, err, apperr.Forbidden)
+	got, err := e.users.Get(ctx, u.ID)
+	testkit.Must(t, err)
+	if got.Bio != "" {
+		t.Fatalf("profile changed after the ban: %+v", got)
+	}
+}
+
+// A username holding NUL names no account; a look-up of one answers as for
+// any unknown name, rather than failing on text Postgres cannot hold.
+func TestUsernameNoAccountCanHave(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	_, _, a := e.register(t)
+	_, err := e.users.ByUsername(ctx, a.Username+"\x00")
+	testkit.WantCode(t, err, apperr.NotFound)
+	got, err := e.users.ByUsernames(ctx, []string{"nul\x00name", a.Username})
+	testkit.Must(t, err)
+	if len(got) != 1 || got[a.Username].ID != a.ID {
+		t.Fatalf("ByUsernames = %+v", got)
+	}
+	_, err = e.users.GrantRole(ctx, "root\x00", user.RoleAdmin)
+	testkit.WantCode(t, err, apperr.NotFound)
 }

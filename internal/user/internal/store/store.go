@@ -109,6 +109,21 @@ func many(ctx context.Context, q Querier, sql string, arg any) ([]User, error) {
 	return out, nil
 }
 
+// LockBanned reads whether the user is banned and share-locks the user's row
+// until the transaction ends: a ban, which updates that row, then waits, so
+// none commits between this read and the transaction's own commit.
+func LockBanned(ctx context.Context, q Querier, id uuid.UUID) (bool, error) {
+	var banned bool
+	err := q.QueryRow(ctx, `SELECT banned_at IS NOT NULL FROM users.users WHERE id = $1 FOR SHARE`, id).Scan(&banned)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, ErrNotFound
+	}
+	if err != nil {
+		return false, fmt.Errorf("read ban: %w", err)
+	}
+	return banned, nil
+}
+
 // UpdateProfile changes the non-nil fields; it reports whether any value
 // changed. A user without a profile changes nothing, which the caller's
 // read tells apart.
