@@ -310,13 +310,16 @@ const sharedSettingsSQL = `SELECT set_config('synchronous_commit', 'off', true),
 
 // record inserts the batch's deliveries into the inbox and reports, per
 // member, whether its handler must run: the delivery was new to the inbox,
-// or it is a replay that its job has not applied before. A second copy of a
-// delivery within one batch is a duplicate. It is one round trip, with the
-// transaction's settings: asyncCommitSQL, or sharedSettingsSQL when the
-// batch has several members.
+// or it is a replay that its job has not applied before. A second live copy
+// of a delivery within one batch is a duplicate, and so is a second replay.
+// A live copy and a replay of one delivery are recorded by separate
+// statements, the replay's second: it must still apply an event that the
+// live copy found applied before the replay was queued (the projection was
+// cleared since). It is one round trip, with the transaction's settings:
+// asyncCommitSQL, or sharedSettingsSQL when the batch has several members.
 func (in *inbox) record(ctx context.Context, tx pgx.Tx, batch []*pending) ([]bool, error) {
 	fresh := make([]bool, len(batch))
-	seen := make(map[delivery]bool, len(batch))
+	seen := make(map[deliveryArgs]bool, len(batch)) // live and replay apart
 	queries := &pgx.Batch{}
 	if len(batch) > 1 {
 		queries.Queue(sharedSettingsSQL, in.lockTimeout)
@@ -331,8 +334,8 @@ func (in *inbox) record(ctx context.Context, tx pgx.Tx, batch []*pending) ([]boo
 		var enqueued []time.Time
 		for _, p := range batch {
 			d := delivery{p.args.Consumer, p.args.EventID}
-			if p.args.Replay == replay && !seen[d] {
-				seen[d] = true
+			if p.args.Replay == replay && !seen[p.args] {
+				seen[p.args] = true
 				consumers, ids, jobs = append(consumers, d.consumer), append(ids, d.event), append(jobs, p.job)
 				enqueued = append(enqueued, p.enqueued)
 			}

@@ -709,3 +709,36 @@ func TestDeadReplayIsRetriedAsAReplay(t *testing.T) {
 		t.Fatalf("lag samples = %d, want 3", n)
 	}
 }
+
+// TestHandlerErrorThatPostgresCannotStore: River records a failed
+// attempt's error in jsonb, and the outcomes of jobs finishing together in
+// one statement; the dead-letter queue keeps it as text. A handler error
+// holding a NUL byte (or bytes that are not UTF-8) must neither strand the
+// other deliveries finished with it nor keep its own from being retried and
+// dead-lettered.
+func TestHandlerErrorThatPostgresCannotStore(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	opts := testOptions()
+	opts.MaxAttempts = 2
+	b := f.newBus(t, opts, nil, func(b *Bus) {
+		Subscribe(b, f.sub, "user.failing", func(context.Context, pgx.Tx, Meta, UserVerified) error {
+			return errors.New("upstream said \x00\xff")
+		})
+		Subscribe(b, f.sub, "user.proj", project("user.proj"))
+	})
+	ids := newIDs(10)
+	f.publish(t, b, ids...)
+	waitFor(t, "the other consumer's deliveries finished", 10*time.Second, func() bool {
+		return count(t, f.events, `SELECT count(*) FROM events.river_job WHERE args->>'consumer' = 'user.proj' AND state = 'completed'`) == int64(len(ids))
+	})
+	admin := NewAdmin(f.events, opts.MaxAttempts)
+	var dead []DeadLetter
+	waitFor(t, "failing deliveries dead-lettered", 10*time.Second, func() bool {
+		dead, _ = admin.DeadLetters(context.Background(), "user.failing", 100)
+		return len(dead) == len(ids)
+	})
+	if want := "upstream said \\x00\uFFFD"; dead[0].Error != want || dead[0].Attempts != opts.MaxAttempts {
+		t.Fatalf("dead letter = %+v, want error %q after %d attempts", dead[0], want, opts.MaxAttempts)
+	}
+}

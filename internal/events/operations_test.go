@@ -6,7 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // TestShutdownOnTheLastAttemptIsNotDeadLettered: a handler cancelled by a
@@ -224,5 +226,58 @@ func TestReplayTakesTheEventsLoggedWhenItStarts(t *testing.T) {
 	admin.replayPage = 1
 	if n, err := admin.Replay(context.Background(), "user.proj", "", Since{}); err != nil || n != 1 {
 		t.Fatalf("Replay = %d, %v; want the 1 event logged before it", n, err)
+	}
+}
+
+// TestReplaySharingATransactionWithALiveRedelivery: a replay and a live
+// delivery of the same event to the same consumer can share a transaction
+// (a live delivery redone after its completion was lost, fetched with the
+// replay). The live one finds the event applied long before the replay was
+// queued and is skipped; the replay must still apply it to the cleared
+// projection. And when the live one is new, it is applied once, onto the
+// cleared projection, and the replay skipped.
+func TestReplaySharingATransactionWithALiveRedelivery(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	in := newInbox(f.sub, Options{}.withDefaults(), prometheus.NewCounter(prometheus.CounterOpts{Name: "split"}))
+	for name, appliedBefore := range map[string]bool{"applied before the replay": true, "not applied yet": false} {
+		t.Run(name, func(t *testing.T) {
+			consumer := map[bool]string{true: "user.replayed", false: "user.fresh"}[appliedBefore]
+			user, event := uuid.New(), uuid.Must(uuid.NewV7())
+			if appliedBefore {
+				if _, err := f.sub.Pool.Exec(ctx, `INSERT INTO users.event_inbox (consumer, event_id, handled_at) VALUES ($1, $2, now() - interval '1 hour')`, consumer, event); err != nil {
+					t.Fatal(err)
+				}
+			}
+			apply := project(consumer)
+			member := func(job int64, replay bool) *pending {
+				return &pending{ctx: ctx, job: job, enqueued: time.Now().Add(-time.Minute), done: make(chan result, 1),
+					args: deliveryArgs{Consumer: consumer, EventID: event, Replay: replay},
+					apply: func(ctx context.Context, tx pgx.Tx, _ *pgx.Batch, m Meta) error {
+						return apply(ctx, tx, m, UserVerified{UserID: user})
+					}}
+			}
+			live, replay := member(1, false), member(2, true)
+			in.runBatch([]*pending{live, replay})
+			var outcomes []string
+			for _, p := range []*pending{live, replay} {
+				r := <-p.done
+				if r.err != nil {
+					t.Fatalf("delivery failed: %v", r.err)
+				}
+				outcomes = append(outcomes, r.outcome)
+			}
+			want := []string{outcomeOK, outcomeDuplicate}
+			if appliedBefore {
+				want = []string{outcomeDuplicate, outcomeOK}
+			}
+			if outcomes[0] != want[0] || outcomes[1] != want[1] {
+				t.Errorf("outcomes live, replay = %v, want %v", outcomes, want)
+			}
+			if got := f.applied(t, consumer); got[user] != 1 {
+				t.Errorf("applied %d times, want once", got[user])
+			}
+		})
 	}
 }

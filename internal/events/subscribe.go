@@ -223,7 +223,7 @@ func (w *deliveryWorker) Work(ctx context.Context, job *river.Job[deliveryArgs])
 	// back without spending an attempt; on its last attempt it must not be
 	// buried for that.
 	if err != nil && errors.Is(ctx.Err(), context.Canceled) && errors.Is(err, context.Canceled) {
-		return err
+		return storableError{err}
 	}
 	// Lag is commit to first handling, so only of a delivery enqueued with
 	// its event (in the publishing transaction, which began before the event
@@ -240,8 +240,26 @@ func (w *deliveryWorker) Work(ctx context.Context, job *river.Job[deliveryArgs])
 	if err != nil {
 		b.log.Warn("event handler failed", append(failureAttrs(err), "consumer", a.Consumer, "topic", topic,
 			"event_id", a.EventID, "attempt", job.Attempt, "max_attempts", deliveryAttempts(job))...)
+		return storableError{err}
 	}
-	return err
+	return nil
+}
+
+// storableError is a failed delivery's error as River records it. River
+// keeps each attempt's error in a jsonb column, which cannot hold a NUL
+// character, and records the outcomes of the jobs that finish together in
+// one statement: a handler error holding a NUL byte would fail the
+// recording of all of them, leaving their jobs running until they are
+// rescued and delivered again minutes later.
+type storableError struct{ err error }
+
+func (e storableError) Error() string { return storable(e.err.Error()) }
+func (e storableError) Unwrap() error { return e.err }
+
+// storable is s as Postgres can store it in text and jsonb: a NUL byte is
+// written as \x00, and bytes that are not UTF-8 as U+FFFD.
+func storable(s string) string {
+	return strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", `\x00`), "\uFFFD")
 }
 
 // lastFailure is why the job's previous attempt ended without a result: the
@@ -333,7 +351,7 @@ func (b *Bus) deadLetter(ctx context.Context, job *river.Job[deliveryArgs], atte
 	defer func() { _ = tx.Rollback(ctx) }()
 	a := job.Args
 	var topic string
-	err = tx.QueryRow(ctx, deadLetterSQL, a.EventID, a.Consumer, attempts, cause.Error(), a.Replay).Scan(&topic)
+	err = tx.QueryRow(ctx, deadLetterSQL, a.EventID, a.Consumer, attempts, storable(cause.Error()), a.Replay).Scan(&topic)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", fmt.Errorf("dead letter of event %s: %w", a.EventID, errNotLogged)
 	}
