@@ -194,7 +194,8 @@ func run(pass *analysis.Pass) (any, error) {
 	rel, _ := decl.Rel(r.mod, pass.Pkg.Path())
 	c := &checker{Pass: pass, repo: r, rel: rel, role: r.set.Classify(rel)}
 	if c.role.Kind == decl.Tools {
-		c.cycles() // tooling may still carry a domain to its importers
+		c.cycles()                 // tooling may still carry a domain to its importers
+		c.sinks(newValues(c.Pass)) // and run the SQL a domain hands it
 		return nil, nil
 	}
 	c.declarations()

@@ -6,8 +6,13 @@ import (
 	"go/constant"
 	"go/token"
 	"go/types"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
+	"golang.org/x/tools/go/analysis"
 	"golang.org/x/tools/go/types/typeutil"
 
 	"github.com/nova-social/nova/tools/boundarylint/internal/callee"
@@ -31,6 +36,7 @@ const (
 	pgxPath     = "github.com/jackc/pgx/v5"
 	pgxpoolPath = "github.com/jackc/pgx/v5/pgxpool"
 	pgconnPath  = "github.com/jackc/pgx/v5/pgconn"
+	stdlibPath  = "github.com/jackc/pgx/v5/stdlib" // pgx as a database/sql driver
 )
 
 // queryArg tells whether call sends SQL to Postgres and, if so, which
@@ -75,7 +81,7 @@ func queryParam(fn *types.Func) (idx int, kind argKind, ok bool) {
 		if idx, kind, found = pgxSQLParam(sig); !found {
 			return 0, 0, false
 		}
-	case "database/sql":
+	case "database/sql", "database/sql/driver", stdlibPath:
 		switch name {
 		case "Exec", "Query", "QueryRow", "Prepare":
 			idx = 0
@@ -166,10 +172,14 @@ func isIdentifier(t types.Type) bool {
 	return ok && n.Obj().Pkg() != nil && n.Obj().Pkg().Path() == pgxPath && n.Obj().Name() == "Identifier"
 }
 
-// directives returns the lines of f that carry an allow directive, and
-// reports the directives that give no reason.
+// directives returns the lines of f that an allow directive covers (its
+// own line and, for a directive alone on its line, the next one; a
+// directive after code on its line covers only that line), and reports the
+// directives that give no reason.
 func (c *checker) directives(f *ast.File) map[int]bool {
 	out := map[int]bool{}
+	tf := c.Fset.File(f.Pos())
+	src, _ := c.source(tf.Name())
 	for _, g := range f.Comments {
 		for _, cm := range g.List {
 			rest, ok := strings.CutPrefix(cm.Text, AllowDirective)
@@ -178,7 +188,12 @@ func (c *checker) directives(f *ast.File) map[int]bool {
 			}
 			reason, _, _ := strings.Cut(rest, "//") // a trailing comment is no reason
 			reason = strings.TrimSpace(reason)
-			out[c.Fset.Position(cm.Pos()).Line] = true
+			line := tf.Line(cm.Pos())
+			out[line] = true
+			start, at := tf.Offset(tf.LineStart(line)), tf.Offset(cm.Pos())
+			if src == nil || at > len(src) || strings.TrimSpace(string(src[start:at])) == "" {
+				out[line+1] = true
+			}
 			if reason == "" && c.role.Kind != decl.Other {
 				c.Reportf(cm.Pos(), "%s needs a reason: write %s <why this SQL must be built at run time>", AllowDirective, AllowDirective)
 			}
@@ -187,16 +202,24 @@ func (c *checker) directives(f *ast.File) map[int]bool {
 	return out
 }
 
-// allowed reports whether an allow directive sits on the line of the call
-// (or assignment) or of its SQL argument, or on the line directly above
-// either.
+// allowed reports whether an allow directive covers the line of the call
+// (or assignment) or of its SQL argument: it sits on that line, or alone
+// on the line directly above.
 func (c *checker) allowed(dirs map[int]bool, call ast.Node, arg ast.Expr) bool {
 	for _, l := range []int{c.Fset.Position(call.Pos()).Line, c.Fset.Position(arg.Pos()).Line} {
-		if dirs[l] || dirs[l-1] {
+		if dirs[l] {
 			return true
 		}
 	}
 	return dirs[c.Fset.Position(arg.End()).Line]
+}
+
+// source is the text of one of the package's files.
+func (c *checker) source(name string) ([]byte, error) {
+	if c.ReadFile != nil {
+		return c.ReadFile(name)
+	}
+	return os.ReadFile(name)
 }
 
 func (c *checker) sql() {
@@ -210,15 +233,16 @@ func (c *checker) sql() {
 		for _, f := range c.Files {
 			c.directives(f) // still insist on reasons
 		}
-		c.sinks(newValues(c.TypesInfo, c.Files)) // platform helpers that run SQL
+		c.sinks(newValues(c.Pass)) // platform helpers that run SQL
 		return
 	}
-	vals := newValues(c.TypesInfo, c.Files)
+	vals := newValues(c.Pass)
 	forwarded := c.sinks(vals)
 	c.fileDirs = map[string]map[int]bool{}
 	for _, f := range c.Files {
 		c.fileDirs[c.Fset.File(f.Pos()).Name()] = c.directives(f)
 	}
+	rewriter := c.queryRewriter()
 	for _, f := range c.Files {
 		dirs := c.fileDirs[c.Fset.File(f.Pos()).Name()]
 		if c.isTest(f) {
@@ -250,9 +274,24 @@ func (c *checker) sql() {
 				return true
 			case *ast.AssignStmt:
 				for i, lhs := range n.Lhs {
-					if sel, ok := ast.Unparen(lhs).(*ast.SelectorExpr); ok && len(n.Lhs) == len(n.Rhs) && isQueuedSQL(c.TypesInfo.Uses[sel.Sel]) {
-						c.checkSQL(vals, sc, dirs, n, n.Rhs[i], sqlText, queuedSQL)
+					if !c.isQueuedSQLExpr(lhs) {
+						continue
 					}
+					rhs := n.Rhs[0] // q.SQL, err = build(): the call's results
+					if len(n.Lhs) == len(n.Rhs) {
+						rhs = n.Rhs[i]
+					}
+					c.checkSQL(vals, sc, dirs, n, rhs, sqlText, queuedSQL)
+				}
+				return true
+			case *ast.RangeStmt:
+				if c.isQueuedSQLExpr(n.Key) || c.isQueuedSQLExpr(n.Value) {
+					c.checkSQL(vals, sc, dirs, n, n.X, sqlText, queuedSQL)
+				}
+				return true
+			case *ast.UnaryExpr:
+				if n.Op == token.AND && c.isQueuedSQLExpr(n.X) {
+					c.Reportf(n.Pos(), "%s is used by address, so the SQL stored through it cannot be checked: assign the field a constant", queuedSQL)
 				}
 				return true
 			}
@@ -279,6 +318,7 @@ func (c *checker) sql() {
 		})
 		if c.role.Kind == decl.DomainPkg {
 			c.startupParams(f)
+			c.rewriters(f, dirs, rewriter)
 		}
 	}
 }
@@ -335,6 +375,12 @@ func isQueuedSQL(obj types.Object) bool {
 		return false
 	}
 	return true
+}
+
+// isQueuedSQLExpr reports whether e selects pgx.QueuedQuery's SQL field.
+func (c *checker) isQueuedSQLExpr(e ast.Expr) bool {
+	sel, ok := ast.Unparen(e).(*ast.SelectorExpr)
+	return ok && isQueuedSQL(c.TypesInfo.Uses[sel.Sel])
 }
 
 // identOf is the identifier of a composite literal's key, if it is one.
@@ -412,7 +458,8 @@ type values struct {
 	escaped map[*types.Func]bool
 }
 
-func newValues(info *types.Info, files []*ast.File) *values {
+func newValues(pass *analysis.Pass) *values {
+	info := pass.TypesInfo
 	v := &values{info: info, assigns: map[*types.Var][]ast.Expr{}, unknown: map[*types.Var]bool{}, escaped: map[*types.Func]bool{}}
 	callees := map[*ast.Ident]bool{}
 	varOf := func(id *ast.Ident) *types.Var {
@@ -422,9 +469,35 @@ func newValues(info *types.Info, files []*ast.File) *values {
 		obj, _ := info.Uses[id].(*types.Var)
 		return obj
 	}
-	for _, f := range files {
+	// heldVar is the variable or struct field that e names.
+	heldVar := func(e ast.Expr) *types.Var {
+		switch l := ast.Unparen(e).(type) {
+		case *ast.Ident:
+			return varOf(l)
+		case *ast.SelectorExpr:
+			if sel := info.Selections[l]; sel != nil {
+				obj, _ := sel.Obj().(*types.Var)
+				return obj
+			}
+		}
+		return nil
+	}
+	for _, f := range pass.Files {
+		embeds := map[*ast.ValueSpec][]string{} // //go:embed patterns
 		ast.Inspect(f, func(n ast.Node) bool {
 			switch n := n.(type) {
+			case *ast.GenDecl:
+				for _, spec := range n.Specs {
+					if vs, ok := spec.(*ast.ValueSpec); ok {
+						docs := []*ast.CommentGroup{vs.Doc}
+						if !n.Lparen.IsValid() {
+							docs = append(docs, n.Doc)
+						}
+						if p, ok := embedPatterns(docs); ok {
+							embeds[vs] = p
+						}
+					}
+				}
 			case *ast.CallExpr:
 				if id := callee.Ident(n.Fun); id != nil {
 					callees[id] = true
@@ -433,6 +506,17 @@ func newValues(info *types.Info, files []*ast.File) *values {
 				for i, id := range n.Names {
 					obj := varOf(id)
 					if obj == nil {
+						continue
+					}
+					if patterns, ok := embeds[n]; ok {
+						// The text of the embedded file is the variable's
+						// constant; a file the check cannot read, one that
+						// is not text, or a pattern naming several, is not.
+						if text, ok := embeddedText(pass, id, patterns, obj.Type()); ok {
+							v.assigns[obj] = append(v.assigns[obj], &ast.BasicLit{ValuePos: id.Pos(), Kind: token.STRING, Value: strconv.Quote(text)})
+						} else {
+							v.unknown[obj] = true
+						}
 						continue
 					}
 					switch {
@@ -463,15 +547,7 @@ func newValues(info *types.Info, files []*ast.File) *values {
 				}
 			case *ast.AssignStmt:
 				for i, lhs := range n.Lhs {
-					var obj *types.Var
-					switch l := ast.Unparen(lhs).(type) {
-					case *ast.Ident:
-						obj = varOf(l)
-					case *ast.SelectorExpr:
-						if sel := info.Selections[l]; sel != nil {
-							obj, _ = sel.Obj().(*types.Var)
-						}
-					}
+					obj := heldVar(lhs)
 					if obj == nil {
 						continue
 					}
@@ -481,9 +557,17 @@ func newValues(info *types.Info, files []*ast.File) *values {
 						v.unknown[obj] = true
 					}
 				}
+			case *ast.RangeStmt:
+				if n.Tok == token.ASSIGN { // for _, q = range …: assigned each element
+					for _, e := range []ast.Expr{n.Key, n.Value} {
+						if obj := heldVar(e); obj != nil {
+							v.unknown[obj] = true
+						}
+					}
+				}
 			case *ast.UnaryExpr:
-				if id, ok := ast.Unparen(n.X).(*ast.Ident); ok && n.Op == token.AND {
-					if obj := varOf(id); obj != nil {
+				if n.Op == token.AND { // &q, &s.q: assigned out of sight
+					if obj := heldVar(n.X); obj != nil {
 						v.unknown[obj] = true
 					}
 				}
@@ -558,8 +642,11 @@ func (v *values) resolve(e ast.Expr, depth int) ([]string, bool) {
 		}
 		return []string{constant.StringVal(tv.Value)}, true
 	}
-	if lit, ok := e.(*ast.BasicLit); ok && lit.Value == `""` {
-		return []string{""}, true // a string variable's zero value
+	if lit, ok := e.(*ast.BasicLit); ok && lit.Kind == token.STRING {
+		// A string variable's zero value, or an embedded file's text.
+		if text, err := strconv.Unquote(lit.Value); err == nil {
+			return []string{text}, true
+		}
 	}
 	id, ok := e.(*ast.Ident)
 	if !ok || depth > 8 {
@@ -586,8 +673,8 @@ func (v *values) resolve(e ast.Expr, depth int) ([]string, bool) {
 
 // allowedWhereBuilt accepts dynamic SQL held in a variable or struct field
 // when every assignment to it is a constant or carries the allow directive
-// (on its line or the line above): the directive sits where the SQL is
-// built, e.g. once in a constructor rather than at each query. It returns
+// (on its line, or alone on the line above): the directive sits where the
+// SQL is built, e.g. once in a constructor rather than at each query. It returns
 // the constant assignments, which are still checked: a directive excuses
 // the dynamic text it marks, not the constants beside it.
 func (c *checker) allowedWhereBuilt(vals *values, arg ast.Expr) ([]string, bool) {
@@ -603,7 +690,7 @@ func (c *checker) allowedWhereBuilt(vals *values, arg ast.Expr) ([]string, bool)
 			continue
 		}
 		pos, end := c.Fset.Position(r.Pos()), c.Fset.Position(r.End())
-		if dirs := c.fileDirs[pos.Filename]; !dirs[pos.Line] && !dirs[pos.Line-1] && !dirs[end.Line] {
+		if dirs := c.fileDirs[pos.Filename]; !dirs[pos.Line] && !dirs[end.Line] {
 			return nil, false
 		}
 	}
@@ -651,4 +738,57 @@ func sqlPos(arg ast.Expr, offset int) token.Pos {
 func isString(t types.Type) bool {
 	b, ok := t.Underlying().(*types.Basic)
 	return ok && b.Kind() == types.String
+}
+
+// embedPatterns returns the patterns of the //go:embed directives among
+// the comments of a variable's declaration.
+func embedPatterns(docs []*ast.CommentGroup) ([]string, bool) {
+	var out []string
+	found := false
+	for _, g := range docs {
+		if g == nil {
+			continue
+		}
+		for _, cm := range g.List {
+			rest, ok := strings.CutPrefix(cm.Text, "//go:embed")
+			if !ok || (rest != "" && rest[0] != ' ' && rest[0] != '\t') {
+				continue
+			}
+			found = true
+			for rest = strings.TrimSpace(rest); rest != ""; rest = strings.TrimSpace(rest) {
+				var p string
+				if q := rest[0]; q == '"' || q == '`' {
+					end := strings.IndexByte(rest[1:], q)
+					if end < 0 {
+						return nil, true // malformed: nothing can be read
+					}
+					p, rest = rest[:end+2], rest[end+2:]
+					if u, err := strconv.Unquote(p); err == nil {
+						p = u
+					}
+				} else if i := strings.IndexAny(rest, " \t"); i >= 0 {
+					p, rest = rest[:i], rest[i:]
+				} else {
+					p, rest = rest, ""
+				}
+				out = append(out, p)
+			}
+		}
+	}
+	return out, found
+}
+
+// embeddedText reads the one file that a string variable embeds: what the
+// compiler will put in it. The build's action, and so vet's cached result,
+// depends on the embedded files' contents.
+func embeddedText(pass *analysis.Pass, id *ast.Ident, patterns []string, t types.Type) (string, bool) {
+	if !isString(t) || len(patterns) != 1 || strings.ContainsAny(patterns[0], "*?[\\") {
+		return "", false
+	}
+	dir := filepath.Dir(pass.Fset.File(id.Pos()).Name())
+	data, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(strings.TrimPrefix(patterns[0], "all:"))))
+	if err != nil || !utf8.Valid(data) {
+		return "", false
+	}
+	return string(data), true
 }

@@ -157,8 +157,8 @@ func (c *checker) executed(expr any) {
 	tree, err := pg.Parse("SELECT " + q)
 	if err == nil && len(tree.GetStmts()) == 1 {
 		if t := tree.GetStmts()[0].GetStmt().GetSelectStmt().GetTargetList(); len(t) == 1 {
-			if s := t[0].GetResTarget().GetVal().GetAConst().GetSval(); s != nil {
-				c.nested(s.GetSval(), "")
+			if s, ok := constString(t[0].GetResTarget().GetVal()); ok {
+				c.nested(s, "")
 				return
 			}
 		}

@@ -226,6 +226,7 @@ func visit(m protoreflect.Message, fn func(protoreflect.Message)) {
 
 func (c *checker) walk(root protoreflect.Message) {
 	visit(root, func(m protoreflect.Message) {
+		c.otherRoutes(m.Interface())
 		switch v := m.Interface().(type) {
 		case *pg.RangeVar:
 			c.relation(v)
@@ -234,6 +235,7 @@ func (c *checker) walk(root protoreflect.Message) {
 			c.setConfig(v)
 			c.notifyCall(v)
 			c.relationCall(v)
+			c.stringCall(v)
 		case *pg.NotifyStmt:
 			c.channel(v.GetConditionname(), "notify on", -1)
 		case *pg.ListenStmt:
@@ -285,8 +287,8 @@ func (c *checker) walk(root protoreflect.Message) {
 		case *pg.CreateTrigStmt:
 			c.function(names(v.GetFuncname()), -1, "call")
 		case *pg.VariableSetStmt:
-			if c.scoped[v] && c.pinned(v) {
-				return
+			if c.scoped[v] && (c.pinned(v) || v.GetKind() == pg.VariableSetKind_VAR_RESET || v.GetKind() == pg.VariableSetKind_VAR_RESET_ALL) {
+				return // removing a function's setting leaves it the caller's
 			}
 			if c.scoped[v] && strings.ToLower(v.GetName()) == "search_path" {
 				c.add(-1, "a function's SET search_path may list only %s's schema %s, pg_catalog and pg_temp: unqualified names in its body would resolve into the schemas listed", c.sc.Domain, c.sc.Schema)
@@ -413,10 +415,16 @@ func (c *checker) function(parts []string, loc int32, verb string) {
 // form of SET.
 func (c *checker) setConfig(f *pg.FuncCall) {
 	parts := names(f.GetFuncname())
-	if len(parts) == 0 || parts[len(parts)-1] != "set_config" || len(f.GetArgs()) == 0 {
+	arg := funcArg(f, 0, "setting_name")
+	if len(parts) == 0 || parts[len(parts)-1] != "set_config" || arg == nil {
 		return
 	}
-	name := strings.ToLower(f.GetArgs()[0].GetAConst().GetSval().GetSval())
+	name, ok := constString(arg)
+	if !ok {
+		c.add(f.GetLocation(), "set_config's setting must be a string constant: named at run time, it could be role or search_path")
+		return
+	}
+	name = strings.ToLower(name)
 	if what, bad := forbiddenSettings[name]; bad {
 		c.add(f.GetLocation(), "set_config('%s') is %s in disguise, which is forbidden: write schema-qualified SQL on the domain's own pool", name, what)
 	}
@@ -429,12 +437,12 @@ func (c *checker) notifyCall(f *pg.FuncCall) {
 	if len(parts) == 0 || parts[len(parts)-1] != "pg_notify" || len(f.GetArgs()) == 0 {
 		return
 	}
-	name := f.GetArgs()[0].GetAConst().GetSval()
-	if name == nil {
+	name, ok := constString(f.GetArgs()[0])
+	if !ok {
 		c.add(f.GetLocation(), "pg_notify's channel must be a string constant naming one of %s's channels (%s or %s.…)", c.sc.Domain, c.sc.Schema, c.sc.Schema)
 		return
 	}
-	c.channel(name.GetSval(), "notify on", f.GetLocation())
+	c.channel(name, "notify on", f.GetLocation())
 }
 
 // channel checks a notification channel: like a table, it belongs to the
@@ -490,6 +498,9 @@ func (c *checker) membership() {
 
 func (c *checker) typeName(t *pg.TypeName) {
 	parts := names(t.GetNames())
+	if t.GetPctType() && len(parts) > 0 {
+		parts = parts[:len(parts)-1] // content.posts.id%TYPE: the column's table
+	}
 	if len(parts) < 2 {
 		return
 	}
@@ -532,9 +543,13 @@ func (c *checker) grant(g *pg.GrantStmt) {
 			}
 		}
 	}
+	for _, o := range g.GetObjects() { // types and domains, by their qualified names
+		c.qualified(names(o.GetList().GetItems()), "grant on", "object")
+	}
 	if !c.sc.Migration {
 		c.add(-1, "GRANT/REVOKE belongs in %s's migrations, not in its Go code", c.sc.Domain)
 		return
 	}
 	c.tableGrant(g)
+	c.schemaGrant(g)
 }

@@ -129,6 +129,7 @@ func TestCheckOtherSchemaObjects(t *testing.T) {
 		{`CREATE FUNCTION content.f(t text) RETURNS SETOF int LANGUAGE plpgsql AS $$ BEGIN RETURN QUERY EXECUTE format('SELECT n FROM %I.x', t); END $$`, []string{"EXECUTE of SQL built at run time"}},
 		{`CREATE FUNCTION content.f() RETURNS void LANGUAGE plpgsql AS $$ DECLARE r record; BEGIN FOR r IN EXECUTE 'SELECT id FROM users.users' LOOP END LOOP; END $$`, []string{"in a function body: content may not read users.users"}},
 		{`DO $$ BEGIN EXECUTE 'DELETE FROM content.posts WHERE id = $1' USING 1; END $$`, nil},
+		{`DO $$ BEGIN EXECUTE 'DELETE FROM social.likes'::text; END $$`, []string{"in a function body: content may not write social.likes"}},
 		{`CREATE FUNCTION content.f() RETURNS SETOF int LANGUAGE plpgsql AS $$ BEGIN RETURN QUERY SELECT n FROM content.posts; END $$`, nil},
 		{`SELECT nextval('social.likes_id_seq')`, []string{"content may not write social.likes_id_seq"}},
 		{`SELECT 'users.users'::regclass`, []string{"content may not read users.users"}},
@@ -138,6 +139,71 @@ func TestCheckOtherSchemaObjects(t *testing.T) {
 		{`REASSIGN OWNED BY nova_content TO nova_social`, []string{"ownership"}},
 		{`CREATE ROLE helper IN ROLE nova_social`, []string{"granting role membership is forbidden"}},
 		{`ALTER GROUP nova_social ADD USER nova_content`, []string{"granting role membership is forbidden"}},
+	}
+	checkCases(t, mig, cases)
+}
+
+// TestCheckOtherRoutes: statements that reach another domain's schema, or
+// leave the database, through clauses other than a table, function or type
+// reference; and the domain's own objects named by their table (no
+// problem).
+func TestCheckOtherRoutes(t *testing.T) {
+	mig := Scope{Domain: "content", Schema: "content", Owners: content.Owners, Migration: true}
+	cases := []checkCase{
+		{`COMMENT ON COLUMN content.posts.body IS 'x'`, nil},
+		{`COMMENT ON TRIGGER t ON content.posts IS 'x'`, nil},
+		{`COMMENT ON CONSTRAINT c ON content.posts IS 'x'`, nil},
+		{`COMMENT ON POLICY p ON content.posts IS 'x'`, nil},
+		{`COMMENT ON COLUMN social.likes.id IS 'x'`, []string{"content may not alter object social.likes"}},
+		{`SECURITY LABEL FOR selinux ON TABLE social.likes IS 'x'`, []string{"content may not alter object social.likes"}},
+		{`ALTER EXTENSION x ADD TABLE social.likes`, []string{"content may not alter object social.likes"}},
+		{`CREATE INDEX i ON content.posts (body COLLATE social.c social.ops)`, []string{"content may not use collation social.c", "content may not use operator class social.ops"}},
+		{`CREATE TABLE content.x (a int) PARTITION BY RANGE (a social.ops)`, []string{"content may not use operator class social.ops"}},
+		{`ALTER TABLE content.posts ADD CONSTRAINT x EXCLUDE USING gist (r WITH social.&&, s WITH =)`, []string{"content may not use operator social.&&"}},
+		{`CREATE STATISTICS social.st ON a, b FROM content.posts`, []string{"content may not define object social.st"}},
+		{`CREATE EVENT TRIGGER et ON ddl_command_start EXECUTE FUNCTION social.f()`, []string{"content may not call function social.f()"}},
+		{`CREATE CONVERSION content.c FOR 'UTF8' TO 'LATIN1' FROM social.f`, []string{"content may not use function social.f"}},
+		{`CREATE OPERATOR FAMILY social.of USING btree`, []string{"content may not define operator family social.of"}},
+		{`ALTER TEXT SEARCH CONFIGURATION content.c ALTER MAPPING FOR word WITH social.d`, []string{"content may not use object social.d"}},
+		{`CREATE ACCESS METHOD am TYPE TABLE HANDLER heap_tableam_handler`, nil},
+		{`SELECT id FROM content.posts TABLESAMPLE social.sampler(1)`, []string{"content may not call function social.sampler()"}},
+		{`SELECT id FROM content.posts TABLESAMPLE bernoulli(1)`, nil},
+		{`CREATE FUNCTION content.f(int) RETURNS int LANGUAGE sql SUPPORT social.s AS $$ SELECT 1 $$`, []string{"content may not use function social.s"}},
+		{`CREATE SEQUENCE content.s OWNED BY social.likes.id`, []string{"content may not tie a sequence to table social.likes"}},
+		{`ALTER SEQUENCE content.s OWNED BY content.posts.n`, nil},
+		{`CREATE TABLE content.x (id int GENERATED ALWAYS AS IDENTITY (SEQUENCE NAME social.s))`, []string{"content may not define sequence social.s"}},
+		{`CREATE OPERATOR content.=== (FUNCTION = content.f, LEFTARG = int, RIGHTARG = int, COMMUTATOR = OPERATOR(social.===))`, []string{"content may not use operator social.==="}},
+		{`CREATE FUNCTION content.f(p content.posts.id%TYPE) RETURNS int LANGUAGE sql AS $$ SELECT 1 $$`, nil},
+		{`CREATE FUNCTION content.f(p social.likes.id%TYPE) RETURNS int LANGUAGE sql AS $$ SELECT 1 $$`, []string{"content may not use type social.likes"}},
+		{`REINDEX SCHEMA social`, []string{"content may not reindex schema social"}},
+		{`CREATE PUBLICATION p FOR TABLES IN SCHEMA social`, []string{"content may not publish schema social"}},
+		{`IMPORT FOREIGN SCHEMA social FROM SERVER s INTO content`, []string{"content may not reach schema social through a foreign server"}},
+		{`IMPORT FOREIGN SCHEMA remote FROM SERVER s INTO social`, []string{"content may not import foreign tables into schema social"}},
+		{`CREATE FOREIGN TABLE content.ft (id int) SERVER s OPTIONS (schema_name 'social', table_name 'likes')`, []string{"content may not reach schema social through a foreign server"}},
+		{`DROP OWNED BY nova_social`, []string{"DROP OWNED is forbidden"}},
+		{`GRANT USAGE ON TYPE social.state TO nova_content`, []string{"content may not grant on object social.state"}},
+		{`GRANT USAGE ON TYPE content.state TO nova_social`, nil},
+		{`GRANT CREATE ON SCHEMA content TO nova_social`, []string{"content may grant only USAGE on its schema"}},
+		{`GRANT ALL ON SCHEMA content TO nova_social`, []string{"content may grant only USAGE on its schema"}},
+		{`ALTER FUNCTION content.f() RESET search_path`, nil},
+		{`SELECT set_config('role'::text, 'nova_social', false)`, []string{"set_config('role') is SET ROLE in disguise"}},
+		{`SELECT set_config(is_local => false, setting_name => 'search_path', new_value => 'social')`, []string{"set_config('search_path')"}},
+		{`SELECT set_config($1, $2, true)`, []string{"set_config's setting must be a string constant"}},
+		{`SELECT set_config('lock_timeout', $1, true)`, nil},
+		{`SELECT pg_notify('content'::text, $1)`, nil},
+		{`SELECT nextval('social.likes_id_seq'::text)`, []string{"content may not write social.likes_id_seq"}},
+		{`SELECT nextval($1)`, []string{"nextval's relation must be a string constant"}},
+		{`SELECT nextval('content.posts_id_seq'::regclass), to_regclass($1)`, nil},
+		{`SELECT table_to_xml('social.likes', true, false, '')`, []string{"content may not read social.likes"}},
+		{`SELECT schema_to_xml('social', true, false, '')`, []string{"content may not read schema social"}},
+		{`SELECT query_to_xml('SELECT * FROM social.likes', true, false, '')`, []string{"in the SQL query_to_xml() runs: content may not read social.likes"}},
+		{`SELECT query_to_xml($1, true, false, '')`, []string{"query_to_xml() runs SQL built at run time"}},
+		{`SELECT ts_stat('SELECT tsv FROM social.docs')`, []string{"in the SQL ts_stat() runs: content may not read social.docs"}},
+		{`SELECT ts_rewrite('a'::tsquery, 'SELECT t, s FROM social.aliases')`, []string{"in the SQL ts_rewrite() runs"}},
+		{`SELECT ts_rewrite('a'::tsquery, 'a'::tsquery, 'b'::tsquery), query_to_xml('SELECT id FROM content.posts', true, false, '')`, nil},
+		{`COPY content.posts TO PROGRAM 'psql -c "DELETE FROM social.likes"'`, []string{"COPY to or from a server file or program is forbidden"}},
+		{`COPY content.posts FROM '/tmp/posts.csv'`, []string{"COPY to or from a server file or program is forbidden"}},
+		{`SELECT pg_read_binary_file('base/1/2'), lo_import('/tmp/x')`, []string{"pg_read_binary_file() is forbidden", "lo_import() is forbidden"}},
 	}
 	checkCases(t, mig, cases)
 }

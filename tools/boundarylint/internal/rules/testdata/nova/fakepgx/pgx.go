@@ -49,3 +49,13 @@ func (c *Conn) QueryRow(ctx context.Context, sql string, args ...any) Row { retu
 type ConnConfig struct {
 	pgconn.Config
 }
+
+type QueryRewriter interface {
+	RewriteQuery(ctx context.Context, conn *Conn, sql string, args []any) (newSQL string, newArgs []any, err error)
+}
+
+type NamedArgs map[string]any
+
+func (na NamedArgs) RewriteQuery(ctx context.Context, conn *Conn, sql string, args []any) (newSQL string, newArgs []any, err error) {
+	return sql, args, nil
+}

@@ -1,0 +1,1 @@
+DELETE FROM social.likes WHERE id = $1

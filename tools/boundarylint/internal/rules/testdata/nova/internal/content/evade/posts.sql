@@ -1,0 +1,1 @@
+DELETE FROM content.posts WHERE id = $1
