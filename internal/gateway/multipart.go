@@ -30,10 +30,12 @@ const maxUploadPathDepth = 32
 // multipartTransport serves the GraphQL multipart request specification:
 // the fields "operations" and "map", then the files, which become Upload
 // values. Only the files may use the server's upload limit: operations and
-// map together are held to maxFields, the body limit of every other request.
+// map together, with the files' names and media types, are held to
+// maxFields, the body limit of every other request.
 type multipartTransport struct {
 	log *slog.Logger
-	// maxFields is how many bytes operations and map may hold together.
+	// maxFields is how many bytes operations and map, and the names and
+	// media types of the files, may hold together.
 	maxFields int64
 	// maxMemory is how much of the files is kept in memory; the rest spills
 	// to temporary files removed after the request.
@@ -104,13 +106,22 @@ func (t multipartTransport) read(r *http.Request, files *uploads) (*graphql.RawP
 			return nil, http.StatusBadRequest, fmt.Errorf("file %q is not in map, or sent twice", key)
 		}
 		delete(fileMap, key)
+		// A file's name and media type live as long as the request, in
+		// memory: they count with operations and map, not with the upload
+		// limit, or a hundred files with megabyte names would hold the whole
+		// upload limit in memory. Copied, since a name shares the memory of
+		// its whole Content-Disposition header, which may be far longer.
+		name, contentType := strings.Clone(part.FileName()), strings.Clone(part.Header.Get("Content-Type"))
+		if left -= int64(len(name) + len(contentType)); left < 0 {
+			return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("%w: operations, map and the files' names and media types may hold %d bytes together", errBodyTooLarge, t.maxFields)
+		}
 		content, size, err := files.store(part)
 		if err != nil {
 			return readFailed(err)
 		}
 		for _, path := range paths {
 			// Each path reads the one stored copy from its own offset.
-			up := graphql.Upload{File: io.NewSectionReader(content, 0, size), Filename: part.FileName(), Size: size, ContentType: part.Header.Get("Content-Type")}
+			up := graphql.Upload{File: io.NewSectionReader(content, 0, size), Filename: name, Size: size, ContentType: contentType}
 			if err := setPath(p.Variables, path, up); err != nil {
 				return nil, http.StatusBadRequest, err
 			}

@@ -13,8 +13,10 @@ import (
 	"mime/multipart"
 	"net"
 	"net/http"
+	"net/textproto"
 	"net/url"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"testing"
@@ -458,4 +460,67 @@ func openFiles(t *testing.T) int {
 		t.Skipf("cannot count descriptors: %v", err)
 	}
 	return len(fds)
+}
+
+// TestMultipartHeadersAreBounded sends 60 files of one byte, each with a
+// megabyte in its part's headers: a long name, a long media type, or a
+// short name beside a long parameter (a name shares the memory of its
+// whole header). The request is held open after the last file, while the
+// server keeps what it read: that must be no more than the body limit, not
+// the 60 MB the upload limit let through. Not parallel: it measures the heap.
+func TestMultipartHeadersAreBounded(t *testing.T) {
+	e := bareEnv(t, 10*time.Second, 128<<20)
+	const files, size = 60, 1 << 20
+	big := strings.Repeat("a", size)
+	heap := func() uint64 {
+		var m runtime.MemStats
+		runtime.GC()
+		runtime.GC()
+		runtime.ReadMemStats(&m)
+		return m.HeapAlloc
+	}
+	for name, c := range map[string]struct {
+		disposition, contentType string
+		status                   int
+	}{
+		"long name":            {`form-data; name="%d"; filename="` + big + `"`, "image/png", http.StatusRequestEntityTooLarge},
+		"long media type":      {`form-data; name="%d"; filename="a.png"`, "image/" + big, http.StatusRequestEntityTooLarge},
+		"long other parameter": {`form-data; name="%d"; filename=a.png; pad="` + big + `"`, "image/png", http.StatusOK},
+	} {
+		t.Run(name, func(t *testing.T) {
+			pr, pw := io.Pipe()
+			w := multipart.NewWriter(pw)
+			done := make(chan *response, 1)
+			go func() {
+				req, _ := http.NewRequest(http.MethodPost, e.url+"/graphql", pr)
+				req.Header.Set("Content-Type", w.FormDataContentType())
+				done <- e.request(req)
+			}()
+			before := heap()
+			paths := make([]string, files)
+			for i := range paths {
+				paths[i] = fmt.Sprintf(`"%d":["variables.v%d"]`, i, i)
+			}
+			_ = w.WriteField("operations", `{"query":"{ __typename }"}`)
+			_ = w.WriteField("map", "{"+strings.Join(paths, ",")+"}")
+			for i := range files {
+				fw, err := w.CreatePart(textproto.MIMEHeader{"Content-Disposition": {fmt.Sprintf(c.disposition, i)}, "Content-Type": {c.contentType}})
+				if err != nil {
+					break // refused: the server stopped reading
+				}
+				_, _ = fw.Write([]byte{1})
+			}
+			time.Sleep(200 * time.Millisecond)
+			held := int64(heap()) - int64(before)
+			_ = w.Close()
+			_ = pw.Close()
+			r := <-done
+			if held > 16<<20 {
+				t.Errorf("the server held %d MiB while reading the request", held>>20)
+			}
+			if r.Status != c.status {
+				t.Errorf("status %d, want %d: %s", r.Status, c.status, r.Raw)
+			}
+		})
+	}
 }
