@@ -115,12 +115,19 @@ func New(ctx context.Context, pool *pgxpool.Pool, bus *events.Bus, cfg Config, l
 		tokens: token.NewIssuer(priv, previous, cfg.Issuer, cfg.Audience),
 		live:   livesession.New(cfg.Metrics),
 	}
-	if previous != nil {
+	// The key's first use is recorded whether or not a previous key is
+	// configured: recorded only with one, a key rotated in without it (the
+	// old key leaked, say) would open a new window for the old key's tokens
+	// whenever it was configured later. A throwaway key signs nothing, and a
+	// service without a database (a configuration check) records nothing.
+	if !cfg.EphemeralKey && pool != nil {
 		since, err := store.KeyFirstUsed(ctx, pool, s.tokens.KeyID())
 		if err != nil {
 			return nil, fmt.Errorf("identity: %w", err)
 		}
-		s.tokens.CurrentSince(since)
+		if previous != nil {
+			s.tokens.CurrentSince(since)
+		}
 	}
 	s.log.Info("access tokens signed with Ed25519", "kid", s.tokens.KeyID(), "previous_key", previous != nil)
 	return s, nil

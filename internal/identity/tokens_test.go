@@ -256,3 +256,24 @@ func TestPreviousKeyWindowCountsFromTheRotation(t *testing.T) {
 	_, err = restarted.Authenticate(ctx, reg.AccessToken)
 	testkit.WantCode(t, err, apperr.Unauthenticated)
 }
+
+// The current key's first use is recorded even while no previous key is
+// configured: a key rotated in without one (the old key leaked, say) and
+// given it only a day later does not open a new window for the old key's
+// tokens.
+func TestPreviousKeyConfiguredLateOpensNoWindow(t *testing.T) {
+	t.Parallel()
+	old := newEnv(t, nil)
+	ctx := context.Background()
+	dir := t.TempDir()
+	keyFile := writeKey(t, dir, newKey(t))
+	first, err := identity.New(ctx, old.pool, old.bus, identity.Config{PrivateKeyFile: keyFile}, quietLog())
+	testkit.Must(t, err)
+	_, err = old.pool.Exec(ctx, `UPDATE identity.signing_keys SET first_used_at = now() - interval '1 day' WHERE kid = $1`, first.KeyID())
+	testkit.Must(t, err)
+	late, err := identity.New(ctx, old.pool, old.bus, identity.Config{PrivateKeyFile: keyFile, PreviousPublicKeyFile: writePublicKey(t, dir, old.key)}, quietLog())
+	testkit.Must(t, err)
+	_, reg := old.register(t) // signed now by the previous key
+	_, err = late.Authenticate(ctx, reg.AccessToken)
+	testkit.WantCode(t, err, apperr.Unauthenticated)
+}

@@ -102,7 +102,7 @@ func encode(p Params, salt, key []byte) string {
 
 // Verify checks password against encoded. It returns ErrMismatch for a wrong
 // password and reports whether the hash used weaker parameters than the
-// hasher's, so the caller can store a fresh hash.
+// hasher's (see Params.weaker), so the caller can store a fresh hash.
 func (h *Hasher) Verify(ctx context.Context, encoded, password string) (rehash bool, err error) {
 	p, salt, want, err := decode(encoded)
 	if err != nil {
@@ -116,7 +116,15 @@ func (h *Hasher) Verify(ctx context.Context, encoded, password string) (rehash b
 	if subtle.ConstantTimeCompare(got, want) != 1 {
 		return false, ErrMismatch
 	}
-	return p != h.params, nil
+	return p.weaker(h.params), nil
+}
+
+// weaker reports whether hashes made with p cost an attacker less than with
+// q: less memory, or less work (memory times passes). Stronger parameters
+// (an operator's, or a later version's since rolled back) are kept, since
+// rehashing with q would weaken the hash.
+func (p Params) weaker(q Params) bool {
+	return p.MemoryKiB < q.MemoryKiB || uint64(p.MemoryKiB)*uint64(p.Iterations) < uint64(q.MemoryKiB)*uint64(q.Iterations)
 }
 
 // VerifyDummy spends the time of one verification and always fails: the

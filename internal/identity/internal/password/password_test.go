@@ -109,3 +109,32 @@ func BenchmarkHash(b *testing.B) {
 		}
 	}
 }
+
+// Only a weaker hash asks for a rehash: one made with more memory or passes
+// (by an operator's stronger settings, or a later version since rolled back)
+// is kept, not replaced by a weaker hash at the next login.
+func TestStrongerHashIsNotDowngraded(t *testing.T) {
+	h, err := NewHasher(fast, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, p := range []Params{
+		{MemoryKiB: 128, Iterations: 1, Lanes: 1},
+		{MemoryKiB: 64, Iterations: 3, Lanes: 1},
+		{MemoryKiB: 64, Iterations: 1, Lanes: 2},
+	} {
+		strong, _ := NewHasher(p, 0)
+		enc, _ := strong.Hash(ctx, "secret-secret")
+		if rehash, err := h.Verify(ctx, enc, "secret-secret"); err != nil || rehash {
+			t.Fatalf("hash with %+v: rehash=%v err=%v, want it kept", p, rehash, err)
+		}
+	}
+	// Less memory is weaker, whatever the passes: memory is what makes
+	// argon2id costly to attack on custom hardware.
+	weak, _ := NewHasher(Params{MemoryKiB: 32, Iterations: 4, Lanes: 1}, 0)
+	enc, _ := weak.Hash(ctx, "secret-secret")
+	if rehash, err := h.Verify(ctx, enc, "secret-secret"); err != nil || !rehash {
+		t.Fatalf("hash with less memory: rehash=%v err=%v, want a rehash", rehash, err)
+	}
+}
