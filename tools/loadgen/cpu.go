@@ -26,21 +26,31 @@ const idleCommand = "idle"
 // left idle on the machine, so that a run can say where each request's CPU
 // went when the server, its database and the load tool share the machine.
 type cpuWatch struct {
-	proc     string
-	commands map[string]bool
+	proc string
+	// commands maps the command as /proc shows it (cut to commLen bytes)
+	// to the name it was given and is reported under.
+	commands map[string]string
 }
+
+// commLen is how much of a command's name /proc keeps (TASK_COMM_LEN less
+// its NUL): a binary named nova-server-production shows as nova-server-pro.
+const commLen = 15
 
 func newCPUWatch(proc string, commands []string) (*cpuWatch, error) {
 	if _, err := os.Stat(filepath.Join(proc, "stat")); err != nil {
 		return nil, fmt.Errorf("-cpu needs the Linux %s file system: %w", proc, err)
 	}
-	w := &cpuWatch{proc: proc, commands: map[string]bool{}}
+	w := &cpuWatch{proc: proc, commands: map[string]string{}}
 	for _, c := range commands {
 		c = strings.TrimSpace(c)
 		if c == "" || c == selfCommand || c == idleCommand {
 			return nil, fmt.Errorf("-cpu: %q is not a command to watch", c)
 		}
-		w.commands[c] = true
+		comm := c[:min(len(c), commLen)]
+		if prev, ok := w.commands[comm]; ok && prev != c {
+			return nil, fmt.Errorf("-cpu: %q and %q are both %q in /proc", prev, c, comm)
+		}
+		w.commands[comm] = c
 	}
 	return w, nil
 }
@@ -48,13 +58,21 @@ func newCPUWatch(proc string, commands []string) (*cpuWatch, error) {
 // cpuSample is the CPU time used so far by each watched process, keyed by
 // command and process id, and the load tool's and the machine's idle time.
 type cpuSample struct {
-	procs map[string]map[int]time.Duration
+	procs map[string]map[int]procTimes
 	self  time.Duration
 	idle  time.Duration
 }
 
+// procTimes is one process's parent and CPU time: its own, and that of its
+// children that have ended and that it has waited for (how a Postgres
+// server's connections and workers that end during a run still count).
+type procTimes struct {
+	ppid         int
+	used, reaped time.Duration
+}
+
 func (w *cpuWatch) sample() (cpuSample, error) {
-	s := cpuSample{procs: map[string]map[int]time.Duration{}}
+	s := cpuSample{procs: map[string]map[int]procTimes{}}
 	entries, err := os.ReadDir(w.proc)
 	if err != nil {
 		return s, fmt.Errorf("read %s: %w", w.proc, err)
@@ -68,18 +86,18 @@ func (w *cpuWatch) sample() (cpuSample, error) {
 		if err != nil {
 			continue // the process ended since the directory was read
 		}
-		comm, used, err := parseProcStat(raw)
+		comm, t, err := parseProcTimes(raw)
 		if err != nil {
 			return s, fmt.Errorf("process %d: %w", pid, err)
 		}
 		if pid == os.Getpid() {
-			s.self = used
+			s.self = t.used
 		}
-		if w.commands[comm] {
+		if _, ok := w.commands[comm]; ok {
 			if s.procs[comm] == nil {
-				s.procs[comm] = map[int]time.Duration{}
+				s.procs[comm] = map[int]procTimes{}
 			}
-			s.procs[comm][pid] = used
+			s.procs[comm][pid] = t
 		}
 	}
 	raw, err := os.ReadFile(filepath.Join(w.proc, "stat"))
@@ -93,25 +111,39 @@ func (w *cpuWatch) sample() (cpuSample, error) {
 }
 
 // parseProcStat reads a process's command and its user plus system CPU
-// time from its /proc/PID/stat line. The command is in parentheses and may
-// itself hold spaces and parentheses, so the fields are counted after the
-// last closing one.
+// time from its /proc/PID/stat line.
 func parseProcStat(raw []byte) (string, time.Duration, error) {
+	comm, t, err := parseProcTimes(raw)
+	return comm, t.used, err
+}
+
+// parseProcTimes reads a process's command, parent and CPU times from its
+// /proc/PID/stat line. The command is in parentheses and may itself hold
+// spaces and parentheses, so the fields are counted after the last closing
+// one.
+func parseProcTimes(raw []byte) (string, procTimes, error) {
 	open, end := bytes.IndexByte(raw, '('), bytes.LastIndexByte(raw, ')')
 	if open < 0 || end < open {
-		return "", 0, errors.New("malformed stat line")
+		return "", procTimes{}, errors.New("malformed stat line")
 	}
-	// After the command: state(3) … utime(14) stime(15).
+	// After the command: state(3) ppid(4) … utime(14) stime(15) cutime(16)
+	// cstime(17).
 	fields := strings.Fields(string(raw[end+1:]))
-	if len(fields) < 13 {
-		return "", 0, errors.New("short stat line")
+	if len(fields) < 15 {
+		return "", procTimes{}, errors.New("short stat line")
 	}
-	utime, err1 := strconv.ParseUint(fields[11], 10, 64)
-	stime, err2 := strconv.ParseUint(fields[12], 10, 64)
-	if err := errors.Join(err1, err2); err != nil {
-		return "", 0, fmt.Errorf("stat line times: %w", err)
+	var n [5]uint64
+	var errs []error
+	for i, f := range []int{1, 11, 12, 13, 14} {
+		var err error
+		n[i], err = strconv.ParseUint(fields[f], 10, 64)
+		errs = append(errs, err)
 	}
-	return string(raw[open+1 : end]), time.Duration(utime+stime) * tick, nil
+	if err := errors.Join(errs...); err != nil {
+		return "", procTimes{}, fmt.Errorf("stat line times: %w", err)
+	}
+	return string(raw[open+1 : end]), procTimes{ppid: int(n[0]),
+		used: time.Duration(n[1]+n[2]) * tick, reaped: time.Duration(n[3]+n[4]) * tick}, nil
 }
 
 // parseIdle reads the machine's idle and I/O-wait time, over all CPUs, from
@@ -132,20 +164,31 @@ func parseIdle(raw []byte) (time.Duration, error) {
 
 // since is the CPU time used between before and s by each watched command
 // (zero for one with no process), the load tool and idle. A process that
-// started in between counts from zero; one that ended in between is not seen
-// at the end, and its time in between is lost (a server's pooled
-// connections live through a run).
+// started in between counts from zero. One that ended in between is counted
+// through its parent when that is a process of the same command still
+// running, which adds a child's whole time when it waits for it (a Postgres
+// server's connections and workers): only what it had used before is taken
+// off. Otherwise its time in between is lost.
 func (w *cpuWatch) since(before, s cpuSample) map[string]time.Duration {
 	out := map[string]time.Duration{selfCommand: s.self - before.self, idleCommand: s.idle - before.idle}
-	for comm := range w.commands {
+	for comm, name := range w.commands {
 		var d time.Duration
-		for pid, used := range s.procs[comm] {
-			if prev := before.procs[comm][pid]; prev <= used { // else a new process reused the id
-				used -= prev
+		for pid, t := range s.procs[comm] {
+			used := t.used + t.reaped
+			if prev, ok := before.procs[comm][pid]; ok && prev.used+prev.reaped <= used { // else a new process reused the id
+				used -= prev.used + prev.reaped
 			}
 			d += used
 		}
-		out[comm] = d
+		for pid, prev := range before.procs[comm] {
+			if _, alive := s.procs[comm][pid]; alive {
+				continue
+			}
+			if _, ok := s.procs[comm][prev.ppid]; ok {
+				d -= prev.used + prev.reaped
+			}
+		}
+		out[name] = d
 	}
 	return out
 }

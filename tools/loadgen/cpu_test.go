@@ -116,3 +116,75 @@ func TestCPUWatchReadsThisMachine(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// writeStat adds a process to a /proc written by fakeProc, with its parent
+// and the CPU time of the children it has waited for.
+func writeStat(t *testing.T, dir string, pid int, comm string, ppid, ticks, reaped int) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Join(dir, fmt.Sprint(pid)), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	line := fmt.Sprintf("%d (%s) S %d 1 1 0 -1 0 0 0 0 0 %d 0 %d 0 20 0 1 0 1 1 1\n", pid, comm, ppid, ticks, reaped)
+	if err := os.WriteFile(filepath.Join(dir, fmt.Sprint(pid), "stat"), []byte(line), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Postgres runs a process per connection (and per worker): those that end
+// during a run, or start and end within it, used CPU time the server's
+// parent process is credited with once it has waited for them.
+func TestCPUWatchCountsProcessesThatEndDuringTheRun(t *testing.T) {
+	dir := t.TempDir()
+	fakeProc(t, dir, 100, nil)
+	writeStat(t, dir, 20, "postgres", 1, 100, 500) // the server
+	writeStat(t, dir, 21, "postgres", 20, 60, 0)   // a connection that stays
+	writeStat(t, dir, 22, "postgres", 20, 80, 0)   // one that ends
+	w, err := newCPUWatch(dir, []string{"postgres"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, err := w.sample()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The server used 1 tick and waited for 22 (90 ticks in all, 10 of them
+	// in between) and for 23, which started and ended in between (15); 21
+	// used 10.
+	fakeProc(t, dir, 100, nil)
+	writeStat(t, dir, 20, "postgres", 1, 101, 500+90+15)
+	writeStat(t, dir, 21, "postgres", 20, 70, 0)
+	after, err := w.sample()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := w.since(before, after)["postgres"]; got != 36*tick {
+		t.Fatalf("postgres used %v, want %v (1 + 10 + 10 + 15 ticks)", got, 36*tick)
+	}
+}
+
+// /proc keeps the first 15 bytes of a command's name: a server binary with a
+// longer name is still found, and reported under the name given.
+func TestCPUWatchFindsLongCommandNames(t *testing.T) {
+	dir := t.TempDir()
+	fakeProc(t, dir, 100, nil)
+	writeStat(t, dir, 30, "nova-server-pro", 1, 100, 0)
+	w, err := newCPUWatch(dir, []string{"nova-server-production"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, err := w.sample()
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeStat(t, dir, 30, "nova-server-pro", 1, 150, 0)
+	after, err := w.sample()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := w.since(before, after); got["nova-server-production"] != 50*tick {
+		t.Fatalf("since = %v, want nova-server-production at %v", got, 50*tick)
+	}
+	if _, err := newCPUWatch(dir, []string{"nova-server-production", "nova-server-production-2"}); err == nil {
+		t.Error("newCPUWatch accepted two commands /proc cannot tell apart")
+	}
+}

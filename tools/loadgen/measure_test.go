@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -16,9 +17,11 @@ import (
 
 // fakeAPI answers the operations the post scenarios send: register, viewer,
 // follow, createPost and feed. visibleAfter is how many feed reads pass
-// before a created post shows up (negative: never).
+// before a created post shows up (negative: never); newer is how many later
+// posts (of other virtual users) are above it by then.
 type fakeAPI struct {
 	visibleAfter int
+	newer        int
 
 	mu      sync.Mutex
 	users   int
@@ -28,7 +31,13 @@ type fakeAPI struct {
 }
 
 func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	var req struct{ Query string }
+	var req struct {
+		Query     string
+		Variables struct {
+			N     int
+			After string
+		}
+	}
 	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
@@ -47,19 +56,37 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		id := fmt.Sprintf("Post:%d", len(f.posts)+1)
 		f.posts = append(f.posts, id)
 		f.reads = 0
-		fmt.Fprintf(w, `{"data":{"createPost":{"id":%q}}}`, id)
+		fmt.Fprintf(w, `{"data":{"createPost":{"id":%q,"createdAt":%q}}}`, id, postTime(len(f.posts)))
 	case strings.Contains(q, "feed("):
 		f.reads++
-		edges := "[]"
+		// Newest first: the later posts, then the latest created here.
+		var edges []string
 		if f.visibleAfter >= 0 && f.reads > f.visibleAfter && len(f.posts) > 0 {
-			edges = fmt.Sprintf(`[{"node":{"id":%q}}]`, f.posts[len(f.posts)-1])
+			for i := f.newer; i > 0; i-- {
+				edges = append(edges, fmt.Sprintf(`{"node":{"id":"Post:later-%d","createdAt":%q}}`, i, postTime(len(f.posts)+i)))
+			}
+			edges = append(edges, fmt.Sprintf(`{"node":{"id":%q,"createdAt":%q}}`, f.posts[len(f.posts)-1], postTime(len(f.posts))))
 		}
-		fmt.Fprintf(w, `{"data":{"feed":{"edges":%s}}}`, edges)
+		from, n := 0, len(edges)
+		if req.Variables.After != "" {
+			from, _ = strconv.Atoi(req.Variables.After)
+		}
+		if req.Variables.N > 0 {
+			n = req.Variables.N
+		}
+		to := min(from+n, len(edges))
+		fmt.Fprintf(w, `{"data":{"feed":{"edges":[%s],"pageInfo":{"hasNextPage":%t,"endCursor":"%d"}}}}`,
+			strings.Join(edges[from:to], ","), to < len(edges), to)
 	case strings.Contains(q, "viewer"):
 		_, _ = io.WriteString(w, `{"data":{"viewer":{"id":"User:1"}}}`)
 	default:
 		http.Error(w, "unexpected operation", http.StatusBadRequest)
 	}
+}
+
+// postTime is the creation time of the fake API's i-th post.
+func postTime(i int) string {
+	return time.Date(2026, 1, 1, 0, 0, i, 0, time.UTC).Format(time.RFC3339Nano)
 }
 
 // setFollowers sets -followers for one test.
@@ -119,6 +146,34 @@ func TestFanoutCountsPostsThatNeverShowUp(t *testing.T) {
 	}
 	if n := rep.Operations["createPost_3_followers"].Count; n != 4 {
 		t.Fatalf("createPost with 3 followers counted %d times, want 4 (operations %v)", n, rep.Operations)
+	}
+}
+
+// With several virtual users posting as one author, later posts can be
+// above a post by the time it reaches the follower's feed: it is still
+// there, not missing.
+func TestFanoutFindsPostsBelowLaterOnes(t *testing.T) {
+	setFollowers(t, 3)
+	prev := visibleWithin
+	visibleWithin = 200 * time.Millisecond
+	t.Cleanup(func() { visibleWithin = prev })
+	api := &fakeAPI{visibleAfter: 1, newer: 7}
+	srv := httptest.NewServer(api)
+	defer srv.Close()
+	c, ctx := newClient(srv.URL), context.Background()
+	s := &fanoutScenario{}
+	if err := s.Setup(ctx, c, 1); err != nil {
+		t.Fatal(err)
+	}
+	rec := newRecorder(100)
+	for range 3 {
+		if err := s.Run(ctx, c, 0, rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	vis := rec.report(time.Second, nil).Operations["post_visible_in_follower_feed"]
+	if vis.Count != 3 || vis.Errors != 0 || vis.MaxMs >= 200 {
+		t.Fatalf("visibility = %+v, want 3 seen well within the 200 ms wait", vis)
 	}
 }
 
