@@ -205,8 +205,8 @@ func (s *Service) Sessions(ctx context.Context, userID uuid.UUID) ([]Session, er
 // schema, so later logins are refused, and revokes every session at once.
 func (s *Service) Subscribe(b *events.Bus) {
 	events.Subscribe(b, events.Subscriber{Domain: domains.Identity, Pool: s.pool}, "identity.bans",
-		func(ctx context.Context, tx pgx.Tx, _ events.Meta, e events.UserBanned) error {
-			if _, err := store.MarkBanned(ctx, tx, e.UserID); err != nil {
+		func(ctx context.Context, tx pgx.Tx, m events.Meta, e events.UserBanned) error {
+			if _, err := store.MarkBanned(ctx, tx, e.UserID, m.OccurredAt); err != nil {
 				return err
 			}
 			_, err := s.revokeAll(ctx, tx, e.UserID, ReasonBanned)

@@ -137,9 +137,11 @@ func SetPasswordHash(ctx context.Context, q Querier, userID uuid.UUID, hash stri
 	return nil
 }
 
-// MarkBanned records a ban; it reports whether the account exists.
-func MarkBanned(ctx context.Context, q Querier, userID uuid.UUID) (bool, error) {
-	tag, err := q.Exec(ctx, `UPDATE identity.credentials SET banned_at = coalesce(banned_at, now()) WHERE user_id = $1`, userID)
+// MarkBanned records a ban that occurred at at; it reports whether the
+// account exists. The ban's time, not the delivery's, so that a replay
+// rebuilds the record as it was.
+func MarkBanned(ctx context.Context, q Querier, userID uuid.UUID, at time.Time) (bool, error) {
+	tag, err := q.Exec(ctx, `UPDATE identity.credentials SET banned_at = coalesce(banned_at, $2) WHERE user_id = $1`, userID, at)
 	if err != nil {
 		return false, fmt.Errorf("mark banned: %w", err)
 	}

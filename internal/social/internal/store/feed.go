@@ -19,31 +19,36 @@ type PostProjection struct {
 }
 
 // ProjectNewPost takes author's audience lock (LockAudience) and adds a new
-// post to the projection, unless its author is banned, marking it fanned
-// out when the author has at most fanoutMax followers. A placeholder left by
-// a moderation that arrived first (see SetHidden) is filled in and keeps its
-// hidden flag. It reports whether the post is now projected and visible,
-// and so must be fanned out if p.FannedOut: not after a redelivery, a
-// deletion that arrived first (its tombstone), for a banned author or a
-// hidden post. The lock and the upsert go in one round trip.
+// post to the projection, marking it fanned out when the author has at most
+// fanoutMax followers. A placeholder left by a moderation that arrived first
+// (see SetHidden) is filled in and keeps its hidden flag, and so is a
+// tombstone left by a deletion that arrived first, which stays deleted. The
+// post of a banned author is projected as a tombstone, as the ban (Ban)
+// leaves the posts it finds. So the row is the same whichever event arrives
+// first, and a replay onto a cleared projection rebuilds it as it was. It
+// reports whether the post is now projected and visible, and so must be
+// fanned out if p.FannedOut: not after a redelivery, a deletion that arrived
+// first (its tombstone), for a banned author or a hidden post. The lock and
+// the upsert go in one round trip.
 func ProjectNewPost(ctx context.Context, tx pgx.Tx, post, author uuid.UUID, at time.Time, fanoutMax int) (PostProjection, bool, error) {
 	p := PostProjection{PostID: post, AuthorID: author, CreatedAt: at}
-	var projected, hidden bool
+	var projected, hidden, deleted bool
 	b := &pgx.Batch{}
 	b.Queue(lockAudienceSQL, lockKey('a', author))
 	b.Queue(`WITH up AS (
-			INSERT INTO social.posts AS p (post_id, author_id, created_at, fanned_out)
-			SELECT $1, $2, $3, coalesce((SELECT follower_count FROM social.user_stats WHERE user_id = $2), 0) <= $4
-			WHERE NOT EXISTS (SELECT 1 FROM social.banned_users WHERE user_id = $2)
-			ON CONFLICT (post_id) DO UPDATE SET created_at = excluded.created_at, fanned_out = excluded.fanned_out
-			WHERE p.created_at = '-infinity' AND NOT p.deleted
-			RETURNING p.author_id, p.fanned_out, p.hidden
+			INSERT INTO social.posts AS p (post_id, author_id, created_at, fanned_out, deleted)
+			SELECT $1, $2, $3, coalesce((SELECT follower_count FROM social.user_stats WHERE user_id = $2), 0) <= $4,
+				EXISTS (SELECT 1 FROM social.banned_users WHERE user_id = $2)
+			ON CONFLICT (post_id) DO UPDATE SET created_at = excluded.created_at, fanned_out = excluded.fanned_out,
+				deleted = p.deleted OR excluded.deleted
+			WHERE p.created_at = '-infinity'
+			RETURNING p.author_id, p.fanned_out, p.hidden, p.deleted
 		), merged AS (
 			INSERT INTO social.merged_authors (author_id) SELECT author_id FROM up WHERE NOT fanned_out
 			ON CONFLICT DO NOTHING
 		)
-		SELECT fanned_out, hidden FROM up`, post, author, at, fanoutMax).QueryRow(func(r pgx.Row) error {
-		switch err := r.Scan(&p.FannedOut, &hidden); {
+		SELECT fanned_out, hidden, deleted FROM up`, post, author, at, fanoutMax).QueryRow(func(r pgx.Row) error {
+		switch err := r.Scan(&p.FannedOut, &hidden, &deleted); {
 		case errors.Is(err, pgx.ErrNoRows):
 			return nil
 		case err != nil:
@@ -55,7 +60,7 @@ func ProjectNewPost(ctx context.Context, tx pgx.Tx, post, author uuid.UUID, at t
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return p, false, fmt.Errorf("project post: %w", err)
 	}
-	return p, projected && !hidden, nil
+	return p, projected && !hidden && !deleted, nil
 }
 
 // TombstonePost marks a post deleted, inserting a tombstone if its creation
@@ -73,8 +78,10 @@ func TombstonePost(ctx context.Context, db DB, post, author uuid.UUID) error {
 // SetHidden applies a moderation event that occurred at at, unless one that
 // occurred later was applied already. Before the post's creation arrives it
 // leaves a placeholder (created_at '-infinity', never fanned out, so in no
-// feed) holding the moderation until ProjectNewPost fills it in. It returns
-// the post when the hidden flag of a projected post changed: its feed
+// feed) holding the moderation until ProjectNewPost fills it in. A tombstone
+// records the moderation too (changing no feed), so the row is the same
+// whether a ban or deletion arrives before or after it. It returns the post
+// when the hidden flag of a projected, undeleted post changed: its feed
 // entries must then go, or come back. Call it under the author's audience
 // lock: nothing else then writes the row, so the statement's snapshot of it
 // (old) is the row it updates.
@@ -86,11 +93,11 @@ func SetHidden(ctx context.Context, db DB, post, author uuid.UUID, hidden bool, 
 			INSERT INTO social.posts AS p (post_id, author_id, created_at, fanned_out, hidden, moderated_at)
 			VALUES ($1, $2, '-infinity', false, $3, $4)
 			ON CONFLICT (post_id) DO UPDATE SET hidden = excluded.hidden, moderated_at = excluded.moderated_at
-			WHERE NOT p.deleted AND (p.moderated_at IS NULL OR p.moderated_at <= excluded.moderated_at)
-			RETURNING p.post_id, p.author_id, p.created_at, p.fanned_out
+			WHERE p.moderated_at IS NULL OR p.moderated_at <= excluded.moderated_at
+			RETURNING p.post_id, p.author_id, p.created_at, p.fanned_out, p.deleted
 		)
 		SELECT up.post_id, up.author_id, up.created_at, up.fanned_out FROM up, old
-		WHERE old.hidden <> $3 AND up.created_at > '-infinity'`, post, author, hidden, at).Scan(&p.PostID, &p.AuthorID, &p.CreatedAt, &p.FannedOut)
+		WHERE old.hidden <> $3 AND up.created_at > '-infinity' AND NOT up.deleted`, post, author, hidden, at).Scan(&p.PostID, &p.AuthorID, &p.CreatedAt, &p.FannedOut)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return p, false, nil
 	}
