@@ -143,13 +143,7 @@ func (r *replica) accepts(t *testing.T, token string) bool {
 // refusesWithin fails t unless the replica refuses token within d.
 func (r *replica) refusesWithin(t *testing.T, what, token string, d time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for r.accepts(t, token) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s still accepts the token %v after %s", r.name, d, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testkit.Within(t, d, r.name+" refuses the token after "+what, func() bool { return !r.accepts(t, token) })
 }
 
 // cacheHits is how many session checks the replica answered from its cache.
@@ -389,24 +383,15 @@ func TestReplicasAgree(t *testing.T) {
 				t.Fatalf("post %s was answered by A but is not among the author's posts", id)
 			}
 		}
-		var feed map[string]bool
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			feed = feedIDs(t, b, reader)
-			missing := 0
+		testkit.Eventually(t, fmt.Sprintf("B's feed holds exactly the author's %d committed posts", len(committed)), func() bool {
+			feed := feedIDs(t, b, reader)
 			for id := range committed {
 				if !feed[id] {
-					missing++
+					return false
 				}
 			}
-			if missing == 0 && len(feed) == len(committed) {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("B's feed holds %d posts, %d of the author's %d committed ones missing", len(feed), missing, len(committed))
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+			return len(feed) == len(committed)
+		})
 		t.Logf("%d posts answered, %d committed, all in the feed; %d deliveries put back", len(acked), len(committed), rescued.RowsAffected())
 	})
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/nova-social/nova/internal/events"
 	"github.com/nova-social/nova/internal/gateway/gid"
 	"github.com/nova-social/nova/internal/platform/domains"
+	"github.com/nova-social/nova/internal/platform/testkit"
 	"github.com/nova-social/nova/internal/user"
 )
 
@@ -231,21 +232,14 @@ func (e *env) replayHistory(t *testing.T) {
 func (e *env) waitFollowing(t *testing.T, follower, followee *account) {
 	t.Helper()
 	pool := e.db.Pools.For(domains.Social)
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	testkit.Within(t, 5*time.Second, follower.Username+" follows "+followee.Username, func() bool {
 		var following bool
 		if err := pool.QueryRow(context.Background(), `SELECT EXISTS (SELECT 1 FROM social.relationships
 			WHERE follower_id = $1 AND followee_id = $2 AND state = 'FOLLOWING')`, uid(follower), uid(followee)).Scan(&following); err != nil {
 			t.Fatal(err)
 		}
-		if following {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s does not follow %s within 5s", follower.Username, followee.Username)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return following
+	})
 }
 
 // uid is the account's user id.
@@ -258,8 +252,7 @@ func uid(a *account) uuid.UUID {
 // fails on a dead letter.
 func (e *env) waitDelivered(t *testing.T, admin *events.Admin) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testkit.Eventually(t, "no delivery is waiting", func() bool {
 		st, err := admin.Stats(context.Background())
 		if err != nil {
 			t.Fatal(err)
@@ -271,14 +264,8 @@ func (e *env) waitDelivered(t *testing.T, admin *events.Admin) {
 			}
 			busy = busy || c.Pending+c.Running+c.Failed > 0
 		}
-		if !busy {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("deliveries still waiting after 10s: %+v", st.Consumers)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return !busy
+	})
 }
 
 // logged counts the events in the log.

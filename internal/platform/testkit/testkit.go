@@ -16,10 +16,17 @@ import (
 // the code returns synchronously.
 func Eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	Within(t, 10*time.Second, what, cond)
+}
+
+// Within is Eventually for a test whose claim is a bound: it fails t unless
+// cond holds within d.
+func Within(t testing.TB, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s", what)
+			t.Fatalf("timed out after %s waiting until %s", d, what)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
