@@ -148,6 +148,67 @@ func TestEmailKeysBecomeComposed(t *testing.T) {
 	}
 }
 
+// TestEmailKeysOfDottedCapitalI: identity's migration re-keys the accounts
+// whose address has a capital I with the combining dot U+0307, whose keys
+// the code now composes before lower-casing; a lower-case i keeps its dot,
+// and where two accounts would end with one key, the one that has it, else
+// the older, takes it and the other is left as it was.
+func TestEmailKeysOfDottedCapitalI(t *testing.T) {
+	t.Parallel()
+	db, m := newMigrator(t)
+	ctx := context.Background()
+	if err := m.Up(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Back to just before identity/00009, the migration under test.
+	for identityVersion(t, m) >= 9 {
+		if err := m.Down(ctx, "identity", false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Each key is the one the old rule (lower-case, then compose) made from
+	// the address; the comments say what the migration does.
+	rows := []struct{ id, email, key, created, want string }{
+		// I with U+0307 loses the dot, as U+0130 always did
+		{"00000000-0000-0000-0000-000000000001", "I\u0307nfo@a.example", "i\u0307nfo@a.example", "2026-01-01", "info@a.example"},
+		// a lower-case i keeps its dot
+		{"00000000-0000-0000-0000-000000000002", "i\u0307nfo@b.example", "i\u0307nfo@b.example", "2026-01-02", "i\u0307nfo@b.example"},
+		// only the dot of the capital I goes
+		{"00000000-0000-0000-0000-000000000003", "i\u0307I\u0307@b.example", "i\u0307i\u0307@b.example", "2026-01-03", "i\u0307i@b.example"},
+		// another mark between the I and its dot
+		{"00000000-0000-0000-0000-000000000004", "I\u0327\u0307nfo@b.example", "i\u0327\u0307nfo@b.example", "2026-01-04", "i\u0327nfo@b.example"},
+		// U+0130 before an ogonek, which composes with the I first, keeps its dot
+		{"00000000-0000-0000-0000-000000000005", "\u0130\u0328nfo@b.example", "\u012fnfo@b.example", "2026-01-05", "\u012f\u0307nfo@b.example"},
+		// the account that already has the key keeps it, though newer
+		{"00000000-0000-0000-0000-000000000006", "I\u0307nfo@c.example", "i\u0307nfo@c.example", "2026-01-06", "i\u0307nfo@c.example"},
+		{"00000000-0000-0000-0000-000000000007", "Info@c.example", "info@c.example", "2026-01-07", "info@c.example"},
+		// two re-keyed to one key: the older takes it
+		{"00000000-0000-0000-0000-000000000008", "I\u0307nfo\u0130\u0323@d.example", "i\u0307nfo\u1ecb@d.example", "2026-01-09", "i\u0307nfo\u1ecb@d.example"},
+		{"00000000-0000-0000-0000-000000000009", "Info\u0130\u0323@d.example", "info\u1ecb@d.example", "2026-01-08", "info\u1ecb\u0307@d.example"},
+		// a key the old rule did not make (left by identity/00005) stays
+		{"00000000-0000-0000-0000-00000000000a", "I\u0307\u0327@e.example", "i\u0307\u0327@e.example", "2026-01-10", "i\u0307\u0327@e.example"},
+	}
+	for _, r := range rows {
+		if _, err := db.Pools.For(domains.Identity).Exec(ctx, `INSERT INTO identity.credentials
+			(user_id, email, email_key, username, username_key, password_hash, created_at)
+			VALUES ($1::uuid, $2, $3, $1::text, $1::text, 'x', $4::timestamptz)`, r.id, r.email, r.key, r.created); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := m.Up(ctx); err != nil {
+		t.Fatalf("up over keys to re-key: %v", err)
+	}
+	for _, r := range rows {
+		var got string
+		if err := db.Pools.For(domains.Identity).QueryRow(ctx, `SELECT email_key FROM identity.credentials WHERE user_id = $1`, r.id).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != r.want {
+			t.Errorf("%s: email_key %+q, want %+q", r.id, got, r.want)
+		}
+	}
+}
+
 // identityVersion is the identity domain's current migration version.
 func identityVersion(t *testing.T, m *migrate.Migrator) int64 {
 	t.Helper()

@@ -88,8 +88,12 @@ func PlausibleLogin(s string) bool {
 
 // EmailKey is the case-folded form under which emails are unique, in
 // Unicode's composed form (NFC): an accent typed precomposed or combining is
-// one address to its owner, so it is one key.
-func EmailKey(s string) string { return norm.NFC.String(strings.ToLower(s)) }
+// one address to its owner, so it is one key. The address is composed before
+// it is lower-cased as well as after: lower-casing is not the same for every
+// spelling of a letter (U+0130 İ becomes a plain i, but I followed by the
+// combining dot U+0307 keeps its dot), so every spelling is first brought to
+// the one composed form.
+func EmailKey(s string) string { return norm.NFC.String(strings.ToLower(norm.NFC.String(s))) }
 
 // Password accepts 8–128 Unicode code points of anything, compared and
 // hashed exactly as given, except the most common passwords.
