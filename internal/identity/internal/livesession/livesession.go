@@ -57,24 +57,29 @@ type entry struct {
 // watcher's state, moves a generation on, and a result is stored only if
 // the generation taken before its look-up is still current.
 type Cache struct {
-	mu        sync.Mutex
+	mu        sync.RWMutex // every authenticated request reads; writes are rare
 	m         map[uuid.UUID]entry
 	gen       uint64
 	listening bool
 
-	checks      *prometheus.CounterVec
-	heard       prometheus.Counter
-	listenGauge prometheus.Gauge
+	// fromCache and fromDatabase are the two series of
+	// nova_identity_session_checks_total, resolved once: Lookup runs on
+	// every authenticated request.
+	fromCache, fromDatabase prometheus.Counter
+	heard                   prometheus.Counter
+	listenGauge             prometheus.Gauge
 }
 
 // New returns a cache that answers nothing until Watch has proven its
 // connection. Its metrics are registered on reg when reg is not nil.
 func New(reg prometheus.Registerer) *Cache {
+	checks := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "nova_identity_session_checks_total",
+		Help: "Session checks of authenticated requests, by where the answer came from (cache or database).",
+	}, []string{"source"})
 	c := &Cache{
-		checks: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "nova_identity_session_checks_total",
-			Help: "Session checks of authenticated requests, by where the answer came from (cache or database).",
-		}, []string{"source"}),
+		fromCache:    checks.WithLabelValues("cache"),
+		fromDatabase: checks.WithLabelValues("database"),
 		heard: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "nova_identity_sessions_ended_heard_total",
 			Help: "Notifications of ended sessions this replica heard (from any replica, itself included).",
@@ -85,7 +90,7 @@ func New(reg prometheus.Registerer) *Cache {
 		}),
 	}
 	if reg != nil {
-		reg.MustRegister(c.checks, c.heard, c.listenGauge, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		reg.MustRegister(checks, c.heard, c.listenGauge, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "nova_identity_session_cache_entries",
 			Help: "Live sessions this replica remembers.",
 		}, c.size))
@@ -94,8 +99,8 @@ func New(reg prometheus.Registerer) *Cache {
 }
 
 func (c *Cache) size() float64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.mu.RLock()
+	defer c.mu.RUnlock()
 	return float64(len(c.m))
 }
 
@@ -103,13 +108,13 @@ func (c *Cache) size() float64 {
 // On a miss it returns the generation to pass to Store with the result of
 // the look-up that follows.
 func (c *Cache) Lookup(id uuid.UUID, now time.Time) (user uuid.UUID, gen uint64, ok bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.mu.RLock()
+	defer c.mu.RUnlock()
 	if e, found := c.m[id]; found && c.listening && now.Before(e.expires) {
-		c.checks.WithLabelValues("cache").Inc()
+		c.fromCache.Inc()
 		return e.user, 0, true
 	}
-	c.checks.WithLabelValues("database").Inc()
+	c.fromDatabase.Inc()
 	return uuid.Nil, c.gen, false
 }
 
