@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -105,7 +104,7 @@ func checkText(field, v string, max int) error {
 	if !utf8.ValidString(v) {
 		return apperr.Invalid(field, "%s is not valid UTF-8", field)
 	}
-	if strings.ContainsRune(v, 0) {
+	if text.HasNUL(v) {
 		return apperr.Invalid(field, "%s must not contain NUL characters", field)
 	}
 	if text.Blank(v) {

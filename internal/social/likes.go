@@ -2,7 +2,6 @@ package social
 
 import (
 	"context"
-	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -123,7 +122,7 @@ func (s *Service) SharePost(ctx context.Context, viewer, postID uuid.UUID, comme
 		}
 		// Postgres text cannot store U+0000: refused as input, as posts
 		// and comments refuse it, rather than failing the insert.
-		if strings.ContainsRune(*comment, 0) {
+		if text.HasNUL(*comment) {
 			return Share{}, apperr.Invalid("comment", "comment must not contain NUL characters")
 		}
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -18,6 +17,7 @@ import (
 	"github.com/nova-social/nova/internal/identity"
 	"github.com/nova-social/nova/internal/platform/apperr"
 	"github.com/nova-social/nova/internal/platform/domains"
+	"github.com/nova-social/nova/internal/platform/text"
 	"github.com/nova-social/nova/internal/user/internal/store"
 )
 
@@ -159,7 +159,9 @@ func (s *Service) GetMany(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]U
 
 // ByUsername finds a user by username, ignoring case.
 func (s *Service) ByUsername(ctx context.Context, username string) (User, error) {
-	if !storable(username) {
+	// A name Postgres cannot hold names no one (user(username:) is
+	// anyone's to ask): answered here rather than failing the look-up.
+	if text.HasNUL(username) {
 		return User{}, apperr.NewNotFound("user")
 	}
 	u, err := store.ByUsernameKey(ctx, s.pool, identity.UsernameKey(username))
@@ -180,7 +182,7 @@ func (s *Service) ByUsernames(ctx context.Context, usernames []string) (map[stri
 	sent := make([]string, 0, len(usernames))
 	for i, name := range usernames {
 		keys[i] = identity.UsernameKey(name)
-		if storable(name) {
+		if !text.HasNUL(name) {
 			sent = append(sent, keys[i])
 		}
 	}
@@ -199,11 +201,6 @@ func (s *Service) ByUsernames(ctx context.Context, usernames []string) (map[stri
 	}
 	return out, nil
 }
-
-// storable reports whether a username could be stored: Postgres text holds
-// no NUL, and a look-up sending one would fail instead of finding no one
-// (user(username:) is anyone's to ask).
-func storable(username string) bool { return !strings.ContainsRune(username, 0) }
 
 // checkText refuses invalid UTF-8, NUL and control characters other than
 // line breaks and tabs, and text over max code points.

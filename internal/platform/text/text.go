@@ -7,6 +7,11 @@ import (
 	"unicode"
 )
 
+// HasNUL reports whether s holds U+0000, which Postgres text cannot store:
+// a statement sending it fails, so input holding it is refused as bad input,
+// or looked up as naming nothing, before it reaches the database.
+func HasNUL(s string) bool { return strings.ContainsRune(s, 0) }
+
 // Blank reports whether s shows nothing: none of its characters is visible,
 // only white space, control characters, invisible format characters (a
 // zero-width space, a joiner, a byte order mark, a bidi control) and the

@@ -36,3 +36,11 @@ func TestBlank(t *testing.T) {
 		}
 	}
 }
+
+func TestHasNUL(t *testing.T) {
+	for s, want := range map[string]bool{"": false, "plain": false, "a\x00b": true, "\x00": true, "ä\u2400": false} {
+		if got := text.HasNUL(s); got != want {
+			t.Errorf("HasNUL(%+q) = %v, want %v", s, got, want)
+		}
+	}
+}
