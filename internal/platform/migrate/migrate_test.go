@@ -105,47 +105,17 @@ func TestStatusBeforeTheRolesExist(t *testing.T) {
 // the other is left as it was rather than failing the unique key.
 func TestEmailKeysBecomeComposed(t *testing.T) {
 	t.Parallel()
-	db, m := newMigrator(t)
-	ctx := context.Background()
-	if err := m.Up(ctx); err != nil {
-		t.Fatal(err)
-	}
-	// Back to just before identity/00005, the migration under test.
-	for identityVersion(t, m) >= 5 {
-		if err := m.Down(ctx, "identity", false); err != nil {
-			t.Fatal(err)
-		}
-	}
 	// Each key is lower-cased; the comments say what the migration does.
-	rows := []struct{ id, key, created, want string }{
+	checkEmailKeyMigration(t, 5, []emailKeyRow{
 		// alone: composed
-		{"00000000-0000-0000-0000-000000000001", "jose\u0301@a.example", "2026-01-01", "jos\u00e9@a.example"},
+		{"00000000-0000-0000-0000-000000000001", "jose\u0301@a.example", "jose\u0301@a.example", "2026-01-01", "jos\u00e9@a.example"},
 		// two orders of the same marks: the older is composed, the newer left
-		{"00000000-0000-0000-0000-000000000002", "e\u0323\u0302@b.example", "2026-01-02", "\u1ec7@b.example"},
-		{"00000000-0000-0000-0000-000000000003", "e\u0302\u0323@b.example", "2026-01-03", "e\u0302\u0323@b.example"},
+		{"00000000-0000-0000-0000-000000000002", "e\u0323\u0302@b.example", "e\u0323\u0302@b.example", "2026-01-02", "\u1ec7@b.example"},
+		{"00000000-0000-0000-0000-000000000003", "e\u0302\u0323@b.example", "e\u0302\u0323@b.example", "2026-01-03", "e\u0302\u0323@b.example"},
 		// the composed key wins over an older decomposed twin
-		{"00000000-0000-0000-0000-000000000004", "zo\u00eb@c.example", "2026-01-05", "zo\u00eb@c.example"},
-		{"00000000-0000-0000-0000-000000000005", "zoe\u0308@c.example", "2026-01-04", "zoe\u0308@c.example"},
-	}
-	for _, r := range rows {
-		if _, err := db.Pools.For(domains.Identity).Exec(ctx, `INSERT INTO identity.credentials
-			(user_id, email, email_key, username, username_key, password_hash, created_at)
-			VALUES ($1::uuid, $2, $2, $1::text, $1::text, 'x', $3::timestamptz)`, r.id, r.key, r.created); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := m.Up(ctx); err != nil {
-		t.Fatalf("up over keys to compose: %v", err)
-	}
-	for _, r := range rows {
-		var got string
-		if err := db.Pools.For(domains.Identity).QueryRow(ctx, `SELECT email_key FROM identity.credentials WHERE user_id = $1`, r.id).Scan(&got); err != nil {
-			t.Fatal(err)
-		}
-		if got != r.want {
-			t.Errorf("%s: email_key %+q, want %+q", r.id, got, r.want)
-		}
-	}
+		{"00000000-0000-0000-0000-000000000004", "zo\u00eb@c.example", "zo\u00eb@c.example", "2026-01-05", "zo\u00eb@c.example"},
+		{"00000000-0000-0000-0000-000000000005", "zoe\u0308@c.example", "zoe\u0308@c.example", "2026-01-04", "zoe\u0308@c.example"},
+	})
 }
 
 // TestEmailKeysOfDottedCapitalI: identity's migration re-keys the accounts
@@ -155,20 +125,9 @@ func TestEmailKeysBecomeComposed(t *testing.T) {
 // the older, takes it and the other is left as it was.
 func TestEmailKeysOfDottedCapitalI(t *testing.T) {
 	t.Parallel()
-	db, m := newMigrator(t)
-	ctx := context.Background()
-	if err := m.Up(ctx); err != nil {
-		t.Fatal(err)
-	}
-	// Back to just before identity/00009, the migration under test.
-	for identityVersion(t, m) >= 9 {
-		if err := m.Down(ctx, "identity", false); err != nil {
-			t.Fatal(err)
-		}
-	}
 	// Each key is the one the old rule (lower-case, then compose) made from
 	// the address; the comments say what the migration does.
-	rows := []struct{ id, email, key, created, want string }{
+	checkEmailKeyMigration(t, 9, []emailKeyRow{
 		// I with U+0307 loses the dot, as U+0130 always did
 		{"00000000-0000-0000-0000-000000000001", "I\u0307nfo@a.example", "i\u0307nfo@a.example", "2026-01-01", "info@a.example"},
 		// a lower-case i keeps its dot
@@ -187,6 +146,27 @@ func TestEmailKeysOfDottedCapitalI(t *testing.T) {
 		{"00000000-0000-0000-0000-000000000009", "Info\u0130\u0323@d.example", "info\u1ecb@d.example", "2026-01-08", "info\u1ecb\u0307@d.example"},
 		// a key the old rule did not make (left by identity/00005) stays
 		{"00000000-0000-0000-0000-00000000000a", "I\u0307\u0327@e.example", "i\u0307\u0327@e.example", "2026-01-10", "i\u0307\u0327@e.example"},
+	})
+}
+
+// emailKeyRow is an account as it stood before a migration that re-keys
+// emails, and the key it must have after.
+type emailKeyRow struct{ id, email, key, created, want string }
+
+// checkEmailKeyMigration migrates a fresh database up, then identity down to
+// just before version, inserts rows, migrates up again and checks each
+// account's key.
+func checkEmailKeyMigration(t *testing.T, version int64, rows []emailKeyRow) {
+	t.Helper()
+	db, m := newMigrator(t)
+	ctx := context.Background()
+	if err := m.Up(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for identityVersion(t, m) >= version {
+		if err := m.Down(ctx, "identity", false); err != nil {
+			t.Fatal(err)
+		}
 	}
 	for _, r := range rows {
 		if _, err := db.Pools.For(domains.Identity).Exec(ctx, `INSERT INTO identity.credentials
@@ -196,7 +176,7 @@ func TestEmailKeysOfDottedCapitalI(t *testing.T) {
 		}
 	}
 	if err := m.Up(ctx); err != nil {
-		t.Fatalf("up over keys to re-key: %v", err)
+		t.Fatalf("up over the keys to change: %v", err)
 	}
 	for _, r := range rows {
 		var got string
