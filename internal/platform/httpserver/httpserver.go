@@ -67,6 +67,9 @@ type Server struct {
 	srv    *http.Server
 	// draining is set when shutdown begins: /readyz fails from then on.
 	draining atomic.Bool
+	// cutOff cancels every request's context when the shutdown timeout
+	// ends (see Serve).
+	cutOff context.CancelFunc
 }
 
 // errDraining is /readyz's answer once shutdown has begun, whatever Ready says.
@@ -115,8 +118,11 @@ func New(o Options) *Server {
 	r.Handle("/metrics", promhttp.HandlerFor(o.Registry, promhttp.HandlerOpts{Registry: o.Registry}))
 
 	s.router = r
+	base, cutOff := context.WithCancel(context.Background())
+	s.cutOff = cutOff
 	s.srv = &http.Server{
 		Handler:           r,
+		BaseContext:       func(net.Listener) context.Context { return base },
 		ReadTimeout:       o.ReadTimeout,
 		ReadHeaderTimeout: headerTimeout(o.ReadTimeout),
 		WriteTimeout:      o.WriteTimeout,
@@ -171,11 +177,16 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		s.opts.Logger.Info("drain delay over: closing the listener")
 	}
 	if err := s.srv.Shutdown(sctx); err != nil {
-		// Requests still running at the deadline are cut off: closing their
-		// connections cancels their contexts, so their queries stop and give
-		// their connections back. Left running, they held the process past
-		// the timeout, since closing the pools waits for every connection.
+		// Requests still running at the deadline are cut off: their
+		// connections are closed and their contexts cancelled, so their
+		// queries stop and give their connections back. Left running, they
+		// held the process past the timeout, since closing the pools waits
+		// for every connection. Closing a connection alone cancels nothing
+		// while its request's body is unread (a handler waiting for a pool
+		// connection before it reads the body, say): the server notices a
+		// closed connection only once the body has been read.
 		_ = s.srv.Close()
+		s.cutOff()
 		return fmt.Errorf("http shutdown: %w", err)
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
