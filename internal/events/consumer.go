@@ -200,8 +200,8 @@ func (in *inbox) runBatch(batch []*pending) {
 
 // transact records the batch in the inbox and runs the handlers of the
 // deliveries not recorded before, then the statements they queued, in one
-// transaction on the domain's pool. When a handler fails it, it returns that
-// member's index as well (else -1).
+// transaction on the domain's pool. When a handler, or a statement it
+// queued, fails it, it returns that member's index as well (else -1).
 // Its context ends when any member's does (shutdown, handler timeout); a
 // shared transaction's ends earlier, see sharedDeadline.
 func (in *inbox) transact(batch []*pending) ([]string, int, error) {
@@ -228,6 +228,7 @@ func (in *inbox) transact(batch []*pending) ([]string, int, error) {
 	}
 	outcomes := make([]string, len(batch))
 	queued := &pgx.Batch{}
+	var owners []int // the member that queued each statement
 	for i, p := range batch {
 		if !fresh[i] {
 			outcomes[i] = outcomeDuplicate
@@ -236,17 +237,41 @@ func (in *inbox) transact(batch []*pending) ([]string, int, error) {
 		if err := runHandler(ctx, p, tx, queued); err != nil {
 			return nil, i, err
 		}
+		for range queued.Len() - len(owners) {
+			owners = append(owners, i)
+		}
 		outcomes[i] = outcomeOK
 	}
 	if queued.Len() > 0 {
-		if err := tx.SendBatch(ctx, queued).Close(); err != nil {
-			return nil, -1, fmt.Errorf("queued statements in %s: %w", in.sub.Domain.Name, err)
+		if i, err := sendQueued(ctx, tx, queued, owners); err != nil {
+			return nil, i, fmt.Errorf("queued statements in %s: %w", in.sub.Domain.Name, err)
 		}
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return nil, -1, fmt.Errorf("commit %s: %w", in.sub.Domain.Name, err)
 	}
 	return outcomes, -1, nil
+}
+
+// sendQueued sends the statements the handlers queued, in one round trip,
+// and returns with an error the member (from owners) whose statement failed,
+// so that, like a failing handler, it runs alone after the others: alone, a
+// statement waiting for a lock holds up its runner until its deadline.
+func sendQueued(ctx context.Context, tx pgx.Tx, queued *pgx.Batch, owners []int) (int, error) {
+	results := tx.SendBatch(ctx, queued)
+	defer results.Close()
+	for k, qq := range queued.QueuedQueries {
+		var err error
+		if qq.Fn != nil {
+			err = qq.Fn(results)
+		} else {
+			_, err = results.Exec()
+		}
+		if err != nil {
+			return owners[k], err
+		}
+	}
+	return -1, results.Close()
 }
 
 // sharedDeadline is when a transaction shared by several deliveries gives
