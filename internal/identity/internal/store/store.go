@@ -149,14 +149,15 @@ func MarkBanned(ctx context.Context, q Querier, userID uuid.UUID, at time.Time) 
 }
 
 // KeyFirstUsed records kid as a signing key in use, unless it is known, and
-// returns when it was first recorded.
+// returns when it was first recorded. The conflict updates the row to return
+// it: replicas starting together with a new key insert it at once, and the
+// one whose insert waited for the other's commit could not read that row in
+// its statement's snapshot.
 func KeyFirstUsed(ctx context.Context, q Querier, kid string) (time.Time, error) {
 	var at time.Time
-	err := q.QueryRow(ctx, `WITH added AS (
-			INSERT INTO identity.signing_keys (kid) VALUES ($1) ON CONFLICT DO NOTHING RETURNING first_used_at)
-		SELECT first_used_at FROM added
-		UNION ALL SELECT first_used_at FROM identity.signing_keys WHERE kid = $1
-		LIMIT 1`, kid).Scan(&at)
+	err := q.QueryRow(ctx, `INSERT INTO identity.signing_keys AS k (kid) VALUES ($1)
+		ON CONFLICT (kid) DO UPDATE SET first_used_at = k.first_used_at
+		RETURNING first_used_at`, kid).Scan(&at)
 	if err != nil {
 		return at, fmt.Errorf("signing key %s first use: %w", kid, err)
 	}

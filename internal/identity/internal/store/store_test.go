@@ -11,6 +11,7 @@ import (
 
 	"github.com/nova-social/nova/internal/platform/domains"
 	"github.com/nova-social/nova/internal/platform/pgtest"
+	"github.com/nova-social/nova/internal/platform/testkit"
 )
 
 func TestSweepSessions(t *testing.T) {
@@ -202,5 +203,49 @@ func TestUnhitAcrossAWindowBoundary(t *testing.T) {
 	}
 	if first != 0 || second != 1 {
 		t.Fatalf("after taking back the first window's hit: first window %d, second %d; want 0 and 1", first, second)
+	}
+}
+
+// Replicas starting together with a new key record it at once: the one
+// whose insert waits for the other's to commit must still read the first
+// use, not fail to start.
+func TestKeyFirstUsedByReplicasStartingTogether(t *testing.T) {
+	t.Parallel()
+	pool := pgtest.New(t).Pools.For(domains.Identity)
+	ctx := context.Background()
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	first, err := KeyFirstUsed(ctx, tx, "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		at  time.Time
+		err error
+	}
+	other := make(chan result, 1)
+	go func() {
+		at, err := KeyFirstUsed(ctx, pool, "k")
+		other <- result{at, err}
+	}()
+	var xid string
+	if err := tx.QueryRow(ctx, `SELECT pg_current_xact_id()::xid::text`).Scan(&xid); err != nil {
+		t.Fatal(err)
+	}
+	testkit.Eventually(t, "the second insert waiting for the first", func() bool {
+		var waiting bool
+		err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_locks
+			WHERE locktype = 'transactionid' AND transactionid::text = $1 AND NOT granted)`, xid).Scan(&waiting)
+		return err == nil && waiting
+	})
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r := <-other
+	if r.err != nil || !r.at.Equal(first) {
+		t.Fatalf("KeyFirstUsed while another replica recorded the key = %v, %v; want %v", r.at, r.err, first)
 	}
 }
