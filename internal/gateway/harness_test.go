@@ -54,6 +54,7 @@ type envOptions struct {
 	complexityLimit int
 	maxBody         int64
 	wsInitTimeout   time.Duration
+	wsRecheck       time.Duration
 	identity        identity.Config
 	trustedProxies  []netip.Prefix
 	// tracer, when set, sees every statement of the identity, user,
@@ -64,6 +65,7 @@ type envOptions struct {
 func newEnv(t testing.TB, mods ...func(*envOptions)) *env {
 	t.Helper()
 	o := envOptions{
+		wsRecheck:       100 * time.Millisecond,
 		complexityLimit: 5000,
 		maxBody:         64 << 10,
 		identity:        identity.Config{RegisterPerAddrPerHour: 10_000, LoginPerAddrPerMinute: 10_000},
@@ -135,7 +137,7 @@ func newEnv(t testing.TB, mods ...func(*envOptions)) *env {
 	})
 	gw := gateway.New(gateway.Options{
 		Identity: ids, Users: users, Content: posts, Social: soc, Log: log, Dev: o.dev, ComplexityLimit: o.complexityLimit,
-		MaxMessageBytes: o.maxBody, WSInitTimeout: o.wsInitTimeout, WSRecheck: 100 * time.Millisecond,
+		MaxMessageBytes: o.maxBody, WSInitTimeout: o.wsInitTimeout, WSRecheck: o.wsRecheck,
 		TrustedProxies: o.trustedProxies,
 	})
 	gw.Mount(srv.Router())

@@ -181,6 +181,10 @@ type wsConn struct {
 	ws   *websocket.Conn
 	exec graphql.GraphExecutor
 
+	// authorization is connection_init's, "" when anonymous; set before
+	// any operation starts.
+	authorization string
+
 	writeMu sync.Mutex
 	mu      sync.Mutex
 	ops     map[string]context.CancelFunc
@@ -330,6 +334,7 @@ func (c *wsConn) init(ctx context.Context, authorization string) (context.Contex
 		c.refuse(ctx, err)
 		return nil, err
 	}
+	c.authorization = authorization
 	if authorization != "" && c.t.recheck > 0 {
 		c.wg.Add(1)
 		go c.watch(ctx, authorization)
@@ -395,8 +400,17 @@ func (c *wsConn) subscribe(ctx context.Context, id string, params *graphql.RawPa
 	return true
 }
 
-// run executes one operation, sending each result as "next".
+// run executes one operation, sending each result as "next". An
+// authenticated socket's token is checked again first, as every HTTP
+// request's is: after a logout or the token's expiry the next operation
+// closes the socket with 4403 instead of running until the periodic check.
 func (c *wsConn) run(ctx context.Context, id string, params *graphql.RawParams) {
+	if c.authorization != "" {
+		if _, err := c.t.authenticate(ctx, c.authorization); err != nil {
+			c.refuse(ctx, err)
+			return
+		}
+	}
 	ctx = graphql.StartOperationTrace(c.t.perOperation(ctx))
 	rc, errs := c.exec.CreateOperationContext(ctx, params)
 	if errs != nil {

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/gorilla/websocket"
 )
 
@@ -234,5 +235,62 @@ func TestWebsocket(t *testing.T) {
 		if code := closeCode(t, c, 5*time.Second); code != 4400 {
 			t.Fatalf("invalid message: close code %d, want 4400", code)
 		}
+	})
+}
+
+// TestWebsocketOperationsCheckTheToken: a socket's token is checked again
+// before each operation, not only every WSRecheck, so after a logout or
+// the token's expiry the next operation closes the socket with 4403 instead
+// of running as the ended session (the periodic check is an hour away here).
+func TestWebsocketOperationsCheckTheToken(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(o *envOptions) { o.wsRecheck = time.Hour })
+	a := e.register("wstoken")
+	// initialised opens a socket authenticated with token.
+	initialised := func(t *testing.T, token string) *websocket.Conn {
+		t.Helper()
+		c := e.dialWS(t, "")
+		_ = c.WriteJSON(wsMsg{Type: "connection_init", Payload: json.RawMessage(`{"authorization":"Bearer ` + token + `"}`)})
+		if m := read(t, c); m.Type != "connection_ack" {
+			t.Fatalf("got %+v, want connection_ack", m)
+		}
+		return c
+	}
+	// refused sends an operation and wants the socket closed with 4403
+	// before any result.
+	refused := func(t *testing.T, c *websocket.Conn) {
+		t.Helper()
+		_ = c.WriteJSON(wsMsg{ID: "after", Type: "subscribe", Payload: json.RawMessage(`{"query":"{ viewer { id username } }"}`)})
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		m, ce := next(t, c)
+		if ce == nil {
+			t.Fatalf("got %s for %q (%s), want close 4403 before any result", m.Type, m.ID, m.Payload)
+		}
+		if ce.Code != 4403 {
+			t.Fatalf("close code %d, want 4403", ce.Code)
+		}
+	}
+
+	t.Run("logout", func(t *testing.T) {
+		token := ok(t, e.login(a.Username, a.Password)).str("login.accessToken")
+		c := initialised(t, token)
+		ok(t, e.gql(token, `mutation { logout }`, nil))
+		refused(t, c)
+	})
+	t.Run("expiry", func(t *testing.T) {
+		header, claims := claimsOf(t, a.Access)
+		// Expired two seconds ago: identity's 5 s leeway accepts it for
+		// three more seconds.
+		exp := time.Now().Add(-2 * time.Second).Truncate(time.Second)
+		claims["exp"], claims["iat"] = exp.Unix(), exp.Add(-time.Minute).Unix()
+		tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, claims)
+		tok.Header["kid"] = header["kid"]
+		token, err := tok.SignedString(e.key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := initialised(t, token)
+		time.Sleep(time.Until(exp.Add(5*time.Second + 200*time.Millisecond)))
+		refused(t, c)
 	})
 }
