@@ -482,10 +482,29 @@ func newValues(pass *analysis.Pass) *values {
 		}
 		return nil
 	}
+	given := map[*types.Var]bool{} // parameters and range variables: given a value unseen
+	defined := func(fields ...*ast.FieldList) {
+		for _, fl := range fields {
+			for _, field := range fl.List {
+				for _, id := range field.Names {
+					if obj := varOf(id); obj != nil {
+						given[obj] = true
+					}
+				}
+			}
+		}
+	}
 	for _, f := range pass.Files {
 		embeds := map[*ast.ValueSpec][]string{} // //go:embed patterns
 		ast.Inspect(f, func(n ast.Node) bool {
 			switch n := n.(type) {
+			case *ast.FuncDecl:
+				if n.Recv != nil {
+					defined(n.Recv)
+				}
+				defined(n.Type.Params)
+			case *ast.FuncLit:
+				defined(n.Type.Params)
 			case *ast.GenDecl:
 				for _, spec := range n.Specs {
 					if vs, ok := spec.(*ast.ValueSpec); ok {
@@ -558,10 +577,14 @@ func newValues(pass *analysis.Pass) *values {
 					}
 				}
 			case *ast.RangeStmt:
-				if n.Tok == token.ASSIGN { // for _, q = range …: assigned each element
-					for _, e := range []ast.Expr{n.Key, n.Value} {
-						if obj := heldVar(e); obj != nil {
+				// for _, q = range …: assigned each element; for _, q := range
+				// …: given it.
+				for _, e := range []ast.Expr{n.Key, n.Value} {
+					if obj := heldVar(e); obj != nil {
+						if n.Tok == token.ASSIGN {
 							v.unknown[obj] = true
+						} else {
+							given[obj] = true
 						}
 					}
 				}
@@ -574,6 +597,15 @@ func newValues(pass *analysis.Pass) *values {
 			}
 			return true
 		})
+	}
+	// A parameter or range variable assigned constants in its body still
+	// holds, on the paths that skip them, the value it was given. One never
+	// assigned has no assignments, and so no constant value, already (and
+	// a parameter may then be a sink's).
+	for obj := range given {
+		if len(v.assigns[obj]) > 0 {
+			v.unknown[obj] = true
+		}
 	}
 	for id, obj := range info.Uses {
 		if fn, ok := obj.(*types.Func); ok && !callees[id] {

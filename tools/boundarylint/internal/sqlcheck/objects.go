@@ -78,10 +78,16 @@ func (c *checker) tableGrant(g *pg.GrantStmt) {
 }
 
 // relationFuncs are the functions that take a table or sequence by name
-// in a string, and what they do with it. Except for to_regclass, which only
-// looks the name up, the name must be a constant.
-var relationFuncs = map[string]string{"nextval": "write", "setval": "write", "currval": "read", "to_regclass": "read",
+// in a string, and what they do with it. Except for the look-ups
+// (lookupFuncs), the name must be a constant.
+var relationFuncs = map[string]string{"nextval": "write", "setval": "write", "currval": "read", "pg_sequence_last_value": "read",
+	"to_regclass": "read", "regclass": "read",
 	"table_to_xml": "read", "table_to_xmlschema": "read", "table_to_xml_and_xmlschema": "read"}
+
+// lookupFuncs only turn a relation's name into its oid: to_regclass, and
+// regclass('x.t'), the function form of the cast 'x.t'::regclass, which
+// leaves a name given as a parameter alone as the cast does.
+var lookupFuncs = map[string]bool{"to_regclass": true, "regclass": true}
 
 // relationCall checks nextval('schema.seq') and its kin.
 func (c *checker) relationCall(f *pg.FuncCall) {
@@ -94,7 +100,7 @@ func (c *checker) relationCall(f *pg.FuncCall) {
 	if !ok || isRegclass(f.GetArgs()[0]) { // 'x.t'::regclass is checked as a cast
 		return
 	}
-	if _, constant := constString(f.GetArgs()[0]); !constant && name != "to_regclass" {
+	if _, constant := constString(f.GetArgs()[0]); !constant && !lookupFuncs[name] {
 		c.add(f.GetLocation(), "%s's relation must be a string constant naming one of %s's own: named at run time, it could be another domain's", name, c.sc.Domain)
 		return
 	}

@@ -92,13 +92,15 @@ func (c *checker) prepare(n *pg.Node) {
 	visit(n.ProtoReflect(), func(m protoreflect.Message) {
 		switch v := m.Interface().(type) {
 		case *pg.InsertStmt:
-			c.writes[v.GetRelation()] = true
+			c.target(v.GetRelation())
 		case *pg.UpdateStmt:
-			c.writes[v.GetRelation()] = true
+			c.target(v.GetRelation())
 		case *pg.DeleteStmt:
-			c.writes[v.GetRelation()] = true
+			c.target(v.GetRelation())
 		case *pg.MergeStmt:
-			c.writes[v.GetRelation()] = true
+			c.target(v.GetRelation())
+		case *pg.IntoClause:
+			c.target(v.GetRel()) // SELECT … INTO t creates t
 		case *pg.TruncateStmt:
 			for _, r := range v.GetRelations() {
 				c.writes[r.GetRangeVar()] = true
@@ -116,6 +118,14 @@ func (c *checker) prepare(n *pg.Node) {
 			}
 		}
 	})
+}
+
+// target records a relation the statement writes or creates. Postgres looks
+// such a name up among tables only, never among the CTEs in scope, so an
+// unqualified one named like a CTE is still an unqualified table.
+func (c *checker) target(r *pg.RangeVar) {
+	c.writes[r] = true
+	delete(c.cteRefs, r)
 }
 
 // cteScopes marks the unqualified relations of m that name a CTE visible

@@ -93,3 +93,25 @@ func Rewritten(ctx context.Context, tx pgx.Tx, b *pgx.Batch, rw pgx.QueryRewrite
 	b.Queue(`SELECT 1`, rw)          // want `this argument of Queue is a pgx.QueryRewriter`
 	tx.Exec(ctx, `SELECT id FROM content.posts WHERE id = @id`, pgx.NamedArgs{"id": 1})
 }
+
+// A parameter or range variable assigned a constant on some paths still
+// holds, on the others, what it was given.
+func Reassigned(ctx context.Context, tx pgx.Tx, q string, list []string) {
+	if q == "" {
+		q = `SELECT id FROM content.posts`
+	}
+	tx.Exec(ctx, q) // want `SQL passed to Exec is built at run time`
+	for _, r := range list {
+		if r == "" {
+			r = `SELECT id FROM content.posts`
+		}
+		tx.Exec(ctx, r) // want `SQL passed to Exec is built at run time`
+	}
+	run := func(s string) {
+		if s == "" {
+			s = `SELECT id FROM content.posts`
+		}
+		tx.Exec(ctx, s) // want `SQL passed to Exec is built at run time`
+	}
+	run(`DELETE FROM social.likes`)
+}
