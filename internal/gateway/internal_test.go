@@ -6,11 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -187,7 +190,7 @@ func FuzzDecodeRequest(f *testing.F) {
 
 // TestEncodeResponseMatchesEncodingJSON compares the hand-built envelope
 // with what encoding/json makes of the same members.
-func TestEncodeResponseMatchesEncodingJSON(t *testing.T) {
+func TestAppendResponseMatchesEncodingJSON(t *testing.T) {
 	type envelope struct {
 		Errors     gqlerror.List   `json:"errors,omitempty"`
 		Data       json.RawMessage `json:"data,omitempty"`
@@ -202,8 +205,7 @@ func TestEncodeResponseMatchesEncodingJSON(t *testing.T) {
 		{Errors: errs, Extensions: map[string]any{"persistedQuery": true}},
 		{Data: json.RawMessage(`{"a":1}`), Extensions: map[string]any{"cost": 3}},
 	} {
-		parts, err := encodeResponse(&resp)
-		got := bytes.Join(parts, nil)
+		got, err := appendResponse(nil, &resp)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -212,7 +214,60 @@ func TestEncodeResponseMatchesEncodingJSON(t *testing.T) {
 			t.Fatal(err)
 		}
 		if !bytes.Equal(got, want) {
-			t.Errorf("encodeResponse = %s, want %s", got, want)
+			t.Errorf("appendResponse = %s, want %s", got, want)
+		}
+	}
+}
+
+// countingListener counts the writes to the connections it accepts.
+type countingListener struct {
+	net.Listener
+	writes *atomic.Int64
+}
+
+func (l countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	return countingConn{c, l.writes}, err
+}
+
+type countingConn struct {
+	net.Conn
+	writes *atomic.Int64
+}
+
+func (c countingConn) Write(p []byte) (int, error) {
+	c.writes.Add(1)
+	return c.Conn.Write(p)
+}
+
+// A response larger than the server's 4 KiB connection buffer (a feed page
+// is about 10 KiB) goes out in two writes: the buffer with the headers, then
+// the rest. Written piece by piece, its closing brace took a third.
+func TestResponseIsSentInTwoWrites(t *testing.T) {
+	data := json.RawMessage(`{"posts":["` + strings.Repeat("x", 10<<10) + `"]}`)
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeResponse(w, r, http.StatusOK, &graphql.Response{Data: data})
+	}))
+	var writes atomic.Int64
+	srv.Listener = countingListener{srv.Listener, &writes}
+	srv.Start()
+	defer srv.Close()
+	for range 3 {
+		writes.Store(0)
+		resp, err := srv.Client().Get(srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := `{"data":` + string(data) + `}`; string(body) != want {
+			t.Fatalf("body of %d bytes, want %d", len(body), len(want))
+		}
+		if n := writes.Load(); n != 2 {
+			t.Errorf("response sent in %d writes, want 2", n)
 		}
 	}
 }
