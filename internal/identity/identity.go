@@ -14,11 +14,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/nova-social/nova/internal/events"
-	"github.com/nova-social/nova/internal/identity/internal/livesession"
 	"github.com/nova-social/nova/internal/identity/internal/password"
 	"github.com/nova-social/nova/internal/identity/internal/store"
 	"github.com/nova-social/nova/internal/identity/internal/token"
 	"github.com/nova-social/nova/internal/platform/config"
+	"github.com/nova-social/nova/internal/platform/pgcache"
 )
 
 // Config is identity's part of Nova's configuration.
@@ -84,7 +84,7 @@ type Service struct {
 	log    *slog.Logger
 	hasher *password.Hasher
 	tokens *token.Issuer
-	live   *livesession.Cache
+	live   *pgcache.Cache[uuid.UUID] // live sessions: their users by session id
 }
 
 // New builds the service on identity's own pool. A missing or unreadable
@@ -113,7 +113,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, bus *events.Bus, cfg Config, l
 		log:    log.With("domain", "identity"),
 		hasher: hasher,
 		tokens: token.NewIssuer(priv, previous, cfg.Issuer, cfg.Audience),
-		live:   livesession.New(cfg.Metrics),
+		live:   pgcache.New[uuid.UUID](sessionEnded, sessionCacheMetrics, cfg.Metrics),
 	}
 	// The key's first use is recorded whether or not a previous key is
 	// configured: recorded only with one, a key rotated in without it (the

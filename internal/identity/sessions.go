@@ -8,12 +8,14 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/nova-social/nova/internal/events"
 	"github.com/nova-social/nova/internal/identity/internal/store"
 	"github.com/nova-social/nova/internal/identity/internal/token"
 	"github.com/nova-social/nova/internal/platform/apperr"
 	"github.com/nova-social/nova/internal/platform/domains"
+	"github.com/nova-social/nova/internal/platform/pgcache"
 )
 
 func errBadAccess() error { return apperr.NewUnauthenticated("invalid or expired access token") }
@@ -212,4 +214,28 @@ func (s *Service) Subscribe(b *events.Bus) {
 			_, err := s.revokeAll(ctx, tx, e.UserID, ReasonBanned)
 			return err
 		})
+}
+
+// sessionEnded is the channel on which a trigger on identity.sessions
+// (migrations identity/00007 and 00008) announces every session that ends.
+const sessionEnded = "identity.session_ended"
+
+// sessionCacheMetrics name the metrics of the cache of live sessions.
+var sessionCacheMetrics = pgcache.Metrics{
+	Reads: prometheus.CounterOpts{
+		Name: "nova_identity_session_checks_total",
+		Help: "Session checks of authenticated requests, by where the answer came from (cache or database).",
+	},
+	Heard: prometheus.CounterOpts{
+		Name: "nova_identity_sessions_ended_heard_total",
+		Help: "Notifications of ended sessions this replica heard (from any replica, itself included).",
+	},
+	Listening: prometheus.GaugeOpts{
+		Name: "nova_identity_session_cache_listening",
+		Help: "1 while this replica hears ended sessions and so may answer session checks from its cache.",
+	},
+	Entries: prometheus.GaugeOpts{
+		Name: "nova_identity_session_cache_entries",
+		Help: "Live sessions this replica remembers.",
+	},
 }

@@ -1,4 +1,4 @@
-package livesession
+package pgcache
 
 import (
 	"testing"
@@ -7,10 +7,10 @@ import (
 	"github.com/google/uuid"
 )
 
-// A look-up that read a session as live before it ended must not store it
-// once the end was heard: the generation it took is no longer current.
+// A read from before a change must not store its value once the change was
+// heard: the generation it took is no longer current.
 func TestStoreAfterForgetIsRefused(t *testing.T) {
-	c := New(nil)
+	c := New[uuid.UUID]("test.changed", Metrics{}, nil)
 	c.setListening(true)
 	id, user := uuid.New(), uuid.New()
 	now := time.Now()
@@ -23,7 +23,7 @@ func TestStoreAfterForgetIsRefused(t *testing.T) {
 	c.Forget(id)
 	c.Store(gen, id, user, expires)
 	if _, _, ok := c.Lookup(id, now); ok {
-		t.Fatal("a look-up from before the end was stored")
+		t.Fatal("a read from before the change was stored")
 	}
 
 	_, gen, _ = c.Lookup(id, now)
@@ -32,13 +32,13 @@ func TestStoreAfterForgetIsRefused(t *testing.T) {
 		t.Fatalf("Lookup = %v, %v; want %v, true", got, ok, user)
 	}
 	if _, _, ok := c.Lookup(id, expires); ok {
-		t.Fatal("answered at the session's expiry")
+		t.Fatal("answered at the entry's expiry")
 	}
 }
 
 // Deaf, the cache neither answers nor stores, and it comes back empty.
 func TestDeafCacheAnswersNothing(t *testing.T) {
-	c := New(nil)
+	c := New[uuid.UUID]("test.changed", Metrics{}, nil)
 	id, user := uuid.New(), uuid.New()
 	now := time.Now()
 	_, gen, _ := c.Lookup(id, now)
