@@ -100,7 +100,7 @@ func runAdmin(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
-	users := user.New(pools.For(domains.User), bus, ids, log)
+	users := user.New(pools.For(domains.User), bus, ids, log, nil)
 
 	var u user.User
 	switch sub {

@@ -204,7 +204,7 @@ func (a *App) wireAccounts(ctx context.Context) error {
 		return fmt.Errorf("identity: %w", err)
 	}
 	a.identity = ids
-	a.users = user.New(a.pools.For(domains.User), a.bus, ids, a.log)
+	a.users = user.New(a.pools.For(domains.User), a.bus, ids, a.log, a.registry)
 	ids.Subscribe(a.bus)
 	a.users.Subscribe(a.bus)
 	return nil
@@ -237,13 +237,14 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 	if err := a.bus.Start(ctx); err != nil {
 		return err
 	}
-	// The cache of live sessions is off from the start of shutdown: the
-	// requests still draining look their sessions up.
+	// The caches of live sessions and of users are off from the start of
+	// shutdown: the requests still draining read from the database.
 	watchCtx, stopWatching := context.WithCancel(ctx)
-	watching := a.identity.WatchSessions(watchCtx)
+	sessions, users := a.identity.WatchSessions(watchCtx), a.users.WatchUsers(watchCtx)
 	defer func() {
 		stopWatching()
-		watching()
+		sessions()
+		users()
 	}()
 	a.log.Info("nova serving", "addr", ln.Addr().String(), "env", a.cfg.Env, "public_url", a.cfg.PublicURL)
 	return serveThenStop(ctx, a.cfg.ShutdownTimeout, func() error { return a.http.Serve(ctx, ln) }, a.bus.Stop)

@@ -22,7 +22,7 @@ const feedPage = `query($n: Int, $after: String) { feed(first: $n, after: $after
 func TestFeedPageStatements(t *testing.T) {
 	t.Parallel()
 	var stmts pgtest.StatementCounter
-	e := newEnv(t, func(o *envOptions) { o.tracer = &stmts })
+	e := newEnv(t, func(o *envOptions) { o.tracer, o.uncachedUsers = &stmts, true })
 	viewer := e.register("reader")
 	for i := range 4 {
 		author := e.register(fmt.Sprintf("author%d", i))
@@ -46,6 +46,40 @@ func TestFeedPageStatements(t *testing.T) {
 			t.Fatalf("feed page of %d has %d posts", n, got)
 		}
 	})
+}
+
+// TestFeedPageWithCachedAuthors: once a replica has read a page's authors,
+// its next pages take 2 statements (entries and posts), and an author's new
+// display name shows on the very next page.
+func TestFeedPageWithCachedAuthors(t *testing.T) {
+	t.Parallel()
+	var stmts pgtest.StatementCounter
+	e := newEnv(t, func(o *envOptions) { o.tracer = &stmts })
+	viewer, author := e.register("reader"), e.register("writer")
+	e.follow(viewer, author)
+	for i := range 3 {
+		e.createPost(author, fmt.Sprintf("post %d", i), "")
+	}
+	testkit.Eventually(t, "fan-out of 3 posts", func() bool { return len(e.feedIDs(viewer, 5)) == 3 })
+	settle(t, &stmts)
+	name := func() string {
+		r := ok(t, e.gql(viewer.Access, feedPage, map[string]any{"n": 3}))
+		edges, _ := r.get("feed.edges").([]any)
+		node, _ := edges[0].(map[string]any)["node"].(map[string]any)
+		author, _ := node["author"].(map[string]any)
+		s, _ := author["displayName"].(string)
+		return s
+	}
+	testkit.Eventually(t, "authors answered from the cache", func() bool {
+		name()
+		before := stmts.Count()
+		name()
+		return stmts.Count()-before == 2
+	})
+	ok(t, e.gql(author.Access, `mutation { updateProfile(input: {displayName: "Renamed"}) { id } }`, nil))
+	if got := name(); got != "Renamed" {
+		t.Fatalf("author's display name on the next page = %q, want Renamed", got)
+	}
 }
 
 // TestConcurrentLikes: 100 users like one post at once; every like counts

@@ -60,6 +60,9 @@ type envOptions struct {
 	// tracer, when set, sees every statement of the identity, user,
 	// content and social pools behind the gateway.
 	tracer pgx.QueryTracer
+	// uncachedUsers leaves the cache of users off, so that every read of
+	// users is a statement, as on a replica that has not read them yet.
+	uncachedUsers bool
 }
 
 func newEnv(t testing.TB, mods ...func(*envOptions)) *env {
@@ -108,7 +111,7 @@ func newEnv(t testing.TB, mods ...func(*envOptions)) *env {
 		t.Fatal(err)
 	}
 	userPool, contentPool, socialPool := pools.For(domains.User), pools.For(domains.Content), pools.For(domains.Social)
-	users := user.New(userPool, bus, ids, log)
+	users := user.New(userPool, bus, ids, log, nil)
 	posts := content.New(contentPool, bus, content.Options{Log: log, Users: content.UserDirectory(users)})
 	soc := social.New(socialPool, bus, posts, social.UserAccounts(users), social.Config{Log: log})
 	ids.Subscribe(bus)
@@ -124,10 +127,14 @@ func newEnv(t testing.TB, mods ...func(*envOptions)) *env {
 		_ = bus.Stop(ctx)
 	})
 	watchCtx, stopWatching := context.WithCancel(ctx)
-	watching := ids.WatchSessions(watchCtx)
+	sessions, watchingUsers := ids.WatchSessions(watchCtx), func() {}
+	if !o.uncachedUsers {
+		watchingUsers = users.WatchUsers(watchCtx)
+	}
 	t.Cleanup(func() {
 		stopWatching()
-		watching()
+		sessions()
+		watchingUsers()
 	})
 
 	srv := httpserver.New(httpserver.Options{

@@ -62,7 +62,7 @@ const userPostsPage = `query($id: ID!, $n: Int) { user(id: $id) { id posts(first
 func TestUserPostsPageStatements(t *testing.T) {
 	t.Parallel()
 	var stmts pgtest.StatementCounter
-	e := newEnv(t, func(o *envOptions) { o.tracer = &stmts })
+	e := newEnv(t, func(o *envOptions) { o.tracer, o.uncachedUsers = &stmts, true })
 	viewer, author, fan := e.register("reader"), e.register("author"), e.register("fan")
 	e.follow(viewer, author)
 	e.follow(fan, author)
@@ -103,7 +103,7 @@ func TestUserPostsPageStatements(t *testing.T) {
 func TestPostVersionsStatements(t *testing.T) {
 	t.Parallel()
 	var stmts pgtest.StatementCounter
-	e := newEnv(t, func(o *envOptions) { o.tracer = &stmts })
+	e := newEnv(t, func(o *envOptions) { o.tracer, o.uncachedUsers = &stmts, true })
 	author := e.register("author")
 	posts := map[int]string{}
 	for _, edits := range []int{5, 20} {
@@ -134,7 +134,7 @@ const commentsPage = `query($id: ID!, $n: Int) { post(id: $id) { id commentCount
 func TestCommentsPageStatements(t *testing.T) {
 	t.Parallel()
 	var stmts pgtest.StatementCounter
-	e := newEnv(t, func(o *envOptions) { o.tracer = &stmts })
+	e := newEnv(t, func(o *envOptions) { o.tracer, o.uncachedUsers = &stmts, true })
 	author := e.register("author")
 	commenters := e.registerMany("commenter", 4)
 	postID := e.createPost(author, "discuss", "")
@@ -165,7 +165,7 @@ const userFields = `id username displayName followerCount followingCount postCou
 func TestFollowListsPageStatements(t *testing.T) {
 	t.Parallel()
 	var stmts pgtest.StatementCounter
-	e := newEnv(t, func(o *envOptions) { o.tracer = &stmts })
+	e := newEnv(t, func(o *envOptions) { o.tracer, o.uncachedUsers = &stmts, true })
 	viewer, star, private := e.register("viewer"), e.register("star"), e.register("private")
 	others := e.registerMany("user", 24)
 	ok(t, e.gql(private.Access, `mutation { updateSettings(input: {isPrivate: true}) { isPrivate } }`, nil))
@@ -212,7 +212,7 @@ func TestFollowListsPageStatements(t *testing.T) {
 func TestSessionsStatements(t *testing.T) {
 	t.Parallel()
 	var stmts pgtest.StatementCounter
-	e := newEnv(t, func(o *envOptions) { o.tracer = &stmts })
+	e := newEnv(t, func(o *envOptions) { o.tracer, o.uncachedUsers = &stmts, true })
 	accounts := map[int]*account{}
 	for _, n := range []int{5, 20} {
 		a := e.register("traveller")

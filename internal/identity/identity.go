@@ -206,14 +206,7 @@ func (s *Service) KeyID() string { return s.tokens.KeyID() }
 // provably hears them. wait returns once the connection is closed. Without
 // it, every authenticated request looks its session up.
 func (s *Service) WatchSessions(ctx context.Context) (wait func()) {
-	cfg := s.pool.Config().ConnConfig.Copy()
-	cfg.Tracer = nil // its waits are not requests' statements
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		s.live.Watch(ctx, cfg, s.log)
-	}()
-	return func() { <-done }
+	return s.live.Start(ctx, s.pool, s.log)
 }
 
 func (s *Service) inTx(ctx context.Context, f func(pgx.Tx) error) error {

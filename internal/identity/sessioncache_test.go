@@ -1,12 +1,7 @@
 package identity_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/binary"
-	"io"
-	"net"
-	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,6 +14,7 @@ import (
 	"github.com/nova-social/nova/internal/identity"
 	"github.com/nova-social/nova/internal/platform/apperr"
 	"github.com/nova-social/nova/internal/platform/domains"
+	"github.com/nova-social/nova/internal/platform/pgtest"
 	"github.com/nova-social/nova/internal/platform/postgres"
 	"github.com/nova-social/nova/internal/platform/testkit"
 )
@@ -240,117 +236,12 @@ func TestSessionCacheForgetsAcrossADeafSpell(t *testing.T) {
 	testkit.WantCode(t, err, apperr.Unauthenticated)
 }
 
-// relay passes a replica's connections on to Postgres, and can make the
-// watcher's connection (the one that sent LISTEN) deaf to ended sessions
-// while it still hears its own probes, or silent in both directions without
-// closing, as behind a network partition.
-type relay struct {
-	ln     net.Listener
-	deaf   atomic.Bool
-	silent chan struct{}
-	once   sync.Once
-	done   chan struct{}
-}
-
 // relayedReplica is a watching replica whose connections go through a relay.
-func (e *env) relayedReplica(t testing.TB) (*relay, *replica) {
+func (e *env) relayedReplica(t testing.TB) (*pgtest.Relay, *replica) {
 	t.Helper()
-	u, err := url.Parse(e.db.URL)
-	testkit.Must(t, err)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	testkit.Must(t, err)
-	rl := &relay{ln: ln, silent: make(chan struct{}), done: make(chan struct{})}
-	go rl.accept(u.Host)
-	// Registered first, so run last: the replica stops watching before its
-	// connections are cut.
-	t.Cleanup(func() {
-		close(rl.done)
-		_ = ln.Close()
-	})
-	u.Host = ln.Addr().String()
-	return rl, e.watchingReplicaOn(t, e.db.Open(t, postgres.Options{URL: u.String()}))
+	rl, url := e.db.Relay(t)
+	return rl, e.watchingReplicaOn(t, e.db.Open(t, postgres.Options{URL: url}))
 }
-
-func (rl *relay) accept(target string) {
-	for {
-		c, err := rl.ln.Accept()
-		if err != nil {
-			return
-		}
-		s, err := net.Dial("tcp", target)
-		if err != nil {
-			_ = c.Close()
-			continue
-		}
-		go rl.serve(c, s)
-	}
-}
-
-// serve relays one connection. The client's bytes are copied as they come;
-// the server's are read message by message (with sslmode=disable each is a
-// type byte and a length), so that ended sessions' notifications can be
-// dropped.
-func (rl *relay) serve(c, s net.Conn) {
-	var listening atomic.Bool
-	// held blocks, on the watcher's connection once silenced, until the test
-	// ends.
-	held := func() bool {
-		select {
-		case <-rl.silent:
-			if listening.Load() {
-				<-rl.done
-				return true
-			}
-		default:
-		}
-		return false
-	}
-	go func() {
-		<-rl.done
-		_ = c.Close()
-		_ = s.Close()
-	}()
-	go func() {
-		defer s.Close()
-		buf := make([]byte, 32<<10)
-		for {
-			n, err := c.Read(buf)
-			if bytes.Contains(buf[:n], []byte("LISTEN")) {
-				listening.Store(true)
-			}
-			if n > 0 && held() {
-				return
-			}
-			if _, werr := s.Write(buf[:n]); werr != nil || err != nil {
-				return
-			}
-		}
-	}()
-	defer c.Close()
-	for {
-		msg := make([]byte, 5)
-		if _, err := io.ReadFull(s, msg); err != nil {
-			return
-		}
-		msg = append(msg, make([]byte, binary.BigEndian.Uint32(msg[1:])-4)...)
-		if _, err := io.ReadFull(s, msg[5:]); err != nil {
-			return
-		}
-		// A NotificationResponse ends with its channel's and its payload's
-		// terminators: two zero bytes when the payload is empty, a probe's.
-		if msg[0] == 'A' && rl.deaf.Load() && !bytes.HasSuffix(msg, []byte{0, 0}) {
-			continue
-		}
-		if held() {
-			return
-		}
-		if _, err := c.Write(msg); err != nil {
-			return
-		}
-	}
-}
-
-func (rl *relay) silence() { rl.once.Do(func() { close(rl.silent) }) }
 
 // A replica whose connection goes silent without closing (a network
 // partition) hears nothing, and must stop answering from its cache within
@@ -364,7 +255,7 @@ func TestSessionCacheTrustsNoSilentConnection(t *testing.T) {
 	_, err := r.svc.Authenticate(ctx, reg.AccessToken)
 	testkit.Must(t, err)
 
-	rl.silence()
+	rl.Silence()
 	_, err = e.pool.Exec(ctx, `UPDATE identity.sessions SET revoked_at = now() WHERE id = $1`, reg.SessionID)
 	testkit.Must(t, err)
 	r.waitListening(t, false)
@@ -379,7 +270,7 @@ func TestSessionCacheForgetsWhatItEndsItself(t *testing.T) {
 	e := newEnv(t, nil)
 	ctx := context.Background()
 	rl, r := e.relayedReplica(t)
-	rl.deaf.Store(true)
+	rl.Deaf.Store(true)
 	// Each ends a session r has cached and returns its tokens.
 	ends := map[string]func(t *testing.T) identity.Tokens{
 		"logout": func(t *testing.T) identity.Tokens {

@@ -60,7 +60,7 @@ func newEnv(t testing.TB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	users := user.New(db.Pools.For(domains.User), bus, ids, quietLog())
+	users := user.New(db.Pools.For(domains.User), bus, ids, quietLog(), nil)
 	ids.Subscribe(bus)
 	users.Subscribe(bus)
 	if err := bus.Start(context.Background()); err != nil {

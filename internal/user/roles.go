@@ -101,7 +101,7 @@ func (s *Service) setRole(ctx context.Context, actor *uuid.UUID, target uuid.UUI
 		return User{}, apperr.Invalid("role", "must be USER, MODERATOR or ADMIN")
 	}
 	var u store.User
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err := s.change(ctx, target, func(tx pgx.Tx) error {
 		if actor != nil {
 			// Before the role rows: see keepAssigner.
 			if err := store.LockPermission(ctx, tx, string(PermAssignRole)); err != nil {
@@ -153,7 +153,7 @@ func (s *Service) Ban(ctx context.Context, actor, target uuid.UUID, reason strin
 		return User{}, apperr.NewForbidden("you may not ban yourself")
 	}
 	var u store.User
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err := s.change(ctx, target, func(tx pgx.Tx) error {
 		if err := requireLocked(ctx, tx, actor, target, PermBan, "ban users"); err != nil {
 			return err
 		}
@@ -192,7 +192,7 @@ func (s *Service) Verify(ctx context.Context, actor, target uuid.UUID) (User, er
 		return User{}, err
 	}
 	var u store.User
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err := s.change(ctx, target, func(tx pgx.Tx) error {
 		// Re-checked under the role locks, as bans and role changes are: a
 		// demotion committing since the check above refuses this too.
 		if err := requireLocked(ctx, tx, actor, target, PermVerify, "verify users"); err != nil {

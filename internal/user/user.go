@@ -12,11 +12,13 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/nova-social/nova/internal/events"
 	"github.com/nova-social/nova/internal/identity"
 	"github.com/nova-social/nova/internal/platform/apperr"
 	"github.com/nova-social/nova/internal/platform/domains"
+	"github.com/nova-social/nova/internal/platform/pgcache"
 	"github.com/nova-social/nova/internal/platform/text"
 	"github.com/nova-social/nova/internal/user/internal/store"
 )
@@ -88,11 +90,58 @@ type Service struct {
 	bus  *events.Bus
 	ids  *identity.Service
 	log  *slog.Logger
+	// users caches GetMany's users (a feed page's authors) while
+	// WatchUsers runs.
+	users *pgcache.Cache[User]
 }
 
-// New builds the service on the user domain's own pool.
-func New(pool *pgxpool.Pool, bus *events.Bus, ids *identity.Service, log *slog.Logger) *Service {
-	return &Service{pool: pool, bus: bus, ids: ids, log: log.With("domain", "user")}
+// New builds the service on the user domain's own pool. Its metrics are
+// registered on reg when reg is not nil.
+func New(pool *pgxpool.Pool, bus *events.Bus, ids *identity.Service, log *slog.Logger, reg prometheus.Registerer) *Service {
+	return &Service{pool: pool, bus: bus, ids: ids, log: log.With("domain", "user"), users: pgcache.New[User](userChanged, userCacheMetrics, reg)}
+}
+
+// userChanged is the channel on which triggers on the tables a user is read
+// from (migration user/00005) announce every user that changes.
+const userChanged = "users.user_changed"
+
+// userTTL bounds how long a cached user is answered without being read
+// again, a margin over the notifications that keep it current.
+const userTTL = time.Minute
+
+var userCacheMetrics = pgcache.Metrics{
+	Reads: prometheus.CounterOpts{
+		Name: "nova_user_reads_total",
+		Help: "Users read by id for lists (a feed page's authors, say), by where they came from (cache or database).",
+	},
+	Heard: prometheus.CounterOpts{
+		Name: "nova_user_changes_heard_total",
+		Help: "Notifications of changed users this replica heard (from any replica, itself included).",
+	},
+	Listening: prometheus.GaugeOpts{
+		Name: "nova_user_cache_listening",
+		Help: "1 while this replica hears changed users and so may answer reads of users from its cache.",
+	},
+	Entries: prometheus.GaugeOpts{
+		Name: "nova_user_cache_entries",
+		Help: "Users this replica remembers.",
+	},
+}
+
+// WatchUsers lets GetMany answer from a cache of the users it read, until
+// ctx ends: it listens, on a connection of its own, for the users that
+// change anywhere, and the cache answers only while it provably hears them.
+// wait returns once the connection is closed.
+func (s *Service) WatchUsers(ctx context.Context) (wait func()) {
+	return s.users.Start(ctx, s.pool, s.log)
+}
+
+// change runs f in a transaction that changes user id, and then forgets id
+// from the cache, so that this replica's next read already sees the change;
+// the others hear of it from the triggers.
+func (s *Service) change(ctx context.Context, id uuid.UUID, f func(pgx.Tx) error) error {
+	defer s.users.Forget(id)
+	return pgx.BeginFunc(ctx, s.pool, f)
 }
 
 // Subscribe consumes identity.user.registered and creates the user, profile,
@@ -144,15 +193,32 @@ func (s *Service) Get(ctx context.Context, id uuid.UUID) (User, error) {
 // GetMany returns the listed users that exist, in one query (for dataloaders).
 func (s *Service) GetMany(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]User, error) {
 	out := make(map[uuid.UUID]User, len(ids))
-	if len(ids) == 0 {
+	now := time.Now()
+	var missing []uuid.UUID
+	var gen uint64
+	for _, id := range ids {
+		u, g, ok := s.users.Lookup(id, now)
+		switch {
+		case ok:
+			out[id] = u
+		case len(missing) == 0:
+			gen = g // the first miss's: taken before the read, as Store needs
+			fallthrough
+		default:
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) == 0 {
 		return out, nil
 	}
-	rows, err := store.GetMany(ctx, s.pool, ids)
+	rows, err := store.GetMany(ctx, s.pool, missing)
 	if err != nil {
 		return nil, err
 	}
-	for _, u := range rows {
-		out[u.ID] = fromStore(u)
+	for _, row := range rows {
+		u := fromStore(row)
+		out[u.ID] = u
+		s.users.Store(gen, u.ID, u, now.Add(userTTL))
 	}
 	return out, nil
 }
@@ -244,7 +310,7 @@ func (s *Service) UpdateProfile(ctx context.Context, viewer uuid.UUID, in Profil
 		return s.Get(ctx, viewer)
 	}
 	var u store.User
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err := s.change(ctx, viewer, func(tx pgx.Tx) error {
 		banned, err := store.LockBanned(ctx, tx, viewer)
 		if err != nil {
 			return err

@@ -536,7 +536,7 @@ func TestBanRacingProfileUpdate(t *testing.T) {
 	_, _, u := e.register(t)
 	p := &pauseCommit{paused: make(chan struct{}), resume: make(chan struct{})}
 	p.armed.Store(true)
-	slow := user.New(e.db.Traced(t, p).For(domains.User), e.bus, e.ids, quietLog())
+	slow := user.New(e.db.Traced(t, p).For(domains.User), e.bus, e.ids, quietLog(), nil)
 
 	updated := make(chan error, 1)
 	go func() {

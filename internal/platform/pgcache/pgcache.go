@@ -24,6 +24,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -167,6 +168,19 @@ func (c *Cache[V]) setListening(on bool) {
 	} else {
 		c.listenGauge.Set(0)
 	}
+}
+
+// Start runs Watch, on a connection configured as pool's, until ctx ends.
+// wait returns once that connection is closed.
+func (c *Cache[V]) Start(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger) (wait func()) {
+	cfg := pool.Config().ConnConfig.Copy()
+	cfg.Tracer = nil // its waits are not requests' statements
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c.Watch(ctx, cfg, log)
+	}()
+	return func() { <-done }
 }
 
 // Watch listens for changes on a connection made from cfg until ctx ends,
