@@ -24,14 +24,20 @@ func TestStuckMemberDoesNotTimeOutItsBatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	const timeout = time.Second
-	for name, stuck := range map[string]func(ctx context.Context, tx pgx.Tx) error{
-		"hangs": func(ctx context.Context, _ pgx.Tx) error {
+	for name, stuck := range map[string]applyFunc{
+		"hangs": func(ctx context.Context, _ pgx.Tx, _ *pgx.Batch, _ Meta) error {
 			<-ctx.Done()
 			return ctx.Err()
 		},
-		"waits for a lock": func(ctx context.Context, tx pgx.Tx) error {
+		"waits for a lock": func(ctx context.Context, tx pgx.Tx, _ *pgx.Batch, _ Meta) error {
 			_, err := tx.Exec(ctx, `SELECT k FROM users.t_held FOR UPDATE`)
 			return err
+		},
+		// A queued statement fails the shared transaction like a handler
+		// does, after the batch's lock timeout, and must name its member.
+		"queues a statement that waits for a lock": func(_ context.Context, _ pgx.Tx, q *pgx.Batch, _ Meta) error {
+			q.Queue(`SELECT k FROM users.t_held FOR UPDATE`)
+			return nil
 		},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -48,7 +54,7 @@ func TestStuckMemberDoesNotTimeOutItsBatch(t *testing.T) {
 
 			opts := Options{}.withDefaults()
 			in := newInbox(f.sub, opts, prometheus.NewCounter(prometheus.CounterOpts{Name: "split"}))
-			consumer := "user.stuck_" + map[string]string{"hangs": "hang", "waits for a lock": "lock"}[name]
+			consumer := "user.stuck_" + map[string]string{"hangs": "hang", "waits for a lock": "lock", "queues a statement that waits for a lock": "queued"}[name]
 			apply := project(consumer)
 			var batch []*pending
 			for i := range 4 {
@@ -57,9 +63,9 @@ func TestStuckMemberDoesNotTimeOutItsBatch(t *testing.T) {
 				user := uuid.New()
 				batch = append(batch, &pending{ctx: jobCtx, args: deliveryArgs{Consumer: consumer, EventID: uuid.Must(uuid.NewV7())},
 					done: make(chan result, 1),
-					apply: func(ctx context.Context, tx pgx.Tx, _ *pgx.Batch, m Meta) error {
+					apply: func(ctx context.Context, tx pgx.Tx, q *pgx.Batch, m Meta) error {
 						if i == 0 {
-							return stuck(ctx, tx)
+							return stuck(ctx, tx, q, m)
 						}
 						return apply(ctx, tx, m, UserVerified{UserID: user})
 					}})
@@ -82,63 +88,5 @@ func TestStuckMemberDoesNotTimeOutItsBatch(t *testing.T) {
 				t.Errorf("applied %d, want the 3 others", len(got))
 			}
 		})
-	}
-}
-
-// TestStuckQueuedStatementDoesNotTimeOutItsBatch: a queued statement that
-// waits for a lock fails the shared transaction after BatchLockTimeout like a
-// direct handler does, and its delivery must then run alone after the others,
-// not before them: alone it waits for the lock until its deadline, which the
-// others, fetched with it, share.
-func TestStuckQueuedStatementDoesNotTimeOutItsBatch(t *testing.T) {
-	t.Parallel()
-	f := newFixture(t)
-	ctx := context.Background()
-	if _, err := f.sub.Pool.Exec(ctx, `CREATE TABLE users.t_held (k int PRIMARY KEY); INSERT INTO users.t_held VALUES (1)`); err != nil {
-		t.Fatal(err)
-	}
-	holder, err := f.sub.Pool.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = holder.Rollback(ctx) }()
-	if _, err := holder.Exec(ctx, `SELECT k FROM users.t_held FOR UPDATE`); err != nil {
-		t.Fatal(err)
-	}
-
-	const timeout = time.Second
-	const consumer = "user.stuck_queued"
-	in := newInbox(f.sub, Options{}.withDefaults(), prometheus.NewCounter(prometheus.CounterOpts{Name: "split"}))
-	var batch []*pending
-	for i := range 4 {
-		jobCtx, cancel := context.WithTimeout(ctx, timeout) // as River's job timeout
-		defer cancel()
-		user := uuid.New()
-		batch = append(batch, &pending{ctx: jobCtx, args: deliveryArgs{Consumer: consumer, EventID: uuid.Must(uuid.NewV7())},
-			done: make(chan result, 1),
-			apply: func(_ context.Context, _ pgx.Tx, q *pgx.Batch, _ Meta) error {
-				if i == 0 {
-					q.Queue(`SELECT k FROM users.t_held FOR UPDATE`)
-				}
-				q.Queue(projectionApply, consumer, user)
-				return nil
-			}})
-	}
-	go in.runBatch(batch)
-	for i, p := range batch {
-		select {
-		case r := <-p.done:
-			if i == 0 && r.err == nil {
-				t.Errorf("stuck member: outcome %s, want an error", r.outcome)
-			}
-			if i > 0 && (r.err != nil || r.outcome != outcomeOK) {
-				t.Errorf("member %d: outcome %s, err %v; want it applied", i, r.outcome, r.err)
-			}
-		case <-time.After(10 * time.Second):
-			t.Fatalf("member %d: no outcome", i)
-		}
-	}
-	if got := f.applied(t, consumer); len(got) != 3 {
-		t.Errorf("applied %d, want the 3 others", len(got))
 	}
 }

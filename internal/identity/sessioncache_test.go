@@ -58,18 +58,7 @@ func (e *env) watchingReplicaOn(t testing.TB, pools *postgres.Pools) *replica {
 
 func (r *replica) metric(t testing.TB, name string) float64 {
 	t.Helper()
-	families, err := r.reg.Gather()
-	testkit.Must(t, err)
-	var sum float64
-	for _, f := range families {
-		if f.GetName() != name {
-			continue
-		}
-		for _, m := range f.GetMetric() {
-			sum += m.GetCounter().GetValue() + m.GetGauge().GetValue()
-		}
-	}
-	return sum
+	return testkit.MetricSum(t, r.reg, name)
 }
 
 func (r *replica) waitListening(t testing.TB, on bool) {

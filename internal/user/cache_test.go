@@ -40,17 +40,7 @@ func (e *env) watchingReplica(t testing.TB, pools *postgres.Pools) *replica {
 
 func (r *replica) metric(t testing.TB, name string) float64 {
 	t.Helper()
-	families, err := r.reg.Gather()
-	testkit.Must(t, err)
-	var sum float64
-	for _, f := range families {
-		if f.GetName() == name {
-			for _, m := range f.GetMetric() {
-				sum += m.GetCounter().GetValue() + m.GetGauge().GetValue()
-			}
-		}
-	}
-	return sum
+	return testkit.MetricSum(t, r.reg, name)
 }
 
 // get reads one user through GetMany, the cached read.

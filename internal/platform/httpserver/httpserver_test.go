@@ -459,38 +459,48 @@ func TestShutdownLogsDurationsAsText(t *testing.T) {
 // shutdown timeout ends (a query waiting for a lock, say) has its context
 // cancelled, so that it stops and gives its database connection back;
 // otherwise closing the pools, which waits for every connection, held the
-// process long past NOVA_SHUTDOWN_TIMEOUT.
+// process long past NOVA_SHUTDOWN_TIMEOUT. That holds too for a handler that
+// has not read the body yet (the gateway checks the session before it reads
+// the operation), where closing the connection alone cancels nothing: the
+// server watches a connection for a hang-up only once the body was read.
 func TestRequestsPastTheTimeoutAreCutOff(t *testing.T) {
 	t.Parallel()
-	const timeout = 300 * time.Millisecond
-	srv := httpserver.New(httpserver.Options{
-		ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second, IdleTimeout: 5 * time.Second,
-		ShutdownTimeout: timeout, MaxBodyBytes: 1024, MaxUploadBytes: 4096,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Registry: prometheus.NewRegistry(),
-		Ready: func(context.Context) error { return nil },
-	})
-	started, cancelled := make(chan struct{}), make(chan struct{})
-	srv.Router().Post("/stuck", func(_ http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		close(started)
-		<-r.Context().Done()
-		close(cancelled)
-	})
-	base, cancel, done := serveLoopback(t, srv.Serve)
-	go func() {
-		if resp, err := http.Post(base+"/stuck", "application/json", strings.NewReader("{}")); err == nil {
-			resp.Body.Close()
-		}
-	}()
-	<-started
-	cancel()
-	if err := <-done; !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("Serve = %v, want the shutdown deadline's error", err)
-	}
-	select {
-	case <-cancelled:
-	case <-time.After(5 * time.Second):
-		t.Fatal("the request still runs 5s after the shutdown timeout: its context was never cancelled")
+	for name, readBody := range map[string]bool{"body read": true, "body unread": false} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			const timeout = 300 * time.Millisecond
+			srv := httpserver.New(httpserver.Options{
+				ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second, IdleTimeout: 5 * time.Second,
+				ShutdownTimeout: timeout, MaxBodyBytes: 1024, MaxUploadBytes: 4096,
+				Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Registry: prometheus.NewRegistry(),
+				Ready: func(context.Context) error { return nil },
+			})
+			started, cancelled := make(chan struct{}), make(chan struct{})
+			srv.Router().Post("/stuck", func(_ http.ResponseWriter, r *http.Request) {
+				if readBody {
+					_, _ = io.Copy(io.Discard, r.Body)
+				}
+				close(started)
+				<-r.Context().Done()
+				close(cancelled)
+			})
+			base, cancel, done := serveLoopback(t, srv.Serve)
+			go func() {
+				if resp, err := http.Post(base+"/stuck", "application/json", strings.NewReader("{}")); err == nil {
+					resp.Body.Close()
+				}
+			}()
+			<-started
+			cancel()
+			if err := <-done; !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("Serve = %v, want the shutdown deadline's error", err)
+			}
+			select {
+			case <-cancelled:
+			case <-time.After(5 * time.Second):
+				t.Fatal("the request still runs 5s after the shutdown timeout: its context was never cancelled")
+			}
+		})
 	}
 }
 
@@ -587,44 +597,5 @@ func TestReadTimeoutBoundsTheHeaders(t *testing.T) {
 	_, _ = io.ReadAll(conn) // returns when the server closes the connection
 	if elapsed := time.Since(start); elapsed > readTimeout+time.Second {
 		t.Fatalf("unfinished headers kept the connection %v, want it closed after the read timeout, %v", elapsed, readTimeout)
-	}
-}
-
-// TestRequestsPastTheTimeoutAreCutOffBeforeReadingTheirBody: a request cut
-// off at the shutdown timeout has its context cancelled even when its
-// handler has not read the body yet (the gateway checks the session before
-// it reads the operation), when closing the connection alone cancels
-// nothing: the server watches a connection for a hang-up only once the body
-// has been read.
-func TestRequestsPastTheTimeoutAreCutOffBeforeReadingTheirBody(t *testing.T) {
-	t.Parallel()
-	const timeout = 300 * time.Millisecond
-	srv := httpserver.New(httpserver.Options{
-		ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second, IdleTimeout: 5 * time.Second,
-		ShutdownTimeout: timeout, MaxBodyBytes: 1024, MaxUploadBytes: 4096,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Registry: prometheus.NewRegistry(),
-		Ready: func(context.Context) error { return nil },
-	})
-	started, cancelled := make(chan struct{}), make(chan struct{})
-	srv.Router().Post("/stuck", func(_ http.ResponseWriter, r *http.Request) {
-		close(started)
-		<-r.Context().Done()
-		close(cancelled)
-	})
-	base, cancel, done := serveLoopback(t, srv.Serve)
-	go func() {
-		if resp, err := http.Post(base+"/stuck", "application/json", strings.NewReader("{}")); err == nil {
-			resp.Body.Close()
-		}
-	}()
-	<-started
-	cancel()
-	if err := <-done; !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("Serve = %v, want the shutdown deadline's error", err)
-	}
-	select {
-	case <-cancelled:
-	case <-time.After(5 * time.Second):
-		t.Fatal("the request still runs 5s after the shutdown timeout: its context was never cancelled")
 	}
 }
