@@ -89,13 +89,9 @@ func New[V any](channel string, m Metrics, reg prometheus.Registerer) *Cache[V] 
 		listenGauge:  prometheus.NewGauge(m.Listening),
 	}
 	if reg != nil {
-		c.register(reg, reads, m.Entries)
+		reg.MustRegister(reads, c.heard, c.listenGauge, prometheus.NewGaugeFunc(m.Entries, c.size))
 	}
 	return c
-}
-
-func (c *Cache[V]) register(reg prometheus.Registerer, reads *prometheus.CounterVec, entries prometheus.GaugeOpts) {
-	reg.MustRegister(reads, c.heard, c.listenGauge, prometheus.NewGaugeFunc(entries, c.size))
 }
 
 func (c *Cache[V]) size() float64 {

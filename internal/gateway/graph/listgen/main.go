@@ -77,9 +77,9 @@ func resolverFields(src []byte) ([]byte, error) {
 		if !ok || !strings.HasPrefix(fn.Name.Name, "fieldContext_") {
 			continue
 		}
-		object, resolver := fieldContext(fn)
-		if object == "" {
-			return nil, fmt.Errorf("%s: no field context with an Object found", fn.Name.Name)
+		object, resolver, err := fieldContext(fn)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", fn.Name.Name, err)
 		}
 		field, ok := strings.CutPrefix(fn.Name.Name, "fieldContext_"+object+"_")
 		if !ok {
@@ -107,14 +107,18 @@ func resolverFields(src []byte) ([]byte, error) {
 // fieldContext reads the field context a fieldContext_ function builds,
 // a graphql.FieldContext literal or, for a scalar field, a call of
 // graphql.NewScalarFieldContext: its Object, and whether IsResolver is true.
-func fieldContext(fn *ast.FuncDecl) (object string, resolver bool) {
+// IsResolver must be written as true or false: a form not read, taken for
+// false, would marshal a resolver's list in turn and unbatch its loads.
+func fieldContext(fn *ast.FuncDecl) (object string, resolver bool, err error) {
+	var found, known bool
 	ast.Inspect(fn.Body, func(n ast.Node) bool {
-		if object != "" {
+		if found {
 			return false
 		}
 		switch n := n.(type) {
 		case *ast.CompositeLit:
 			if sel, ok := n.Type.(*ast.SelectorExpr); ok && sel.Sel.Name == "FieldContext" {
+				found = true
 				for _, e := range n.Elts {
 					if kv, ok := e.(*ast.KeyValueExpr); ok {
 						switch key, _ := kv.Key.(*ast.Ident); {
@@ -122,7 +126,7 @@ func fieldContext(fn *ast.FuncDecl) (object string, resolver bool) {
 						case key.Name == "Object":
 							object = stringLit(kv.Value)
 						case key.Name == "IsResolver":
-							resolver = isTrue(kv.Value)
+							resolver, known = boolLit(kv.Value)
 						}
 					}
 				}
@@ -130,12 +134,20 @@ func fieldContext(fn *ast.FuncDecl) (object string, resolver bool) {
 		case *ast.CallExpr:
 			// NewScalarFieldContext(object, field, isMethod, isResolver, childErr)
 			if sel, ok := n.Fun.(*ast.SelectorExpr); ok && sel.Sel.Name == "NewScalarFieldContext" && len(n.Args) == 5 {
-				object, resolver = stringLit(n.Args[0]), isTrue(n.Args[3])
+				found = true
+				object = stringLit(n.Args[0])
+				resolver, known = boolLit(n.Args[3])
 			}
 		}
 		return true
 	})
-	return object, resolver
+	switch {
+	case object == "":
+		return "", false, errors.New("no field context with an Object found")
+	case !known:
+		return "", false, errors.New("field context whose IsResolver is not written true or false")
+	}
+	return object, resolver, nil
 }
 
 func stringLit(e ast.Expr) string {
@@ -147,7 +159,11 @@ func stringLit(e ast.Expr) string {
 	return s
 }
 
-func isTrue(e ast.Expr) bool {
-	id, ok := e.(*ast.Ident)
-	return ok && id.Name == "true"
+// boolLit reads the literal true or false; ok is false for anything else.
+func boolLit(e ast.Expr) (value, ok bool) {
+	id, isIdent := e.(*ast.Ident)
+	if !isIdent || (id.Name != "true" && id.Name != "false") {
+		return false, false
+	}
+	return id.Name == "true", true
 }

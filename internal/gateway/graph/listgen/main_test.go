@@ -77,3 +77,31 @@ func (ec *executionContext) fieldContext_User_followerCount(ctx context.Context,
 		t.Errorf("resolver fields name a plain field:\n%s", got)
 	}
 }
+
+// A field context whose IsResolver is not written true or false (left out,
+// or computed) fails the generation: read as false, it would marshal a
+// resolver field's lists in turn and unbatch its loads.
+func TestResolverFieldsRefusesUnreadableIsResolver(t *testing.T) {
+	for name, body := range map[string]string{
+		"left out": `fc = &graphql.FieldContext{Object: "User", Field: field, IsMethod: true}
+	return fc, nil`,
+		"computed": `fc = &graphql.FieldContext{Object: "User", Field: field, IsResolver: ec.isResolver("followerCount")}
+	return fc, nil`,
+		"scalar computed": `return graphql.NewScalarFieldContext("User", field, true, resolver, errors.New("field of type Int does not have child fields"))`,
+	} {
+		src := []byte(`package graph
+
+func (ec *executionContext) fieldContext_Post_comments(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{Object: "Post", Field: field, IsMethod: true, IsResolver: true}
+	return fc, nil
+}
+
+func (ec *executionContext) fieldContext_User_followerCount(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	` + body + `
+}
+`)
+		if got, err := resolverFields(src); err == nil {
+			t.Errorf("%s: resolverFields succeeded:\n%s", name, got)
+		}
+	}
+}
