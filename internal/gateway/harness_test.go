@@ -31,6 +31,7 @@ import (
 	"github.com/nova-social/nova/internal/platform/domains"
 	"github.com/nova-social/nova/internal/platform/httpserver"
 	"github.com/nova-social/nova/internal/platform/pgtest"
+	"github.com/nova-social/nova/internal/platform/postgres"
 	"github.com/nova-social/nova/internal/social"
 	"github.com/nova-social/nova/internal/user"
 )
@@ -63,6 +64,9 @@ type envOptions struct {
 	// uncachedUsers leaves the cache of users off, so that every read of
 	// users is a statement, as on a replica that has not read them yet.
 	uncachedUsers bool
+	// deafUserCache makes the cache of users hear no change but its own,
+	// as a replica that has not heard of another's yet.
+	deafUserCache bool
 }
 
 func newEnv(t testing.TB, mods ...func(*envOptions)) *env {
@@ -111,6 +115,11 @@ func newEnv(t testing.TB, mods ...func(*envOptions)) *env {
 		t.Fatal(err)
 	}
 	userPool, contentPool, socialPool := pools.For(domains.User), pools.For(domains.Content), pools.For(domains.Social)
+	if o.deafUserCache {
+		rl, url := db.Relay(t)
+		rl.Deaf.Store(true)
+		userPool = db.Open(t, postgres.Options{URL: url}).For(domains.User)
+	}
 	users := user.New(userPool, bus, ids, log, nil)
 	posts := content.New(contentPool, bus, content.Options{Log: log, Users: content.UserDirectory(users)})
 	soc := social.New(socialPool, bus, posts, social.UserAccounts(users), social.Config{Log: log})

@@ -126,26 +126,6 @@ func (l *Loader[K, V]) LoadMany(ctx context.Context, keys []K) (map[K]V, error) 
 	return out, nil
 }
 
-// Cached returns the value of key if a finished load or Prime holds it;
-// cached is false when key would need a fetch.
-func (l *Loader[K, V]) Cached(key K) (value V, found, cached bool) {
-	l.mu.Lock()
-	r, ok := l.cache[key]
-	l.mu.Unlock()
-	if !ok {
-		return value, false, false
-	}
-	select {
-	case <-r.done:
-		if r.err != nil {
-			return value, false, false
-		}
-		return r.value, r.found, true
-	default:
-		return value, false, false
-	}
-}
-
 // Prime records a value already known (e.g. returned by a mutation), so
 // later loads of key in this request need no fetch.
 func (l *Loader[K, V]) Prime(key K, value V) {

@@ -95,18 +95,11 @@ func (r *Resolver) loadUser(ctx context.Context, id uuid.UUID) (*model.User, boo
 	return toUser(u), true, nil
 }
 
-// viewerUser loads the signed-in user directly: one key never benefits
-// from batching, so it skips the loader's gathering wait, and primes the
-// loader for the rest of the request.
+// viewerUser reads the signed-in user from the database, and primes the
+// loader for the rest of the request. Its role and ban authorize
+// (@hasRole, moderation): never the loader's copy, which may come from the
+// replica's cache of users before it heard of a demotion or a ban.
 func (r *Resolver) viewerUser(ctx context.Context, id uuid.UUID) (*model.User, bool, error) {
-	if l := loadersFrom(ctx); l != nil {
-		if u, found, cached := l.Users.Cached(id); cached {
-			if !found {
-				return nil, false, nil
-			}
-			return toUser(u), true, nil
-		}
-	}
 	u, err := r.Users.Get(ctx, id)
 	if apperr.Is(err, apperr.NotFound) {
 		return nil, false, nil
