@@ -113,7 +113,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, bus *events.Bus, cfg Config, l
 		log:    log.With("domain", "identity"),
 		hasher: hasher,
 		tokens: token.NewIssuer(priv, previous, cfg.Issuer, cfg.Audience),
-		live:   pgcache.New[uuid.UUID](sessionEnded, sessionCacheMetrics, cfg.Metrics),
+		live:   pgcache.New[uuid.UUID](sessionEnded, maxLiveSessions, sessionCacheMetrics, cfg.Metrics),
 	}
 	// The key's first use is recorded whether or not a previous key is
 	// configured: recorded only with one, a key rotated in without it (the

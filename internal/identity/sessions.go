@@ -220,6 +220,10 @@ func (s *Service) Subscribe(b *events.Bus) {
 // (migrations identity/00007 and 00008) announces every session that ends.
 const sessionEnded = "identity.session_ended"
 
+// maxLiveSessions bounds the cache of live sessions (under 100 bytes an
+// entry).
+const maxLiveSessions = 100_000
+
 // sessionCacheMetrics name the metrics of the cache of live sessions.
 var sessionCacheMetrics = pgcache.Metrics{
 	Reads: prometheus.CounterOpts{

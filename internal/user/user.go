@@ -98,12 +98,17 @@ type Service struct {
 // New builds the service on the user domain's own pool. Its metrics are
 // registered on reg when reg is not nil.
 func New(pool *pgxpool.Pool, bus *events.Bus, ids *identity.Service, log *slog.Logger, reg prometheus.Registerer) *Service {
-	return &Service{pool: pool, bus: bus, ids: ids, log: log.With("domain", "user"), users: pgcache.New[User](userChanged, userCacheMetrics, reg)}
+	return &Service{pool: pool, bus: bus, ids: ids, log: log.With("domain", "user"), users: pgcache.New[User](userChanged, maxCachedUsers, userCacheMetrics, reg)}
 }
 
 // userChanged is the channel on which triggers on the tables a user is read
 // from (migration user/00005) announce every user that changes.
 const userChanged = "users.user_changed"
+
+// maxCachedUsers bounds the cache of users: an entry takes a few hundred
+// bytes, up to about 2 KB with the longest bio and names, so at most about
+// 40 MB.
+const maxCachedUsers = 20_000
 
 // userTTL bounds how long a cached user is answered without being read
 // again, a margin over the notifications that keep it current.

@@ -35,10 +35,6 @@ const (
 	retryEvery   = time.Second
 )
 
-// maxEntries bounds a cache; it is emptied whole when full, as a miss costs
-// only one read.
-const maxEntries = 100_000
-
 type entry[V any] struct {
 	value   V
 	expires time.Time
@@ -64,6 +60,7 @@ type Metrics struct {
 // before its read is still current.
 type Cache[V any] struct {
 	channel   string
+	max       int          // entries; the cache is emptied whole when full, as a miss costs only one read
 	mu        sync.RWMutex // every hot read takes it; writes are rare
 	m         map[uuid.UUID]entry[V]
 	gen       uint64
@@ -76,13 +73,14 @@ type Cache[V any] struct {
 	listenGauge             prometheus.Gauge
 }
 
-// New returns a cache of the values whose changes are announced on
-// channel. It answers nothing until Watch has proven its connection. Its
+// New returns a cache of at most maxEntries values whose changes are announced
+// on channel. It answers nothing until Watch has proven its connection. Its
 // metrics are registered on reg when reg is not nil.
-func New[V any](channel string, m Metrics, reg prometheus.Registerer) *Cache[V] {
+func New[V any](channel string, maxEntries int, m Metrics, reg prometheus.Registerer) *Cache[V] {
 	reads := prometheus.NewCounterVec(m.Reads, []string{"source"})
 	c := &Cache[V]{
 		channel:      channel,
+		max:          maxEntries,
 		fromCache:    reads.WithLabelValues("cache"),
 		fromDatabase: reads.WithLabelValues("database"),
 		heard:        prometheus.NewCounter(m.Heard),
@@ -123,7 +121,7 @@ func (c *Cache[V]) Store(gen uint64, id uuid.UUID, value V, expires time.Time) {
 	if gen != c.gen || !c.listening {
 		return
 	}
-	if c.m == nil || len(c.m) >= maxEntries {
+	if c.m == nil || len(c.m) >= c.max {
 		c.m = make(map[uuid.UUID]entry[V], 1024)
 	}
 	c.m[id] = entry[V]{value: value, expires: expires}

@@ -10,7 +10,7 @@ import (
 // A read from before a change must not store its value once the change was
 // heard: the generation it took is no longer current.
 func TestStoreAfterForgetIsRefused(t *testing.T) {
-	c := New[uuid.UUID]("test.changed", Metrics{}, nil)
+	c := New[uuid.UUID]("test.changed", 100, Metrics{}, nil)
 	c.setListening(true)
 	id, user := uuid.New(), uuid.New()
 	now := time.Now()
@@ -38,7 +38,7 @@ func TestStoreAfterForgetIsRefused(t *testing.T) {
 
 // Deaf, the cache neither answers nor stores, and it comes back empty.
 func TestDeafCacheAnswersNothing(t *testing.T) {
-	c := New[uuid.UUID]("test.changed", Metrics{}, nil)
+	c := New[uuid.UUID]("test.changed", 100, Metrics{}, nil)
 	id, user := uuid.New(), uuid.New()
 	now := time.Now()
 	_, gen, _ := c.Lookup(id, now)
@@ -56,5 +56,23 @@ func TestDeafCacheAnswersNothing(t *testing.T) {
 	c.setListening(true)
 	if _, _, ok := c.Lookup(id, now); ok {
 		t.Fatal("kept an entry across a deaf spell")
+	}
+}
+
+// A full cache is emptied whole before it takes another entry.
+func TestFullCacheStartsAgain(t *testing.T) {
+	c := New[int]("test.changed", 2, Metrics{}, nil)
+	c.setListening(true)
+	now := time.Now()
+	ids := []uuid.UUID{uuid.New(), uuid.New(), uuid.New()}
+	for i, id := range ids {
+		_, gen, _ := c.Lookup(id, now)
+		c.Store(gen, id, i, now.Add(time.Hour))
+	}
+	if got := c.size(); got != 1 {
+		t.Fatalf("%v entries after storing 3 in a cache of 2, want 1 (the last)", got)
+	}
+	if v, _, ok := c.Lookup(ids[2], now); !ok || v != 2 {
+		t.Fatalf("Lookup(last) = %v, %v", v, ok)
 	}
 }
