@@ -105,14 +105,24 @@ func (a *Admin) deadLetters(ctx context.Context, consumer string, id int64, limi
 
 // enqueueDeletedSQL ends the statements that retry dead letters: those
 // deleted in d are enqueued afresh with a full set of attempts ($1), as
-// replays if they were. It returns how many.
+// replays if they were. A replay's job is created at the time its replay
+// was queued, as the replay's own jobs were, so that the inbox still skips
+// an event applied after that (see replaySQL). It returns how many.
 const enqueueDeletedSQL = `
-g AS (SELECT replay, array_agg(event_id) AS ids, array_agg(consumer) AS consumers FROM d GROUP BY replay)
-SELECT coalesce(sum(events.enqueue(g.ids, g.consumers, g.replay, $1)), 0)::bigint FROM g`
+g AS (SELECT replay, array_agg(event_id) AS ids, array_agg(consumer) AS consumers FROM d WHERE queued_at IS NULL GROUP BY replay),
+kept AS (
+    INSERT INTO events.river_job (args, kind, max_attempts, queue, state, scheduled_at, created_at, priority, metadata, tags)
+    SELECT events.delivery_args(e, d.consumer, true), '` + jobKind + `', $1, 'events', 'available', now(), d.queued_at, 1, '{}', '{}'
+    FROM d JOIN events.domain_events e ON e.id = d.event_id
+    WHERE d.queued_at IS NOT NULL
+    RETURNING 1)
+SELECT coalesce(sum(events.enqueue(g.ids, g.consumers, g.replay, $1)), 0)::bigint + (SELECT count(*) FROM kept),
+       CASE WHEN EXISTS (SELECT FROM kept) THEN pg_notify('events.river_insert', '{"queue": "events"}') END
+FROM g`
 
 // retrySQL moves dead letter $2 back into delivery, atomically.
 const retrySQL = `WITH d AS (
-    DELETE FROM events.dead_letter_queue WHERE id = $2 RETURNING event_id, consumer, replay),` + enqueueDeletedSQL
+    DELETE FROM events.dead_letter_queue WHERE id = $2 RETURNING event_id, consumer, replay, queued_at),` + enqueueDeletedSQL
 
 // retryPageSQL moves the oldest $4 dead letters of consumer $2 (of all when
 // empty), up to id $3, back into delivery, atomically. It skips those
@@ -128,7 +138,7 @@ const retryPageSQL = `WITH p AS MATERIALIZED (
     FOR UPDATE SKIP LOCKED),
 d AS (
     DELETE FROM events.dead_letter_queue q USING p WHERE q.id = p.id
-    RETURNING q.event_id, q.consumer, q.replay),` + enqueueDeletedSQL
+    RETURNING q.event_id, q.consumer, q.replay, q.queued_at),` + enqueueDeletedSQL
 
 // lastDeadLetterSQL is where a retry of all stops (see RetryAllDeadLetters).
 const lastDeadLetterSQL = `SELECT coalesce(max(id), 0) FROM events.dead_letter_queue WHERE $1::text = '' OR consumer = $1`
@@ -136,7 +146,7 @@ const lastDeadLetterSQL = `SELECT coalesce(max(id), 0) FROM events.dead_letter_q
 // RetryDeadLetter re-enqueues one dead letter (after the consumer was fixed).
 func (a *Admin) RetryDeadLetter(ctx context.Context, id int64) error {
 	var n int64
-	if err := a.pool.QueryRow(ctx, retrySQL, a.jobAttempts, id).Scan(&n); err != nil {
+	if err := a.pool.QueryRow(ctx, retrySQL, a.jobAttempts, id).Scan(&n, nil); err != nil {
 		return fmt.Errorf("retry dead letter %d: %w", id, err)
 	}
 	if n == 0 {
@@ -157,7 +167,7 @@ func (a *Admin) RetryAllDeadLetters(ctx context.Context, consumer string) (int64
 	}
 	n, err := inPages(a.retryPage, func() (int64, error) {
 		var n int64
-		err := a.pool.QueryRow(ctx, retryPageSQL, a.jobAttempts, consumer, last, a.retryPage).Scan(&n)
+		err := a.pool.QueryRow(ctx, retryPageSQL, a.jobAttempts, consumer, last, a.retryPage).Scan(&n, nil)
 		return n, err
 	})
 	if err != nil {

@@ -2,7 +2,9 @@ package events
 
 import (
 	"context"
+	"errors"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -88,6 +90,64 @@ func TestReplayDoesNotReapplyWhatWasAppliedAfterIt(t *testing.T) {
 	}
 	waitFor(t, "replay finished", 10*time.Second, func() bool {
 		return count(t, f.events, `SELECT count(*) FROM events.river_job WHERE args ? 'replay' AND state = 'completed'`) == 1
+	})
+	if got := f.applied(t, "user.proj"); got[ids[0]] != 1 {
+		t.Fatalf("event applied %d times, want once", got[ids[0]])
+	}
+}
+
+// TestRetriedDeadReplayDoesNotReapplyWhatWasAppliedAfterIt: a replay that
+// died and is retried keeps the time it was queued, so an event applied live
+// after that, onto the projection the replay rebuilds, is not applied again
+// by the retry.
+func TestRetriedDeadReplayDoesNotReapplyWhatWasAppliedAfterIt(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	var broken atomic.Bool
+	apply := project("user.proj")
+	subscribe := func(b *Bus) {
+		Subscribe(b, f.sub, "user.proj", func(ctx context.Context, tx pgx.Tx, m Meta, e UserVerified) error {
+			if broken.Load() {
+				return errors.New("bug in the rebuilt handler")
+			}
+			return apply(ctx, tx, m, e)
+		})
+	}
+	ids := newIDs(1)
+	// The live delivery is still waiting when the operator replays, and
+	// waits until the replay has died.
+	f.publish(t, f.stoppedBus(t, subscribe), ids...)
+	opts := testOptions()
+	opts.MaxAttempts = 2
+	admin := NewAdmin(f.events, opts.MaxAttempts)
+	if n, err := admin.Replay(ctx, "user.proj", "", Since{}); err != nil || n != 1 {
+		t.Fatalf("Replay = %d, %v", n, err)
+	}
+	if _, err := f.events.Exec(ctx, `UPDATE events.river_job SET scheduled_at = now() + interval '1 hour' WHERE NOT args ? 'replay'`); err != nil {
+		t.Fatal(err)
+	}
+	broken.Store(true)
+	f.newBus(t, opts, nil, subscribe)
+	waitFor(t, "replay dead", 10*time.Second, func() bool {
+		dead, err := admin.DeadLetters(ctx, "user.proj", 10)
+		return err == nil && len(dead) == 1
+	})
+
+	// Fixed, the live delivery applies the event, after the replay was
+	// queued; then the dead replay is retried.
+	broken.Store(false)
+	if _, err := f.events.Exec(ctx, `UPDATE events.river_job SET scheduled_at = now() WHERE NOT args ? 'replay'`); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "live delivery applied", 10*time.Second, func() bool { return allOnce(f.applied(t, "user.proj"), ids) })
+	if n, err := admin.RetryAllDeadLetters(ctx, "user.proj"); err != nil || n != 1 {
+		t.Fatalf("RetryAllDeadLetters = %d, %v", n, err)
+	}
+	// The dead replay's job was finished when it was buried; the retry's
+	// is the second.
+	waitFor(t, "retried replay finished", 10*time.Second, func() bool {
+		return count(t, f.events, `SELECT count(*) FROM events.river_job WHERE args ? 'replay' AND state = 'completed'`) == 2
 	})
 	if got := f.applied(t, "user.proj"); got[ids[0]] != 1 {
 		t.Fatalf("event applied %d times, want once", got[ids[0]])

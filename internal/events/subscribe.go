@@ -329,9 +329,9 @@ func (b *Bus) deliver(ctx context.Context, job int64, enqueued time.Time, a deli
 
 // deadLetterSQL records a dead letter with its event's topic, read from the
 // log: the spare attempt (see jobAttempts) buries a job without reading its
-// event first.
-const deadLetterSQL = `INSERT INTO events.dead_letter_queue (event_id, consumer, topic, attempts, error, replay)
-SELECT e.id, $2, e.topic, $3, $4, $5 FROM events.domain_events e WHERE e.id = $1
+// event first. A replay keeps when it was queued ($6), for its retry.
+const deadLetterSQL = `INSERT INTO events.dead_letter_queue (event_id, consumer, topic, attempts, error, replay, queued_at)
+SELECT e.id, $2, e.topic, $3, $4, $5, CASE WHEN $5 THEN $6::timestamptz END FROM events.domain_events e WHERE e.id = $1
 RETURNING topic`
 
 // errNotLogged is a delivery of an event that is not in the log.
@@ -351,7 +351,7 @@ func (b *Bus) deadLetter(ctx context.Context, job *river.Job[deliveryArgs], atte
 	defer func() { _ = tx.Rollback(ctx) }()
 	a := job.Args
 	var topic string
-	err = tx.QueryRow(ctx, deadLetterSQL, a.EventID, a.Consumer, attempts, storable(cause.Error()), a.Replay).Scan(&topic)
+	err = tx.QueryRow(ctx, deadLetterSQL, a.EventID, a.Consumer, attempts, storable(cause.Error()), a.Replay, job.CreatedAt).Scan(&topic)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", fmt.Errorf("dead letter of event %s: %w", a.EventID, errNotLogged)
 	}
