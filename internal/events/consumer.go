@@ -336,15 +336,16 @@ const sharedSettingsSQL = `SELECT set_config('synchronous_commit', 'off', true),
 // record inserts the batch's deliveries into the inbox and reports, per
 // member, whether its handler must run: the delivery was new to the inbox,
 // or it is a replay that its job has not applied before. A second live copy
-// of a delivery within one batch is a duplicate, and so is a second replay.
-// A live copy and a replay of one delivery are recorded by separate
+// of a delivery within one batch is a duplicate, and so is a second replay:
+// the replay recorded is the one queued last (a replay redelivered after a
+// crash, which applied the event already, must not stand for a later replay
+// queued after the projection was cleared again). A live copy and a replay of one delivery are recorded by separate
 // statements, the replay's second: it must still apply an event that the
 // live copy found applied before the replay was queued (the projection was
 // cleared since). It is one round trip, with the transaction's settings:
 // asyncCommitSQL, or sharedSettingsSQL when the batch has several members.
 func (in *inbox) record(ctx context.Context, tx pgx.Tx, batch []*pending) ([]bool, error) {
 	fresh := make([]bool, len(batch))
-	seen := make(map[deliveryArgs]bool, len(batch)) // live and replay apart
 	queries := &pgx.Batch{}
 	if len(batch) > 1 {
 		queries.Queue(sharedSettingsSQL, in.lockTimeout)
@@ -357,13 +358,20 @@ func (in *inbox) record(ctx context.Context, tx pgx.Tx, batch []*pending) ([]boo
 		var ids []uuid.UUID
 		var jobs []int64
 		var enqueued []time.Time
+		recorded := make(map[deliveryArgs]int, len(batch)) // its index in the statement's arrays
 		for _, p := range batch {
-			d := delivery{p.args.Consumer, p.args.EventID}
-			if p.args.Replay == replay && !seen[p.args] {
-				seen[p.args] = true
-				consumers, ids, jobs = append(consumers, d.consumer), append(ids, d.event), append(jobs, p.job)
-				enqueued = append(enqueued, p.enqueued)
+			if p.args.Replay != replay {
+				continue
 			}
+			if k, ok := recorded[p.args]; ok {
+				if p.job > jobs[k] { // River's job ids grow: queued later
+					jobs[k], enqueued[k] = p.job, p.enqueued
+				}
+				continue
+			}
+			recorded[p.args] = len(ids)
+			consumers, ids, jobs = append(consumers, p.args.Consumer), append(ids, p.args.EventID), append(jobs, p.job)
+			enqueued = append(enqueued, p.enqueued)
 		}
 		if len(ids) > 0 {
 			queries.Queue(in.sql, consumers, ids, replay, jobs, enqueued)
