@@ -95,7 +95,7 @@ func TestInTxRetries(t *testing.T) {
 	}
 
 	// Two transactions lock the rows in opposite orders: Postgres aborts
-	// one, which runs again and succeeds.
+	// one (rarely both), which runs again and succeeds.
 	var runs atomic.Int32
 	locked := make(chan struct{}, 2)
 	crossing := func(first, second int) func(pgx.Tx) error {
@@ -123,8 +123,10 @@ func TestInTxRetries(t *testing.T) {
 			t.Fatalf("crossing transactions: %v", err)
 		}
 	}
-	if n := runs.Load(); n != 3 {
-		t.Fatalf("crossing transactions ran %d times, want 3 (one deadlock victim run again)", n)
+	// Usually one is the victim; both are when their deadlock checks run
+	// at the same moment, each finding the other still waiting.
+	if n := runs.Load(); n < 3 {
+		t.Fatalf("crossing transactions ran %d times, want a deadlock victim run again", n)
 	}
 
 	raising := func(code string, failures int) (func(pgx.Tx) error, *int) {
