@@ -197,22 +197,8 @@ func (s *Service) Get(ctx context.Context, id uuid.UUID) (User, error) {
 
 // GetMany returns the listed users that exist, in one query (for dataloaders).
 func (s *Service) GetMany(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]User, error) {
-	out := make(map[uuid.UUID]User, len(ids))
 	now := time.Now()
-	var missing []uuid.UUID
-	var gen uint64
-	for _, id := range ids {
-		u, g, ok := s.users.Lookup(id, now)
-		switch {
-		case ok:
-			out[id] = u
-		case len(missing) == 0:
-			gen = g // the first miss's: taken before the read, as Store needs
-			fallthrough
-		default:
-			missing = append(missing, id)
-		}
-	}
+	out, missing, gen := s.users.LookupMany(ids, now)
 	if len(missing) == 0 {
 		return out, nil
 	}

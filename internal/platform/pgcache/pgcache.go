@@ -74,7 +74,7 @@ type Cache[V any] struct {
 }
 
 // New returns a cache of at most maxEntries values whose changes are announced
-// on channel. It answers nothing until Watch has proven its connection. Its
+// on channel. It answers nothing until Start has proven its connection. Its
 // metrics are registered on reg when reg is not nil.
 func New[V any](channel string, maxEntries int, m Metrics, reg prometheus.Registerer) *Cache[V] {
 	reads := prometheus.NewCounterVec(m.Reads, []string{"source"})
@@ -110,6 +110,25 @@ func (c *Cache[V]) Lookup(id uuid.UUID, now time.Time) (value V, gen uint64, ok 
 	}
 	c.fromDatabase.Inc()
 	return value, c.gen, false
+}
+
+// LookupMany is Lookup for many ids under one lock: the values the cache
+// holds at now, the ids it misses, and the generation to pass to Store with
+// the results of the read of those.
+func (c *Cache[V]) LookupMany(ids []uuid.UUID, now time.Time) (found map[uuid.UUID]V, missing []uuid.UUID, gen uint64) {
+	found = make(map[uuid.UUID]V, len(ids))
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	for _, id := range ids {
+		if e, ok := c.m[id]; ok && c.listening && now.Before(e.expires) {
+			c.fromCache.Inc()
+			found[id] = e.value
+			continue
+		}
+		c.fromDatabase.Inc()
+		missing = append(missing, id)
+	}
+	return found, missing, c.gen
 }
 
 // Store remembers the value of id until expires, unless gen is no longer
@@ -164,7 +183,7 @@ func (c *Cache[V]) setListening(on bool) {
 	}
 }
 
-// Start runs Watch, on a connection configured as pool's, until ctx ends.
+// Start runs watch, on a connection configured as pool's, until ctx ends.
 // wait returns once that connection is closed.
 func (c *Cache[V]) Start(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger) (wait func()) {
 	cfg := pool.Config().ConnConfig.Copy()
@@ -172,14 +191,14 @@ func (c *Cache[V]) Start(ctx context.Context, pool *pgxpool.Pool, log *slog.Logg
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		c.Watch(ctx, cfg, log)
+		c.watch(ctx, cfg, log)
 	}()
 	return func() { <-done }
 }
 
-// Watch listens for changes on a connection made from cfg until ctx ends,
+// watch listens for changes on a connection made from cfg until ctx ends,
 // reconnecting after a failure; the cache answers only while it listens.
-func (c *Cache[V]) Watch(ctx context.Context, cfg *pgx.ConnConfig, log *slog.Logger) {
+func (c *Cache[V]) watch(ctx context.Context, cfg *pgx.ConnConfig, log *slog.Logger) {
 	for {
 		err := c.listen(ctx, cfg)
 		c.setListening(false)
