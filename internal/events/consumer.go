@@ -339,10 +339,10 @@ const sharedSettingsSQL = `SELECT set_config('synchronous_commit', 'off', true),
 // of a delivery within one batch is a duplicate, and so is a second replay:
 // the replay recorded is the one queued last (a replay redelivered after a
 // crash, which applied the event already, must not stand for a later replay
-// queued after the projection was cleared again). A live copy and a replay of one delivery are recorded by separate
-// statements, the replay's second: it must still apply an event that the
-// live copy found applied before the replay was queued (the projection was
-// cleared since). It is one round trip, with the transaction's settings:
+// queued after the projection was cleared again). A live copy and a replay
+// of one delivery are recorded by separate statements, the replay's second:
+// it must still apply an event that the live copy found applied before the
+// replay was queued (the projection was cleared since). It is one round trip, with the transaction's settings:
 // asyncCommitSQL, or sharedSettingsSQL when the batch has several members.
 func (in *inbox) record(ctx context.Context, tx pgx.Tx, batch []*pending) ([]bool, error) {
 	fresh := make([]bool, len(batch))
