@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
-	"runtime"
 	"strings"
 	"testing"
 )
@@ -69,13 +68,6 @@ func TestEnumVariableCase(t *testing.T) {
 func TestLongDocumentsAreNotKept(t *testing.T) {
 	e := newEnv(t, func(o *envOptions) { o.maxBody = 1 << 20 })
 	const n, size = 40, 512 << 10
-	heap := func() uint64 {
-		var m runtime.MemStats
-		runtime.GC()
-		runtime.GC()
-		runtime.ReadMemStats(&m)
-		return m.HeapAlloc
-	}
 	send := func(query string, persisted bool) *response {
 		body := map[string]any{"query": query}
 		if persisted {

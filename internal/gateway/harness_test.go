@@ -16,6 +16,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -43,11 +44,13 @@ type env struct {
 	url   string
 	ids   *identity.Service
 	users *user.Service
-	posts *content.Service
-	soc   *social.Service
-	key   ed25519.PrivateKey
-	db    *pgtest.DB
-	seq   atomic.Int64
+	// userMetrics are the user service's (its cache of users).
+	userMetrics *prometheus.Registry
+	posts       *content.Service
+	soc         *social.Service
+	key         ed25519.PrivateKey
+	db          *pgtest.DB
+	seq         atomic.Int64
 }
 
 type envOptions struct {
@@ -120,7 +123,8 @@ func newEnv(t testing.TB, mods ...func(*envOptions)) *env {
 		rl.Deaf.Store(true)
 		userPool = db.Open(t, postgres.Options{URL: url}).For(domains.User)
 	}
-	users := user.New(userPool, bus, ids, log, nil)
+	userMetrics := prometheus.NewRegistry()
+	users := user.New(userPool, bus, ids, log, userMetrics)
 	posts := content.New(contentPool, bus, content.Options{Log: log, Users: content.UserDirectory(users)})
 	soc := social.New(socialPool, bus, posts, social.UserAccounts(users), social.Config{Log: log})
 	ids.Subscribe(bus)
@@ -160,7 +164,7 @@ func newEnv(t testing.TB, mods ...func(*envOptions)) *env {
 	hs := httptest.NewServer(srv.Router())
 	t.Cleanup(hs.Close)
 	t.Cleanup(gw.Shutdown)
-	return &env{t: t, url: hs.URL, ids: ids, users: users, posts: posts, soc: soc, key: priv, db: db}
+	return &env{t: t, url: hs.URL, ids: ids, users: users, userMetrics: userMetrics, posts: posts, soc: soc, key: priv, db: db}
 }
 
 // gqlError is one error of a response.
@@ -312,4 +316,14 @@ func (e *env) login(login, password string) *response {
 	e.t.Helper()
 	return e.gql("", `mutation($in: LoginInput!) { login(input: $in) { accessToken refreshToken userId expiresAt } }`,
 		map[string]any{"in": map[string]any{"login": login, "password": password}})
+}
+
+// heap is the live heap after two collections, for the tests that measure
+// what a request leaves held.
+func heap() uint64 {
+	var m runtime.MemStats
+	runtime.GC()
+	runtime.GC()
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
 }

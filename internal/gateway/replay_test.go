@@ -8,11 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/nova-social/nova/internal/events"
-	"github.com/nova-social/nova/internal/gateway/gid"
 	"github.com/nova-social/nova/internal/platform/domains"
 	"github.com/nova-social/nova/internal/platform/testkit"
 	"github.com/nova-social/nova/internal/user"
@@ -235,17 +233,11 @@ func (e *env) waitFollowing(t *testing.T, follower, followee *account) {
 	testkit.Within(t, 5*time.Second, follower.Username+" follows "+followee.Username, func() bool {
 		var following bool
 		if err := pool.QueryRow(context.Background(), `SELECT EXISTS (SELECT 1 FROM social.relationships
-			WHERE follower_id = $1 AND followee_id = $2 AND state = 'FOLLOWING')`, uid(follower), uid(followee)).Scan(&following); err != nil {
+			WHERE follower_id = $1 AND followee_id = $2 AND state = 'FOLLOWING')`, mustUUID(t, follower.ID), mustUUID(t, followee.ID)).Scan(&following); err != nil {
 			t.Fatal(err)
 		}
 		return following
 	})
-}
-
-// uid is the account's user id.
-func uid(a *account) uuid.UUID {
-	_, id, _ := gid.Decode(a.ID)
-	return id
 }
 
 // waitDelivered waits until no delivery is waiting, running or failed, and

@@ -16,7 +16,6 @@ import (
 	"net/textproto"
 	"net/url"
 	"os"
-	"runtime"
 	"runtime/debug"
 	"strings"
 	"testing"
@@ -472,13 +471,6 @@ func TestMultipartHeadersAreBounded(t *testing.T) {
 	e := bareEnv(t, 10*time.Second, 128<<20)
 	const files, size = 60, 1 << 20
 	big := strings.Repeat("a", size)
-	heap := func() uint64 {
-		var m runtime.MemStats
-		runtime.GC()
-		runtime.GC()
-		runtime.ReadMemStats(&m)
-		return m.HeapAlloc
-	}
 	for name, c := range map[string]struct {
 		disposition, contentType string
 		status                   int

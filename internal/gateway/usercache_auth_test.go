@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/nova-social/nova/internal/platform/domains"
 	"github.com/nova-social/nova/internal/platform/testkit"
@@ -20,8 +21,11 @@ func TestDemotedModeratorIsRefusedDespiteTheCacheOfUsers(t *testing.T) {
 	mod, author := e.register("mod"), e.register("author")
 	e.grant(mod, user.RoleModerator)
 	postID := e.createPost(author, "hide me", "")
-	// The cache now holds the moderator.
-	ok(t, e.gql(mod.Access, `query($id: ID!) { user(id: $id) { id } }`, map[string]any{"id": mod.ID}))
+	// The cache now holds the moderator (else the test would prove nothing).
+	testkit.Within(t, 2*time.Second, "the moderator cached", func() bool {
+		ok(t, e.gql(mod.Access, `query($id: ID!) { user(id: $id) { id } }`, map[string]any{"id": mod.ID}))
+		return testkit.MetricSum(t, e.userMetrics, "nova_user_cache_entries") >= 1
+	})
 	_, err := e.db.Pools.For(domains.User).Exec(context.Background(), `UPDATE users.user_roles SET role = 'USER'
 		WHERE user_id = (SELECT id FROM users.users WHERE username = $1)`, mod.Username)
 	testkit.Must(t, err)

@@ -2,9 +2,7 @@ package identity_test
 
 import (
 	"context"
-	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -68,25 +66,13 @@ func (r *replica) waitListening(t testing.TB, on bool) {
 	})
 }
 
-// countLookups counts the session look-ups sent on a pool.
-type countLookups struct{ n atomic.Int64 }
-
-func (c *countLookups) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
-	if strings.Contains(d.SQL, sessionLookup) {
-		c.n.Add(1)
-	}
-	return ctx
-}
-
-func (*countLookups) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
-
 // A replica that watches sessions looks each one up once, and the replica
 // that ends a session refuses its tokens on their very next request.
 func TestSessionCacheSparesLookups(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, nil)
 	ctx := context.Background()
-	count := &countLookups{}
+	count := &pgtest.StatementCounter{Match: sessionLookup}
 	r := e.watchingReplica(t, count)
 	_, reg := e.register(t)
 
@@ -97,7 +83,7 @@ func TestSessionCacheSparesLookups(t *testing.T) {
 			t.Fatalf("principal %+v", p)
 		}
 	}
-	if n := count.n.Load(); n != 1 {
+	if n := count.Count(); n != 1 {
 		t.Fatalf("%d session look-ups for 20 requests, want 1", n)
 	}
 	if got := r.metric(t, "nova_identity_session_checks_total"); got != 20 {
@@ -149,14 +135,13 @@ func TestSessionEndedAnywhereReachesEveryReplica(t *testing.T) {
 	for name, end := range ends {
 		t.Run(name, func(t *testing.T) {
 			_, reg := e.register(t)
-			_, err := r.svc.Authenticate(ctx, reg.AccessToken)
-			testkit.Must(t, err)
+			cacheLive(t, r, reg)
 			heard := r.metric(t, "nova_identity_sessions_ended_heard_total")
 			end(reg)
 			testkit.Eventually(t, "the end heard", func() bool {
 				return r.metric(t, "nova_identity_sessions_ended_heard_total") > heard
 			})
-			_, err = r.svc.Authenticate(ctx, reg.AccessToken)
+			_, err := r.svc.Authenticate(ctx, reg.AccessToken)
 			testkit.WantCode(t, err, apperr.Unauthenticated)
 		})
 	}
@@ -207,8 +192,7 @@ func TestSessionCacheForgetsAcrossADeafSpell(t *testing.T) {
 	ctx := context.Background()
 	r := e.watchingReplica(t, nil)
 	_, reg := e.register(t)
-	_, err := r.svc.Authenticate(ctx, reg.AccessToken)
-	testkit.Must(t, err)
+	cacheLive(t, r, reg)
 
 	var killed int
 	testkit.Must(t, e.db.Pools.Login().QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
@@ -218,7 +202,7 @@ func TestSessionCacheForgetsAcrossADeafSpell(t *testing.T) {
 	}
 	r.waitListening(t, false)
 	// Ended while nobody heard: no notification will ever arrive for it.
-	_, err = e.pool.Exec(ctx, `UPDATE identity.sessions SET revoked_at = now() WHERE id = $1`, reg.SessionID)
+	_, err := e.pool.Exec(ctx, `UPDATE identity.sessions SET revoked_at = now() WHERE id = $1`, reg.SessionID)
 	testkit.Must(t, err)
 	r.waitListening(t, true)
 	_, err = r.svc.Authenticate(ctx, reg.AccessToken)
@@ -241,11 +225,10 @@ func TestSessionCacheTrustsNoSilentConnection(t *testing.T) {
 	ctx := context.Background()
 	rl, r := e.relayedReplica(t)
 	_, reg := e.register(t)
-	_, err := r.svc.Authenticate(ctx, reg.AccessToken)
-	testkit.Must(t, err)
+	cacheLive(t, r, reg)
 
 	rl.Silence()
-	_, err = e.pool.Exec(ctx, `UPDATE identity.sessions SET revoked_at = now() WHERE id = $1`, reg.SessionID)
+	_, err := e.pool.Exec(ctx, `UPDATE identity.sessions SET revoked_at = now() WHERE id = $1`, reg.SessionID)
 	testkit.Must(t, err)
 	r.waitListening(t, false)
 	_, err = r.svc.Authenticate(ctx, reg.AccessToken)
@@ -340,8 +323,12 @@ func TestSessionCacheExpiresByTheDatabaseClock(t *testing.T) {
 		return r.metric(t, "nova_identity_sessions_ended_heard_total") > heard
 	})
 
-	_, err = r.svc.Authenticate(ctx, reg.AccessToken)
-	testkit.Must(t, err)
+	cacheLive(t, r, reg)
+	// Else the check below would prove nothing: the database refuses the
+	// session by its own clock too.
+	if n := r.metric(t, "nova_identity_session_cache_entries"); n != 1 {
+		t.Fatalf("%v sessions cached, want the one just checked", n)
+	}
 	time.Sleep(1500 * time.Millisecond)
 	_, err = r.svc.Authenticate(ctx, reg.AccessToken)
 	testkit.WantCode(t, err, apperr.Unauthenticated)

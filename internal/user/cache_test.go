@@ -2,16 +2,14 @@ package user_test
 
 import (
 	"context"
-	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/nova-social/nova/internal/platform/domains"
+	"github.com/nova-social/nova/internal/platform/pgtest"
 	"github.com/nova-social/nova/internal/platform/postgres"
 	"github.com/nova-social/nova/internal/platform/testkit"
 	"github.com/nova-social/nova/internal/user"
@@ -52,25 +50,13 @@ func (r *replica) get(t testing.TB, id uuid.UUID) (user.User, bool) {
 	return u, ok
 }
 
-// countUserReads counts the reads of users sent on a pool.
-type countUserReads struct{ n atomic.Int64 }
-
-func (c *countUserReads) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
-	if strings.Contains(d.SQL, "FROM users.users u") {
-		c.n.Add(1)
-	}
-	return ctx
-}
-
-func (*countUserReads) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
-
 // A watching replica reads each user once; a user it never found is read
 // again each time.
 func TestUserCacheSparesReads(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	var reads countUserReads
-	r := e.watchingReplica(t, e.db.Traced(t, &reads))
+	reads := &pgtest.StatementCounter{Match: "FROM users.users u"}
+	r := e.watchingReplica(t, e.db.Traced(t, reads))
 	_, _, u := e.register(t)
 	for range 3 {
 		if got, ok := r.get(t, u.ID); !ok || got.DisplayName != u.DisplayName {
@@ -82,7 +68,7 @@ func TestUserCacheSparesReads(t *testing.T) {
 			t.Fatal("found a user that does not exist")
 		}
 	}
-	if got := reads.n.Load(); got != 3 {
+	if got := reads.Count(); got != 3 {
 		t.Fatalf("%d reads of users, want 3 (the user once, the unknown one twice)", got)
 	}
 }
@@ -102,6 +88,10 @@ func TestUserChangedAnywhereReachesEveryReplica(t *testing.T) {
 		testkit.Within(t, 2*time.Second, "replica b reads "+what, func() bool { return want(b.get(t, u.ID)) })
 	}
 	b.get(t, u.ID)
+	// Else every read below would come from the database and prove nothing.
+	if n := b.metric(t, "nova_user_cache_entries"); n != 1 {
+		t.Fatalf("replica b holds %v users, want the one it read", n)
+	}
 
 	name := "Renamed"
 	_, err := a.svc.UpdateProfile(ctx, u.ID, user.ProfileUpdate{DisplayName: &name})

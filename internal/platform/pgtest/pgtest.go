@@ -296,11 +296,17 @@ func (db *DB) WithParam(key, value string) string {
 	return u.String()
 }
 
-// StatementCounter is a pgx tracer counting the statements it sees.
-type StatementCounter struct{ n atomic.Int64 }
+// StatementCounter is a pgx tracer counting the statements it sees: those
+// whose SQL contains Match, or all of them when Match is empty.
+type StatementCounter struct {
+	Match string
+	n     atomic.Int64
+}
 
-func (c *StatementCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
-	c.n.Add(1)
+func (c *StatementCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	if strings.Contains(d.SQL, c.Match) {
+		c.n.Add(1)
+	}
 	return ctx
 }
 
