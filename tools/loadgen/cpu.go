@@ -71,6 +71,9 @@ type procTimes struct {
 	used, reaped time.Duration
 }
 
+// total is the CPU time the process and the children it has waited for used.
+func (t procTimes) total() time.Duration { return t.used + t.reaped }
+
 func (w *cpuWatch) sample() (cpuSample, error) {
 	s := cpuSample{procs: map[string]map[int]procTimes{}}
 	entries, err := os.ReadDir(w.proc)
@@ -108,13 +111,6 @@ func (w *cpuWatch) sample() (cpuSample, error) {
 		return s, err
 	}
 	return s, nil
-}
-
-// parseProcStat reads a process's command and its user plus system CPU
-// time from its /proc/PID/stat line.
-func parseProcStat(raw []byte) (string, time.Duration, error) {
-	comm, t, err := parseProcTimes(raw)
-	return comm, t.used, err
 }
 
 // parseProcTimes reads a process's command, parent and CPU times from its
@@ -174,9 +170,9 @@ func (w *cpuWatch) since(before, s cpuSample) map[string]time.Duration {
 	for comm, name := range w.commands {
 		var d time.Duration
 		for pid, t := range s.procs[comm] {
-			used := t.used + t.reaped
-			if prev, ok := before.procs[comm][pid]; ok && prev.used+prev.reaped <= used { // else a new process reused the id
-				used -= prev.used + prev.reaped
+			used := t.total()
+			if prev, ok := before.procs[comm][pid]; ok && prev.total() <= used { // else a new process reused the id
+				used -= prev.total()
 			}
 			d += used
 		}
@@ -185,7 +181,7 @@ func (w *cpuWatch) since(before, s cpuSample) map[string]time.Duration {
 				continue
 			}
 			if _, ok := s.procs[comm][prev.ppid]; ok {
-				d -= prev.used + prev.reaped
+				d -= prev.total()
 			}
 		}
 		out[name] = d

@@ -10,14 +10,14 @@ import (
 	"time"
 )
 
-func TestParseProcStat(t *testing.T) {
-	comm, used, err := parseProcStat([]byte("4242 (odd) name)) S 1 4242 4242 0 -1 4194560 900 0 0 0 123 45 0 0 20 0 9 0 77 1 2 3\n"))
-	if err != nil || comm != "odd) name)" || used != 168*tick {
-		t.Fatalf("parseProcStat = %q, %v, %v", comm, used, err)
+func TestParseProcTimes(t *testing.T) {
+	comm, times, err := parseProcTimes([]byte("4242 (odd) name)) S 1 4242 4242 0 -1 4194560 900 0 0 0 123 45 0 0 20 0 9 0 77 1 2 3\n"))
+	if want := (procTimes{ppid: 1, used: 168 * tick, reaped: 0}); err != nil || comm != "odd) name)" || times != want {
+		t.Fatalf("parseProcTimes = %q, %+v, %v", comm, times, err)
 	}
-	for _, bad := range []string{"", "4242 odd S 1", "4242 (x) S 1 2 3", "4242 (x) S 1 2 3 4 5 6 7 8 9 10 u s"} {
-		if _, _, err := parseProcStat([]byte(bad)); err == nil {
-			t.Errorf("parseProcStat(%q) accepted", bad)
+	for _, bad := range []string{"", "4242 odd S 1", "4242 (x) S 1 2 3", "4242 (x) S 1 2 3 4 5 6 7 8 9 10 11 12 u 14 15"} {
+		if _, _, err := parseProcTimes([]byte(bad)); err == nil {
+			t.Errorf("parseProcTimes(%q) accepted", bad)
 		}
 	}
 	if idle, err := parseIdle([]byte("cpu  10 0 20 300 7 0 1 0 0 0\ncpu0 5 0 10 150 3 0 0 0 0 0\n")); err != nil || idle != 307*tick {
@@ -41,19 +41,22 @@ func fakeProc(t *testing.T, dir string, idle int, procs map[int]struct {
 			t.Fatal(err)
 		}
 	}
-	write := func(name, content string) {
-		if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(name, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
+	if err := os.WriteFile(filepath.Join(dir, "stat"), []byte(fmt.Sprintf("cpu  1 0 1 %d 0 0 0 0 0 0\n", idle)), 0o644); err != nil {
+		t.Fatal(err)
 	}
-	write(filepath.Join(dir, "stat"), fmt.Sprintf("cpu  1 0 1 %d 0 0 0 0 0 0\n", idle))
 	for pid, p := range procs {
-		write(filepath.Join(dir, fmt.Sprint(pid), "stat"),
-			fmt.Sprintf("%d (%s) S 1 1 1 0 -1 0 0 0 0 0 %d 0 0 0 20 0 1 0 1 1 1\n", pid, p.comm, p.ticks))
+		writeStat(t, dir, pid, p.comm, 1, p.ticks, 0)
 	}
+}
+
+// mustSample samples w, failing the test if it cannot.
+func mustSample(t *testing.T, w *cpuWatch) cpuSample {
+	t.Helper()
+	s, err := w.sample()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 func TestCPUWatchCountsWhatEachCommandUsedInBetween(t *testing.T) {
@@ -67,17 +70,11 @@ func TestCPUWatchCountsWhatEachCommandUsedInBetween(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	before, err := w.sample()
-	if err != nil {
-		t.Fatal(err)
-	}
+	before := mustSample(t, w)
 	// nova used 30 ticks; backend 11 used 20, 12 ended, 13 started and used 7;
 	// the load tool used 4; the machine idled 9.
 	fakeProc(t, dir, 409, map[int]proc{10: {"nova", 180}, 11: {"postgres", 80}, 13: {"postgres", 7}, self: {"loadgen", 9}})
-	after, err := w.sample()
-	if err != nil {
-		t.Fatal(err)
-	}
+	after := mustSample(t, w)
 	got := w.since(before, after)
 	want := map[string]time.Duration{"nova": 300 * time.Millisecond, "postgres": 270 * time.Millisecond, "redis": 0,
 		selfCommand: 40 * time.Millisecond, idleCommand: 90 * time.Millisecond}
@@ -112,9 +109,7 @@ func TestCPUWatchReadsThisMachine(t *testing.T) {
 	if err != nil {
 		t.Skip(err)
 	}
-	if _, err := w.sample(); err != nil {
-		t.Fatal(err)
-	}
+	mustSample(t, w)
 }
 
 // writeStat adds a process to a /proc written by fakeProc, with its parent
@@ -143,20 +138,14 @@ func TestCPUWatchCountsProcessesThatEndDuringTheRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	before, err := w.sample()
-	if err != nil {
-		t.Fatal(err)
-	}
+	before := mustSample(t, w)
 	// The server used 1 tick and waited for 22 (90 ticks in all, 10 of them
 	// in between) and for 23, which started and ended in between (15); 21
 	// used 10.
 	fakeProc(t, dir, 100, nil)
 	writeStat(t, dir, 20, "postgres", 1, 101, 500+90+15)
 	writeStat(t, dir, 21, "postgres", 20, 70, 0)
-	after, err := w.sample()
-	if err != nil {
-		t.Fatal(err)
-	}
+	after := mustSample(t, w)
 	if got := w.since(before, after)["postgres"]; got != 36*tick {
 		t.Fatalf("postgres used %v, want %v (1 + 10 + 10 + 15 ticks)", got, 36*tick)
 	}
@@ -172,15 +161,9 @@ func TestCPUWatchFindsLongCommandNames(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	before, err := w.sample()
-	if err != nil {
-		t.Fatal(err)
-	}
+	before := mustSample(t, w)
 	writeStat(t, dir, 30, "nova-server-pro", 1, 150, 0)
-	after, err := w.sample()
-	if err != nil {
-		t.Fatal(err)
-	}
+	after := mustSample(t, w)
 	if got := w.since(before, after); got["nova-server-production"] != 50*tick {
 		t.Fatalf("since = %v, want nova-server-production at %v", got, 50*tick)
 	}

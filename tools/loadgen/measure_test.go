@@ -96,6 +96,24 @@ func setFollowers(t *testing.T, n int) {
 	t.Cleanup(func() { fanoutFollowers = prev })
 }
 
+// setUpFanout sets -followers to 3 and the wait for a post to become visible
+// to within for one test, and sets up a fan-out scenario against api.
+func setUpFanout(t *testing.T, api *fakeAPI, within time.Duration) (*fanoutScenario, *Client, context.Context) {
+	t.Helper()
+	setFollowers(t, 3)
+	prev := visibleWithin
+	visibleWithin = within
+	t.Cleanup(func() { visibleWithin = prev })
+	srv := httptest.NewServer(api)
+	t.Cleanup(srv.Close)
+	c, ctx := newClient(srv.URL), context.Background()
+	s := &fanoutScenario{}
+	if err := s.Setup(ctx, c, 1); err != nil {
+		t.Fatal(err)
+	}
+	return s, c, ctx
+}
+
 // Nearest rank is the smallest sample with at least p% of the samples at or
 // below it: the 60th of 60 for p99, not the 59th.
 func TestPercentileIsNearestRank(t *testing.T) {
@@ -116,18 +134,8 @@ func TestPercentileIsNearestRank(t *testing.T) {
 // A post that never reaches the follower's feed is the slowest delivery
 // there is: it must raise the visibility percentiles, not drop out of them.
 func TestFanoutCountsPostsThatNeverShowUp(t *testing.T) {
-	setFollowers(t, 3)
-	prev := visibleWithin
-	visibleWithin = 60 * time.Millisecond
-	t.Cleanup(func() { visibleWithin = prev })
 	api := &fakeAPI{visibleAfter: -1}
-	srv := httptest.NewServer(api)
-	defer srv.Close()
-	c, ctx := newClient(srv.URL), context.Background()
-	s := &fanoutScenario{}
-	if err := s.Setup(ctx, c, 1); err != nil {
-		t.Fatal(err)
-	}
+	s, c, ctx := setUpFanout(t, api, 60*time.Millisecond)
 	rec := newRecorder(100)
 	api.visibleAfter = 0
 	for range 3 {
@@ -153,18 +161,8 @@ func TestFanoutCountsPostsThatNeverShowUp(t *testing.T) {
 // above a post by the time it reaches the follower's feed: it is still
 // there, not missing.
 func TestFanoutFindsPostsBelowLaterOnes(t *testing.T) {
-	setFollowers(t, 3)
-	prev := visibleWithin
-	visibleWithin = 200 * time.Millisecond
-	t.Cleanup(func() { visibleWithin = prev })
 	api := &fakeAPI{visibleAfter: 1, newer: 7}
-	srv := httptest.NewServer(api)
-	defer srv.Close()
-	c, ctx := newClient(srv.URL), context.Background()
-	s := &fanoutScenario{}
-	if err := s.Setup(ctx, c, 1); err != nil {
-		t.Fatal(err)
-	}
+	s, c, ctx := setUpFanout(t, api, 200*time.Millisecond)
 	rec := newRecorder(100)
 	for range 3 {
 		if err := s.Run(ctx, c, 0, rec); err != nil {

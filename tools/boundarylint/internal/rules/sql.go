@@ -179,7 +179,8 @@ func isIdentifier(t types.Type) bool {
 func (c *checker) directives(f *ast.File) map[int]bool {
 	out := map[int]bool{}
 	tf := c.Fset.File(f.Pos())
-	src, _ := c.source(tf.Name())
+	var src []byte // read on the first directive: most files have none
+	read := false
 	for _, g := range f.Comments {
 		for _, cm := range g.List {
 			rest, ok := strings.CutPrefix(cm.Text, AllowDirective)
@@ -190,6 +191,10 @@ func (c *checker) directives(f *ast.File) map[int]bool {
 			reason = strings.TrimSpace(reason)
 			line := tf.Line(cm.Pos())
 			out[line] = true
+			if !read {
+				src, _ = c.source(tf.Name())
+				read = true
+			}
 			start, at := tf.Offset(tf.LineStart(line)), tf.Offset(cm.Pos())
 			if src == nil || at > len(src) || strings.TrimSpace(string(src[start:at])) == "" {
 				out[line+1] = true
@@ -469,19 +474,6 @@ func newValues(pass *analysis.Pass) *values {
 		obj, _ := info.Uses[id].(*types.Var)
 		return obj
 	}
-	// heldVar is the variable or struct field that e names.
-	heldVar := func(e ast.Expr) *types.Var {
-		switch l := ast.Unparen(e).(type) {
-		case *ast.Ident:
-			return varOf(l)
-		case *ast.SelectorExpr:
-			if sel := info.Selections[l]; sel != nil {
-				obj, _ := sel.Obj().(*types.Var)
-				return obj
-			}
-		}
-		return nil
-	}
 	given := map[*types.Var]bool{} // parameters and range variables: given a value unseen
 	defined := func(fields ...*ast.FieldList) {
 		for _, fl := range fields {
@@ -566,7 +558,7 @@ func newValues(pass *analysis.Pass) *values {
 				}
 			case *ast.AssignStmt:
 				for i, lhs := range n.Lhs {
-					obj := heldVar(lhs)
+					obj := heldIn(info, lhs)
 					if obj == nil {
 						continue
 					}
@@ -580,7 +572,7 @@ func newValues(pass *analysis.Pass) *values {
 				// for _, q = range …: assigned each element; for _, q := range
 				// …: given it.
 				for _, e := range []ast.Expr{n.Key, n.Value} {
-					if obj := heldVar(e); obj != nil {
+					if obj := heldIn(info, e); obj != nil {
 						if n.Tok == token.ASSIGN {
 							v.unknown[obj] = true
 						} else {
@@ -590,7 +582,7 @@ func newValues(pass *analysis.Pass) *values {
 				}
 			case *ast.UnaryExpr:
 				if n.Op == token.AND { // &q, &s.q: assigned out of sight
-					if obj := heldVar(n.X); obj != nil {
+					if obj := heldIn(info, n.X); obj != nil {
 						v.unknown[obj] = true
 					}
 				}
@@ -729,11 +721,15 @@ func (c *checker) allowedWhereBuilt(vals *values, arg ast.Expr) ([]string, bool)
 	return texts, true
 }
 
-// heldIn is the variable or struct field that arg reads, if it reads one.
+// heldIn is the variable or struct field that arg names (defines or reads),
+// if it names one.
 func heldIn(info *types.Info, arg ast.Expr) *types.Var {
 	var obj *types.Var
 	switch e := ast.Unparen(arg).(type) {
 	case *ast.Ident:
+		if def, ok := info.Defs[e].(*types.Var); ok {
+			return def
+		}
 		obj, _ = info.Uses[e].(*types.Var)
 	case *ast.SelectorExpr:
 		if sel := info.Selections[e]; sel != nil {
