@@ -3,6 +3,7 @@ package events
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -113,6 +114,36 @@ func TestAlwaysFailingGoesToDeadLetterAndRetryApplies(t *testing.T) {
 	// The retries, enqueued long after their events, measured no lag.
 	if n := histogramCount(b.metrics.lag.WithLabelValues("user.broken")); n != 2 {
 		t.Fatalf("lag samples = %d, want 2", n)
+	}
+}
+
+// The job table has no CHECK on max_attempts (events/00012): a domain role
+// calling publish by hand with none gets one attempt, then a dead letter.
+func TestHandPublishedWithoutAttemptsIsTriedOnce(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	var calls atomic.Int64
+	f.newBus(t, testOptions(), nil, func(b *Bus) {
+		Subscribe(b, f.sub, "user.once", func(ctx context.Context, tx pgx.Tx, m Meta, e UserVerified) error {
+			calls.Add(1)
+			return errors.New("bug in handler")
+		})
+	})
+	ctx := context.Background()
+	id, _ := uuid.NewV7()
+	payload := fmt.Sprintf(`{"user_id": %q}`, uuid.New())
+	if _, err := f.producer.Exec(ctx, `SELECT events.publish($1, $2, '{1}', $3, '', 0)`,
+		[]uuid.UUID{id}, []string{string(TopicUserVerified)}, []string{payload}); err != nil {
+		t.Fatal(err)
+	}
+	admin := NewAdmin(f.events, 1)
+	var dead []DeadLetter
+	waitFor(t, "dead letter", 10*time.Second, func() bool {
+		dead, _ = admin.DeadLetters(ctx, "user.once", 10)
+		return len(dead) == 1
+	})
+	if dead[0].Attempts != 1 || dead[0].EventID != id || calls.Load() != 1 {
+		t.Fatalf("dead letter = %+v after %d calls, want 1 attempt", dead[0], calls.Load())
 	}
 }
 
