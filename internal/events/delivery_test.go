@@ -324,6 +324,61 @@ func TestReplicaWithoutTheConsumerPutsItsDeliveriesBack(t *testing.T) {
 	}
 }
 
+func TestDeliveriesNoReplicaTakesArePutBackLessAndLessOften(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	// A consumer removed from the code: its subscription stays recorded, and
+	// the one replica left does not have it.
+	gone := f.unstartedBus(t, testOptions(), nil, func(b *Bus) { Subscribe(b, f.sub, "user.gone", project("user.gone")) })
+	if _, err := gone.recordSubscriptions(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	b := f.newBus(t, testOptions(), nil, func(b *Bus) { Subscribe(b, f.sub, "user.kept", project("user.kept")) })
+	f.publish(t, b, newIDs(10)...)
+	// Each put-back waits at least a quarter of the delivery's age when it
+	// was fetched (not RetryBase, 20 ms, whatever its age).
+	const putBack = `SELECT extract(epoch FROM attempted_at - created_at), extract(epoch FROM scheduled_at - attempted_at)
+FROM events.river_job WHERE args->>'consumer' = 'user.gone' AND state IN ('available', 'scheduled')
+    AND attempted_at - created_at >= interval '1 second'`
+	var waits [][2]float64
+	waitFor(t, "deliveries a second old put back", 20*time.Second, func() bool {
+		rows, err := f.events.Query(context.Background(), putBack)
+		if err != nil {
+			t.Fatal(err)
+		}
+		waits, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) ([2]float64, error) {
+			var w [2]float64
+			return w, r.Scan(&w[0], &w[1])
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(waits) >= 5
+	})
+	for _, w := range waits {
+		if age, wait := w[0], w[1]; wait < age/4-0.01 {
+			t.Fatalf("a delivery %.2f s old was put back for %.3f s, want at least %.3f s", age, wait, age/4)
+		}
+	}
+}
+
+func TestNotHereDelayGrowsWithAgeWithinBounds(t *testing.T) {
+	for _, c := range []struct {
+		age, least time.Duration
+	}{
+		{0, time.Second},
+		{3 * time.Second, time.Second},
+		{40 * time.Second, 10 * time.Second},
+		{10 * time.Minute, notHereMaxDelay},
+	} {
+		for range 100 {
+			if d := notHereDelay(c.age, time.Second); d < c.least || d >= 2*c.least {
+				t.Fatalf("notHereDelay(%v) = %v, want [%v, %v)", c.age, d, c.least, 2*c.least)
+			}
+		}
+	}
+}
+
 func TestReplayRebuildsDroppedProjection(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)

@@ -183,6 +183,23 @@ var errNotHere = errors.New("not handled in this replica")
 // the code ends in the dead-letter queue.
 const notHereGrace = 15 * time.Minute
 
+// notHereMaxDelay bounds one put-back of a delivery this replica does not
+// handle.
+const notHereMaxDelay = time.Minute
+
+// notHereDelay is how long a delivery this replica does not handle is put
+// back: a quarter of the time since it was enqueued, at least base and at
+// most notHereMaxDelay, plus up to as much again as jitter. During a rolling
+// deploy a new consumer's delivery that a replica of the old build fetched
+// waits about base for a replica of the new build (longer each time the old
+// build fetches it again), while each delivery to a consumer removed from the
+// code (which no replica takes) is fetched 20 to 35 times over notHereGrace,
+// not up to 900 times as with a put-back of base to twice base each time.
+func notHereDelay(age, base time.Duration) time.Duration {
+	d := min(max(age/4, base), notHereMaxDelay)
+	return d + rand.N(d)
+}
+
 // jobAttempts is the River attempts of a delivery job that tries its
 // delivery deliveries times: one more, kept for dead-lettering. River itself
 // would discard a job whose last attempt never finished (its replica stopped
@@ -217,7 +234,7 @@ func (w *deliveryWorker) Work(ctx context.Context, job *river.Job[deliveryArgs])
 	if errors.Is(err, errNotHere) && time.Since(job.CreatedAt) < notHereGrace {
 		b.metrics.handled.WithLabelValues(a.Consumer, topic, outcomeDeferred).Inc()
 		b.log.Warn("delivery put back: its consumer is not in this replica", "consumer", a.Consumer, "topic", topic, "event_id", a.EventID, "err", err)
-		return river.JobSnooze(b.opts.RetryBase + rand.N(b.opts.RetryBase))
+		return river.JobSnooze(notHereDelay(time.Since(job.CreatedAt), b.opts.RetryBase))
 	}
 	// Cancelled by a shutdown, the delivery was rolled back and River puts it
 	// back without spending an attempt; on its last attempt it must not be
