@@ -33,7 +33,10 @@ const eventsUsage = `Usage: nova events <subcommand> [flags] [configuration flag
                                         re-deliver logged events to C to rebuild its projection;
                                         TIME is RFC 3339, a date (2006-01-02, from midnight UTC) or a
                                         duration ago by the database's clock (24h)
-  stats                                 events published per topic, backlog per consumer`
+  stats                                 events published per topic, backlog per consumer
+  unsubscribe --consumer C [--topic T]  stop delivering to a consumer (or one of its topics) that the
+                                        code no longer has: removes the subscriptions no running
+                                        replica has recorded for 5 minutes`
 
 // maxListLimit bounds dlq list: each dead letter is read with its payload.
 const maxListLimit = 10000
@@ -174,6 +177,12 @@ func eventsSubcommand(p eventsArgs) (eventsRun, error) {
 		return replay(consumer, events.Topic(p.flags["topic"]), since), allowed("consumer", "topic", "since")
 	case words == "stats":
 		return stats, allowed()
+	case words == "unsubscribe":
+		consumer := p.flags["consumer"]
+		if consumer == "" {
+			return nil, usageError{"unsubscribe needs --consumer"}
+		}
+		return unsubscribe(consumer, events.Topic(p.flags["topic"])), allowed("consumer", "topic")
 	case words == "dlq retry":
 		return nil, usageError{"dlq retry needs an ID or --all"}
 	case words == "dlq show":
@@ -330,6 +339,36 @@ func replay(consumer string, topic events.Topic, since events.Since) eventsRun {
 		}
 		return reportQueued(env, n, err, "events queued for redelivery to "+consumer, "; clear the projection again before replaying again")
 	}
+}
+
+func unsubscribe(consumer string, topic events.Topic) eventsRun {
+	return func(ctx context.Context, env *environment, admin *events.Admin) error {
+		removed, kept, err := admin.Unsubscribe(ctx, consumer, topic)
+		switch {
+		case errors.Is(err, events.ErrNotFound) && topic == "":
+			return usageError{fmt.Sprintf("unsubscribe: no consumer %q is subscribed to any topic", consumer)}
+		case errors.Is(err, events.ErrNotFound):
+			return usageError{fmt.Sprintf("unsubscribe: consumer %q is not subscribed to %q", consumer, topic)}
+		case err != nil:
+			return err
+		}
+		if len(removed) > 0 {
+			fmt.Fprintf(env.stdout, "unsubscribed %s from %s; deliveries already queued end in the dead-letter queue\n", printable(consumer), topicList(removed))
+		}
+		if len(kept) > 0 {
+			return fmt.Errorf("unsubscribe: a running replica recorded %s's subscription to %s within the last %v; kept", printable(consumer), topicList(kept), events.SubscriptionsStaleAfter)
+		}
+		return nil
+	}
+}
+
+// topicList joins topics for a message, escaping what a terminal would act on.
+func topicList(topics []events.Topic) string {
+	names := make([]string, len(topics))
+	for i, t := range topics {
+		names[i] = printable(string(t))
+	}
+	return strings.Join(names, ", ")
 }
 
 func stats(ctx context.Context, env *environment, admin *events.Admin) error {

@@ -114,6 +114,21 @@ func TestEventsCommands(t *testing.T) {
 	if out := nova(0, "dlq", "purge"); !strings.Contains(out, "1 dead letters") {
 		t.Fatalf("purge:\n%s", out)
 	}
+	nova(2, "unsubscribe")
+	if out, want := nova(2, "unsubscribe", "--consumer", "search.nobody"), "nova events: unsubscribe: no consumer \"search.nobody\" is subscribed to any topic\n"; out != want {
+		t.Fatalf("unsubscribe of an unknown consumer: %q, want %q", out, want)
+	}
+	// Recorded just now, as by a running replica: kept.
+	if out := nova(1, "unsubscribe", "--consumer", "search.users"); !strings.Contains(out, "within the last 5m0s; kept") {
+		t.Fatalf("unsubscribe of a consumer a replica recorded lately:\n%s", out)
+	}
+	if _, err := pool.Exec(ctx, `UPDATE events.event_subscriptions SET seen_at = now() - interval '1 hour'`); err != nil {
+		t.Fatal(err)
+	}
+	if out, want := nova(0, "unsubscribe", "--consumer", "search.users", "--topic", "user.verified"), "unsubscribed search.users from user.verified; deliveries already queued end in the dead-letter queue\n"; out != want {
+		t.Fatalf("unsubscribe: %q, want %q", out, want)
+	}
+	nova(2, "unsubscribe", "--consumer", "search.users")
 	nova(2, "sideways")
 	nova(2, "stats", "--all")
 }

@@ -337,6 +337,55 @@ LEFT JOIN jobs j USING (consumer)
 LEFT JOIN dead d USING (consumer)
 ORDER BY n.consumer`
 
+// SubscriptionsStaleAfter is how long no replica may have recorded a
+// subscription before Unsubscribe removes it: five times as long as a
+// running replica takes to record it again.
+const SubscriptionsStaleAfter = 5 * subscriptionsSeenEvery
+
+// unsubscribeSQL removes consumer $1's subscriptions (to topic $2 only, if
+// set) that no replica recorded in the last $3, and lists every matching one
+// with whether it was removed.
+const unsubscribeSQL = `WITH matching AS (
+    SELECT consumer, topic, seen_at < now() - $3::interval AS stale
+    FROM events.event_subscriptions
+    WHERE consumer = $1 AND ($2::text = '' OR topic = $2)
+    FOR UPDATE),
+removed AS (
+    DELETE FROM events.event_subscriptions s USING matching m
+    WHERE s.consumer = m.consumer AND s.topic = m.topic AND m.stale)
+SELECT topic, stale FROM matching ORDER BY topic`
+
+// Unsubscribe removes the subscriptions of consumer (to topic only, if not
+// empty) that no running replica has recorded for SubscriptionsStaleAfter:
+// those of a consumer, or of a topic of one, that the code no longer has.
+// Publications then stop enqueuing deliveries for them; deliveries already
+// enqueued end in the dead-letter queue. It returns the topics removed and
+// those kept because a replica recorded them lately, and ErrNotFound when
+// consumer has no such subscription.
+func (a *Admin) Unsubscribe(ctx context.Context, consumer string, topic Topic) (removed, kept []Topic, err error) {
+	rows, err := a.pool.Query(ctx, unsubscribeSQL, consumer, string(topic), SubscriptionsStaleAfter)
+	if err != nil {
+		return nil, nil, fmt.Errorf("unsubscribe %s: %w", consumer, err)
+	}
+	var t string
+	var stale bool
+	_, err = pgx.ForEachRow(rows, []any{&t, &stale}, func() error {
+		if stale {
+			removed = append(removed, Topic(t))
+		} else {
+			kept = append(kept, Topic(t))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("unsubscribe %s: %w", consumer, err)
+	}
+	if len(removed)+len(kept) == 0 {
+		return nil, nil, fmt.Errorf("unsubscribe %s: %w", consumer, ErrNotFound)
+	}
+	return removed, kept, nil
+}
+
 // consumersSQL names every consumer the bus knows of: subscribed, or with
 // deliveries waiting or dead.
 const consumersSQL = `SELECT consumer FROM events.event_subscriptions

@@ -124,6 +124,13 @@ type Bus struct {
 	metrics *metrics
 	client  *river.Client[pgx.Tx]
 
+	// seenEvery is how often a started bus records its subscriptions again
+	// (subscriptionsSeenEvery; shorter in tests); stopSeen and seenDone stop
+	// that and wait for it.
+	seenEvery time.Duration
+	stopSeen  context.CancelFunc
+	seenDone  chan struct{}
+
 	mu        sync.Mutex
 	started   bool
 	consumers map[string]*consumer
@@ -145,6 +152,7 @@ func NewBus(pool *pgxpool.Pool, log *slog.Logger, reg prometheus.Registerer, opt
 		events:    newEventLog(pool, m.sources),
 		consumers: make(map[string]*consumer),
 		inboxes:   make(map[string]*inbox),
+		seenEvery: subscriptionsSeenEvery,
 	}
 	if reg != nil {
 		if err := b.metrics.register(reg); err != nil {
@@ -304,7 +312,13 @@ func (p *publication) recorded(row pgx.Row) error {
 }
 
 const subscribeSQL = `INSERT INTO events.event_subscriptions (consumer, topic)
-SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING`
+SELECT * FROM unnest($1::text[], $2::text[])
+ON CONFLICT (consumer, topic) DO UPDATE SET seen_at = now()`
+
+// subscriptionsSeenEvery is how often a running bus records its
+// subscriptions again, so that those no replica records any more stand out
+// (see Admin.Unsubscribe).
+const subscriptionsSeenEvery = time.Minute
 
 // Start records the subscriptions, so that events published from now on are
 // delivered to every registered consumer, and starts the workers. Call it
@@ -318,8 +332,8 @@ func (b *Bus) Start(ctx context.Context) error {
 	if err := errors.Join(b.wiring...); err != nil {
 		return fmt.Errorf("events: subscriptions: %w", err)
 	}
-	subscriptions, err := b.recordSubscriptions(ctx)
-	if err != nil {
+	consumers, topics := b.subscriptions()
+	if err := b.recordSubscriptions(ctx, consumers, topics); err != nil {
 		return err
 	}
 	// River's work contexts derive from Start's: a cancelled serve context
@@ -327,28 +341,52 @@ func (b *Bus) Start(ctx context.Context) error {
 	if err := b.client.Start(context.WithoutCancel(ctx)); err != nil {
 		return fmt.Errorf("events: start workers: %w", err)
 	}
+	seenCtx, stopSeen := context.WithCancel(context.WithoutCancel(ctx))
+	b.stopSeen, b.seenDone = stopSeen, make(chan struct{})
+	go b.keepSubscriptionsSeen(seenCtx, consumers, topics, b.seenDone)
 	b.started = true
-	b.log.Info("event bus started", "consumers", len(b.consumers), "subscriptions", subscriptions, "workers", b.opts.Workers)
+	b.log.Info("event bus started", "consumers", len(b.consumers), "subscriptions", len(consumers), "workers", b.opts.Workers)
 	return nil
 }
 
-// recordSubscriptions writes the registered subscriptions to
-// events.event_subscriptions, where publish finds them (existing ones are
-// kept), and returns how many there are.
-func (b *Bus) recordSubscriptions(ctx context.Context) (int, error) {
-	var consumers, topics []string
+// subscriptions lists the registered subscriptions as two parallel slices.
+func (b *Bus) subscriptions() (consumers, topics []string) {
 	for name, c := range b.consumers {
 		for t := range c.handlers {
 			consumers, topics = append(consumers, name), append(topics, string(t))
 		}
 	}
+	return consumers, topics
+}
+
+// recordSubscriptions writes subscriptions to events.event_subscriptions,
+// where publish finds them, and marks them seen now.
+func (b *Bus) recordSubscriptions(ctx context.Context, consumers, topics []string) error {
 	if len(consumers) == 0 {
-		return 0, nil
+		return nil
 	}
 	if _, err := b.pool.Exec(ctx, subscribeSQL, consumers, topics); err != nil {
-		return 0, fmt.Errorf("events: record subscriptions: %w", err)
+		return fmt.Errorf("events: record subscriptions: %w", err)
 	}
-	return len(consumers), nil
+	return nil
+}
+
+// keepSubscriptionsSeen records the subscriptions again every
+// b.seenEvery until ctx ends, then closes done.
+func (b *Bus) keepSubscriptionsSeen(ctx context.Context, consumers, topics []string, done chan<- struct{}) {
+	defer close(done)
+	tick := time.NewTicker(b.seenEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			if err := b.recordSubscriptions(ctx, consumers, topics); err != nil && ctx.Err() == nil {
+				b.log.Warn("subscriptions not marked seen; tried again later", "err", err)
+			}
+		}
+	}
 }
 
 // Stop stops fetching deliveries and waits for running handlers to finish.
@@ -363,6 +401,8 @@ func (b *Bus) Stop(ctx context.Context) error {
 	if !started {
 		return nil
 	}
+	b.stopSeen()
+	<-b.seenDone
 	err := b.client.Stop(ctx)
 	if err == nil {
 		b.log.Info("event bus stopped")

@@ -309,9 +309,7 @@ func TestReplicaWithoutTheConsumerPutsItsDeliveriesBack(t *testing.T) {
 		Subscribe(b, f.sub, "user.old", project("user.old"))
 		Subscribe(b, f.sub, "user.new", project("user.new"))
 	})
-	if _, err := newBus.recordSubscriptions(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	recordOnly(t, newBus)
 	f.publish(t, oldBus, ids...)
 	deferred := oldBus.metrics.handled.WithLabelValues("user.new", string(TopicUserVerified), outcomeDeferred)
 	waitFor(t, "the old build put deliveries back", 10*time.Second, func() bool { return counterValue(deferred) > 0 })
@@ -330,9 +328,7 @@ func TestDeliveriesNoReplicaTakesArePutBackLessAndLessOften(t *testing.T) {
 	// A consumer removed from the code: its subscription stays recorded, and
 	// the one replica left does not have it.
 	gone := f.unstartedBus(t, testOptions(), nil, func(b *Bus) { Subscribe(b, f.sub, "user.gone", project("user.gone")) })
-	if _, err := gone.recordSubscriptions(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	recordOnly(t, gone)
 	b := f.newBus(t, testOptions(), nil, func(b *Bus) { Subscribe(b, f.sub, "user.kept", project("user.kept")) })
 	f.publish(t, b, newIDs(10)...)
 	// Each put-back waits at least a quarter of the delivery's age when it

@@ -75,6 +75,16 @@ func testOptions() Options {
 	}
 }
 
+// recordOnly records b's subscriptions, as Start would, without starting it:
+// publications then enqueue deliveries that no worker of b takes.
+func recordOnly(tb testing.TB, b *Bus) {
+	tb.Helper()
+	consumers, topics := b.subscriptions()
+	if err := b.recordSubscriptions(context.Background(), consumers, topics); err != nil {
+		tb.Fatal(err)
+	}
+}
+
 func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 // newBus builds a bus, lets subscribe register handlers, and starts it; it

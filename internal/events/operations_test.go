@@ -3,6 +3,7 @@ package events
 import (
 	"context"
 	"errors"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -339,5 +340,70 @@ func TestReplaySharingATransactionWithALiveRedelivery(t *testing.T) {
 				t.Errorf("applied %d times, want once", got[user])
 			}
 		})
+	}
+}
+
+// seenAgo sets when consumer's subscriptions were last recorded.
+func seenAgo(t *testing.T, f *fixture, consumer string, ago time.Duration) {
+	t.Helper()
+	if _, err := f.events.Exec(context.Background(), `UPDATE events.event_subscriptions SET seen_at = now() - $2::interval WHERE consumer = $1`, consumer, ago); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestUnsubscribeRemovesWhatNoReplicaRecords(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	// user.gone was removed from the code: recorded once, never since.
+	recordOnly(t, f.unstartedBus(t, testOptions(), nil, func(b *Bus) { Subscribe(b, f.sub, "user.gone", project("user.gone")) }))
+	seenAgo(t, f, "user.gone", 2*SubscriptionsStaleAfter)
+	b := f.newBus(t, testOptions(), nil, func(b *Bus) { Subscribe(b, f.sub, "user.kept", project("user.kept")) })
+	admin := NewAdmin(f.events, 0)
+
+	removed, kept, err := admin.Unsubscribe(ctx, "user.kept", "")
+	if err != nil || len(removed) != 0 || !slices.Equal(kept, []Topic{TopicUserVerified}) {
+		t.Fatalf("Unsubscribe(user.kept) = %v, %v, %v; want it kept", removed, kept, err)
+	}
+	if _, _, err := admin.Unsubscribe(ctx, "user.gone", TopicUserBanned); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Unsubscribe(user.gone, a topic it lacks): %v", err)
+	}
+	removed, kept, err = admin.Unsubscribe(ctx, "user.gone", "")
+	if err != nil || !slices.Equal(removed, []Topic{TopicUserVerified}) || len(kept) != 0 {
+		t.Fatalf("Unsubscribe(user.gone) = %v, %v, %v; want it removed", removed, kept, err)
+	}
+	if _, _, err := admin.Unsubscribe(ctx, "user.gone", ""); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("second Unsubscribe(user.gone): %v", err)
+	}
+	ids := newIDs(3)
+	f.publish(t, b, ids...)
+	waitFor(t, "user.kept applied", 10*time.Second, func() bool { return allOnce(f.applied(t, "user.kept"), ids) })
+	if n := count(t, f.events, `SELECT count(*) FROM events.river_job WHERE args->>'consumer' = 'user.gone'`); n != 0 {
+		t.Fatalf("%d deliveries enqueued for an unsubscribed consumer", n)
+	}
+}
+
+func TestRunningBusRecordsItsSubscriptionsAgain(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	b := f.unstartedBus(t, testOptions(), nil, func(b *Bus) { Subscribe(b, f.sub, "user.alive", project("user.alive")) })
+	b.seenEvery = 20 * time.Millisecond
+	if err := b.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	const fresh = `SELECT count(*) FROM events.event_subscriptions WHERE consumer = 'user.alive' AND seen_at > now() - interval '1 minute'`
+	seenAgo(t, f, "user.alive", time.Hour)
+	waitFor(t, "subscription recorded again", 5*time.Second, func() bool { return count(t, f.events, fresh) == 1 })
+	// Unsubscribing it now keeps it: a running replica has it.
+	if removed, _, err := NewAdmin(f.events, 0).Unsubscribe(context.Background(), "user.alive", ""); err != nil || len(removed) != 0 {
+		t.Fatalf("Unsubscribe of a running consumer removed %v, %v", removed, err)
+	}
+	if err := b.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	seenAgo(t, f, "user.alive", time.Hour)
+	time.Sleep(100 * time.Millisecond)
+	if n := count(t, f.events, fresh); n != 0 {
+		t.Fatal("a stopped bus recorded its subscriptions again")
 	}
 }
