@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -349,10 +351,12 @@ func (b *Bus) Start(ctx context.Context) error {
 	return nil
 }
 
-// subscriptions lists the registered subscriptions as two parallel slices.
+// subscriptions lists the registered subscriptions as two parallel slices,
+// ordered by consumer and topic: every replica then locks the rows it
+// records in the same order, and two recording at once cannot deadlock.
 func (b *Bus) subscriptions() (consumers, topics []string) {
-	for name, c := range b.consumers {
-		for t := range c.handlers {
+	for _, name := range slices.Sorted(maps.Keys(b.consumers)) {
+		for _, t := range slices.Sorted(maps.Keys(b.consumers[name].handlers)) {
 			consumers, topics = append(consumers, name), append(topics, string(t))
 		}
 	}

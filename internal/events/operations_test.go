@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -405,5 +406,32 @@ func TestRunningBusRecordsItsSubscriptionsAgain(t *testing.T) {
 	time.Sleep(100 * time.Millisecond)
 	if n := count(t, f.events, fresh); n != 0 {
 		t.Fatal("a stopped bus recorded its subscriptions again")
+	}
+}
+
+func TestReplicasRecordingTheirSubscriptionsAtOnceDoNotDeadlock(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	buses := make([]*Bus, 2)
+	for i := range buses {
+		buses[i] = f.unstartedBus(t, testOptions(), nil, func(b *Bus) {
+			for c := range 8 {
+				Subscribe(b, f.sub, "user.c"+strconv.Itoa(c), project("user.c"+strconv.Itoa(c)))
+			}
+		})
+	}
+	for range 30 {
+		var wg sync.WaitGroup
+		errs := make([]error, len(buses))
+		for i, b := range buses {
+			wg.Go(func() {
+				consumers, topics := b.subscriptions()
+				errs[i] = b.recordSubscriptions(context.Background(), consumers, topics)
+			})
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
