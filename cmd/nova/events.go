@@ -356,7 +356,7 @@ func unsubscribe(consumer string, topic events.Topic) eventsRun {
 			fmt.Fprintf(env.stdout, "unsubscribed %s from %s; deliveries already queued end in the dead-letter queue\n", printable(consumer), topicList(removed))
 		}
 		if len(kept) > 0 {
-			return fmt.Errorf("unsubscribe: a running replica recorded %s's subscription to %s within the last %v; kept", printable(consumer), topicList(kept), events.SubscriptionsStaleAfter)
+			return fmt.Errorf("unsubscribe: kept %s's subscription to %s: a replica recorded it within the last %v, so it may still run", printable(consumer), topicList(kept), events.SubscriptionsStaleAfter)
 		}
 		return nil
 	}

@@ -119,14 +119,28 @@ func TestEventsCommands(t *testing.T) {
 		t.Fatalf("unsubscribe of an unknown consumer: %q, want %q", out, want)
 	}
 	// Recorded just now, as by a running replica: kept.
-	if out := nova(1, "unsubscribe", "--consumer", "search.users"); !strings.Contains(out, "within the last 5m0s; kept") {
+	if out := nova(1, "unsubscribe", "--consumer", "search.users"); !strings.Contains(out, "within the last 5m0s, so it may still run") {
 		t.Fatalf("unsubscribe of a consumer a replica recorded lately:\n%s", out)
+	}
+	// A topic the consumer's code dropped an hour ago goes; the one it
+	// still records stays.
+	for _, sql := range []string{
+		`INSERT INTO events.event_subscriptions (consumer, topic) VALUES ('search.users', 'user.banned')`,
+		`UPDATE events.event_subscriptions SET seen_at = now() - interval '1 hour' WHERE topic = 'user.verified'`,
+	} {
+		if _, err := pool.Exec(ctx, sql); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if out, want := nova(1, "unsubscribe", "--consumer", "search.users"), "unsubscribed search.users from user.verified; deliveries already queued end in the dead-letter queue\n"+
+		"nova events: unsubscribe: kept search.users's subscription to user.banned: a replica recorded it within the last 5m0s, so it may still run\n"; out != want {
+		t.Fatalf("unsubscribe of a consumer with a dropped topic: %q, want %q", out, want)
 	}
 	if _, err := pool.Exec(ctx, `UPDATE events.event_subscriptions SET seen_at = now() - interval '1 hour'`); err != nil {
 		t.Fatal(err)
 	}
-	if out, want := nova(0, "unsubscribe", "--consumer", "search.users", "--topic", "user.verified"), "unsubscribed search.users from user.verified; deliveries already queued end in the dead-letter queue\n"; out != want {
-		t.Fatalf("unsubscribe: %q, want %q", out, want)
+	if out, want := nova(0, "unsubscribe", "--consumer", "search.users", "--topic", "user.banned"), "unsubscribed search.users from user.banned; deliveries already queued end in the dead-letter queue\n"; out != want {
+		t.Fatalf("unsubscribe --topic: %q, want %q", out, want)
 	}
 	nova(2, "unsubscribe", "--consumer", "search.users")
 	nova(2, "sideways")

@@ -349,7 +349,7 @@ const unsubscribeSQL = `WITH matching AS (
     SELECT consumer, topic, seen_at < now() - $3::interval AS stale
     FROM events.event_subscriptions
     WHERE consumer = $1 AND ($2::text = '' OR topic = $2)
-    ORDER BY topic
+    ORDER BY topic COLLATE "C"
     FOR UPDATE),
 removed AS (
     DELETE FROM events.event_subscriptions s USING matching m

@@ -352,8 +352,10 @@ func (b *Bus) Start(ctx context.Context) error {
 }
 
 // subscriptions lists the registered subscriptions as two parallel slices,
-// ordered by consumer and topic: every replica then locks the rows it
-// records in the same order, and two recording at once cannot deadlock.
+// ordered by consumer and topic (byte order, as Postgres's "C" collation):
+// every replica then locks the rows it records in the same order as the
+// others and as Admin.Unsubscribe, and two recording at once cannot
+// deadlock.
 func (b *Bus) subscriptions() (consumers, topics []string) {
 	for _, name := range slices.Sorted(maps.Keys(b.consumers)) {
 		for _, t := range slices.Sorted(maps.Keys(b.consumers[name].handlers)) {
