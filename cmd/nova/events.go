@@ -27,8 +27,9 @@ const eventsUsage = `Usage: nova events <subcommand> [flags] [configuration flag
   dlq show ID                           show one dead letter with its event
   dlq retry ID | --all [--consumer C]   deliver dead letters again (after fixing the consumer),
                                         all of them or all of C's, 1,000 per transaction
-  dlq purge [--older-than DURATION]     delete dead letters (all, or older than DURATION
-                                        by the database's clock)
+  dlq purge [--older-than DURATION] [--consumer C]
+                                        delete dead letters (all, or C's, or those older than
+                                        DURATION by the database's clock)
   replay --consumer C [--topic T] [--since TIME]
                                         re-deliver logged events to C to rebuild its projection;
                                         TIME is RFC 3339, a date (2006-01-02, from midnight UTC) or a
@@ -160,7 +161,7 @@ func eventsSubcommand(p eventsArgs) (eventsRun, error) {
 			}
 			olderThan = d
 		}
-		return dlqPurge(olderThan), allowed("older-than")
+		return dlqPurge(olderThan, p.flags["consumer"]), allowed("older-than", "consumer")
 	case words == "replay":
 		consumer := p.flags["consumer"]
 		if consumer == "" {
@@ -317,13 +318,20 @@ func reportQueued(env *environment, n int64, err error, what, advice string) err
 	return err
 }
 
-func dlqPurge(olderThan time.Duration) eventsRun {
+func dlqPurge(olderThan time.Duration, consumer string) eventsRun {
 	return func(ctx context.Context, env *environment, admin *events.Admin) error {
-		n, err := admin.PurgeDeadLetters(ctx, olderThan)
+		what := "dead letters"
+		if consumer != "" {
+			if err := knownConsumer(ctx, admin, "dlq purge", consumer); err != nil {
+				return err
+			}
+			what += " of " + consumer
+		}
+		n, err := admin.PurgeDeadLetters(ctx, olderThan, consumer)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(env.stdout, "%d dead letters purged\n", n)
+		fmt.Fprintf(env.stdout, "%d %s purged\n", n, what)
 		return nil
 	}
 }

@@ -105,11 +105,15 @@ func TestEventsCommands(t *testing.T) {
 	if jobs() != 2 {
 		t.Fatalf("jobs after replay = %d", jobs())
 	}
-	if _, err := pool.Exec(ctx, `INSERT INTO events.dead_letter_queue (event_id, consumer, topic, attempts, error) VALUES ($1, 'search.users', 'user.verified', 1, 'x')`, id); err != nil {
+	if _, err := pool.Exec(ctx, `INSERT INTO events.dead_letter_queue (event_id, consumer, topic, attempts, error) VALUES ($1, 'search.users', 'user.verified', 1, 'x'), ($1, 'search.posts', 'user.verified', 1, 'y')`, id); err != nil {
 		t.Fatal(err)
 	}
 	if out := nova(0, "dlq", "purge", "--older-than", "1h"); !strings.Contains(out, "0 dead letters") {
 		t.Fatalf("purge --older-than 1h:\n%s", out)
+	}
+	nova(2, "dlq", "purge", "--consumer", "search.nobody")
+	if out, want := nova(0, "dlq", "purge", "--consumer", "search.users"), "1 dead letters of search.users purged\n"; out != want {
+		t.Fatalf("purge --consumer: %q, want %q", out, want)
 	}
 	if out := nova(0, "dlq", "purge"); !strings.Contains(out, "1 dead letters") {
 		t.Fatalf("purge:\n%s", out)

@@ -194,12 +194,13 @@ func inPages(size int, page func() (int64, error)) (int64, error) {
 
 // purgeSQL measures the age of dead letters by the database's clock, which
 // stamped them, not by the operator's.
-const purgeSQL = `DELETE FROM events.dead_letter_queue WHERE failed_at < now() - $1::interval`
+const purgeSQL = `DELETE FROM events.dead_letter_queue WHERE failed_at < now() - $1::interval AND ($2::text = '' OR consumer = $2)`
 
-// PurgeDeadLetters drops the dead letters that failed more than olderThan
-// ago (all when zero; the events stay in the log) and reports how many.
-func (a *Admin) PurgeDeadLetters(ctx context.Context, olderThan time.Duration) (int64, error) {
-	tag, err := a.pool.Exec(ctx, purgeSQL, olderThan)
+// PurgeDeadLetters drops the dead letters, of consumer only if not empty,
+// that failed more than olderThan ago (all when zero; the events stay in the
+// log) and reports how many.
+func (a *Admin) PurgeDeadLetters(ctx context.Context, olderThan time.Duration, consumer string) (int64, error) {
+	tag, err := a.pool.Exec(ctx, purgeSQL, olderThan, consumer)
 	if err != nil {
 		return 0, fmt.Errorf("purge dead letters: %w", err)
 	}

@@ -183,7 +183,7 @@ func TestRetryAllDeadLettersRacingRetriesAndPurges(t *testing.T) {
 	var purged int64
 	wg.Go(func() {
 		<-start
-		purged, errs[2] = admin.PurgeDeadLetters(ctx, time.Hour)
+		purged, errs[2] = admin.PurgeDeadLetters(ctx, time.Hour, "")
 	})
 	wg.Go(func() {
 		<-start
