@@ -109,16 +109,9 @@ func (a *Admin) deadLetters(ctx context.Context, consumer string, id int64, limi
 // was queued, as the replay's own jobs were, so that the inbox still skips
 // an event applied after that (see replaySQL). It returns how many.
 const enqueueDeletedSQL = `
-g AS (SELECT replay, array_agg(event_id) AS ids, array_agg(consumer) AS consumers FROM d WHERE queued_at IS NULL GROUP BY replay),
-kept AS (
-    INSERT INTO events.river_job (args, kind, max_attempts, queue, state, scheduled_at, created_at, priority, metadata, tags)
-    SELECT events.delivery_args(e, d.consumer, true), '` + jobKind + `', $1, 'events', 'available', now(), d.queued_at, 1, '{}', '{}'
-    FROM d JOIN events.domain_events e ON e.id = d.event_id
-    WHERE d.queued_at IS NOT NULL
-    RETURNING 1)
-SELECT coalesce(sum(events.enqueue(g.ids, g.consumers, g.replay, $1)), 0)::bigint + (SELECT count(*) FROM kept),
-       CASE WHEN EXISTS (SELECT FROM kept) THEN pg_notify('events.river_insert', '{"queue": "events"}') END
-FROM g`
+g AS (SELECT replay, coalesce(queued_at, now()) AS created_at, array_agg(event_id) AS ids, array_agg(consumer) AS consumers
+    FROM d GROUP BY replay, queued_at)
+SELECT coalesce(sum(events.enqueue(g.ids, g.consumers, g.replay, $1, g.created_at)), 0)::bigint FROM g`
 
 // retrySQL moves dead letter $2 back into delivery, atomically.
 const retrySQL = `WITH d AS (
@@ -146,7 +139,7 @@ const lastDeadLetterSQL = `SELECT coalesce(max(id), 0) FROM events.dead_letter_q
 // RetryDeadLetter re-enqueues one dead letter (after the consumer was fixed).
 func (a *Admin) RetryDeadLetter(ctx context.Context, id int64) error {
 	var n int64
-	if err := a.pool.QueryRow(ctx, retrySQL, a.jobAttempts, id).Scan(&n, nil); err != nil {
+	if err := a.pool.QueryRow(ctx, retrySQL, a.jobAttempts, id).Scan(&n); err != nil {
 		return fmt.Errorf("retry dead letter %d: %w", id, err)
 	}
 	if n == 0 {
@@ -167,7 +160,7 @@ func (a *Admin) RetryAllDeadLetters(ctx context.Context, consumer string) (int64
 	}
 	n, err := inPages(a.retryPage, func() (int64, error) {
 		var n int64
-		err := a.pool.QueryRow(ctx, retryPageSQL, a.jobAttempts, consumer, last, a.retryPage).Scan(&n, nil)
+		err := a.pool.QueryRow(ctx, retryPageSQL, a.jobAttempts, consumer, last, a.retryPage).Scan(&n)
 		return n, err
 	})
 	if err != nil {
@@ -236,24 +229,18 @@ const replayStartSQL = `SELECT EXISTS (SELECT FROM events.event_subscriptions WH
 // created at $7, since the inbox skips a replayed event applied after its
 // job was created (onto the cleared projection): an event applied live while
 // earlier pages were queued is then not applied twice. Events logged later
-// have live deliveries of their own. It inserts the jobs as events.enqueue
-// does, with that creation time, and returns how many and the last id.
+// have live deliveries of their own. It returns how many it enqueued and
+// the last id.
 const replaySQL = `WITH ev AS MATERIALIZED (
     SELECT e.id
     FROM events.domain_events e
     JOIN events.event_subscriptions s ON s.topic = e.topic AND s.consumer = $1
     WHERE ($2::text = '' OR e.topic = $2) AND e.occurred_at >= $3 AND e.occurred_at <= $7 AND e.id > $5
     ORDER BY e.id
-    LIMIT $6),
-jobs AS (
-    INSERT INTO events.river_job (args, kind, max_attempts, queue, state, scheduled_at, created_at, priority, metadata, tags)
-    SELECT events.delivery_args(e, $1, true), $8, $4, 'events', 'available', now(), $7, 1, '{}', '{}'
-    FROM ev JOIN events.domain_events e USING (id)
-    ORDER BY e.id
-    RETURNING 1)
-SELECT (SELECT count(*) FROM jobs),
-       coalesce((SELECT id FROM ev ORDER BY id DESC LIMIT 1), $5),
-       CASE WHEN EXISTS (SELECT FROM jobs) THEN pg_notify('events.river_insert', '{"queue": "events"}') END`
+    LIMIT $6)
+SELECT coalesce(events.enqueue(array_agg(id), array_agg($1::text), true, $4, $7), 0),
+       coalesce((SELECT id FROM ev ORDER BY id DESC LIMIT 1), $5)
+FROM ev`
 
 // Replay re-delivers to consumer the logged events of its subscribed topics
 // (only topic, if set) that occurred at or after since, up to its start, to
@@ -279,7 +266,7 @@ func (a *Admin) Replay(ctx context.Context, consumer string, topic Topic, since 
 	after := uuid.Nil
 	n, err := inPages(a.replayPage, func() (int64, error) {
 		var n int64
-		err := a.pool.QueryRow(ctx, replaySQL, consumer, string(topic), start, a.jobAttempts, after, a.replayPage, queued, jobKind).Scan(&n, &after, nil)
+		err := a.pool.QueryRow(ctx, replaySQL, consumer, string(topic), start, a.jobAttempts, after, a.replayPage, queued).Scan(&n, &after)
 		return n, err
 	})
 	if err != nil {
