@@ -104,12 +104,22 @@ func (c *Cache[V]) size() float64 {
 func (c *Cache[V]) Lookup(id uuid.UUID, now time.Time) (value V, gen uint64, ok bool) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
+	if value, ok = c.hit(id, now); ok {
+		return value, 0, true
+	}
+	return value, c.gen, false
+}
+
+// hit returns the value of id if the cache may answer it at now, and counts
+// the read; c.mu is held.
+func (c *Cache[V]) hit(id uuid.UUID, now time.Time) (V, bool) {
 	if e, found := c.m[id]; found && c.listening && now.Before(e.expires) {
 		c.fromCache.Inc()
-		return e.value, 0, true
+		return e.value, true
 	}
 	c.fromDatabase.Inc()
-	return value, c.gen, false
+	var zero V
+	return zero, false
 }
 
 // LookupMany is Lookup for many ids under one lock: the values the cache
@@ -120,13 +130,11 @@ func (c *Cache[V]) LookupMany(ids []uuid.UUID, now time.Time) (found map[uuid.UU
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	for _, id := range ids {
-		if e, ok := c.m[id]; ok && c.listening && now.Before(e.expires) {
-			c.fromCache.Inc()
-			found[id] = e.value
-			continue
+		if v, ok := c.hit(id, now); ok {
+			found[id] = v
+		} else {
+			missing = append(missing, id)
 		}
-		c.fromDatabase.Inc()
-		missing = append(missing, id)
 	}
 	return found, missing, c.gen
 }
