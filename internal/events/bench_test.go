@@ -12,6 +12,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/nova-social/nova/internal/platform/domains"
 )
@@ -41,6 +43,13 @@ const benchRounds = 5
 //   - split: publishing alone and applying a backlog alone (by a direct and
 //     by a queued consumer), as fractions of the ceiling (measured again in
 //     the same run);
+//   - river-alone: River by itself, without the bus (see riverAlone), with
+//     one and with eight jobs per producer transaction, interleaved with the
+//     bus with one queued consumer: River's own fan-out cost, and what seven
+//     more jobs cost River as a fraction of one such bus event. Fan-out to
+//     eight consumers within 2× one needs the bus's seven extra deliveries,
+//     River's part and the consumers' own included, to cost at most one
+//     event; the fraction is how much of that River spends alone;
 //   - lag-200/s: events published at 200/s, delivery lag from the
 //     publisher's commit to handler start, p50 and p99.
 //
@@ -124,6 +133,25 @@ func BenchmarkBus(b *testing.B) {
 			b.ReportMetric(published/ceilingRate, "x-ceiling-publish-only")
 			b.ReportMetric(consumed/ceilingRate, "x-ceiling-consume-only")
 		}
+	})
+	b.Run("river-alone", func(b *testing.B) {
+		queued := newBenchSetup(b, "one-queued", []domains.Domain{domains.User}, benchMode{pipelined: true, queued: true})
+		one, eight := newRiverAlone(b, 1), newRiverAlone(b, 8)
+		b.ResetTimer()
+		for r := range benchRounds {
+			n := b.N / benchRounds
+			if r == 0 {
+				n += b.N % benchRounds
+			}
+			queued.round(b, n)
+			one.round(b, n)
+			eight.round(b, n)
+		}
+		b.ReportMetric(eight.elapsed.Seconds()/one.elapsed.Seconds(), "river-alone-fanout-cost")
+		b.ReportMetric((eight.elapsed-one.elapsed).Seconds()/queued.elapsed.Seconds(), "river-alone-7-jobs-x-one-queued-event")
+		b.Logf("per event: bus with one queued consumer %v; River alone with one job %v, with eight %v (%v per extra job)",
+			queued.elapsed/time.Duration(b.N), one.elapsed/time.Duration(b.N), eight.elapsed/time.Duration(b.N),
+			(eight.elapsed-one.elapsed)/time.Duration(7*b.N))
 	})
 	b.Run("lag-200/s", func(b *testing.B) {
 		f := newFixture(b)
@@ -323,4 +351,95 @@ func parallel(n int, fn func(i int) error) {
 		})
 	}
 	wg.Wait()
+}
+
+// riverAlone is River without the bus: a River client of its own on the
+// events schema, configured as the bus configures its own (fetch cooldown,
+// workers, bookkeeping pool), whose worker does nothing. A producer
+// transaction inserts a row and one job per consumer name, with publish's
+// statement shape, and notifies as publish does. What an extra job costs here is a floor
+// under what an extra consumer costs the bus, which also reads the event and
+// applies each delivery with its inbox.
+type riverAlone struct {
+	f         *fixture
+	consumers []string
+	handled   atomic.Int64
+	elapsed   time.Duration
+}
+
+// riverAloneArgs are a delivery's arguments under a kind of their own.
+type riverAloneArgs deliveryArgs
+
+func (riverAloneArgs) Kind() string { return riverAloneQueue }
+
+type riverAloneWorker struct {
+	river.WorkerDefaults[riverAloneArgs]
+	handled *atomic.Int64
+}
+
+func (w *riverAloneWorker) Work(context.Context, *river.Job[riverAloneArgs]) error {
+	w.handled.Add(1)
+	return nil
+}
+
+const (
+	riverAloneQueue  = "bench_river_alone" // and the jobs' kind
+	riverAloneTable  = `CREATE TABLE events.t_rows (id uuid PRIMARY KEY)`
+	riverAloneInsert = `INSERT INTO events.t_rows (id) VALUES ($1)`
+	riverAloneJobs   = `INSERT INTO events.river_job (args, kind, max_attempts, queue, state, scheduled_at, priority, metadata, tags)
+SELECT jsonb_build_object('event_id', $1::uuid, 'consumer', c), '` + riverAloneQueue + `', 5, '` + riverAloneQueue + `', 'available', now(), 1, '{}', '{}'
+FROM unnest($2::text[]) AS c`
+	riverAloneNotify = `SELECT pg_notify('events.river_insert', '{"queue": "` + riverAloneQueue + `"}') WHERE pg_try_advisory_xact_lock(7406310573)`
+)
+
+func newRiverAlone(b *testing.B, jobs int) *riverAlone {
+	ctx := context.Background()
+	r := &riverAlone{f: newFixture(b)}
+	for i := range jobs {
+		r.consumers = append(r.consumers, fmt.Sprintf("user.bench%d", i))
+	}
+	if _, err := r.f.events.Exec(ctx, riverAloneTable); err != nil {
+		b.Fatal(err)
+	}
+	rp, err := bookkeepingPool(r.f.events)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(rp.Close)
+	opts := Options{}.withDefaults()
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &riverAloneWorker{handled: &r.handled})
+	client, err := river.NewClient(riverpgxv5.New(rp), &river.Config{
+		Schema:            riverSchema,
+		Queues:            map[string]river.QueueConfig{riverAloneQueue: {MaxWorkers: opts.Workers}},
+		FetchCooldown:     opts.FetchCooldown,
+		FetchPollInterval: opts.FetchPollInterval,
+		Workers:           workers,
+		Logger:            quietLog(),
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := client.Start(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = client.Stop(ctx) })
+	return r
+}
+
+// round commits n producer transactions and waits until every job ran.
+func (r *riverAlone) round(b *testing.B, n int) {
+	ctx := context.Background()
+	want := r.handled.Load() + int64(n*len(r.consumers))
+	start := time.Now()
+	parallel(n, func(int) error {
+		id := uuid.New()
+		batch := &pgx.Batch{}
+		batch.Queue(riverAloneInsert, id)
+		batch.Queue(riverAloneJobs, id, r.consumers)
+		batch.Queue(riverAloneNotify)
+		return r.f.events.SendBatch(ctx, batch).Close()
+	})
+	waitHandled(b, "river-alone", &r.handled, want)
+	r.elapsed += time.Since(start)
 }
