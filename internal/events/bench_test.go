@@ -75,16 +75,12 @@ func BenchmarkBus(b *testing.B) {
 		}
 		var ceilingTime time.Duration
 		b.ResetTimer()
-		for r := range benchRounds {
-			n := b.N / benchRounds
-			if r == 0 {
-				n += b.N % benchRounds
-			}
+		inRounds(b.N, func(n int) {
 			ceilingTime += insertCommits(ceiling, n)
 			for _, s := range setups {
 				s.round(b, n)
 			}
-		}
+		})
 		ceilingRate := float64(b.N) / ceilingTime.Seconds()
 		b.ReportMetric(ceilingRate, "insert-commits/s")
 		for _, s := range []*benchSetup{one, pipelined, queued} {
@@ -138,15 +134,11 @@ func BenchmarkBus(b *testing.B) {
 		queued := newBenchSetup(b, "one-queued", []domains.Domain{domains.User}, benchMode{pipelined: true, queued: true})
 		one, eight := newRiverAlone(b, 1), newRiverAlone(b, 8)
 		b.ResetTimer()
-		for r := range benchRounds {
-			n := b.N / benchRounds
-			if r == 0 {
-				n += b.N % benchRounds
-			}
+		inRounds(b.N, func(n int) {
 			queued.round(b, n)
 			one.round(b, n)
 			eight.round(b, n)
-		}
+		})
 		b.ReportMetric(eight.elapsed.Seconds()/one.elapsed.Seconds(), "river-alone-fanout-cost")
 		b.ReportMetric((eight.elapsed-one.elapsed).Seconds()/queued.elapsed.Seconds(), "river-alone-7-jobs-x-one-queued-event")
 		b.Logf("per event: bus with one queued consumer %v; River alone with one job %v, with eight %v (%v per extra job)",
@@ -270,18 +262,38 @@ func subscribeBenchConsumers(b *testing.B, f *fixture, bus *Bus, consumerDomains
 	}
 }
 
+// inRounds splits events into benchRounds rounds and runs round for each.
+func inRounds(events int, round func(n int)) {
+	for r := range benchRounds {
+		n := events / benchRounds
+		if r == 0 {
+			n += events % benchRounds
+		}
+		round(n)
+	}
+}
+
 // round publishes n events and waits until every consumer applied them.
 func (s *benchSetup) round(b *testing.B, n int) {
-	want := s.handled.Load() + int64(n*s.consumers)
-	start := time.Now()
 	publish := publishOne
 	if s.mode.pipelined {
 		publish = publishPipelined
 	}
-	parallel(n, func(int) error { return publish(s.f, s.bus, uuid.New()) })
-	s.pubElapsed += time.Since(start)
-	waitHandled(b, s.name, &s.handled, want)
-	s.elapsed += time.Since(start)
+	published, handled := timedRound(b, s.name, n, s.consumers, &s.handled, func() error { return publish(s.f, s.bus, uuid.New()) })
+	s.pubElapsed += published
+	s.elapsed += handled
+}
+
+// timedRound runs publish n times on benchProducers goroutines and waits
+// until handled has grown by n×perEvent; it returns how long after its start
+// the last publication returned and the last delivery was handled.
+func timedRound(b *testing.B, name string, n, perEvent int, handled *atomic.Int64, publish func() error) (published, done time.Duration) {
+	want := handled.Load() + int64(n*perEvent)
+	start := time.Now()
+	parallel(n, func(int) error { return publish() })
+	published = time.Since(start)
+	waitHandled(b, name, handled, want)
+	return published, time.Since(start)
 }
 
 // waitHandled waits until handled reaches want; after a minute it fails the
@@ -429,17 +441,13 @@ func newRiverAlone(b *testing.B, jobs int) *riverAlone {
 
 // round commits n producer transactions and waits until every job ran.
 func (r *riverAlone) round(b *testing.B, n int) {
-	ctx := context.Background()
-	want := r.handled.Load() + int64(n*len(r.consumers))
-	start := time.Now()
-	parallel(n, func(int) error {
+	_, done := timedRound(b, "river-alone", n, len(r.consumers), &r.handled, func() error {
 		id := uuid.New()
 		batch := &pgx.Batch{}
 		batch.Queue(riverAloneInsert, id)
 		batch.Queue(riverAloneJobs, id, r.consumers)
 		batch.Queue(riverAloneNotify)
-		return r.f.events.SendBatch(ctx, batch).Close()
+		return r.f.events.SendBatch(context.Background(), batch).Close()
 	})
-	waitHandled(b, "river-alone", &r.handled, want)
-	r.elapsed += time.Since(start)
+	r.elapsed += done
 }
